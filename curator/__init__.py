@@ -1,0 +1,3 @@
+"""curator: adopt public ML models into a private registry, with evidence."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,39 @@
+"""curator's command line: thin commands over the domain, one error path.
+
+Each command module registers itself on ``curator.cli.app.app`` when imported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from curator.cli.app import app
+from curator.core.errors import CuratorError
+
+# command modules: importing them registers their commands (keep their imports light)
+from curator.cli import hub_cmd, ledger_cmd, review_cmd  # noqa: E402,F401
+
+
+def main() -> None:
+    """Entry point: run the app; a CuratorError becomes one line on stderr and its exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except CuratorError as exc:
+        print(f"curator: error: {exc.diagnostics()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("curator: interrupted; finished stages are kept, run the same command to resume",
+              file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

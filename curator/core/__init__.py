@@ -1,0 +1,1 @@
+"""The domain core: candidates, manifests, stages, results, policy, pipeline. No UI here."""

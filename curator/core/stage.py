@@ -1,0 +1,53 @@
+"""The one interface every stage implements, and what a running stage can see."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from curator.core.models import Candidate, Manifest, StageResult, Status
+from curator.core.progress import Progress
+
+
+@dataclass
+class ReviewContext:
+    """What a stage may read: the candidate, its folder, policy, earlier results."""
+
+    review_id: str
+    candidate: Candidate
+    files_dir: Path  # the candidate's files (downloaded copy, or the local folder itself)
+    work_dir: Path  # the review's own scratch and evidence folder
+    policy: Any  # curator.core.policy.Policy
+    results: dict[str, StageResult] = field(default_factory=dict)
+    ledger: Any = None  # curator.ledger.Ledger, for stages that consult history
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """The manifest the fetch stage pinned, once it has run."""
+        fetch = self.results.get("fetch")
+        if fetch is None or "files" not in fetch.evidence:
+            return None
+        return Manifest.from_list(fetch.evidence["files"])
+
+
+class Stage(abc.ABC):
+    """One step of a review. ``run`` returns a result; it raises only ``Cancelled``.
+
+    Anything else it raises is turned into an ``errored`` result by the pipeline,
+    so a crash can never pass a candidate.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    #: stages whose result must be passed or warned before this one may run
+    requires: ClassVar[tuple[str, ...]] = ("fetch",)
+
+    @abc.abstractmethod
+    def run(self, ctx: ReviewContext, progress: Progress) -> StageResult:
+        """Examine the candidate and return what was found."""
+
+    def skipped(self, reason: str) -> StageResult:
+        """A result saying this stage did not run, and why."""
+        return StageResult(stage=self.name, status=Status.SKIPPED, evidence={"reason": reason})
