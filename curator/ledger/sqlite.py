@@ -95,13 +95,20 @@ class Ledger:
         with self._write() as db:
             return self._append(db, kind, payload, review_id)
 
-    def events(self, review_id: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT seq, time, kind, review_id, payload, hash FROM events"
-        args: tuple[Any, ...] = ()
+    def events(self, review_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        """Events in chain order, optionally only one review's or one kind's."""
+        clauses, args = [], []
         if review_id is not None:
-            query, args = query + " WHERE review_id = ?", (review_id,)
+            clauses.append("review_id = ?")
+            args.append(review_id)
+        if kind is not None:
+            clauses.append("kind = ?")
+            args.append(kind)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY seq", args).fetchall()
+            rows = self._db.execute(
+                "SELECT seq, time, kind, review_id, payload, hash FROM events"
+                + where + " ORDER BY seq", args).fetchall()
         return [{"seq": r[0], "time": r[1], "kind": r[2], "review_id": r[3],
                  "payload": json.loads(r[4]), "hash": r[5]} for r in rows]
 
