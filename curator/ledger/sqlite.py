@@ -76,7 +76,9 @@ class Ledger:
                     f"the ledger {self.path} has schema {current}, newer than this curator's "
                     f"{SCHEMA_VERSION}", "upgrade curator")
             for version in range(current, SCHEMA_VERSION):
-                db.executescript("SAVEPOINT m;" + MIGRATIONS[version] + "RELEASE m;")
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _append(self, db: sqlite3.Connection, kind: str, payload: Any,
