@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import sys
 
+# command modules: importing them registers their commands (keep their imports light)
+from curator.cli import hub_cmd, ledger_cmd, review_cmd  # noqa: F401
 from curator.cli.app import app
 from curator.core.errors import CuratorError
-
-# command modules: importing them registers their commands (keep their imports light)
-from curator.cli import hub_cmd, ledger_cmd, review_cmd  # noqa: E402,F401
 
 
 def main() -> None:

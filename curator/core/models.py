@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -19,7 +19,7 @@ def digest_of(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of one stage."""
 
     PASSED = "passed"
@@ -34,7 +34,7 @@ class Status(str, Enum):
         return self in (Status.FAILED, Status.ERRORED)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"

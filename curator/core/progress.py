@@ -13,7 +13,8 @@ class Observer(Protocol):
 
     def stage_started(self, stage: str) -> None: ...
 
-    def stage_progress(self, stage: str, done: float, total: float | None, detail: str) -> None: ...
+    def stage_progress(self, stage: str, done: float, total: float | None, unit: str,
+                       detail: str) -> None: ...
 
     def stage_finished(self, result: StageResult) -> None: ...
 
@@ -32,6 +33,7 @@ class Progress:
         self._lock = threading.Lock()
         self.done = 0.0
         self.total: float | None = None
+        self.unit = "bytes"
 
     @property
     def cancelled(self) -> bool:
@@ -42,8 +44,10 @@ class Progress:
         if self._cancel.is_set():
             raise Cancelled(self.stage)
 
-    def set_total(self, total: float | None) -> None:
+    def set_total(self, total: float | None, unit: str = "bytes") -> None:
+        """Announce how much work there is, in ``unit`` (bytes, files, requests...)."""
         self.total = total
+        self.unit = unit
         self.advance(0)
 
     def advance(self, amount: float, detail: str = "") -> None:
@@ -52,4 +56,4 @@ class Progress:
             self.done += amount
             done, total = self.done, self.total
         for observer in self._observers:
-            observer.stage_progress(self.stage, done, total, detail)
+            observer.stage_progress(self.stage, done, total, self.unit, detail)

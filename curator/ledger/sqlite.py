@@ -174,15 +174,6 @@ class Ledger:
             rows = self._db.execute("SELECT * FROM reviews ORDER BY created").fetchall()
         return [self._review(r) for r in rows]
 
-    def find_open_review(self, candidate: Candidate) -> Review | None:
-        """The newest undecided review of the same pinned candidate, to resume it."""
-        for review in reversed(self.reviews()):
-            c = review.candidate
-            if (review.state == "open" and c.repo_id == candidate.repo_id
-                    and c.commit == candidate.commit and c.source == candidate.source):
-                return review
-        return None
-
     def set_state(self, review_id: str, state: str) -> None:
         with self._write() as db:
             db.execute("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))

@@ -25,6 +25,13 @@ class RemoteFile:
     blob_id: str | None  # git blob sha1
 
 
+def transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP client's network-level errors (huggingface_hub 2.x ships httpx2)."""
+    import httpx2
+
+    return (httpx2.TransportError,)
+
+
 def endpoint_of(candidate: Candidate) -> str:
     return (candidate.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
@@ -54,14 +61,14 @@ def _model_info(candidate: Candidate, revision: str) -> Any:
     except errors.HfHubHTTPError as exc:
         raise HubUnreachable(f"the hub {endpoint_of(candidate)} refused {candidate.repo_id} ({exc})",
                              "check --endpoint and try again") from exc
-    except OSError as exc:  # connection refused, DNS, timeouts (httpx errors are OSErrors too)
+    except OSError as exc:
         raise HubUnreachable(f"cannot reach the hub {endpoint_of(candidate)} ({exc})",
                              "check the network or --endpoint and try again") from exc
     except Exception as exc:
-        if type(exc).__module__.startswith(("httpx", "httpcore")):
-            raise HubUnreachable(f"cannot reach the hub {endpoint_of(candidate)} ({exc})",
-                                 "check the network or --endpoint and try again") from exc
-        raise
+        if not isinstance(exc, transport_errors()):
+            raise
+        raise HubUnreachable(f"cannot reach the hub {endpoint_of(candidate)} ({exc})",
+                             "check the network or --endpoint and try again") from exc
 
 
 def pin(candidate: Candidate) -> Candidate:

@@ -1,0 +1,1 @@
+"""`curator hub serve`: the local HF-compatible hub (being written)."""

@@ -1,0 +1,120 @@
+"""Opening and running reviews: the one service both the CLI and the TUI call."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curator.core.errors import UsageError
+from curator.core.models import Candidate, Review, StageResult, Status
+from curator.core.pipeline import Pipeline
+from curator.core.policy import Policy
+from curator.core.progress import Observer
+from curator.core.stage import ReviewContext
+from curator.core.workspace import Workspace
+from curator.ledger import Ledger
+from curator.stages import STAGES, build_stages
+
+REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def parse_target(target: str, revision: str | None = None, endpoint: str | None = None) -> Candidate:
+    """A local folder if ``target`` exists on disk, else a hub repo id ``ORG/NAME``."""
+    path = Path(target).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise UsageError(f"{target} is a file, not a model folder",
+                             "pass the folder that holds the model's files")
+        if revision or endpoint:
+            raise UsageError(f"{target} is a local folder: --revision and --endpoint apply to hub repos",
+                             "drop them, or pass ORG/NAME")
+        path = path.resolve()
+        return Candidate(repo_id=f"local/{path.name}", revision="local", source="local", path=str(path))
+    if not REPO_ID_RE.match(target):
+        raise UsageError(f"'{target}' is neither an existing folder nor a hub repo id",
+                         "pass ORG/NAME (e.g. acme/model) or the path of a model folder")
+    return Candidate(repo_id=target, revision=revision or "main", source="hub", endpoint=endpoint)
+
+
+@dataclass
+class Session:
+    """An open workspace: ledger and policy, for as long as a command or the TUI runs."""
+
+    workspace: Workspace
+    ledger: Ledger
+    policy: Policy
+
+    @classmethod
+    def open(cls, workspace: Workspace, policy: Policy | None = None) -> Session:
+        return cls(workspace, Ledger(workspace.ledger_path), policy or Policy.load())
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def open_review(self, candidate: Candidate, fresh: bool = False) -> Review:
+        """Pin the candidate, then resume its open review or start a new one."""
+        if candidate.source == "hub":
+            from curator.stages.hub import pin
+
+            candidate = pin(candidate)
+        existing = None if fresh else self._find_open(candidate)
+        return existing or self.ledger.create_review(candidate)
+
+    def _find_open(self, candidate: Candidate) -> Review | None:
+        for review in reversed(self.ledger.reviews()):
+            c = review.candidate
+            same = (c.source, c.repo_id, c.commit, c.path, c.endpoint) == (
+                candidate.source, candidate.repo_id, candidate.commit, candidate.path, candidate.endpoint)
+            if review.state == "open" and same:
+                return review
+        return None
+
+    def context(self, review: Review) -> ReviewContext:
+        c = review.candidate
+        work_dir = self.workspace.review_dir(review.id)
+        files_dir = Path(c.path) if c.source == "local" and c.path else work_dir / "files"
+        return ReviewContext(review_id=review.id, candidate=c, files_dir=files_dir,
+                             work_dir=work_dir, policy=self.policy, ledger=self.ledger)
+
+    def stage_names(self, only: list[str] | None = None) -> list[str]:
+        names = self.policy.stages
+        if only:
+            unknown = [s for s in only if s not in STAGES]
+            if unknown:
+                raise UsageError(f"unknown stage(s) {', '.join(unknown)} in --only",
+                                 f"choose from {', '.join(STAGES)}")
+            names = [s for s in names if s in only] or only
+        return names
+
+    def run(self, review: Review, only: list[str] | None = None,
+            observers: list[Observer] | None = None,
+            cancel: threading.Event | None = None) -> dict[str, StageResult]:
+        """Run the review's unfinished stages (all policy stages, or just ``only``)."""
+        pipeline = Pipeline(build_stages(self.stage_names(only)), observers or [])
+        return pipeline.run(self.context(review), cancel)
+
+
+def review_document(review: Review, results: dict[str, StageResult], policy: Policy) -> dict[str, Any]:
+    """The ``review --json`` document, keys as DESIGN.md's CLI contract says."""
+    c = review.candidate
+    fetch = results.get("fetch")
+    revision = c.commit or (fetch.evidence.get("manifest_digest") if fetch else None)
+    return {
+        "review_id": review.id,
+        "candidate": {"repo_id": c.repo_id, "revision": revision, "requested_revision": c.revision,
+                      "source": c.source, "endpoint": c.endpoint, "path": c.path},
+        "files": fetch.evidence.get("files", []) if fetch else [],
+        "stages": {name: {"status": r.status.value, "findings": [f.to_dict() for f in r.findings],
+                          "evidence": r.evidence}
+                   for name, r in results.items()},
+        "recommendation": policy.recommend(results),
+        "policy_version": policy.version,
+    }
+
+
+def exit_code(results: dict[str, StageResult]) -> int:
+    """0 when no stage failed or errored, else 1 (the check says no)."""
+    return 1 if any(r.status in (Status.FAILED, Status.ERRORED) for r in results.values()) else 0

@@ -1,0 +1,185 @@
+"""Download one hub file in a single pass that writes, hashes and checks it.
+
+Bytes land in ``.incomplete/`` first and move into the candidate folder only once
+size, SHA-256 (LFS) or git blob SHA-1 (regular files) and the served commit match
+what the hub declared. A dropped connection resumes with a Range request.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.core.errors import HubUnreachable
+from curator.core.hashing import CHUNK, HashingWriter, file_sha256
+from curator.core.progress import Progress
+from curator.stages.hub import RemoteFile, transport_errors
+
+PARTIAL_DIR = ".incomplete"
+
+
+@dataclass
+class Downloaded:
+    """One file's outcome: its size and digest, and every way it disagreed with the hub."""
+
+    path: str
+    size: int = 0
+    sha256: str = ""
+    check: str = "size-only"  # lfs-sha256 | git-blob-sha1 | size-only
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where and how to fetch: the session, URL builder inputs and limits."""
+
+    session: Any
+    endpoint: str
+    repo_id: str
+    commit: str
+    headers: dict[str, str]
+    max_bytes: int
+    retries: int
+    timeout: float
+
+    def url(self, path: str) -> str:
+        from huggingface_hub import hf_hub_url
+
+        return hf_hub_url(self.repo_id, path, revision=self.commit, endpoint=self.endpoint)
+
+
+def _served_commit(response: Any) -> str | None:
+    for r in [*response.history, response]:
+        commit = r.headers.get("x-repo-commit")
+        if commit:
+            return str(commit)
+    return None
+
+
+def _linked_etag(response: Any) -> str | None:
+    for r in [*response.history, response]:
+        etag = r.headers.get("x-linked-etag")
+        if etag:
+            return str(etag).strip('"').removeprefix("W/").strip('"')
+    return None
+
+
+def fetch_file(source: Source, remote: RemoteFile, files_dir: Path,
+               progress: Progress) -> Downloaded:
+    """Bring ``remote`` into ``files_dir``, checked; a file already in place is re-verified."""
+    final = files_dir / remote.path
+    out = Downloaded(remote.path)
+    out.check = ("lfs-sha256" if remote.sha256 else
+                 "git-blob-sha1" if remote.blob_id and remote.size is not None else "size-only")
+    if final.is_file():  # finished by an earlier, interrupted run: verify instead of re-downloading
+        out.size, out.sha256 = file_sha256(final, lambda n: progress.advance(n))
+        _compare(out, remote, git_sha1=None, served_commit=source.commit, commit=source.commit,
+                 linked_etag=None, git_path=final)
+        if out.ok:
+            return out
+        final.unlink()
+        out.problems.clear()
+    part = files_dir / PARTIAL_DIR / (remote.path + ".part")
+    part.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(source.retries):
+        try:
+            writer, served, linked = _stream(source, remote, part, out, progress)
+            break
+        except transport_errors() as exc:
+            if attempt + 1 == source.retries:
+                raise HubUnreachable(
+                    f"download of {remote.path} from {source.endpoint} failed "
+                    f"{source.retries} times ({exc})",
+                    "run the same command again to resume where it stopped") from exc
+            time.sleep(min(2.0, 0.2 * 2**attempt))
+    out.size, out.sha256 = writer.size, writer.sha256.hexdigest()
+    git_sha1 = writer.git_sha1.hexdigest() if writer.git_sha1 else None
+    _compare(out, remote, git_sha1, served, source.commit, linked, git_path=None)
+    if out.ok:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, final)
+    else:
+        part.unlink(missing_ok=True)  # a bad body is never kept, never promoted
+    return out
+
+
+def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
+            progress: Progress) -> tuple[HashingWriter, str | None, str | None]:
+    from huggingface_hub import hf_raise_for_status
+
+    offset = part.stat().st_size if part.exists() else 0
+    headers = dict(source.headers)
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    with source.session.stream("GET", source.url(remote.path), headers=headers,
+                               follow_redirects=True, timeout=source.timeout) as response:
+        if response.status_code == 416:  # our partial is already whole or stale: start over
+            part.unlink()
+            offset = 0
+            raise _restart()
+        if response.status_code >= 400:
+            response.read()
+            hf_raise_for_status(response)
+        if offset and response.status_code != 206:
+            offset = 0
+        git_size = remote.size if out.check == "git-blob-sha1" else None
+        with open(part, "ab" if offset else "wb") as fh:
+            writer = HashingWriter(fh, git_size=git_size)
+            if offset:
+                writer.absorb_existing(part)
+                out.resumed_from = offset
+            for chunk in response.iter_bytes(CHUNK):
+                progress.check()
+                if writer.size + len(chunk) > source.max_bytes:
+                    out.problems.append({"code": "file-too-large", "limit": source.max_bytes})
+                    break
+                writer.write(chunk)
+                progress.advance(len(chunk))
+        return writer, _served_commit(response), _linked_etag(response)
+
+
+def _restart() -> Exception:
+    import httpx2
+
+    return httpx2.ReadError("partial file did not match the server's; restarting")
+
+
+def _compare(out: Downloaded, remote: RemoteFile, git_sha1: str | None,
+             served_commit: str | None, commit: str, linked_etag: str | None,
+             git_path: Path | None) -> None:
+    """Record every disagreement between the bytes we have and what the hub declared."""
+    if served_commit != commit:
+        out.problems.append({"code": "wrong-commit", "expected": commit,
+                             "actual": served_commit or "(none)"})
+    if remote.size is not None and out.size != remote.size:
+        out.problems.append({"code": "size-mismatch", "expected": remote.size, "actual": out.size})
+    if remote.sha256 and out.sha256 != remote.sha256:
+        out.problems.append({"code": "sha256-mismatch", "expected": remote.sha256,
+                             "actual": out.sha256})
+    if linked_etag and remote.sha256 and linked_etag != remote.sha256:
+        out.problems.append({"code": "etag-mismatch", "expected": remote.sha256,
+                             "actual": linked_etag})
+    if out.check == "git-blob-sha1" and remote.blob_id:
+        if git_sha1 is None and git_path is not None:
+            git_sha1 = _git_blob_sha1(git_path)
+        if git_sha1 != remote.blob_id:
+            out.problems.append({"code": "git-sha1-mismatch", "expected": remote.blob_id,
+                                 "actual": git_sha1})
+
+
+def _git_blob_sha1(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
