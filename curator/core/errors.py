@@ -13,9 +13,9 @@ class CuratorError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, advice: str = "") -> None:
-        super().__init__(message)
         self.message = message
         self.advice = advice
+        super().__init__(self.diagnostics())
 
     def diagnostics(self) -> str:
         """One line for stderr: what went wrong, then what to do."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 
 def unsafe_reason(path: str) -> str | None:
@@ -14,8 +14,7 @@ def unsafe_reason(path: str) -> str | None:
         return "backslash in the name"
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         return "absolute path"
-    parts = PurePosixPath(path).parts
-    if any(part in ("..", ".", "") for part in parts) or path.endswith("/"):
+    if any(part in ("..", ".", "") for part in path.split("/")):
         return "traversal ('..' or '.') in the path"
     return None
 
