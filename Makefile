@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --ignore=tests/bench
 
 bench: $(STAMP)
 	$(VENV)/bin/pytest -q -s tests/bench
