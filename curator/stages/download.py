@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curator.core.errors import HubUnreachable
+from curator.core.errors import CandidateNotFound, HubUnreachable
 from curator.core.hashing import CHUNK, HashingWriter, file_sha256
 from curator.core.progress import Progress
 from curator.stages.hub import RemoteFile, transport_errors
@@ -113,8 +113,6 @@ def fetch_file(source: Source, remote: RemoteFile, files_dir: Path,
 
 def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
             progress: Progress) -> tuple[HashingWriter, str | None, str | None]:
-    from huggingface_hub import hf_raise_for_status
-
     offset = part.stat().st_size if part.exists() else 0
     headers = dict(source.headers)
     if offset:
@@ -127,7 +125,7 @@ def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
             raise _restart()
         if response.status_code >= 400:
             response.read()
-            hf_raise_for_status(response)
+            _raise_for(response, remote.path, source)
         if offset and response.status_code != 206:
             offset = 0
         git_size = remote.size if out.check == "git-blob-sha1" else None
@@ -144,6 +142,23 @@ def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
                 writer.write(chunk)
                 progress.advance(len(chunk))
         return writer, _served_commit(response), _linked_etag(response)
+
+
+def _raise_for(response: Any, path: str, source: Source) -> None:
+    """Turn the hub's refusal of one file into a curator error that says what to do."""
+    from huggingface_hub import errors, hf_raise_for_status
+
+    try:
+        hf_raise_for_status(response)
+    except errors.GatedRepoError as exc:
+        raise CandidateNotFound(f"{source.repo_id}: the hub refused {path} (gated repo)",
+                                "accept its terms on the hub with the account of HF_TOKEN") from exc
+    except errors.EntryNotFoundError as exc:
+        raise CandidateNotFound(f"{source.repo_id}: the hub lists {path} but does not serve it",
+                                "the hub is inconsistent; try again later") from exc
+    except errors.HfHubHTTPError as exc:
+        raise HubUnreachable(f"{source.repo_id}: the hub answered {response.status_code} for {path}",
+                             "try again later") from exc
 
 
 def _restart() -> Exception:

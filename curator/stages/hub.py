@@ -81,6 +81,9 @@ def pin(candidate: Candidate) -> Candidate:
     if not SHA_RE.match(sha):
         raise HubUnreachable(f"the hub {endpoint_of(candidate)} gave no commit for "
                              f"{candidate.repo_id}@{candidate.revision}", "check --endpoint")
+    if getattr(info, "gated", False) and not os.environ.get("HF_TOKEN"):
+        raise CandidateNotFound(f"{candidate.repo_id} at {endpoint_of(candidate)} is gated",
+                                "accept its terms on the hub, then set HF_TOKEN")
     if SHA_RE.match(candidate.revision) and sha != candidate.revision:
         raise CandidateNotFound(f"the hub pinned {candidate.repo_id}@{candidate.revision} to "
                                 f"another commit {sha}", "check the revision")
