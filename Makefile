@@ -4,7 +4,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench screenshots clean install
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench screenshots clean install sysdeps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,10 +23,16 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: lint
+# Debian tools the registry tests and the bench run against: distribution 2.8 and skopeo
+sysdeps:
+	@if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then :; else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo; fi
+
+test: lint sysdeps
 	$(VENV)/bin/pytest -q --ignore=tests/bench
 
-bench: $(STAMP)
+bench: $(STAMP) sysdeps
 	$(VENV)/bin/pytest -q -s tests/bench
 
 screenshots: $(STAMP)

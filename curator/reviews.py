@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.errors import UsageError
-from curator.core.models import Candidate, Review, StageResult, Status
+from curator.core.models import Candidate, Finding, Review, StageResult, Status
 from curator.core.pipeline import Pipeline
 from curator.core.policy import Policy
 from curator.core.progress import Observer
@@ -61,7 +61,18 @@ class Session:
 
             candidate = pin(candidate)
         existing = None if fresh else self._find_open(candidate)
-        return existing or self.ledger.create_review(candidate)
+        if existing:
+            return existing
+        from curator.attest.keys import current_identity
+
+        return self.ledger.create_review(candidate,
+                                         opened_by=current_identity(self.workspace.keys_dir))
+
+    def name_check(self, candidate: Candidate) -> list[Finding]:
+        """Look-alike findings from the repo id alone: shown before anything is downloaded."""
+        from curator.stages.card import name_check
+
+        return name_check(candidate, self.policy, self.ledger)
 
     def _find_open(self, candidate: Candidate) -> Review | None:
         for review in reversed(self.ledger.reviews()):

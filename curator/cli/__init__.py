@@ -8,7 +8,18 @@ from __future__ import annotations
 import sys
 
 # command modules: importing them registers their commands (keep their imports light)
-from curator.cli import hub_cmd, ledger_cmd, review_cmd  # noqa: F401
+from curator.cli import (  # noqa: F401
+    card_cmd,
+    decide_cmd,
+    demo_cmd,
+    hub_cmd,
+    keys_cmd,
+    ledger_cmd,
+    review_cmd,
+    scan_cmd,
+    signature_cmd,
+    verify_cmd,
+)
 from curator.cli.app import app
 from curator.core.errors import CuratorError
 

@@ -48,4 +48,4 @@ def say(message: str) -> None:
     """Human-facing lines go to stderr so stdout stays clean for data."""
     from rich.console import Console
 
-    Console(stderr=True, highlight=False).print(message)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(message)

@@ -16,7 +16,7 @@ class TerminalObserver:
     def __init__(self, quiet: bool = False) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=True, highlight=False)
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
         self.quiet = quiet
         self.show_bars = self.console.is_terminal
         self._bars: Any = None

@@ -35,6 +35,9 @@ def review(
 
     session = Session.open(workspace())
     try:
+        lookalikes = session.name_check(candidate)
+        for finding in lookalikes:  # before any byte is downloaded
+            say(f"[red]{finding.severity.value}[/] {finding.message}")
         opened = session.open_review(candidate, fresh=fresh)
         if not as_json:
             say(f"review [bold]{opened.id}[/] of {opened.candidate.label}")

@@ -50,3 +50,19 @@ class ReviewNotFound(CuratorError):
 
 class StageCrashed(CuratorError):
     """A stage or a tool it runs failed to produce a verdict."""
+
+
+class DecisionRefused(CuratorError):
+    """Policy, identity or state forbids the decision as asked (blocked, duplicate, not allowed)."""
+
+    exit_code = 1
+
+
+class RegistryUnreachable(CuratorError):
+    """The registry could not be reached, refused the credentials, or answered with a server error."""
+
+
+class NotInRegistry(CuratorError):
+    """The registry does not hold the reference asked for: the gate says no."""
+
+    exit_code = 1

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -149,12 +149,16 @@ class Ledger:
         return ChainReport(len(rows), prev)
 
     # -- reviews --------------------------------------------------------------------------
-    def create_review(self, candidate: Candidate) -> Review:
+    def create_review(self, candidate: Candidate, opened_by: dict[str, Any] | None = None) -> Review:
+        """Open a review; ``opened_by`` (the curator's identity) makes separation of duties checkable."""
         review = Review(id=uuid.uuid4().hex[:12], candidate=candidate, created=time.time())
+        opened: dict[str, Any] = {"candidate": candidate.to_dict()}
+        if opened_by:
+            opened["curator"] = opened_by
         with self._write() as db:
             db.execute("INSERT INTO reviews VALUES (?,?,?,?)",
                        (review.id, json.dumps(candidate.to_dict()), review.created, review.state))
-            self._append(db, "review_opened", {"candidate": candidate.to_dict()}, review.id)
+            self._append(db, "review_opened", opened, review.id)
         return review
 
     def _review(self, row: tuple[Any, ...]) -> Review:
@@ -173,6 +177,29 @@ class Ledger:
         with self._lock:
             rows = self._db.execute("SELECT * FROM reviews ORDER BY created").fetchall()
         return [self._review(r) for r in rows]
+
+    def record_decision(self, review_id: str,
+                        judge: Callable[[str, list[dict[str, Any]]], tuple[str, dict[str, Any]]]) -> str:
+        """Atomically rule on a review: ``judge(state, earlier decisions)`` returns the new
+        state and the ``decision`` event to append, or raises to refuse.
+
+        The IMMEDIATE transaction serialises concurrent deciders: the second one sees
+        the first one's decision, so exactly one can close a review.
+        """
+        with self._write() as db:
+            row = db.execute("SELECT state FROM reviews WHERE id = ?", (review_id,)).fetchone()
+            if row is None:
+                raise ReviewNotFound(f"no review {review_id} in the ledger {self.path}",
+                                     "run 'curator inventory' or check the id")
+            prior = [json.loads(p) for (p,) in db.execute(
+                "SELECT payload FROM events WHERE review_id = ? AND kind = 'decision' ORDER BY seq",
+                (review_id,))]
+            state, payload = judge(row[0], prior)
+            self._append(db, "decision", payload, review_id)
+            if state != row[0]:
+                db.execute("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))
+                self._append(db, "review_state", {"state": state}, review_id)
+            return state
 
     def set_state(self, review_id: str, state: str) -> None:
         with self._write() as db:

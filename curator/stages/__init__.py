@@ -10,6 +10,10 @@ from curator.core.stage import Stage
 #: stage name -> "module:Class"; heavy imports stay inside each module's run()
 STAGES: dict[str, str] = {
     "fetch": "curator.stages.fetch:FetchStage",
+    "scan": "curator.stages.scan:ScanStage",
+    "signature": "curator.stages.signature:SignatureStage",
+    "card": "curator.stages.card:CardStage",
+    "eval": "curator.stages.eval:EvalStage",
 }
 
 

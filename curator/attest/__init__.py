@@ -1,0 +1,1 @@
+"""Curator keys, decision statements, and DSSE sign/verify. Never imports a UI."""

@@ -1,0 +1,139 @@
+"""`curator decide` (signed approve / reject; approve also pushes) and `curator push` (retry)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+from curator.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from curator.reviews import Session
+
+RegistryOpt = Annotated[str | None, typer.Option(
+    "--registry", help="Registry URL (default: $CURATOR_REGISTRY, registry.url, or the workspace layout).")]
+
+
+@contextmanager
+def byte_progress(label: str, total: int | None, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A transfer bar on stderr when it is a terminal; a no-op callback otherwise."""
+    from rich import progress as rp
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield lambda n: None
+        return
+    with rp.Progress(rp.TextColumn(f"[bold]{label}"), rp.BarColumn(), rp.DownloadColumn(),
+                     rp.TransferSpeedColumn(), rp.TimeRemainingColumn(), console=console,
+                     transient=True) as bars:
+        task = bars.add_task(label, total=total)
+        yield lambda n: bars.advance(task, n)
+
+
+def _waivers(items: list[str]) -> dict[str, str]:
+    waivers: dict[str, str] = {}
+    for item in items:
+        stage, sep, reason = item.partition("=")
+        if not sep or not stage.strip():
+            raise UsageError(f"--waive '{item}' is not STAGE=REASON",
+                             "e.g. --waive eval='no GPU; scores checked by hand'")
+        if stage.strip() in waivers:
+            raise UsageError(f"--waive {stage.strip()} is given twice", "give one reason per stage")
+        waivers[stage.strip()] = reason
+    return waivers
+
+
+@app.command()
+def decide(
+    review_id: Annotated[str, typer.Argument(help="The review to decide (see 'curator review').")],
+    rationale: Annotated[str, typer.Option(help="Why you decide this; signed into the decision.")],
+    approve: Annotated[bool, typer.Option(
+        "--approve", help="Approve (and push once approvals suffice).")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject.")] = False,
+    waive: Annotated[list[str] | None, typer.Option(
+        "--waive", help="STAGE=REASON: accept a blocking stage; repeat per stage.")] = None,
+    waive_until: Annotated[str | None, typer.Option(
+        "--waive-until", help="Expiry of the waivers, YYYY-MM-DD (default: policy waiver_days).")] = None,
+    condition: Annotated[list[str] | None, typer.Option(
+        "--condition", help="Approve with a condition (signed in); repeatable.")] = None,
+    key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
+    = None,
+    registry: RegistryOpt = None,
+    no_push: Annotated[bool, typer.Option("--no-push", help="Record the approval; push later.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Sign a decision on a review; an approval that needs no more curators is pushed."""
+    if approve == reject:
+        raise UsageError("pass exactly one of --approve or --reject", "see 'curator decide --help'")
+    until = None
+    if waive_until:
+        try:
+            until = dt.date.fromisoformat(waive_until)
+        except ValueError as exc:
+            raise UsageError(f"--waive-until '{waive_until}' is not a date", "use YYYY-MM-DD") from exc
+    from curator.attest.keys import FileSigner
+    from curator.decide import DecisionRequest
+    from curator.decide import decide as run_decision
+    from curator.registry import open_registry
+    from curator.reviews import Session
+
+    ws = workspace()
+    signer = FileSigner(key_dir or ws.keys_dir)
+    session = Session.open(ws)
+    try:
+        target = None if no_push or reject else open_registry(ws.registry_dir, session.policy, registry)
+        request = DecisionRequest(review_id, approve, rationale, _waivers(waive or []), until,
+                                  tuple(condition or []))
+        total = _review_bytes(session, review_id)
+        with byte_progress("push", total, as_json) as on_bytes:
+            outcome = run_decision(session, request, signer, target, on_bytes)
+    finally:
+        session.close()
+    if as_json:
+        emit_json(outcome.to_dict())
+        return
+    say(f"[bold]{outcome.outcome}[/] by {outcome.curator.label}, decision {outcome.decision_id}")
+    if outcome.outcome == "pending":
+        say(f"  {outcome.approvals} of {outcome.approvals_required} approvals; another curator must approve")
+    if outcome.ref:
+        say(f"  pushed {outcome.ref}\n  digest {outcome.digest_ref}")
+
+
+def _review_bytes(session: Session, review_id: str) -> int | None:
+    results = session.ledger.results(review_id)
+    fetch = results.get("fetch")
+    return int(fetch.evidence.get("total_bytes", 0)) if fetch else None
+
+
+@app.command()
+def push(
+    review_id: Annotated[str, typer.Argument(help="An approved review whose push failed or was deferred.")],
+    registry: RegistryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Push an approved review's artifact and signed decision(s) (again)."""
+    from curator.decide import push_review
+    from curator.registry import open_registry
+    from curator.reviews import Session
+
+    ws = workspace()
+    session = Session.open(ws)
+    try:
+        target = open_registry(ws.registry_dir, session.policy, registry)
+        with byte_progress("push", _review_bytes(session, review_id), as_json) as on_bytes:
+            pushed = push_review(session, review_id, target, on_bytes)
+    finally:
+        session.close()
+    if as_json:
+        emit_json({"ref": pushed.ref, "digest_ref": pushed.digest_ref, "digest": pushed.digest,
+                   "uploaded_bytes": pushed.uploaded_bytes, "skipped_bytes": pushed.skipped_bytes})
+        return
+    say(f"pushed {pushed.ref}\n  digest {pushed.digest_ref}\n  "
+        f"{pushed.uploaded_bytes} bytes sent, {pushed.skipped_bytes} already there")

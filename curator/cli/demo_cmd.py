@@ -1,0 +1,81 @@
+"""`curator demo`: the bundled local hub with sample candidates, reviewed offline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+
+if TYPE_CHECKING:
+    from curator.core.models import Candidate
+    from curator.core.workspace import Workspace
+
+
+def clean_sample(samples: list[Any]) -> Any:
+    """The sample meant to pass: the first one whose expected recommendation is ``approve``."""
+    return next((s for s in samples if s.recommendation == "approve"), samples[0])
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the local hub on 127.0.0.1 (0 = any free one).")] = 0,
+    no_tui: Annotated[bool, typer.Option(
+        "--no-tui", help="Review the clean sample headless and exit (for CI and the README).")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="With --no-tui: one JSON document on stdout.")] = False,
+) -> None:
+    """Start the local hub with sample candidates and open the review queue; needs no network."""
+    from curator.core.errors import UsageError
+    from curator.core.models import Candidate
+    from curator.demo.hub import HubServer
+    from curator.demo.samples import build_samples
+
+    if as_json and not no_tui:
+        raise UsageError("--json applies to --no-tui only", "add --no-tui, or drop --json")
+    ws = workspace()
+    root = ws.home / "demo-hub"
+    samples = build_samples(root)
+    if not samples:
+        raise UsageError(f"no sample candidates were built in {root}", "remove the folder and try again")
+    try:
+        server = HubServer(root, host="127.0.0.1", port=port)
+        server.start()
+    except OSError as exc:
+        raise UsageError(f"cannot start the demo hub on 127.0.0.1:{port} ({exc.strerror})",
+                         "pass --port with a free port, or --port 0") from exc
+    try:
+        candidates = [(Candidate(repo_id=s.repo_id, revision="main", source="hub", endpoint=server.url),
+                       s.description) for s in samples]
+        if no_tui:
+            code = _review_headless(ws, candidates[samples.index(clean_sample(samples))][0], as_json)
+            raise typer.Exit(code)
+        from curator.tui.app import make_app
+        from curator.tui.items import QueueItem
+
+        say(f"demo hub at {server.url} with {len(samples)} sample candidates")
+        make_app(ws, queue=[QueueItem(c, d) for c, d in candidates]).run()
+    finally:
+        server.stop()
+
+
+def _review_headless(ws: Workspace, candidate: Candidate, as_json: bool) -> int:
+    """Like ``curator review ... --headless``: run every stage, print the verdict."""
+    from curator.cli.progress import TerminalObserver
+    from curator.reviews import Session, exit_code, review_document
+
+    session = Session.open(ws)
+    try:
+        opened = session.open_review(candidate, fresh=True)
+        if not as_json:
+            say(f"review [bold]{opened.id}[/] of {opened.candidate.label} from {candidate.endpoint}")
+        results = session.run(opened, observers=[TerminalObserver(quiet=as_json)])
+        document = review_document(opened, results, session.policy)
+    finally:
+        session.close()
+    if as_json:
+        emit_json(document)
+    else:
+        say(f"recommendation: [bold]{document['recommendation']}[/]")
+    return exit_code(results)

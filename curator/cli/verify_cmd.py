@@ -1,0 +1,74 @@
+"""`curator verify REF` (the deploy gate) and `curator pull REF DIR` (verified, atomic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.decide_cmd import RegistryOpt, byte_progress
+
+if TYPE_CHECKING:
+    from curator.verify import VerifyReport
+
+Ref = Annotated[str, typer.Argument(
+    help="NAME:TAG or NAME@sha256:HEX (configured registry), HOST[:PORT]/NAME:TAG, or oci:DIR:NAME:TAG.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+    elif report.ok:
+        who = ", ".join(sorted({d["curator"]["name"] for d in report.decisions}))
+        say(f"[green]✔[/] {report.ref}: approved by {who}; {report.files} file(s), "
+            f"{report.bytes / 1e6:.1f} MB {verb} in {report.seconds:.1f}s")
+        say(f"  {report.manifest_digest}")
+    else:
+        say(f"[red]✘[/] {report.ref} refused")
+        for problem in report.problems:
+            say(f"  {problem.code}: {problem.message}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False) -> None:
+    """Deploy gate: exit 0 only if the registry holds exactly what trusted curators approved."""
+    from curator.core.policy import Policy
+    from curator.decision_rules import DecisionRules
+    from curator.registry import resolve
+    from curator.verify import trusted_curators
+    from curator.verify import verify as run_verify
+
+    ws = workspace()
+    policy = Policy.load()
+    target, reference = resolve(ref, ws.registry_dir, policy, registry)
+    with byte_progress("verify", None, as_json) as on_bytes:
+        report = run_verify(target, reference, trusted_curators(ws.keys_dir, policy),
+                            DecisionRules.from_policy(policy), on_bytes=on_bytes)
+    _report(report, as_json, "verified")
+
+
+@app.command()
+def pull(
+    ref: Ref,
+    dest: Annotated[Path, typer.Argument(help="New or empty folder to write the model into.")],
+    registry: RegistryOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Verify like 'curator verify', writing the files into DIR only if everything holds."""
+    from curator.core.policy import Policy
+    from curator.decision_rules import DecisionRules
+    from curator.registry import resolve
+    from curator.verify import pull as run_pull
+    from curator.verify import trusted_curators
+
+    ws = workspace()
+    policy = Policy.load()
+    target, reference = resolve(ref, ws.registry_dir, policy, registry)
+    with byte_progress("pull", None, as_json) as on_bytes:
+        report = run_pull(target, reference, dest, trusted_curators(ws.keys_dir, policy),
+                          DecisionRules.from_policy(policy), on_bytes=on_bytes)
+    _report(report, as_json, f"written to {dest}")

@@ -1,0 +1,105 @@
+"""The team's decision rules (``decision:`` in default.yaml) and what blocks an approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from curator.attest.statement import Waiver
+from curator.core.errors import DecisionRefused, UsageError
+from curator.core.models import Finding, StageResult
+
+RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
+             "approvals_required", "separation_of_duties", "trust_workspace_keys"}
+
+
+@dataclass(frozen=True)
+class DecisionRules:
+    """Which statuses block approval, how waivers work, and how many curators must sign."""
+
+    block_on: frozenset[str] = frozenset({"failed", "errored"})
+    missing_blocks: bool = True
+    unwaivable: frozenset[str] = frozenset({"fetch"})
+    waiver_days: int = 90
+    max_waiver_days: int = 365
+    approvals_required: int = 1
+    separation_of_duties: bool = True
+    trust_workspace_keys: bool = True
+
+    @classmethod
+    def from_policy(cls, policy: Any) -> DecisionRules:
+        section: dict[str, Any] = policy.section("decision")
+        unknown = set(section) - RULE_KEYS
+        if unknown:
+            raise UsageError(f"checklist section 'decision' has unknown keys {', '.join(sorted(unknown))}",
+                             f"use only {', '.join(sorted(RULE_KEYS))}")
+        base = cls()
+        rules = cls(
+            block_on=frozenset(section.get("block_on", base.block_on)),
+            missing_blocks=bool(section.get("missing_blocks", base.missing_blocks)),
+            unwaivable=frozenset(section.get("unwaivable", base.unwaivable)),
+            waiver_days=int(section.get("waiver_days", base.waiver_days)),
+            max_waiver_days=int(section.get("max_waiver_days", base.max_waiver_days)),
+            approvals_required=int(section.get("approvals_required", base.approvals_required)),
+            separation_of_duties=bool(section.get("separation_of_duties", base.separation_of_duties)),
+            trust_workspace_keys=bool(section.get("trust_workspace_keys", base.trust_workspace_keys)),
+        )
+        if rules.approvals_required < 1:
+            raise UsageError("decision.approvals_required must be at least 1", "fix default.yaml")
+        return rules
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """A policy stage whose outcome stops an approval unless waived."""
+
+    stage: str
+    status: str  # failed | errored | missing | any status listed in block_on
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        worst = sorted(self.findings, key=lambda f: -f.severity.rank)[:1]
+        return f"{self.stage} {self.status}" + (f": {worst[0].message}" if worst else "")
+
+
+def blockers(stages: list[str], results: dict[str, StageResult], rules: DecisionRules) -> list[Blocker]:
+    """Every policy stage that blocks approval as things stand."""
+    found = []
+    for stage in stages:
+        result = results.get(stage)
+        if result is None:
+            if rules.missing_blocks:
+                found.append(Blocker(stage, "missing"))
+        elif result.status.value in rules.block_on:
+            found.append(Blocker(stage, result.status.value, result.findings))
+    return found
+
+
+def waivers_for(blocking: list[Blocker], asked: dict[str, str], until: dt.date | None,
+                rules: DecisionRules, today: dt.date) -> tuple[Waiver, ...]:
+    """Turn ``--waive STAGE=REASON`` into signed waivers; refuse what policy forbids."""
+    by_stage = {b.stage: b for b in blocking}
+    for stage, reason in asked.items():
+        if stage not in by_stage:
+            raise UsageError(f"--waive {stage}: {stage} does not block this review",
+                             f"waive only blocking stages: {', '.join(by_stage) or 'none'}")
+        if not reason.strip():
+            raise UsageError(f"--waive {stage}= needs a reason",
+                             f"use --waive {stage}='why it is acceptable'")
+        if stage in rules.unwaivable:
+            raise DecisionRefused(f"{stage} cannot be waived (policy decision.unwaivable)",
+                                  f"fix the {stage} stage and re-run the review")
+    expires = until or today + dt.timedelta(days=rules.waiver_days)
+    if expires < today:
+        raise UsageError(f"--waive-until {expires} is in the past", "pass a future date (YYYY-MM-DD)")
+    if expires > today + dt.timedelta(days=rules.max_waiver_days):
+        raise UsageError(f"--waive-until {expires} is beyond the policy's {rules.max_waiver_days} days",
+                         "pass an earlier date")
+    missing = [b for b in blocking if b.stage not in asked]
+    if missing:
+        raise DecisionRefused(
+            "approval blocked by " + "; ".join(b.summary for b in missing),
+            "fix and re-run those stages, or waive each with --waive STAGE=REASON")
+    return tuple(Waiver(b.stage, asked[b.stage].strip(), expires.isoformat(), b.status) for b in blocking)

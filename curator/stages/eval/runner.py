@@ -1,0 +1,226 @@
+"""Parent side of an eval: start the child, relay its progress, and stay in control.
+
+The child is a fresh interpreter (a spawn, never a fork of the curator process) with an
+offline environment and a curator-owned HF_HOME. The parent cancels it (a ``cancel`` line,
+then SIGTERM, then SIGKILL), stops it at the wall-clock limit or when its memory passes
+the guard, and turns any death into an outcome with the tail of its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from curator.core.progress import Cancelled, Progress
+
+POLL_SECONDS = 0.1
+CANCEL_GRACE_SECONDS = 5.0
+TAIL_LINES = 20
+#: progress-bar noise that tells nothing about why a child died
+_NOISE = ("it/s]", "s/it]", "%|")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long and how big the child may get before the parent stops it."""
+
+    wall_seconds: float
+    max_memory_mb: float | None
+
+
+@dataclass
+class ChildOutcome:
+    """How the child ended: ``ok`` with its result, or ``errored`` with why."""
+
+    status: str  # ok | errored
+    result: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    stderr_tail: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    pid: int = 0
+
+    def evidence(self) -> dict[str, Any]:
+        return {"pid": self.pid, "exit_code": self.exit_code, "seconds": round(self.seconds, 2),
+                "peak_rss_mb": self.peak_rss_mb, "message": self.message,
+                "stderr_tail": self.stderr_tail}
+
+
+def child_env(hf_home: Path, sandbox: Path, datasets_cache: Path | None) -> dict[str, str]:
+    """A minimal, offline environment: nothing of the user's HF setup or tokens leaks in."""
+    import curator
+
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")}
+    env = {
+        **keep,
+        "HOME": str(sandbox), "XDG_CACHE_HOME": str(sandbox / "cache"),
+        "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+        "TOKENIZERS_PARALLELISM": "false", "PYTHONNOUSERSITE": "1", "PYTHONUNBUFFERED": "1",
+        # the child imports curator from wherever this process did (installed or source tree)
+        "PYTHONPATH": str(Path(curator.__file__).resolve().parents[1]),
+    }
+    if datasets_cache is not None:
+        env["HF_HUB_CACHE"] = str(datasets_cache / "hub")
+        env["HF_DATASETS_CACHE"] = str(datasets_cache / "datasets")
+    return env
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process from /proc (0 where /proc is unavailable)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stderr_tail(path: Path, lines: int = TAIL_LINES) -> list[str]:
+    """The last meaningful lines a child wrote, progress bars left out."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")[-200_000:]
+    except OSError:
+        return []
+    parts = [p.rstrip() for chunk in text.split("\n") for p in chunk.split("\r") if p.strip()]
+    kept: list[str] = []
+    for part in parts:  # a run of progress-bar redraws keeps only its last state: where it stopped
+        if kept and any(n in part for n in _NOISE) and any(n in kept[-1] for n in _NOISE):
+            kept[-1] = part
+        else:
+            kept.append(part)
+    return kept[-lines:]
+
+
+def _read_messages(stream: IO[bytes], sink: queue.Queue[dict[str, Any] | None]) -> None:
+    for raw in stream:
+        try:
+            sink.put(json.loads(raw))
+        except ValueError:
+            continue
+    sink.put(None)
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """Cooperative first (the child was told to cancel), then terminate, then kill."""
+    try:
+        proc.wait(timeout=grace)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress: Progress,
+              limits: Limits) -> ChildOutcome:
+    """Run one eval child to its end; raises ``Cancelled`` when the user stopped it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    spec_path = run_dir / "spec.json"
+    spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    err_path = run_dir / "child.stderr.log"
+    read_fd, write_fd = os.pipe()
+    started = time.monotonic()
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "curator.stages.eval.child", str(spec_path), str(write_fd)],
+            stdin=subprocess.PIPE, stdout=err, stderr=err, env=env, cwd=str(run_dir),
+            pass_fds=(write_fd,), start_new_session=True)
+    os.close(write_fd)
+    messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    reader = threading.Thread(target=_read_messages, args=(os.fdopen(read_fd, "rb"), messages),
+                              daemon=True)
+    reader.start()
+    outcome = ChildOutcome(status="errored", pid=proc.pid)
+    try:
+        _supervise(proc, messages, progress, limits, outcome, started)
+    finally:
+        if proc.poll() is None:
+            _stop(proc, 0.0)
+        if proc.stdin:
+            proc.stdin.close()
+        reader.join(timeout=2.0)
+    outcome.exit_code = proc.returncode
+    outcome.seconds = time.monotonic() - started
+    if outcome.status != "ok":
+        outcome.stderr_tail = stderr_tail(err_path)
+        if not outcome.message:
+            code = proc.returncode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with {code}"
+            outcome.message = f"the eval child {how} without a result"
+    return outcome
+
+
+def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, Any] | None],
+               progress: Progress, limits: Limits, outcome: ChildOutcome, started: float) -> None:
+    done = 0.0
+    cancel_sent = False
+    while True:
+        try:
+            message = messages.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            message = {}
+        if message is None:  # the pipe closed: the child is gone
+            proc.wait()
+            return
+        event = message.get("event")
+        if event == "progress":
+            total = float(message["total"])
+            if total != progress.total:
+                progress.set_total(total, unit="requests")
+            progress.advance(float(message["done"]) - done, "requests")
+            done = float(message["done"])
+        elif event == "phase":
+            progress.advance(0, str(message.get("detail", "")))
+        elif event == "result":
+            outcome.status, outcome.result = "ok", message
+        elif event == "error":
+            outcome.message = str(message.get("message", ""))
+        elif event == "cancelled":
+            _stop(proc, CANCEL_GRACE_SECONDS)
+            raise Cancelled(progress.stage)
+        outcome.peak_rss_mb = max(outcome.peak_rss_mb, round(rss_mb(proc.pid), 1))
+        if progress.cancelled and not cancel_sent:
+            cancel_sent = True
+            _tell(proc, "cancel")
+            _stop(proc, CANCEL_GRACE_SECONDS)
+            raise Cancelled(progress.stage)
+        if time.monotonic() - started > limits.wall_seconds:
+            _stop(proc, 0.0)
+            outcome.message = (f"the eval took longer than the {limits.wall_seconds:.0f}s wall-clock "
+                               "limit (eval.timeout_seconds) and was stopped")
+            return
+        if limits.max_memory_mb and outcome.peak_rss_mb > limits.max_memory_mb:
+            _stop(proc, 0.0)
+            outcome.message = (f"the eval child used {outcome.peak_rss_mb:.0f} MB, over the memory guard "
+                               f"of {limits.max_memory_mb:.0f} MB (eval.max_memory_mb), and was stopped")
+            return
+
+
+def _tell(proc: subprocess.Popen[bytes], line: str) -> None:
+    try:
+        if proc.stdin:
+            proc.stdin.write((line + "\n").encode())
+            proc.stdin.flush()
+    except (BrokenPipeError, OSError):
+        pass

@@ -1,0 +1,76 @@
+"""Judge what a pickle walk saw against the policy's allowed and dangerous globals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from curator.core.models import Finding, Severity
+from curator.stages.scan.checks.pickle_walk import Global, Walk
+from curator.stages.scan.config import GlobalRules
+
+
+def judge_pickle(walk: Walk, rules: GlobalRules, where: str) -> list[Finding]:
+    """Findings for one walked pickle (file or member ``where``), one per distinct import and verdict.
+
+    Dangerous imports are critical whatever the stream does with them; an unknown import that
+    the stream *calls* is high (loading runs it); an unknown class only instantiated is
+    medium (its ``__setstate__`` runs); an unknown import only referenced is low.
+    """
+    grouped: dict[tuple[Severity, str, str], list[Global]] = defaultdict(list)
+    for ref in walk.globals:
+        verdict = _grade(ref, rules)
+        if verdict is not None:
+            grouped[(verdict[0], verdict[1], ref.dotted)].append(ref)
+    findings = []
+    for (severity, code, dotted), refs in sorted(grouped.items(), key=lambda i: (-i[0][0].rank, i[0][2])):
+        uses = sorted(set().union(*(r.uses for r in refs))) or ["import"]
+        findings.append(Finding(severity, code, f"{where}: {_TEXT[code]} {dotted} "
+                                f"({', '.join(uses)}; first at byte {refs[0].offset}, {len(refs)}x)"))
+    if walk.computed_calls:
+        findings.append(Finding(Severity.HIGH, "pickle-computed-call",
+                                f"{where}: calls the result of another call at load "
+                                f"(byte {walk.computed_calls[0]}, {len(walk.computed_calls)}x), "
+                                "the shape of getattr gadgets"))
+    if walk.error is not None:
+        findings.append(Finding(Severity.HIGH, "pickle-broken",
+                                f"{where}: the pickle stream breaks {walk.error}; everything before "
+                                "that point runs at load, nothing after it was read"))
+    return findings
+
+
+_TEXT = {
+    "pickle-dangerous-global": "imports a dangerous global",
+    "pickle-dotted-global": "reaches an attribute path through a dotted name",
+    "pickle-global-setattr": "overwrites attributes of an imported global",
+    "pickle-extension-registry": "uses a copyreg extension code",
+    "pickle-unknown-call": "calls a global the policy does not allow",
+    "pickle-unknown-class": "instantiates a class the policy does not allow",
+    "pickle-unknown-import": "imports a global the policy does not allow",
+}
+
+
+def _grade(ref: Global, rules: GlobalRules) -> tuple[Severity, str] | None:
+    dotted = ref.dotted
+    if "ext" in ref.uses:
+        return Severity.HIGH, "pickle-extension-registry"
+    if rules.is_dangerous(dotted) or _dotted_reaches_danger(ref, rules):
+        return Severity.CRITICAL, "pickle-dangerous-global"
+    if "setattr" in ref.uses:
+        return Severity.HIGH, "pickle-global-setattr"
+    if rules.is_safe(dotted):
+        return None
+    if "." in ref.name:
+        return Severity.HIGH, "pickle-dotted-global"
+    if "call" in ref.uses:
+        return Severity.HIGH, "pickle-unknown-call"
+    if ref.uses & {"new", "build"}:
+        return Severity.MEDIUM, "pickle-unknown-class"
+    return Severity.LOW, "pickle-unknown-import"
+
+
+def _dotted_reaches_danger(ref: Global, rules: GlobalRules) -> bool:
+    """``('logging', 'os.system')`` is ``os.system`` reached through logging's namespace."""
+    parts = ref.name.split(".")
+    if any(p.startswith("__") for p in parts[:-1]):  # Foo.__init__.__globals__ and the like
+        return True
+    return any(rules.is_dangerous(".".join(parts[i:])) for i in range(len(parts) - 1))

@@ -1,0 +1,111 @@
+"""The scan section of the policy, typed and checked: unknown keys are refused, not ignored."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.core.errors import UsageError
+from curator.core.models import Severity
+
+#: a floor no policy can lower: importing any of these from a model file is never benign
+ALWAYS_DANGEROUS = (
+    "os.*", "posix.*", "nt.*", "subprocess.*", "sys.*", "builtins.*", "__builtin__.*",
+    "__builtins__.*", "socket.*",
+    "shutil.*", "runpy.*", "importlib.*", "pty.*", "commands.*", "webbrowser.*", "ctypes.*",
+    "pickle.*", "_pickle.*", "marshal.*", "types.*", "code.*", "codeop.*", "pydoc.*", "timeit.*",
+    "multiprocessing.*", "asyncio.*", "pdb.*", "bdb.*", "platform.*", "signal.*", "shelve.*",
+    "antigravity.*", "this.*",
+)
+KNOWN_SCANNERS = ("modelscan", "picklescan", "modelaudit")
+_KEYS = {"block_severities", "allowed_formats", "scanners", "timeout_seconds", "modelaudit_max_file_bytes",
+         "max_unpacked_bytes", "max_member_bytes", "max_compression_ratio", "max_archive_members",
+         "max_depth", "max_pickle_opcodes", "safe_globals", "dangerous_globals", "tool_severity",
+         "scanner_commands", "ignore"}
+
+
+@dataclass(frozen=True)
+class GlobalRules:
+    """Which imports a pickle may make: allowed ones pass, dangerous ones block, the rest are graded."""
+
+    safe: tuple[str, ...] = ()
+    dangerous: tuple[str, ...] = ALWAYS_DANGEROUS
+
+    def is_safe(self, dotted: str) -> bool:
+        return any(fnmatch.fnmatchcase(dotted, p) for p in self.safe)
+
+    def is_dangerous(self, dotted: str) -> bool:
+        return any(fnmatch.fnmatchcase(dotted, p) for p in self.dangerous)
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Everything the scan stage takes from ``checklists/default.yaml``'s ``scan:`` section."""
+
+    block_severities: frozenset[Severity] = frozenset({Severity.HIGH, Severity.CRITICAL})
+    allowed_formats: frozenset[str] | None = None  # None: every format may be present
+    scanners: tuple[str, ...] = KNOWN_SCANNERS
+    timeout_seconds: float = 600.0
+    modelaudit_max_file_bytes: int = 256 << 20
+    max_unpacked_bytes: int = 4 << 30
+    max_member_bytes: int = 2 << 30
+    max_compression_ratio: float = 200.0
+    max_archive_members: int = 100_000
+    max_depth: int = 4
+    max_pickle_opcodes: int = 50_000_000
+    rules: GlobalRules = field(default_factory=GlobalRules)
+    #: (tool, rule or rule/level) -> severity: re-grades a scanner's own verdict, with a reason in YAML
+    tool_severity: dict[str, dict[str, Severity]] = field(default_factory=dict)
+    scanner_commands: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ignore: frozenset[str] = frozenset({".git", ".cache", "__pycache__"})
+
+    def blocks(self, severity: Severity) -> bool:
+        return severity in self.block_severities
+
+    @classmethod
+    def from_section(cls, data: dict[str, Any]) -> ScanConfig:
+        """Build from the YAML mapping; a typo or a wrong type is a usage error naming the key."""
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise UsageError(f"checklist section 'scan' has unknown keys: {', '.join(sorted(unknown))}",
+                             f"use only {', '.join(sorted(_KEYS))}")
+        base = cls()
+        try:
+            scanners = tuple(data.get("scanners", base.scanners))
+            for name in scanners:
+                if name not in KNOWN_SCANNERS:
+                    raise ValueError(f"unknown scanner {name!r}")
+            formats = data.get("allowed_formats", "any")
+            return cls(
+                block_severities=frozenset(Severity(s) for s in data.get("block_severities",
+                                                                         ["high", "critical"])),
+                allowed_formats=None if formats == "any" else frozenset(str(f) for f in formats),
+                scanners=scanners,
+                timeout_seconds=float(data.get("timeout_seconds", base.timeout_seconds)),
+                modelaudit_max_file_bytes=int(data.get("modelaudit_max_file_bytes",
+                                                       base.modelaudit_max_file_bytes)),
+                max_unpacked_bytes=int(data.get("max_unpacked_bytes", base.max_unpacked_bytes)),
+                max_member_bytes=int(data.get("max_member_bytes", base.max_member_bytes)),
+                max_compression_ratio=float(data.get("max_compression_ratio", base.max_compression_ratio)),
+                max_archive_members=int(data.get("max_archive_members", base.max_archive_members)),
+                max_depth=int(data.get("max_depth", base.max_depth)),
+                max_pickle_opcodes=int(data.get("max_pickle_opcodes", base.max_pickle_opcodes)),
+                rules=GlobalRules(
+                    safe=tuple(str(p) for p in data.get("safe_globals", [])),
+                    dangerous=ALWAYS_DANGEROUS + tuple(str(p) for p in data.get("dangerous_globals", [])),
+                ),
+                tool_severity={str(tool): {str(rule): Severity(level) for rule, level in rules.items()}
+                               for tool, rules in (data.get("tool_severity") or {}).items()},
+                scanner_commands={str(k): tuple(str(a) for a in v)
+                                  for k, v in (data.get("scanner_commands") or {}).items()},
+                ignore=frozenset(str(p) for p in data.get("ignore", sorted(base.ignore))),
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"checklist section 'scan' is malformed ({exc})",
+                             "fix default.yaml; see the comments in the shipped checklist") from exc
+
+    def regrade(self, tool: str, rule: str, level: str, severity: Severity) -> Severity:
+        """A scanner finding's severity after the policy's per-rule overrides."""
+        table = self.tool_severity.get(tool, {})
+        return table.get(f"{rule}/{level}", table.get(rule, severity))

@@ -1,0 +1,280 @@
+"""The review screen: the stage checklist on the left, the selected stage's evidence on the right."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, OptionList, Static
+from textual.worker import Worker, WorkerState
+
+from curator.core.errors import CuratorError
+from curator.core.models import Candidate, Review, StageResult
+from curator.core.progress import Cancelled
+from curator.reviews import Session
+from curator.tui.format import RECOMMENDATION_STYLE
+from curator.tui.messages import ReviewOpened, RunEnded, StageFinished, StageProgress, StageStarted
+from curator.tui.observer import MessageObserver
+from curator.tui.screens.error import ErrorScreen
+from curator.tui.widgets.checklist import StageChecklist
+from curator.tui.widgets.evidence import panel_for
+from curator.tui.widgets.stage_progress import StageProgressBar
+
+
+def stage_title(name: str) -> str:
+    """The stage's own title, read from its class without running anything."""
+    from curator.stages import STAGES
+
+    module, _, cls = STAGES.get(name, ":").partition(":")
+    try:
+        return str(getattr(importlib.import_module(module), cls).title)
+    except (ImportError, AttributeError, ValueError):  # a stage being written: show its name only
+        return ""
+
+
+class ReviewScreen(Screen[None]):
+    """One review: open (pin) it, run its stages, read each stage's evidence."""
+
+    CSS_PATH = "review.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_all", "Run unfinished stages"),
+        Binding("f", "run_fetch", "Fetch only"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("d", "decide", "Decide"),
+        Binding("escape", "back", "Queue"),
+    ]
+
+    def __init__(self, session: Session, *, candidate: Candidate | None = None,
+                 review: Review | None = None, fresh: bool = False,
+                 only: list[str] | None = None) -> None:
+        super().__init__()
+        assert candidate or review, "a review screen shows a candidate or a review"
+        self.session = session
+        self.candidate = review.candidate if review else candidate
+        self.review = review
+        self.fresh = fresh
+        self.only = only
+        self.results: dict[str, StageResult] = {}
+        self.cancel_event = threading.Event()
+        self.idle = threading.Event()  # set whenever no worker thread of this screen runs
+        self.idle.set()
+        self.running = False
+        self.pin_state = "(pinning…)"
+        self.runs_ended = 0  # how many runs finished or stopped (tests and scripts wait on it)
+        self.stage_names = session.stage_names(only)
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.headline(), id="review-head")
+        with Horizontal(id="review-body"):
+            yield StageChecklist([(name, stage_title(name)) for name in self.stage_names], id="checklist")
+            yield Container(id="evidence")
+        yield StageProgressBar(id="progress")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        checklist = self.query_one(StageChecklist)
+        checklist.border_title = "Stages"
+        checklist.focus()
+        if self.review is not None:
+            await self.show_review(self.review, self.session.ledger.results(self.review.id))
+        else:
+            await self.show_note(f"Opening {self.candidate.repo_id if self.candidate else ''}: "
+                           "pinning the revision to a commit…")
+            self.open_review()
+
+    def on_unmount(self) -> None:
+        # leaving the screen must not leave a download running behind it
+        self.cancel_event.set()
+
+    def headline(self) -> Text:
+        """Candidate, pinned revision, review id and the policy's recommendation."""
+        candidate = self.review.candidate if self.review else self.candidate
+        assert candidate is not None
+        line = Text.assemble((candidate.repo_id, "bold"), "  ")
+        if candidate.source == "local":
+            line.append(f"folder {candidate.path}")
+        else:
+            line.append(f"{candidate.revision} → {candidate.commit or self.pin_state}")
+        if self.review is not None:
+            recommendation = self.session.policy.recommend(self.results)
+            line.append(f"\nreview {self.review.id} · recommendation: ")
+            line.append(recommendation, style=f"bold {RECOMMENDATION_STYLE[recommendation]}")
+            if self.review.state != "open":
+                line.append(f" · {self.review.state}", style="bold")
+        return line
+
+    async def show_note(self, text: str | Text) -> None:
+        """Replace the evidence area with a line of text."""
+        evidence = self.query_one("#evidence", Container)
+        await evidence.remove_children()
+        await evidence.mount(Static(text, classes="note"))
+
+    async def show_review(self, review: Review, results: dict[str, StageResult]) -> None:
+        self.review, self.candidate = review, review.candidate
+        self.results = dict(results)
+        checklist = self.query_one(StageChecklist)
+        for name in self.stage_names:
+            result = self.results.get(name)
+            checklist.set_status(name, result.status if result else None)
+        self.refresh_head()
+        checklist.select(self.stage_names[0])
+        await self.show_stage(self.stage_names[0])
+
+    def refresh_head(self) -> None:
+        self.query_one("#review-head", Static).update(self.headline())
+
+    async def show_stage(self, stage: str) -> None:
+        """Show ``stage``'s evidence panel, or why there is none yet."""
+        result = self.results.get(stage)
+        self.query_one("#evidence", Container).border_title = f"Evidence: {stage}"
+        if result is None:
+            hint = "running…" if self.query_one(StageChecklist).running == stage else \
+                "not run yet — press r to run the unfinished stages, f to fetch only"
+            await self.show_note(Text(f"{stage}: {hint}", style="dim"))
+            return
+        evidence = self.query_one("#evidence", Container)
+        await evidence.remove_children()
+        await evidence.mount(panel_for(stage)(result))
+
+    # -- actions --------------------------------------------------------------------------
+    def action_run_all(self) -> None:
+        self.start_run(self.only)
+
+    def action_run_fetch(self) -> None:
+        self.start_run(["fetch"])
+
+    def start_run(self, only: list[str] | None) -> None:
+        if self.review is None:
+            self.notify("The review is not open yet.", severity="warning")
+            return
+        if self.running:
+            self.notify("Stages are already running; press c to cancel them.", severity="warning")
+            return
+        self.running = True
+        self.cancel_event = threading.Event()
+        self.idle.clear()
+        self.add_class("running")
+        self.run_stages(self.review, only, self.cancel_event)
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            self.notify("Nothing is running.")
+            return
+        self.cancel_event.set()
+        self.query_one("#progress-text", Label).update("cancelling…")
+
+    def action_decide(self) -> None:
+        """Open the decision screen (approve or reject, signed) for this review."""
+        if self.review is None or self.running:
+            self.notify("Decide once the review is open and no stage is running.", severity="warning")
+            return
+        from curator.tui.screens.decision import DecisionScreen
+
+        try:
+            screen = DecisionScreen(self.session, self.review.id)
+        except CuratorError as exc:
+            self.app.push_screen(ErrorScreen(exc.diagnostics(), title="Cannot decide yet"))
+            return
+        self.app.push_screen(screen, self.after_decision)
+
+    def after_decision(self, outcome: object) -> None:
+        if self.review is not None:  # the ledger now says whether it was decided
+            self.review = self.session.ledger.get_review(self.review.id)
+            self.refresh_head()
+
+    def action_back(self) -> None:
+        self.cancel_event.set()
+        self.app.pop_screen()
+
+    # -- workers: blocking calls run in threads, results come back as messages --------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="open")
+    def open_review(self) -> None:
+        """Pin the candidate (a network call for a hub repo) and open or resume its review."""
+        assert self.candidate is not None
+        review = self.session.open_review(self.candidate, fresh=self.fresh)
+        self.post_message(ReviewOpened(review, self.session.ledger.results(review.id)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="run")
+    def run_stages(self, review: Review, only: list[str] | None, cancel: threading.Event) -> None:
+        """Run the unfinished stages; each event reaches the screen as a message."""
+        try:
+            self.session.run(review, only, observers=[MessageObserver(self)], cancel=cancel)
+        except Cancelled:
+            self.post_message(RunEnded(cancelled=True))
+        else:
+            self.post_message(RunEnded(cancelled=False))
+        finally:
+            self.idle.set()
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker becomes an error modal."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = error.diagnostics() if isinstance(error, CuratorError) else \
+            f"{type(error).__name__}: {error} (this is a bug in curator; please report it)"
+        if event.worker.name == "open":
+            self.pin_state = "(not pinned)"
+            self.refresh_head()
+            await self.show_note(Text(f"Could not open the review: {message}", style="red"))
+            title = "Could not open the review"
+        else:
+            await self.end_run()
+            title = "The run stopped"
+        self.app.push_screen(ErrorScreen(message, title=title))
+
+    # -- messages from the worker ---------------------------------------------------------
+    async def on_review_opened(self, message: ReviewOpened) -> None:
+        await self.show_review(message.review, message.results)
+
+    def on_stage_started(self, message: StageStarted) -> None:
+        checklist = self.query_one(StageChecklist)
+        checklist.set_running(message.stage)
+        self.query_one(StageProgressBar).start(message.stage)
+        checklist.select(message.stage)
+
+    def on_stage_progress(self, message: StageProgress) -> None:
+        self.query_one(StageProgressBar).advance(message.stage, message.done, message.total,
+                                                 message.unit, message.detail)
+
+    async def on_stage_finished(self, message: StageFinished) -> None:
+        result = message.result
+        if result.stage not in self.stage_names:
+            return
+        self.results[result.stage] = result
+        checklist = self.query_one(StageChecklist)
+        checklist.set_status(result.stage, result.status)
+        self.refresh_head()
+        if checklist.selected_stage == result.stage:
+            await self.show_stage(result.stage)
+
+    async def on_run_ended(self, message: RunEnded) -> None:
+        stopped = self.query_one(StageChecklist).running
+        if message.cancelled:
+            self.notify(f"Cancelled{' ' + stopped if stopped else ''}: finished stages are kept; "
+                        "press r to resume.", severity="warning")
+        await self.end_run()
+
+    async def end_run(self) -> None:
+        """Back to idle; ``running`` and ``runs_ended`` change last, once the screen is settled."""
+        self.remove_class("running")
+        checklist = self.query_one(StageChecklist)
+        stopped = checklist.running
+        checklist.set_running(None)
+        if stopped and checklist.selected_stage == stopped:
+            await self.show_stage(stopped)
+        self.running = False
+        self.runs_ended += 1
+
+    async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.review is not None and event.option.id:
+            await self.show_stage(event.option.id)

@@ -1,0 +1,1 @@
+"""Widgets of the review and queue screens."""

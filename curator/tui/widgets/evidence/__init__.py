@@ -1,0 +1,20 @@
+"""Evidence panels by stage name. Add a stage's own panel with one line in ``PANELS``."""
+
+from __future__ import annotations
+
+from curator.tui.widgets.evidence.base import EvidencePanel
+from curator.tui.widgets.evidence.fetch import FetchPanel
+from curator.tui.widgets.evidence.generic import GenericPanel
+
+#: stage name -> the panel that shows its result; stages not listed get GenericPanel
+PANELS: dict[str, type[EvidencePanel]] = {
+    "fetch": FetchPanel,
+}
+
+
+def panel_for(stage: str) -> type[EvidencePanel]:
+    """The panel class for ``stage``'s result."""
+    return PANELS.get(stage, GenericPanel)
+
+
+__all__ = ["PANELS", "EvidencePanel", "GenericPanel", "panel_for"]

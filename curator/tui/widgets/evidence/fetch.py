@@ -1,0 +1,105 @@
+"""The fetch panel: what was pinned, and every file with its size, SHA-256 and check."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Static
+
+from curator.tui.format import human_bytes, short_digest
+from curator.tui.widgets.evidence.base import EvidencePanel
+from curator.tui.widgets.evidence.findings import FindingsTable
+
+BAD = "bold red"
+
+
+class FetchPanel(EvidencePanel):
+    """Pinned commit, endpoint, manifest digest, size; a files table, mismatches in red."""
+
+    def compose(self) -> ComposeResult:
+        evidence = self.result.evidence
+        yield Static(self.headline(), classes="headline")
+        yield Static(self.summary(evidence), classes="summary")
+        mismatches = evidence.get("mismatches") or []
+        if mismatches:
+            yield Static(Text(f"{len(mismatches)} file(s) differ from what the hub declared: "
+                              "they were not kept", style=BAD), classes="alarm")
+        yield Label("Files", classes="section")
+        yield FilesTable(evidence, id="files")
+        yield Static("", id="file-detail")
+        if self.result.findings:
+            yield Label("Findings", classes="section")
+            yield FindingsTable(self.result.findings)
+
+    def summary(self, evidence: dict[str, Any]) -> Table:
+        """Key facts, one per line."""
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("candidate", str(evidence.get("repo_id", "")))
+        if "commit" in evidence:
+            grid.add_row("revision", f"{evidence.get('revision')} → {evidence['commit']}")
+            grid.add_row("endpoint", str(evidence.get("endpoint", "")))
+        if "path" in evidence:
+            grid.add_row("folder", str(evidence["path"]))
+        grid.add_row("manifest", str(evidence.get("manifest_digest", "")))
+        files = evidence.get("files") or []
+        checks = Counter((evidence.get("checks") or {}).values())
+        how = ", ".join(f"{n} {kind}" for kind, n in sorted(checks.items()))
+        grid.add_row("total", f"{human_bytes(evidence.get('total_bytes', 0))} in {len(files)} file(s)"
+                      + (f" — checked: {how}" if how else ""))
+        return grid
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if isinstance(table, FilesTable) and event.row_key.value is not None:
+            self.query_one("#file-detail", Static).update(table.detail(event.row_key.value))
+
+
+class FilesTable(DataTable[Text | str]):
+    """path, size, sha256 (16 hex + …), check, verdict; mismatching rows in red."""
+
+    def __init__(self, evidence: dict[str, Any], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.checks: dict[str, str] = evidence.get("checks") or {}
+        self.default_check = "local" if "path" in evidence else "unchecked"
+        self.rows_by_path: dict[str, dict[str, Any]] = {f["path"]: f for f in evidence.get("files") or []}
+        self.mismatches: dict[str, dict[str, Any]] = {
+            m["path"]: m for m in evidence.get("mismatches") or []}
+
+    def on_mount(self) -> None:
+        self.add_column("path", key="path")
+        self.add_column("size", key="size")
+        self.add_column("sha256", key="sha256")
+        self.add_column("check", key="check")
+        self.add_column("verdict", key="verdict")
+        for path in sorted({*self.rows_by_path, *self.mismatches}):
+            bad = self.mismatches.get(path)
+            entry = bad or self.rows_by_path[path]
+            style = BAD if bad else ""
+            verdict = (", ".join(p["code"] for p in bad["problems"]) if bad
+                       else "ok")
+            self.add_row(
+                Text(path, style=style),
+                Text(human_bytes(entry.get("size", 0)), style=style, justify="right"),
+                Text(short_digest(entry.get("sha256", "")), style=style),
+                Text(self.checks.get(path, self.default_check), style=style),
+                Text(verdict, style=style or "green"),
+                key=path,
+            )
+
+    def detail(self, path: str) -> Text:
+        """The full digest of a file; for a mismatch, every expected-vs-actual pair."""
+        bad = self.mismatches.get(path)
+        entry = bad or self.rows_by_path.get(path, {})
+        line = Text.assemble((path, "bold"), f"  {entry.get('size', 0)} bytes  sha256 ",
+                             entry.get("sha256", ""))
+        for problem in (bad or {}).get("problems", []):
+            line.append(f"\n{problem['code']}: ", style=BAD)
+            if "expected" in problem:
+                line.append(f"expected {problem['expected']}, got {problem.get('actual')}", style=BAD)
+        return line

@@ -1,0 +1,268 @@
+"""The deploy-time gate: registry bytes == what a trusted curator approved, or no.
+
+``verify`` fetches the model manifest and its decision referrer(s), checks each DSSE
+signature against the trusted curator keys, checks that the decisions approve this exact
+manifest digest with enough distinct approvers and unexpired waivers, then streams every
+blob and hashes it. ``pull`` does the same while writing the files into a temporary
+folder that becomes the destination only when everything held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
+from curator.attest.statement import Decision
+from curator.attest.trust import TrustedCurator, load_trusted
+from curator.core.errors import IntegrityError, NotInRegistry, UsageError
+from curator.decision_rules import DecisionRules
+from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
+from curator.registry.interface import Descriptor, OnBytes, Reference, Registry, sha256_digest
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str  # e.g. tampered-blob, no-decision, forged-decision, untrusted-key, revoked-key, rejected
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    """What the gate found. ``ok`` only when there is no problem at all."""
+
+    ref: str
+    registry: str
+    manifest_digest: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    blobs_checked: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.blobs_checked
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "registry": self.registry, "ok": self.ok,
+                "manifest_digest": self.manifest_digest,
+                "problems": [{"code": p.code, "message": p.message} for p in self.problems],
+                "reason": self.problems[0].code if self.problems else None,
+                "decisions": self.decisions, "files": self.files, "bytes": self.bytes,
+                "blobs_checked": self.blobs_checked, "seconds": round(self.seconds, 3)}
+
+
+def verify(registry: Registry, ref: Reference, trusted: dict[str, TrustedCurator], rules: DecisionRules,
+           dest: Path | None = None, on_bytes: OnBytes | None = None,
+           today: dt.date | None = None) -> VerifyReport:
+    """Run the gate; with ``dest``, also write the verified files under it."""
+    started = time.perf_counter()
+    report = VerifyReport(registry.describe(ref), registry.location)
+    try:
+        body, _ = registry.get_manifest(ref.name, ref.reference)
+    except NotInRegistry as exc:
+        report.problems.append(Problem("not-found", exc.diagnostics()))
+        return report
+    digest = sha256_digest(body)
+    report.manifest_digest = digest
+    if ref.digest and ref.digest != digest:
+        report.problems.append(Problem("tampered-manifest", f"the registry served {digest} for {ref}"))
+        return report
+    try:
+        config, layers = read_model(body)
+    except IntegrityError as exc:
+        report.problems.append(Problem("bad-manifest", exc.diagnostics()))
+        return report
+    report.files = len(layers)
+    report.bytes = sum(layer.descriptor.size for layer in layers)
+    _check_decisions(registry, ref.name, digest, layers, trusted, rules, today or dt.date.today(), report)
+    if not report.problems:
+        _check_blobs(registry, ref.name, config.digest, config.size, layers, dest, on_bytes, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[Layer, ...],
+                     trusted: dict[str, TrustedCurator], rules: DecisionRules, today: dt.date,
+                     report: VerifyReport) -> None:
+    found = _decisions(registry, name, digest, report)
+    if not found and not report.problems:
+        report.problems.append(Problem("no-decision", f"no signed decision is attached to {digest}"))
+        return
+    files = {layer.path: (layer.descriptor.digest, layer.descriptor.size) for layer in layers}
+    approvers: set[str] = set()
+    required = rules.approvals_required
+    for descriptor, (subject, envelopes) in found:
+        if subject != digest:
+            report.problems.append(Problem("wrong-subject",
+                                           f"decision {descriptor.digest} is about {subject}"))
+        if not envelopes:
+            report.problems.append(Problem("unsigned-decision",
+                                           f"decision {descriptor.digest} has no envelope"))
+        for env in envelopes:
+            try:
+                verified = verify_envelope(_read_small(registry, name, env.digest, env.size), trusted)
+                decision = Decision.from_statement(verified.statement)
+            except EnvelopeProblem as exc:
+                report.problems.append(Problem(exc.code, exc.message))
+                continue
+            except (IntegrityError, NotInRegistry) as exc:
+                report.problems.append(Problem("tampered-decision", exc.diagnostics()))
+                continue
+            except ValueError as exc:
+                report.problems.append(Problem("malformed-decision", str(exc)))
+                continue
+            report.decisions.append({"decision_id": verified.decision_id, "outcome": decision.outcome,
+                                     "curator": decision.curator.to_dict(), "time": decision.time,
+                                     "rationale": decision.rationale,
+                                     "waivers": [w.to_dict() for w in decision.waivers]})
+            report.problems += _judge(decision, digest, files, today)
+            if decision.curator.keyid != verified.signer.keyid:
+                report.problems.append(Problem("forged-decision", f"{decision.curator.label} is named in a "
+                                               f"decision signed by {verified.signer.identity.label}"))
+            elif decision.outcome == "approved":
+                approvers.add(verified.signer.keyid)
+            required = max(required, decision.approvals_required)
+    if not report.problems and len(approvers) < required:
+        report.problems.append(Problem("insufficient-approvals",
+                                       f"{len(approvers)} trusted approval(s); {required} required"))
+
+
+def _decisions(registry: Registry, name: str, digest: str,
+               report: VerifyReport) -> list[tuple[Descriptor, tuple[str, tuple[Descriptor, ...]]]]:
+    """The decision referrers of ``digest``, each manifest checked against its digest.
+
+    Index entries without ``artifactType`` are read too: some copy tools (skopeo 1.9)
+    drop that field when they rewrite a referrers index.
+    """
+    found = []
+    for descriptor in registry.referrers(name, digest):
+        if descriptor.artifact_type not in (DECISION_ARTIFACT_TYPE, None):
+            continue
+        try:
+            body, _ = registry.get_manifest(name, descriptor.digest)
+            if sha256_digest(body) != descriptor.digest:
+                raise IntegrityError(f"decision manifest {descriptor.digest} was altered", "")
+            parsed = read_decision(body)
+        except (NotInRegistry, IntegrityError) as exc:
+            report.problems.append(Problem("tampered-decision", exc.diagnostics()))
+            continue
+        if parsed is not None:
+            found.append((descriptor, parsed))
+    return found
+
+
+def _judge(decision: Decision, digest: str, files: dict[str, tuple[str, int]],
+           today: dt.date) -> list[Problem]:
+    problems = []
+    if decision.subject_digest != digest:
+        problems.append(Problem("wrong-subject", f"decision {decision.review_id} approves "
+                                f"{decision.subject_digest}, not {digest}"))
+    if decision.outcome != "approved":
+        problems.append(Problem("rejected", f"{decision.curator.label} rejected this model: "
+                                f"{decision.rationale}"))
+    for waiver in decision.waivers:
+        if waiver.expired(today):
+            problems.append(Problem("waiver-expired", f"the waiver for {waiver.stage} expired on "
+                                    f"{waiver.expires}; re-review the model"))
+    signed = {f["path"]: ("sha256:" + f["sha256"], int(f["size"])) for f in decision.files}
+    if signed != files:
+        changed = sorted(set(signed.items()) ^ set(files.items()))
+        problems.append(Problem("files-mismatch", "the manifest's files differ from the approved ones: "
+                                + ", ".join(sorted({p for p, _ in changed}))[:300]))
+    return problems
+
+
+def _read_small(registry: Registry, name: str, digest: str, size: int) -> bytes:
+    if size > MAX_ENVELOPE_BYTES:
+        raise IntegrityError(f"decision blob {digest} is {size} bytes, too large", "")
+    data = b""
+    with registry.open_blob(name, digest) as chunks:
+        for chunk in chunks:
+            data += chunk
+            if len(data) > MAX_ENVELOPE_BYTES:
+                raise IntegrityError(f"decision blob {digest} is larger than declared", "")
+    if sha256_digest(data) != digest:
+        raise IntegrityError(f"decision blob {digest} was altered in the registry", "")
+    return data
+
+
+def _check_blobs(registry: Registry, name: str, config_digest: str, config_size: int,
+                 layers: tuple[Layer, ...], dest: Path | None, on_bytes: OnBytes | None,
+                 report: VerifyReport, workers: int = 4) -> None:
+    targets: list[tuple[str, int, str, Path | None]] = [(config_digest, config_size, "(model config)", None)]
+    targets += [(layer.descriptor.digest, layer.descriptor.size, layer.path,
+                 dest / layer.path if dest else None) for layer in layers]
+    # biggest first, several at once: hashing releases the GIL, so blobs overlap on the cores
+    targets.sort(key=lambda t: t[1], reverse=True)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+        found = list(pool.map(lambda t: _check_blob(registry, name, t[0], t[1], t[2], t[3], on_bytes),
+                              targets))
+    report.problems += [p for p in found if p is not None]
+    report.blobs_checked = True
+
+
+def _check_blob(registry: Registry, name: str, digest: str, size: int, label: str, out: Path | None,
+                on_bytes: OnBytes | None) -> Problem | None:
+    """Stream one blob, hashing it (and writing it to ``out``); a Problem if it is not as approved."""
+    hasher, seen = hashlib.sha256(), 0
+    try:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        with registry.open_blob(name, digest) as chunks, \
+                (open(out, "wb") if out else open(os.devnull, "wb")) as sink:
+            for chunk in chunks:
+                hasher.update(chunk)
+                seen += len(chunk)
+                if seen > size:
+                    break
+                if out is not None:
+                    sink.write(chunk)
+                if on_bytes:
+                    on_bytes(len(chunk))
+    except NotInRegistry:
+        return Problem("missing-blob", f"{label} ({digest}) is missing from the registry")
+    except OSError as exc:  # e.g. a manifest naming both 'a' and 'a/b'
+        return Problem("bad-manifest", f"cannot write {label} ({exc.strerror})")
+    actual = "sha256:" + hasher.hexdigest()
+    if actual != digest or seen != size:
+        return Problem("tampered-blob", f"{label} in the registry is not the approved bytes: {actual} "
+                       f"({seen} bytes), approved {digest} ({size} bytes)")
+    return None
+
+
+def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, TrustedCurator],
+         rules: DecisionRules, on_bytes: OnBytes | None = None) -> VerifyReport:
+    """Verify and write the files into ``dest`` (new or empty), all or nothing."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise UsageError(f"{dest} exists and is not an empty folder", "pass a new or empty folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the model folder is not a secret
+    try:
+        report = verify(registry, ref, trusted, rules, dest=staging, on_bytes=on_bytes)
+        if report.ok:
+            if dest.exists():
+                dest.rmdir()
+            os.replace(staging, dest)
+        return report
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def trusted_curators(keys_dir: Path, policy: Any) -> dict[str, TrustedCurator]:
+    """The curators whose decisions count: the team file, plus the workspace's own keys
+    when ``decision.trust_workspace_keys`` allows it."""
+    rules = DecisionRules.from_policy(policy)
+    return load_trusted(policy.directory, keys_dir if rules.trust_workspace_keys else None)

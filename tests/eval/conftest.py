@@ -1,0 +1,29 @@
+"""Session fixtures for the eval tests: the tiny model and tasks are built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.eval.helpers import build_tiny_gpt2, write_mc_task
+
+pytest.importorskip("lm_eval", reason="the eval extra is not installed (make install)")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer GPT-2 folder (config, safetensors, tokenizer); never modify it."""
+    return build_tiny_gpt2(tmp_path_factory.mktemp("models") / "tiny-gpt2")
+
+
+@pytest.fixture(scope="session")
+def small_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-question multiple-choice task YAML with its data beside it."""
+    return write_mc_task(tmp_path_factory.mktemp("tasks"), "tiny_mc", docs=40)
+
+
+@pytest.fixture(scope="session")
+def long_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough requests (1,200, long prompts) that a run at batch size 1 is still going when cancelled."""
+    return write_mc_task(tmp_path_factory.mktemp("long"), "long_mc", docs=300, words=60)

@@ -1,0 +1,59 @@
+"""Helpers for driving the app in tests: wait for a condition while the app keeps running."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual import events
+from textual.pilot import Pilot
+
+from curator.tui.screens.review import ReviewScreen
+from curator.tui.widgets.evidence.fetch import FilesTable
+
+
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 30.0,
+                     what: str = "the condition") -> None:
+    """Let the app run until ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def review_screen(pilot: Pilot[Any]) -> ReviewScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, ReviewScreen), f"expected the review screen, got {screen!r}"
+    return screen
+
+
+async def wait_opened(pilot: Pilot[Any]) -> ReviewScreen:
+    """Wait until the review screen has pinned its candidate and opened the review."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen)
+                     and pilot.app.screen.review is not None, what="the review to open")
+    return review_screen(pilot)
+
+
+async def run_and_wait(pilot: Pilot[Any], key: str) -> ReviewScreen:
+    """Press ``key`` (r or f) on an open review and wait for the run to end."""
+    screen = await wait_opened(pilot)
+    before = screen.runs_ended
+    await pilot.press(key)
+    await wait_until(pilot, lambda: screen.runs_ended > before, what="the run to end")
+    await pilot.pause()
+    return screen
+
+
+def files_table(pilot: Pilot[Any]) -> FilesTable:
+    return pilot.app.screen.query_one(FilesTable)
+
+
+def send_key(pilot: Pilot[Any], key: str) -> None:
+    """Deliver a key press as the terminal would, without Pilot's wait for an idle process.
+
+    ``Pilot.press`` waits (up to 2 s) for the CPU to go quiet, which never happens while a
+    download runs in a thread: tests of running work press keys with this instead.
+    """
+    pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
