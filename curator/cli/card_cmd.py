@@ -60,10 +60,10 @@ def _ledger(quiet: bool) -> Any:
 
     Grading a card needs no workspace; without one, lineage just finds nothing approved.
     """
-    from curator.ledger.sqlite import Ledger
+    from curator.ledger import open_ledger
 
     try:
-        return Ledger(workspace().ledger_path)
+        return open_ledger(workspace())
     except CuratorError as exc:
         if not quiet:
             say(f"[yellow]no ledger ({exc.diagnostics()}); base models count as not approved[/]")

@@ -18,9 +18,9 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Check every event row's hash chain and every stored stage result; exit 1 if tampered."""
-    from curator.ledger import Ledger
+    from curator.ledger import open_ledger
 
-    ledger = Ledger(workspace().ledger_path)
+    ledger = open_ledger(workspace())
     try:
         report = ledger.verify()
     finally:

@@ -12,7 +12,8 @@ from curator.core.models import StageResult, Status
 
 CHECKLISTS_ENV = "CURATOR_CHECKLISTS"
 #: top-level sections of default.yaml; anything else is a typo worth refusing
-KNOWN_SECTIONS = {"version", "stages", "fetch", "scan", "signature", "card", "eval", "decision", "registry"}
+KNOWN_SECTIONS = {"version", "stages", "fetch", "scan", "signature", "card", "eval", "decision", "registry",
+                  "ledger", "quarterly"}
 
 
 def checklists_dir() -> Path:

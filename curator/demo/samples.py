@@ -136,11 +136,37 @@ def _digest(commits: list[SampleCommit]) -> str:
     return h.hexdigest()
 
 
-def build_samples(root: Path) -> list[SampleInfo]:
-    """Write every sample candidate into the HubStore at ``root``; fast and idempotent."""
+# -- a real small LM for the eval stage (curator.demo.smollm) ----------------------------------
+#: the clean sample's claims on curator's own task set: SmolLM2's scores as curator measured them
+REAL_LM_CLAIMS = {"curator/basics": ("acc", 0.76), "curator/completion": ("acc_norm", 0.86)}
+
+
+def _with_real_lm(recipe: Recipe, real_lm: Path) -> Recipe:
+    """The clean sample with its newest release (main) carrying SmolLM2 instead of the tiny GPT-2."""
+    from curator.demo import smollm
+
+    def commits() -> list[SampleCommit]:
+        first = recipe.commits()[0]
+        files = {".gitattributes": GITATTRIBUTES.encode(), **smollm.model_files(real_lm),
+                 "README.md": smollm.smollm_card("v1.1", REAL_LM_CLAIMS).encode()}
+        return [first, SampleCommit(files, "Release v1.1: SmolLM2-135M-Instruct weights",
+                                    _day("2025-03-01T09:30:00"))]
+
+    return Recipe(recipe.repo_id, "Acme Labs' SmolLM2-135M-Instruct (a real small LM): safetensors, "
+                  "complete model card with claims the eval checks, tagged v1.0 and a newer main",
+                  recipe.recommendation, recipe.expected, commits)
+
+
+def build_samples(root: Path, real_lm: Path | None = None) -> list[SampleInfo]:
+    """Write every sample candidate into the HubStore at ``root``; fast and idempotent.
+
+    ``real_lm``: a folder from ``curator.demo.smollm.smollm_safetensors``; the clean sample's
+    main then carries that real model (the eval stage measures it) instead of the tiny one.
+    """
     store = HubStore(root)
     built = []
-    for recipe in RECIPES:
+    recipes = [_with_real_lm(r, real_lm) if real_lm and r is RECIPES[0] else r for r in RECIPES]
+    for recipe in recipes:
         commits = recipe.commits()
         digest = _digest(commits)
         repo = store.repo(recipe.repo_id)

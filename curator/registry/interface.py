@@ -184,6 +184,12 @@ class Registry(abc.ABC):
         """A reference as a user would type it to reach this registry."""
         return str(ref)
 
+    def delete_tag(self, name: str, tag: str) -> bool:
+        """Remove a tag, keeping the content (still reachable by digest); False if there was
+        no such tag. Raises UsageError where the registry cannot delete tags."""
+        raise UsageError(f"{self.location} cannot delete tags",
+                         f"remove {name}:{tag} with the registry's own tools")
+
 
 def parse_json(body: bytes, what: str) -> dict[str, Any]:
     """Parse a manifest-ish JSON document; malformed content is an integrity problem."""

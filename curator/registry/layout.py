@@ -140,6 +140,16 @@ class LayoutRegistry(Registry):
                          "annotations": {REF_NAME: ref}})
             _atomic_write(self.root / "index.json", _index_bytes(kept))
 
+    def delete_tag(self, name: str, tag: str) -> bool:
+        with self._locked():
+            index = self._index()
+            ref = f"{name}:{tag}"
+            kept = [m for m in index["manifests"] if m.get("annotations", {}).get(REF_NAME) != ref]
+            if len(kept) == len(index["manifests"]):
+                return False
+            _atomic_write(self.root / "index.json", _index_bytes(kept))
+            return True
+
     def tags(self) -> list[tuple[str, str, str]]:
         """Every ``(name, tag, digest)`` in the layout's index."""
         found = []

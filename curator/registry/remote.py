@@ -265,6 +265,18 @@ class RemoteRegistry(Registry):
                                  "the registry rewrote the manifest; use one that keeps bytes as pushed")
         return resp
 
+    def delete_tag(self, name: str, tag: str) -> bool:
+        # OCI distribution 1.1 allows DELETE by tag; registries without it answer 400/405
+        resp = self._request("DELETE", f"/v2/{name}/manifests/{tag}", self._scope(name, push=True))
+        if resp.status_code == 404:
+            return False
+        if resp.status_code in (400, 405):
+            raise UsageError(f"the registry {self.base} does not delete tags (HTTP {resp.status_code})",
+                             f"remove {name}:{tag} with the registry's own tools")
+        if resp.status_code not in (200, 202):
+            raise self._fail(resp, f"deleting the tag {name}:{tag}")
+        return True
+
     def _put_referrer_manifest(self, name: str, body: bytes, media_type: str, digest: str) -> bool:
         resp = self._put(name, body, media_type, digest)
         return "OCI-Subject" in resp.headers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import ClassVar
 
 from textual.app import App
@@ -23,7 +24,8 @@ STOP_GRACE_S = 10.0
 class CuratorApp(App[None]):
     """Queue of candidates, one screen per review; every blocking call runs in a worker."""
 
-    CSS_PATH = "app.tcss"
+    # Textual 8 does not load the default screen's own CSS_PATH: the queue's comes in here
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "screens/queue.tcss"]
     TITLE = "curator"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
 

@@ -93,7 +93,8 @@ def _scan(folder: Path) -> tuple[float, int, ScanReport]:
     best, read, report = float("inf"), 0, None
     for _ in range(2):  # the second run's bytes: the first one also reads modules being imported
         before, start = _rchar(), time.perf_counter()
-        report = scan_paths(folder, files_under(folder, config), config, Progress("scan", [], threading.Event()))
+        progress = Progress("scan", [], threading.Event())
+        report = scan_paths(folder, files_under(folder, config), config, progress)
         best = min(best, time.perf_counter() - start)
         read = _rchar() - before
     assert report is not None

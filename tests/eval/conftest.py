@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.eval.helpers import build_tiny_gpt2, write_mc_task
+from tests.eval.helpers import build_tiny_gpt2, direct_lm_eval, write_mc_task
 
 pytest.importorskip("lm_eval", reason="the eval extra is not installed (make install)")
 
@@ -25,5 +26,12 @@ def small_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def long_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough requests (1,200, long prompts) that a run at batch size 1 is still going when cancelled."""
-    return write_mc_task(tmp_path_factory.mktemp("long"), "long_mc", docs=300, words=60)
+    """Enough requests (800, long prompts) that a run at batch size 1 is still going when cancelled."""
+    return write_mc_task(tmp_path_factory.mktemp("long"), "long_mc", docs=200, words=40)
+
+
+@pytest.fixture(scope="session")
+def direct_small(tiny_model: Path, small_task: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """lm-eval's own results for ``tiny_model`` on ``small_task``, called directly."""
+    return direct_lm_eval(tiny_model, small_task, tmp_path_factory.mktemp("hf-direct"))

@@ -8,7 +8,11 @@ safetensors.
 from __future__ import annotations
 
 import json
+import os
 import random
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,10 +51,31 @@ def build_tiny_gpt2(dest: Path, seed: int = 0) -> Path:
     return dest
 
 
+def build_tiny_t5(dest: Path, seed: int = 0) -> Path:
+    """A 1-layer encoder-decoder T5 with the same kind of locally trained tokenizer."""
+    import torch
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    dest.mkdir(parents=True, exist_ok=True)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(SENTENCES * 20, vocab_size=400, min_frequency=1,
+                            special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, pad_token="<pad>",
+                                        eos_token="</s>", unk_token="<unk>")
+    tokenizer.save_pretrained(dest)
+    torch.manual_seed(seed)
+    config = T5Config(vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    T5ForConditionalGeneration(config).save_pretrained(dest, safe_serialization=True)
+    return dest
+
+
 def write_mc_task(folder: Path, name: str, docs: int, seed: int = 7, words: int = 3) -> Path:
     """A multiple-choice task YAML with ``docs`` generated questions, data beside it."""
     rng = random.Random(seed)
-    vocab = "sky blue dog cat park mat fox lazy quick brown legs four answer question".split()
+    vocab = ["sky", "blue", "dog", "cat", "park", "mat", "fox", "lazy", "quick", "brown", "legs",
+             "four", "answer", "question"]
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{name}.jsonl"
     with data.open("w") as fh:
@@ -113,3 +138,32 @@ class Recorder:
 
     def stage_finished(self, result: StageResult) -> None:
         pass
+
+
+def direct_lm_eval(model: Path, task_yaml: Path, hf_home: Path, batch_size: int = 8) -> dict[str, Any]:
+    """``lm_eval.simple_evaluate`` called directly, as FIELD-NOTES says, in its own process."""
+    code = f"""
+import json, lm_eval
+from lm_eval.tasks import TaskManager
+tm = TaskManager(include_defaults=False, include_path={str(task_yaml.parent)!r})
+r = lm_eval.simple_evaluate(model="hf",
+    model_args={{"pretrained": {str(model)!r}, "dtype": "float32", "trust_remote_code": False}},
+    tasks=[{task_yaml.stem!r}], task_manager=tm, device="cpu", batch_size={batch_size},
+    bootstrap_iters=1000, random_seed=0, numpy_random_seed=1234, torch_random_seed=1234,
+    fewshot_random_seed=1234)
+print("RESULT" + json.dumps(r["results"]))
+"""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(hf_home)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+    results: dict[str, Any] = json.loads(line[len("RESULT"):])
+    return results
+
+
+def with_card(model: Path, dest: Path, model_index: str) -> Path:
+    """A copy of the model folder with a README.md whose front matter has ``model-index``."""
+    shutil.copytree(model, dest)
+    (dest / "README.md").write_text(
+        "---\nlicense: apache-2.0\n" + model_index + "---\n# tiny\nA tiny test model.\n", encoding="utf-8")
+    return dest

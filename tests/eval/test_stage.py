@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +13,7 @@ import pytest
 from curator.core.models import Status
 from curator.stages.card import CardStage
 from curator.stages.eval import EvalStage
-from tests.eval.helpers import policy_with, quiet_progress, review_context
-
-SEEDS = {"random": 0, "numpy": 1234, "torch": 1234, "fewshot": 1234}
-
-
-def direct_lm_eval(model: Path, task_yaml: Path, hf_home: Path, batch_size: int = 8) -> dict[str, Any]:
-    """``lm_eval.simple_evaluate`` called directly, as FIELD-NOTES says, in its own process."""
-    code = f"""
-import json, lm_eval
-from lm_eval.tasks import TaskManager
-tm = TaskManager(include_defaults=False, include_path={str(task_yaml.parent)!r})
-r = lm_eval.simple_evaluate(model="hf",
-    model_args={{"pretrained": {str(model)!r}, "dtype": "float32", "trust_remote_code": False}},
-    tasks=[{task_yaml.stem!r}], task_manager=tm, device="cpu", batch_size={batch_size},
-    bootstrap_iters=1000, random_seed=0, numpy_random_seed=1234, torch_random_seed=1234,
-    fewshot_random_seed=1234)
-print("RESULT" + json.dumps(r["results"]))
-"""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(hf_home)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=300, check=True).stdout
-    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
-    results: dict[str, Any] = json.loads(line[len("RESULT"):])
-    return results
-
-
-def with_card(model: Path, dest: Path, model_index: str) -> Path:
-    """A copy of the model folder with a README.md whose front matter has ``model-index``."""
-    shutil.copytree(model, dest)
-    (dest / "README.md").write_text(
-        "---\nlicense: apache-2.0\n" + model_index + "---\n# tiny\nA tiny test model.\n", encoding="utf-8")
-    return dest
-
+from tests.eval.helpers import build_tiny_t5, policy_with, quiet_progress, review_context, with_card
 
 MODEL_INDEX = """model-index:
 - name: tiny
@@ -68,8 +34,9 @@ MODEL_INDEX = """model-index:
 
 
 def test_stage_matches_lm_eval_and_flags_a_claim_far_above(tiny_model: Path, small_task: Path,
+                                                           direct_small: dict[str, Any],
                                                            tmp_path: Path) -> None:
-    direct = direct_lm_eval(tiny_model, small_task, tmp_path / "hf-direct")["tiny_mc"]
+    direct = direct_small["tiny_mc"]
     index = MODEL_INDEX.replace("MEASURED", str(round(direct["acc_norm,none"] * 100, 2)))
     model = with_card(tiny_model, tmp_path / "carded", index)
     # the claim map learns tiny_mc the way a team adds its own tasks: data in checklists
@@ -113,6 +80,15 @@ def test_curator_task_set_runs_offline_by_default(tiny_model: Path, tmp_path: Pa
     assert {t["source"] for t in result.evidence["tasks"]} == {"curator"}
     assert result.evidence["claims_source"].startswith("the card stage did not run")
     assert all(s["n_samples"]["effective"] == 10 for s in result.evidence["scores"])
+
+
+def test_a_seq2seq_model_runs_with_lm_evals_seq2seq_backend(tmp_path: Path) -> None:
+    model = build_tiny_t5(tmp_path / "tiny-t5")
+    ctx = review_context(model, tmp_path / "work", policy_with(limit=5))
+    result = EvalStage(tasks=["curator_basics"]).run(ctx, quiet_progress("eval"))
+    assert result.status == Status.PASSED, result.findings
+    assert result.evidence["model"]["kind"] == "seq2seq"
+    assert result.evidence["scores"][0]["n_samples"]["effective"] == 5
 
 
 def test_builtin_task_runs_on_a_local_parquet_export(tiny_model: Path, tmp_path: Path) -> None:
@@ -187,6 +163,16 @@ def test_pickled_weights_are_not_loaded_unless_policy_allows(tmp_path: Path, tin
     result = EvalStage().run(review_context(model, tmp_path / "work", policy_with()), quiet_progress("eval"))
     assert result.status == Status.SKIPPED
     assert "found: bin" in result.evidence["reason"]
+
+
+def test_a_model_without_tokenizer_is_skipped(tmp_path: Path, tiny_model: Path) -> None:
+    model = tmp_path / "no-tokenizer"
+    model.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_model / name, model / name)
+    result = EvalStage().run(review_context(model, tmp_path / "work", policy_with()), quiet_progress("eval"))
+    assert result.status == Status.SKIPPED
+    assert result.evidence["reason"].startswith("no tokenizer files")
 
 
 def test_files_changed_after_fetch_are_not_loaded(tiny_model: Path, tmp_path: Path) -> None:

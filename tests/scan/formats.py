@@ -33,7 +33,8 @@ def torch_zip(path: Path, data_pkl: bytes, storages: list[bytes], extra: dict[st
     return path
 
 
-def legacy_torch(path: Path, data_pkl: bytes, storages: dict[str, bytes], sys_info: bytes | None = None) -> Path:
+def legacy_torch(path: Path, data_pkl: bytes, storages: dict[str, bytes],
+                 sys_info: bytes | None = None) -> Path:
     """The pre-1.6 torch.save layout: five pickles back to back, then raw storages."""
     magic = Ops(2).long1(LEGACY_TORCH_MAGIC).stop().bytes_()
     version = Ops(2).int_(1001).stop().bytes_()
@@ -156,7 +157,8 @@ def onnx_model(path: Path, external_location: str | None = None) -> Path:
 
 def sentencepiece_model(path: Path) -> Path:
     """A tiny sentencepiece ModelProto: a few pieces and a trainer spec."""
-    pieces = b"".join(field_bytes(1, field_bytes(1, p) + b"\x15" + struct.pack("<f", -1.0) + field_varint(3, 1))
-                      for p in ("<unk>", "<s>", "</s>", "▁the", "▁a"))
+    pieces = b"".join(
+        field_bytes(1, field_bytes(1, p) + b"\x15" + struct.pack("<f", -1.0) + field_varint(3, 1))
+        for p in ("<unk>", "<s>", "</s>", "▁the", "▁a"))
     path.write_bytes(pieces + field_bytes(2, field_bytes(1, "corpus.txt") + field_varint(3, 8000)))
     return path

@@ -22,7 +22,8 @@ def test_benign_list_covers_the_corpus(samples: dict[str, corpus.Sample]) -> Non
 
 
 @pytest.mark.parametrize("name", BENIGN)
-def test_benign_sample_is_clean(name: str, scanned: dict[str, Any], samples: dict[str, corpus.Sample]) -> None:
+def test_benign_sample_is_clean(name: str, scanned: dict[str, Any],
+                                samples: dict[str, corpus.Sample]) -> None:
     report = verdict_of(scanned, samples, name)
     assert report["verdict"] == "clean", report
     assert not [f for f in report["findings"] if f["severity"] in ("high", "critical")]

@@ -83,8 +83,8 @@ def test_safetensors_header_lies(tmp_path: Path, override: dict[str, object], pr
 
 
 def test_safetensors_duplicate_keys_and_absurd_length(tmp_path: Path) -> None:
-    dup = b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], ' \
-          b'"data_offsets": [0, 4]}}'
+    one = b'{"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}'
+    dup = b'{"w": ' + one + b', "w": ' + one + b"}"
     fh = io.BytesIO(struct.pack("<Q", len(dup)) + dup + b"\x00" * 4)
     assert "duplicate key" in check_safetensors(fh, len(fh.getvalue()), "m")[0].message
     fh = io.BytesIO(struct.pack("<Q", 1 << 40) + b"{}")
@@ -94,7 +94,8 @@ def test_safetensors_duplicate_keys_and_absurd_length(tmp_path: Path) -> None:
 # -- chat templates -------------------------------------------------------------------------
 @pytest.mark.parametrize("template", [corpus.ORDINARY_TEMPLATE, corpus.LLAMA3_TEMPLATE,
                                       "{% for m in messages %}{% generation %}{{ m.content }}"
-                                      "{% endgeneration %}{% if loop.last %}{% break %}{% endif %}{% endfor %}"])
+                                      "{% endgeneration %}{% if loop.last %}{% break %}{% endif %}"
+                                      "{% endfor %}"])
 def test_ordinary_chat_templates_pass(template: str) -> None:
     assert check_template(template, "t") == []
 
@@ -132,7 +133,8 @@ def test_gguf_header_is_read_without_the_tensors(tmp_path: Path) -> None:
     path = formats.gguf(tmp_path / "m.gguf", {"general.architecture": "llama",
                                               "tokenizer.ggml.tokens": ["a"] * 1000,
                                               "tokenizer.chat_template": "{{ x }}",
-                                              "tokenizer.chat_template.tool_use": "{{ y }}"}, tensor_bytes=4096)
+                                              "tokenizer.chat_template.tool_use": "{{ y }}"},
+                        tensor_bytes=4096)
     with open(path, "rb") as fh:
         kept, problems = read_gguf(fh, path.stat().st_size)
     assert kept == {"tokenizer.chat_template": "{{ x }}", "tokenizer.chat_template.tool_use": "{{ y }}"}

@@ -46,7 +46,8 @@ def test_dotted_name_is_kept_whole_and_graded_critical() -> None:
 
 
 def test_dotted_name_into_dunders_is_critical_even_for_unknown_modules() -> None:
-    data = Ops(4).short_string("mypkg").short_string("Foo.__init__.__globals__").stack_global().stop().bytes_()
+    data = (Ops(4).short_string("mypkg").short_string("Foo.__init__.__globals__").stack_global()
+            .stop().bytes_())
     assert codes(data) == {"pickle-dangerous-global": Severity.CRITICAL}
 
 

@@ -24,8 +24,8 @@ from tests.scan import pickles
 CRASH = ("import sys\nsys.stderr.write('Traceback (most recent call last):\\n  File scanner.py\\n"
          "RuntimeError: scanner exploded on purpose\\n')\nsys.exit(3)\n")
 HANG = "import time\ntime.sleep(120)\n"
-BABBLE = ("import sys\nargs = sys.argv\nout = args[args.index('-o') + 1]\nopen(out, 'w').write('not json {')\n"
-          "sys.exit(1)\n")
+BABBLE = ("import sys\nargs = sys.argv\nout = args[args.index('-o') + 1]\n"
+          "open(out, 'w').write('not json {')\nsys.exit(1)\n")
 
 
 def _script(tmp_path: Path, name: str, body: str) -> list[str]:
@@ -53,7 +53,8 @@ def _config(**overrides: object) -> ScanConfig:
 
 def test_crashing_scanner_leaves_the_file_unscanned_with_its_stderr(tmp_path: Path) -> None:
     folder = _model(tmp_path)
-    config = _config(scanners=["picklescan"], scanner_commands={"picklescan": _script(tmp_path, "crash", CRASH)})
+    config = _config(scanners=["picklescan"],
+                     scanner_commands={"picklescan": _script(tmp_path, "crash", CRASH)})
     report = scan_paths(folder, files_under(folder, config), config, _progress())
     (item,) = report.files
     assert item.verdict.value == "unscanned"
@@ -66,7 +67,7 @@ def test_crashing_scanner_leaves_the_file_unscanned_with_its_stderr(tmp_path: Pa
 
 def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
     folder = _model(tmp_path)
-    config = _config(scanners=["modelaudit"], timeout_seconds=1.5,
+    config = _config(scanners=["modelaudit"], timeout_seconds=1.5, modelaudit_skip_allowlisted_pickles=False,
                      scanner_commands={"modelaudit": _script(tmp_path, "hang", HANG)})
     started = time.monotonic()
     report = scan_paths(folder, files_under(folder, config), config, _progress())
@@ -78,7 +79,8 @@ def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
 
 def test_scanner_writing_garbage_is_no_verdict(tmp_path: Path) -> None:
     folder = _model(tmp_path)
-    config = _config(scanners=["modelscan"], scanner_commands={"modelscan": _script(tmp_path, "babble", BABBLE)})
+    config = _config(scanners=["modelscan"],
+                     scanner_commands={"modelscan": _script(tmp_path, "babble", BABBLE)})
     report = scan_paths(folder, files_under(folder, config), config, _progress())
     assert report.runs["modelscan"].status == "crashed"
     assert report.files[0].verdict.value == "unscanned"
@@ -96,7 +98,8 @@ def test_blocking_finding_outranks_a_crashed_scanner(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "model.pkl").write_bytes(pickles.os_system_call())
-    config = _config(scanners=["picklescan"], scanner_commands={"picklescan": _script(tmp_path, "crash", CRASH)})
+    config = _config(scanners=["picklescan"],
+                     scanner_commands={"picklescan": _script(tmp_path, "crash", CRASH)})
     report = scan_paths(folder, files_under(folder, config), config, _progress())
     assert report.files[0].verdict.value == "blocked"
     assert report.status == Status.FAILED
@@ -105,8 +108,9 @@ def test_blocking_finding_outranks_a_crashed_scanner(tmp_path: Path) -> None:
 def _context(tmp_path: Path, folder: Path, policy: Policy) -> ReviewContext:
     files = [FileEntry(p.name, p.stat().st_size, "0" * 64) for p in folder.iterdir()]
     fetch = StageResult("fetch", Status.PASSED, evidence={"files": Manifest(tuple(files)).to_list()})
-    return ReviewContext(review_id="r1", candidate=Candidate("local/model", "main", "local", path=str(folder)),
-                         files_dir=folder, work_dir=tmp_path / "work", policy=policy, results={"fetch": fetch})
+    candidate = Candidate("local/model", "main", "local", path=str(folder))
+    return ReviewContext(review_id="r1", candidate=candidate, files_dir=folder, work_dir=tmp_path / "work",
+                         policy=policy, results={"fetch": fetch})
 
 
 def test_stage_errors_with_the_stderr_tail_in_its_evidence(tmp_path: Path) -> None:
@@ -117,7 +121,8 @@ def test_stage_errors_with_the_stderr_tail_in_its_evidence(tmp_path: Path) -> No
     policy = Policy({**base.data, "scan": scan}, base.directory)
     result = ScanStage().run(_context(tmp_path, folder, policy), _progress())
     assert result.status == Status.ERRORED
-    assert "RuntimeError: scanner exploded on purpose" in result.evidence["scanners"]["picklescan"]["stderr_tail"]
+    tail = result.evidence["scanners"]["picklescan"]["stderr_tail"]
+    assert "RuntimeError: scanner exploded on purpose" in tail
     assert result.evidence["files"][0]["verdict"] == "unscanned"
     assert result.evidence["files"][0]["scanners"]["picklescan"]["status"] == "error"
     assert any(f.code == "file-unscanned" for f in result.findings)
@@ -164,3 +169,15 @@ def test_symlink_out_of_the_folder_is_not_followed(tmp_path: Path) -> None:
     report = scan_paths(folder, files_under(folder, config), config, _progress())
     link = next(f for f in report.files if f.path == "weights.bin")
     assert link.verdict.value == "blocked" and link.findings[0].code == "symlink-escapes"
+
+
+def test_scanner_output_is_read_when_the_scratch_path_has_spaces(tmp_path: Path) -> None:
+    folder = tmp_path / "my model"
+    folder.mkdir()
+    (folder / "weights").write_bytes(pickles.os_system_call())
+    (folder / "broken.bin").write_bytes(pickles.broken_after_payload())
+    config = _config(scanners=["picklescan"])
+    report = scan_paths(folder, files_under(folder, config), config, _progress(), tmp_path / "scratch dir")
+    voices = {f.path: f.voices["picklescan"] for f in report.files}
+    assert voices["weights"].status == "flagged"
+    assert voices["broken.bin"].status == "flagged"  # found before the break, and reported as unread too

@@ -30,8 +30,8 @@ def hf_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("benign")
     corpus.benign(root)
     folder = root / "benign" / "hf_folder"
-    formats.torch_zip(folder / "pytorch_model.bin", pickles.benign_state_dict({"w": ("FloatStorage", (2, 2))}),
-                      [b"\x00" * 16], prefix="pytorch_model")
+    state = pickles.benign_state_dict({"w": ("FloatStorage", (2, 2))})
+    formats.torch_zip(folder / "pytorch_model.bin", state, [b"\x00" * 16], prefix="pytorch_model")
     return folder
 
 
@@ -43,7 +43,8 @@ def test_stage_is_registered_and_in_the_default_policy() -> None:
 
 
 def test_stage_passes_an_ordinary_model_with_rich_evidence(hf_folder: Path, tmp_path: Path) -> None:
-    files = [FileEntry(p.name, p.stat().st_size, f"{i:064x}") for i, p in enumerate(sorted(hf_folder.iterdir()))]
+    files = [FileEntry(p.name, p.stat().st_size, f"{i:064x}")
+             for i, p in enumerate(sorted(hf_folder.iterdir()))]
     manifest = Manifest(tuple(files))
     ctx = ReviewContext("r1", Candidate("local/tiny", "main", "local"), hf_folder, tmp_path / "work",
                         Policy.load(), {"fetch": StageResult("fetch", Status.PASSED,
@@ -59,7 +60,8 @@ def test_stage_passes_an_ordinary_model_with_rich_evidence(hf_folder: Path, tmp_
     assert by_path["pytorch_model.bin"]["sha256"] == manifest.get("pytorch_model.bin").sha256  # type: ignore[union-attr]
     voices = by_path["pytorch_model.bin"]["scanners"]
     assert {n: v["status"] for n, v in voices.items()} == {"curator": "clean", "modelscan": "clean",
-                                                            "picklescan": "clean", "modelaudit": "clean"}
+                                                            "picklescan": "clean", "modelaudit": "not-given"}
+    assert "allow-list" in voices["modelaudit"]["note"]
     assert voices["modelscan"]["targets"] == ["pytorch_model.bin!pytorch_model/data.pkl"]
     assert by_path["model.safetensors"]["scanners"]["modelaudit"]["status"] == "not-given"
     assert evidence["scanners"]["modelaudit"]["status"] == "ok"
@@ -113,7 +115,19 @@ def test_cancel_stops_the_scan_and_removes_scratch(hf_folder: Path, tmp_path: Pa
 
 def test_scan_modules_import_nothing_heavy() -> None:
     code = ("import sys, curator.stages.scan, curator.cli.scan_cmd; "
-            "heavy = {'textual', 'modelscan', 'modelaudit', 'picklescan', 'h5py', 'jinja2', 'numpy', 'torch'}; "
+            "heavy = {'textual', 'modelscan', 'modelaudit', 'picklescan', 'h5py', 'jinja2', 'numpy', "
+            "'torch'}; "
             "print(sorted(heavy & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_allowlisted_pickles_reach_modelaudit_when_the_policy_says_so(hf_folder: Path) -> None:
+    data = {**Policy.load().section("scan"), "modelaudit_skip_allowlisted_pickles": False}
+    config = ScanConfig.from_section(data)
+    files = [f for f in files_under(hf_folder, config) if f.path == "pytorch_model.bin"]
+    report = scan_paths(hf_folder, files, config, Progress("scan", [], threading.Event()))
+    (item,) = report.files
+    assert item.verdict.value == "clean"
+    assert item.voices["modelaudit"].status == "clean"
+    assert item.voices["modelaudit"].targets == ("pytorch_model.bin!pytorch_model/data.pkl",)

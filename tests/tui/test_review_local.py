@@ -75,3 +75,17 @@ async def test_escape_goes_back_to_a_queue_that_shows_the_review(tmp_path: Path,
         reopened = await wait_opened(pilot)
         assert reopened.review is not None and reopened.review.id == review_id
         assert reopened.results["fetch"].status == Status.PASSED
+
+
+async def test_d_opens_the_decision_screen_and_escape_comes_back(tmp_path: Path, model_dir: Path) -> None:
+    from curator.tui.screens.decision import DecisionScreen
+
+    app = make_app(Workspace.open(tmp_path / "home"), candidate=parse_target(str(model_dir)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await run_and_wait(pilot, "f")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
+        assert app.screen.review_id == screen.review.id  # type: ignore[attr-defined,union-attr]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, what="the review screen")
+        assert screen.review is not None and screen.review.state == "open"  # nothing was decided

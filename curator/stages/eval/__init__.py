@@ -24,7 +24,7 @@ from curator.core.models import Finding, Manifest, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
 from curator.stages.eval.claims import ClaimMap, Judgement
-from curator.stages.eval.model_files import ModelFiles, read_model_files
+from curator.stages.eval.model_files import TOKENIZER_FILES, ModelFiles, read_model_files
 from curator.stages.eval.plan import Plan, check_claims, make_plan, result_key
 from curator.stages.eval.runner import Limits, child_env, run_child
 from curator.stages.eval.settings import EvalSettings, optional_path
@@ -87,6 +87,7 @@ class EvalStage(Stage):
     def _measure(self, ctx: ReviewContext, progress: Progress, cfg: dict[str, Any],
                  settings: EvalSettings, facts: ModelFiles, manifest: Manifest, plan: Plan,
                  evidence: dict[str, Any], run_dir: Path) -> StageResult:
+        progress.check()
         cache_root = self.cache_dir or _cache_root(ctx.work_dir)
         answers_key = digest_of({k: v for k, v in settings.to_dict().items()
                                  if k in ("backend", "base_url", "served_model", "extra_args", "dtype")})
@@ -94,7 +95,8 @@ class EvalStage(Stage):
         datasets_cache = optional_path(cfg, "datasets_cache", ctx.policy.directory)
         datasets_dir = optional_path(cfg, "datasets_dir", ctx.policy.directory)
         spec = {
-            "backend": settings.backend, "model_args": settings.model_args(ctx.files_dir, facts.kind),
+            "backend": settings.backend, "model_args": settings.model_args(
+                ctx.files_dir, facts.kind, "bin" not in cfg.get("weights_formats", ["safetensors"])),
             "batch_size": settings.batch_size, "device": settings.device, "limit": settings.limit,
             "bootstrap_iters": settings.bootstrap_iters, "seeds": settings.seeds,
             "apply_chat_template": settings.apply_chat_template, "cache_path": str(cache_path),
@@ -113,7 +115,7 @@ class EvalStage(Stage):
             evidence["tasks"] = [r.to_dict() for r in plan.refs]
             return self._result(Status.ERRORED, [_finding(
                 Severity.HIGH, "eval-errored",
-                f"the eval of {ctx.candidate.label} did not finish: {outcome.message}; "
+                f"the eval of {ctx.candidate.label} did not finish: {outcome.message[:400]}; "
                 "see the stderr tail in the evidence, fix the cause and run the stage again "
                 "(finished requests are cached)")], evidence)
         return self._verdict(cfg, settings, facts, plan, outcome.result, evidence)
@@ -189,16 +191,19 @@ def _refusal(facts: ModelFiles, cfg: dict[str, Any], settings: EvalSettings) -> 
     if facts.kind == "not-lm":
         return Status.SKIPPED, _finding(Severity.INFO, "not-a-language-model",
                                         f"{facts.reason}; lm-eval measures language models only")
-    if settings.backend == "local-completions":
-        return None  # the serving engine holds the weights; curator reads only the tokenizer
     formats = {str(f) for f in cfg.get("weights_formats", ["safetensors"])}
     usable = [p for p, fmt in facts.weights.items() if fmt in formats]
-    if not usable:
+    if not usable and settings.backend != "local-completions":  # a server holds those weights
         found = ", ".join(sorted(set(facts.weights.values()))) or "none"
         return Status.SKIPPED, _finding(
             Severity.INFO, "weights-format",
             f"no weights in an allowed format ({', '.join(sorted(formats))}; found: {found}); "
             "convert them to safetensors or allow the format in eval.weights_formats")
+    if not facts.tokenizer:
+        return Status.SKIPPED, _finding(
+            Severity.INFO, "no-tokenizer",
+            f"no tokenizer files ({', '.join(TOKENIZER_FILES)}): lm-eval cannot score text without one; "
+            "ask the publisher for the tokenizer")
     return None
 
 

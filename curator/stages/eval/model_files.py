@@ -18,6 +18,8 @@ SEQ2SEQ_SUFFIXES = ("ForConditionalGeneration", "ForSeq2SeqLM")
 WEIGHT_FORMATS = {".safetensors": "safetensors", ".bin": "bin", ".pt": "bin", ".pth": "bin",
                   ".gguf": "gguf", ".onnx": "onnx", ".h5": "keras", ".keras": "keras",
                   ".msgpack": "flax", ".ckpt": "bin"}
+#: any one of these lets transformers build a tokenizer without running code
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model", "spiece.model", "vocab.txt")
 #: JSON files transformers reads while loading a model and its tokenizer
 LOADED_JSON = ("config.json", "tokenizer_config.json", "generation_config.json",
                "preprocessor_config.json", "processor_config.json")
@@ -35,12 +37,13 @@ class ModelFiles:
     custom_code: tuple[str, ...] = ()  # "config.json: auto_map -> modeling_evil.MyModel"
     python_files: tuple[str, ...] = ()
     chat_template: bool = False
+    tokenizer: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "reason": self.reason, "architectures": list(self.architectures),
                 "model_type": self.model_type, "weights": self.weights,
                 "custom_code": list(self.custom_code), "python_files": list(self.python_files),
-                "chat_template": self.chat_template}
+                "chat_template": self.chat_template, "tokenizer": list(self.tokenizer)}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -75,7 +78,8 @@ def read_model_files(root: Path, paths: list[str]) -> ModelFiles:
     model_type = (config or {}).get("model_type")
     facts = ModelFiles(kind="not-lm", reason="", architectures=archs,
                        model_type=model_type if isinstance(model_type, str) else None, weights=weights,
-                       custom_code=tuple(custom), python_files=python_files, chat_template=chat)
+                       custom_code=tuple(custom), python_files=python_files, chat_template=chat,
+                       tokenizer=tuple(p for p in paths if p in TOKENIZER_FILES))
     if config is None:
         why = ("config.json is not valid JSON" if "config.json" in paths
                else "no config.json: not a transformers language model")

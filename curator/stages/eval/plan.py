@@ -69,6 +69,13 @@ def make_plan(baseline: list[str], claims: list[dict[str, Any]], claim_map: Clai
     known = {r.name for r in refs}
     extra = [t for t in wanted if t not in known]
     refs += resolve_tasks(extra, evals_dir, out_dir) if extra else []
+    # a claim at the task's own n-shot is measured by the default run, not a second one
+    defaults = {r.name: r.default_shots for r in refs}
+    for index, mapped in list(mappings.items()):
+        if mapped.n_shot is not None and mapped.n_shot == defaults.get(mapped.task):
+            mappings[index] = Mapping(mapped.task, mapped.metric, None)
+            wanted[mapped.task].discard(mapped.n_shot)
+            wanted[mapped.task].add(None)
     by_run: dict[str, dict[str, Any]] = {}
     for task, shots in wanted.items():
         for n_shot in sorted(shots, key=lambda s: -1 if s is None else s):

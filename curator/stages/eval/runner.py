@@ -24,6 +24,7 @@ from curator.core.progress import Cancelled, Progress
 
 POLL_SECONDS = 0.1
 CANCEL_GRACE_SECONDS = 5.0
+EXIT_GRACE_SECONDS = 30.0
 TAIL_LINES = 20
 #: progress-bar noise that tells nothing about why a child died
 _NOISE = ("it/s]", "s/it]", "%|")
@@ -67,6 +68,7 @@ def child_env(hf_home: Path, sandbox: Path, datasets_cache: Path | None) -> dict
         "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
         "TOKENIZERS_PARALLELISM": "false", "PYTHONNOUSERSITE": "1", "PYTHONUNBUFFERED": "1",
+        "TQDM_MININTERVAL": "2",  # progress reaches the parent by the pipe; keep the log small
         # the child imports curator from wherever this process did (installed or source tree)
         "PYTHONPATH": str(Path(curator.__file__).resolve().parents[1]),
     }
@@ -136,6 +138,9 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
               limits: Limits) -> ChildOutcome:
     """Run one eval child to its end; raises ``Cancelled`` when the user stopped it."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (env.get("HOME"), env.get("XDG_CACHE_HOME"), env.get("HF_HOME")):
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
     spec_path = run_dir / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     err_path = run_dir / "child.stderr.log"
@@ -143,7 +148,8 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     started = time.monotonic()
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "curator.stages.eval.child", str(spec_path), str(write_fd)],
+            # -P: the working folder never shadows a module the child imports
+            [sys.executable, "-P", "-m", "curator.stages.eval.child", str(spec_path), str(write_fd)],
             stdin=subprocess.PIPE, stdout=err, stderr=err, env=env, cwd=str(run_dir),
             pass_fds=(write_fd,), start_new_session=True)
     os.close(write_fd)
@@ -194,6 +200,8 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
             progress.advance(0, str(message.get("detail", "")))
         elif event == "result":
             outcome.status, outcome.result = "ok", message
+            _stop(proc, EXIT_GRACE_SECONDS)  # it has nothing more to say; don't wait on a stuck exit
+            return
         elif event == "error":
             outcome.message = str(message.get("message", ""))
         elif event == "cancelled":

@@ -71,8 +71,11 @@ class EvalSettings:
         host = urlparse(self.base_url).hostname if self.base_url else None
         return [host] if host and self.backend == "local-completions" else []
 
-    def model_args(self, model_dir: Path, kind: str) -> dict[str, Any]:
-        """lm-eval ``model_args`` for the configured backend, never trusting remote code."""
+    def model_args(self, model_dir: Path, kind: str, safetensors_only: bool = True) -> dict[str, Any]:
+        """lm-eval ``model_args`` for the configured backend, never trusting remote code.
+
+        ``safetensors_only``: a pickled checkpoint beside the safetensors is never the one loaded.
+        """
         if self.backend == "local-completions":
             args: dict[str, Any] = {"model": self.served_model or model_dir.name, "base_url": self.base_url,
                                     "tokenizer_backend": "huggingface", "tokenizer": str(model_dir)}
@@ -80,6 +83,8 @@ class EvalSettings:
             args = {"pretrained": str(model_dir), "dtype": self.dtype}
             if kind == "seq2seq" and self.backend == "hf":
                 args["backend"] = "seq2seq"
+            if safetensors_only and self.backend == "hf":
+                args["use_safetensors"] = True
         args.update(self.extra_args)
         args["trust_remote_code"] = False  # last: no policy key can turn publisher code on
         return args

@@ -32,6 +32,7 @@ class TaskRef:
     yaml_path: str | None = None  # the rendered YAML lm-eval reads (curator, yaml)
     config_sha256: str | None = None  # of the task's source YAML
     data_files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    default_shots: int | None = None  # the YAML's num_fewshot (lm-eval's default 0); None: unknown
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.name, "source": self.source, "config_sha256": self.config_sha256,
@@ -110,7 +111,9 @@ def _render(source: Path, name: str, out_dir: Path, origin: str) -> TaskRef:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.yaml"
     target.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return TaskRef(name, origin, str(target), file_sha256(source)[1], hashes)
+    shots = data.get("num_fewshot", 0)
+    return TaskRef(name, origin, str(target), file_sha256(source)[1], hashes,
+                   shots if isinstance(shots, int) else None)
 
 
 def resolve_tasks(requested: list[str], evals_dir: Path, out_dir: Path) -> list[TaskRef]:

@@ -20,6 +20,7 @@ ALWAYS_DANGEROUS = (
 )
 KNOWN_SCANNERS = ("modelscan", "picklescan", "modelaudit")
 _KEYS = {"block_severities", "allowed_formats", "scanners", "timeout_seconds", "modelaudit_max_file_bytes",
+         "modelaudit_skip_allowlisted_pickles",
          "max_unpacked_bytes", "max_member_bytes", "max_compression_ratio", "max_archive_members",
          "max_depth", "max_pickle_opcodes", "safe_globals", "dangerous_globals", "tool_severity",
          "scanner_commands", "ignore"}
@@ -48,6 +49,7 @@ class ScanConfig:
     scanners: tuple[str, ...] = KNOWN_SCANNERS
     timeout_seconds: float = 600.0
     modelaudit_max_file_bytes: int = 256 << 20
+    modelaudit_skip_allowlisted_pickles: bool = True
     max_unpacked_bytes: int = 4 << 30
     max_member_bytes: int = 2 << 30
     max_compression_ratio: float = 200.0
@@ -85,6 +87,8 @@ class ScanConfig:
                 timeout_seconds=float(data.get("timeout_seconds", base.timeout_seconds)),
                 modelaudit_max_file_bytes=int(data.get("modelaudit_max_file_bytes",
                                                        base.modelaudit_max_file_bytes)),
+                modelaudit_skip_allowlisted_pickles=_flag(data.get("modelaudit_skip_allowlisted_pickles",
+                                                                   base.modelaudit_skip_allowlisted_pickles)),
                 max_unpacked_bytes=int(data.get("max_unpacked_bytes", base.max_unpacked_bytes)),
                 max_member_bytes=int(data.get("max_member_bytes", base.max_member_bytes)),
                 max_compression_ratio=float(data.get("max_compression_ratio", base.max_compression_ratio)),
@@ -109,3 +113,9 @@ class ScanConfig:
         """A scanner finding's severity after the policy's per-rule overrides."""
         table = self.tool_severity.get(tool, {})
         return table.get(f"{rule}/{level}", table.get(rule, severity))
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value

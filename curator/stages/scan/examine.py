@@ -100,10 +100,11 @@ class Examiner:
         elif fmt == "savedmodel":
             self.target(exam, path, member, "savedmodel", ".pb")
 
-    def target(self, exam: FileExam, path: Path, member: str | None, fmt: str, suffix: str) -> None:
+    def target(self, exam: FileExam, path: Path, member: str | None, fmt: str, suffix: str,
+               allowlisted: bool = False) -> None:
         """Hand ``path`` to the scanners that read ``fmt``."""
         exam.targets.append(ScanTarget(f"t{next(self._keys):05d}", path, exam.path, member, fmt,
-                                       path.stat().st_size, suffix))
+                                       path.stat().st_size, suffix, allowlisted))
 
     def scratch_path(self, name: str) -> Path:
         """A fresh scratch file path keeping ``name``'s base name (scanners look at extensions)."""
@@ -136,7 +137,8 @@ class Examiner:
         size = path.stat().st_size
         with open(path, "rb") as fh:
             walk = walk_file(fh, size, self.config.max_pickle_opcodes)
-        exam.findings += judge_pickle(walk, self.config.rules, where)
+        judged = judge_pickle(walk, self.config.rules, where)
+        exam.findings += judged
         exam.parts.append({"member": member or "", "format": walk.kind, "streams": len(walk.streams),
                            "opcodes": walk.opcodes,
                            "globals": sorted({g.dotted for g in walk.globals})[:200]})
@@ -144,8 +146,9 @@ class Examiner:
         if trailing and not walk.skipped:
             exam.findings.append(Finding(Severity.LOW, "pickle-trailing-data",
                                          f"{where}: {trailing} bytes after the last pickle stream"))
+        allowed = not judged and not trailing
         if walk.kind == "torch-legacy":
-            self.target(exam, path, member, "pickle", ".pt")  # scanners know the legacy layout
+            self.target(exam, path, member, "pickle", ".pt", allowed)  # scanners know the legacy layout
         elif walk.error is None and (walk.skipped or trailing):
             # joblib array bytes (or trailing bytes) break other parsers: give them the streams only
             copy = self.scratch_path((member or Path(exam.path).name) + ".streams.pkl")
@@ -153,9 +156,9 @@ class Examiner:
                 for start, end in _keep_ranges(walk.streams, walk.skipped):
                     src.seek(start)
                     out.write(src.read(end - start))
-            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", ".pkl")
+            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", ".pkl", allowed)
         else:
-            self.target(exam, path, member, "pickle", ".pkl")
+            self.target(exam, path, member, "pickle", ".pkl", allowed)
 
     def _gguf(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:

@@ -25,6 +25,8 @@ class ScanTarget:
     format: str  # pickle | hdf5 | keras | gguf | template | savedmodel
     size: int
     suffix: str = ""
+    #: a pickle whose every import the policy allows (curator's walk found nothing to say)
+    allowlisted: bool = False
 
     @property
     def label(self) -> str:

@@ -66,6 +66,8 @@ def examine_zip(ex: Examiner, exam: FileExam, path: Path, member: str | None, de
                                           f"{ex.config.max_unpacked_bytes})"))
         for info in infos:
             _zip_member(ex, exam, zf, info, member, depth, torch)
+    if {"config.json", "metadata.json"} <= set(names):  # a Keras 3 .keras archive
+        ex.target(exam, path, member, "keras", ".keras")
 
 
 def _zip_member(ex: Examiner, exam: FileExam, zf: zipfile.ZipFile, info: zipfile.ZipInfo,

@@ -20,7 +20,7 @@ COLUMNS = ("candidate", "revision", "source", "state", "stages", "notes")
 class QueueScreen(Screen[None]):
     """A table of candidates; Enter opens the highlighted one's review."""
 
-    CSS_PATH = "queue.tcss"
+    CSS_PATH = "queue.tcss"  # as the app's default screen, the app loads it (see CuratorApp)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open review", priority=True),
         Binding("j", "down", "Down", show=False),

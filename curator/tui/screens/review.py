@@ -88,7 +88,7 @@ class ReviewScreen(Screen[None]):
             await self.show_review(self.review, self.session.ledger.results(self.review.id))
         else:
             await self.show_note(f"Opening {self.candidate.repo_id if self.candidate else ''}: "
-                           "pinning the revision to a commit…")
+                                 "pinning the revision to a commit…")
             self.open_review()
 
     def on_unmount(self) -> None:

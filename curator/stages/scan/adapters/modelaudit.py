@@ -39,6 +39,9 @@ class ModelAudit(Scanner):
     def accepts(self, target: ScanTarget) -> str | None:
         if target.format not in self.formats:
             return "format not read by this scanner"
+        if target.allowlisted and self.config.modelaudit_skip_allowlisted_pickles:
+            return ("every import of this pickle is on the policy's allow-list; modelaudit's "
+                    "call-graph analysis of allowed callables costs ~0.5 s each and decides nothing")
         if target.size > self.config.modelaudit_max_file_bytes:
             return (f"{target.size} bytes is over modelaudit_max_file_bytes "
                     f"({self.config.modelaudit_max_file_bytes}); it hashes whole files three ways")

@@ -10,10 +10,11 @@ from curator.core.models import Severity
 from curator.stages.scan.adapters.base import Scanner, ScannerRun, TargetOutcome, link_targets
 from curator.stages.scan.targets import ScanTarget
 
-_FOUND = re.compile(r"^(?P<path>\S+?)(?::(?P<member>\S+))?: (?P<level>dangerous|suspicious) import "
-                    r"'(?P<module>\S+) (?P<name>[^']+)' FOUND")
-_UNREAD = re.compile(r"^(?:ERROR: parsing pickle in (?P<a>\S+?)|"
-                     r"WARNING: could not parse (?P<b>\S+) as pickle):? (?P<why>.*)$")
+# paths are curator's own links (<key>.pkl / <key>.pt) but the scratch folder may hold spaces
+_FOUND = re.compile(r"^(?P<path>.+?\.(?:pkl|pt))(?::(?P<member>\S+))?: (?P<level>dangerous|suspicious) "
+                    r"import '(?P<module>\S+) (?P<name>[^']+)' FOUND")
+_UNREAD = re.compile(r"^(?:ERROR: parsing pickle in (?P<a>.+?\.(?:pkl|pt))|"
+                     r"WARNING: could not parse (?P<b>.+?\.(?:pkl|pt)) as pickle):? (?P<why>.*)$")
 _SCANNED = re.compile(r"^Scanned files: (\d+)$", re.MULTILINE)
 
 

@@ -1,0 +1,77 @@
+"""`curator inventory`: every model in the private registry, its decision, age and status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.decide_cmd import RegistryOpt
+
+if TYPE_CHECKING:
+    from curator.inventory import Inventory
+    from curator.reviews import Session
+
+SHOWN = ("ref", "status", "curator", "approved", "age", "last_check", "license", "lineage", "waivers")
+
+
+def load_inventory(session: Session, registry_url: str | None) -> Inventory:
+    """The inventory of the configured (or given) registry, as of today."""
+    from curator.inventory import build_inventory
+    from curator.registry import open_registry
+
+    registry = open_registry(session.workspace.registry_dir, session.policy, registry_url)
+    return build_inventory(session, registry)
+
+
+@app.command()
+def inventory(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    sort: Annotated[str, typer.Option("--sort", help="Column to sort by (ref, status, age, license, ...).")]
+    = "ref",
+    reverse: Annotated[bool, typer.Option("--reverse", help="Sort descending.")] = False,
+    filters: Annotated[list[str] | None, typer.Option(
+        "--filter", help="COLUMN=TEXT (or TEXT in any column); repeatable, all must match.")] = None,
+    tui: Annotated[bool, typer.Option("--tui", help="Browse it in the terminal UI.")] = False,
+    registry: RegistryOpt = None,
+) -> None:
+    """List every adopted model: decision (who, when, waivers), pinned revision, age, last check,
+    scanner versions, license, lineage and status (approved / retired / needs-re-review)."""
+    from curator.inventory import filter_entries, sort_entries
+    from curator.reviews import Session
+
+    ws = workspace()
+    session = Session.open(ws)
+    if tui:
+        from curator.tui.screens.inventory import run_inventory_app
+
+        run_inventory_app(session, registry)  # closes the session on exit
+        return
+    try:
+        found = load_inventory(session, registry)
+    finally:
+        session.close()
+    entries = list(found.entries)
+    for spec in filters or []:
+        entries = filter_entries(entries, spec)
+    entries = sort_entries(entries, sort, reverse)
+    if as_json:
+        document = found.to_dict()
+        document["models"] = [e.to_dict() for e in entries]
+        emit_json(document)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*SHOWN, show_lines=False, header_style="bold")
+    style = {"approved": "green", "retired": "dim", "needs-re-review": "yellow"}
+    for e in entries:
+        table.add_row(*[e.cell(c) for c in SHOWN], style=style.get(e.status, ""))
+    Console(soft_wrap=False).print(table)
+    counts = found.counts()
+    say(f"{len(entries)} of {len(found.entries)} model(s) shown; " + ", ".join(f"{v} {k}" for k, v in
+                                                                          counts.items()))
+    if not found.registry_listed:
+        say(f"  {found.registry} cannot list tags: presence in the registry was not checked "
+            "(run 'curator quarterly')")

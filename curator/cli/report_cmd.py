@@ -1,0 +1,58 @@
+"""`curator report REVIEW_ID --format html|md|json|sarif [-o F]`: the approval report of a review."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curator.cli.app import app, say, workspace
+from curator.core.errors import UsageError
+
+FORMATS = ("html", "md", "json", "sarif")
+
+
+def write_output(text: str, output: Path | None, what: str) -> None:
+    """``-o F``: write the file (atomically); without it, the document goes to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(f".{output.name}.partial")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} to {output} ({exc.strerror})",
+                         "pass -o with a writable path") from exc
+    say(f"wrote {what} to {output}")
+
+
+@app.command()
+def report(
+    review_id: Annotated[str, typer.Argument(help="The review to report on (see 'curator inventory').")],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="html (self-contained, printable), md (tickets), json, sarif (scan).")]
+    = "html",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")]
+    = None,
+) -> None:
+    """The approval report of a review: decision and signature status, each stage's evidence,
+    waivers and the ledger position."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt} is not a report format", f"choose from {', '.join(FORMATS)}")
+    from curator.export.approval import build_report
+    from curator.export.formats import render
+    from curator.reviews import Session
+    from curator.verify import trusted_curators
+
+    ws = workspace()
+    session = Session.open(ws)
+    try:
+        gathered = build_report(session, review_id, trusted_curators(ws.keys_dir, session.policy))
+    finally:
+        session.close()
+    write_output(render(gathered, fmt), output, f"the {fmt} report of review {review_id}")

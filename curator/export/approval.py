@@ -1,0 +1,157 @@
+"""The approval report of one review, gathered from the ledger: what every format renders.
+
+The decision's signature is checked again here (against the trusted curator keys), and
+the ledger's hash chain is walked, so the report says whether the record it prints is
+still intact, not just what it says.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.core.models import Review, StageResult
+from curator.inventory import iso
+
+REPORT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """One signed decision on the review, with the result of checking its signature."""
+
+    decision_id: str
+    outcome: str  # approved | rejected
+    final: str  # approved | rejected | pending
+    curator: dict[str, Any]
+    time: str | None
+    rationale: str
+    waivers: tuple[dict[str, Any], ...]
+    conditions: tuple[str, ...]
+    seq: int
+    hash: str
+    #: status (verified | untrusted-key | revoked-key | forged-decision ...) and message
+    signature: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision_id": self.decision_id, "outcome": self.outcome, "final": self.final,
+                "curator": self.curator, "time": self.time, "rationale": self.rationale,
+                "waivers": list(self.waivers), "conditions": list(self.conditions),
+                "ledger": {"seq": self.seq, "hash": self.hash}, "signature": self.signature}
+
+
+@dataclass(frozen=True)
+class ApprovalReport:
+    """A review, its evidence, its decisions and where they sit in the ledger."""
+
+    generated: str
+    review: Review
+    results: dict[str, StageResult]
+    stages: tuple[str, ...]
+    policy_version: str
+    recommendation: str
+    decisions: tuple[DecisionRecord, ...]
+    pushed: dict[str, Any] | None
+    chain: dict[str, Any]
+    actions: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def revision(self) -> str:
+        """The pinned revision: a hub commit, or a local folder's file-list digest."""
+        c = self.review.candidate
+        fetch = self.results.get("fetch")
+        return c.commit or (str(fetch.evidence.get("manifest_digest", "")) if fetch else "") or c.revision
+
+    @property
+    def final(self) -> str:
+        """The review's outcome: the last decision's final state, or ``undecided``."""
+        return self.decisions[-1].final if self.decisions else "undecided"
+
+    @property
+    def signatures_ok(self) -> bool:
+        return bool(self.decisions) and all(d.signature["status"] == "verified" for d in self.decisions)
+
+    @property
+    def waivers(self) -> tuple[dict[str, Any], ...]:
+        approvals = [d for d in self.decisions if d.outcome == "approved"]
+        return approvals[-1].waivers if approvals else ()
+
+    def stage_order(self) -> list[str]:
+        """Policy stages first, then any other stage that ran."""
+        return list(self.stages) + sorted(set(self.results) - set(self.stages))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``report --format json`` document."""
+        c = self.review.candidate
+        fetch = self.results.get("fetch")
+        return {
+            "report_version": REPORT_VERSION, "generated": self.generated,
+            "review_id": self.review.id, "state": self.review.state,
+            "candidate": {"repo_id": c.repo_id, "revision": self.revision,
+                          "requested_revision": c.revision, "source": c.source, "endpoint": c.endpoint,
+                          "path": c.path},
+            "outcome": self.final, "recommendation": self.recommendation,
+            "policy_version": self.policy_version,
+            "decisions": [d.to_dict() for d in self.decisions],
+            "signatures_ok": self.signatures_ok, "waivers": list(self.waivers),
+            "pushed": self.pushed, "ledger": self.chain, "quarterly_actions": list(self.actions),
+            "files": fetch.evidence.get("files", []) if fetch else [],
+            "stages": {name: {"status": self.results[name].status.value,
+                              "findings": [f.to_dict() for f in self.results[name].findings],
+                              "tool_versions": self.results[name].tool_versions,
+                              "evidence": self.results[name].evidence}
+                       for name in self.stage_order() if name in self.results},
+        }
+
+
+def _statement(envelope: str) -> dict[str, Any]:
+    """The unverified payload of an envelope (shown only next to its signature's verdict)."""
+    try:
+        data = json.loads(base64.b64decode(json.loads(envelope)["payload"]))
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _signature(envelope: str, trusted: dict[str, Any]) -> dict[str, str]:
+    from curator.attest.dsse import EnvelopeProblem, verify_envelope
+
+    try:
+        verified = verify_envelope(envelope.encode(), trusted)
+    except EnvelopeProblem as exc:
+        return {"status": exc.code, "message": exc.message}
+    return {"status": "verified", "message": f"signed by {verified.signer.identity.label}, "
+            f"key {verified.signer.keyid[:16]} (trusted, from {verified.signer.source or 'trust file'})"}
+
+
+def build_report(session: Any, review_id: str, trusted: dict[str, Any]) -> ApprovalReport:
+    """Gather one review's report from the ledger; raises ReviewNotFound for an unknown id."""
+    ledger = session.ledger
+    review = ledger.get_review(review_id)
+    results = ledger.results(review_id)
+    events = ledger.events(review_id)
+    decisions = []
+    for event in (e for e in events if e["kind"] == "decision"):
+        p = event["payload"]
+        predicate = _statement(p.get("envelope", "")).get("predicate", {})
+        decisions.append(DecisionRecord(
+            decision_id=str(p.get("decision_id")), outcome=str(p.get("outcome")),
+            final=str(p.get("final")), curator=dict(p.get("curator") or {}), time=iso(event["time"]),
+            rationale=str(p.get("rationale", "")), waivers=tuple(p.get("waivers") or ()),
+            conditions=tuple(str(c) for c in predicate.get("conditions", [])), seq=event["seq"],
+            hash=event["hash"], signature=_signature(p.get("envelope", ""), trusted)))
+    pushes = [e for e in events if e["kind"] == "pushed"]
+    pushed = {**pushes[-1]["payload"], "time": iso(pushes[-1]["time"]), "seq": pushes[-1]["seq"]} \
+        if pushes else None
+    actions = tuple({k: v for k, v in e["payload"].items() if not k.endswith("envelope")}
+                    | {"time": iso(e["time"]), "seq": e["seq"]}
+                    for e in events if e["kind"] == "quarterly_action")
+    chain = ledger.verify().to_dict()
+    return ApprovalReport(
+        generated=iso(time.time()) or "", review=review, results=results,
+        stages=tuple(session.policy.stages), policy_version=session.policy.version,
+        recommendation=session.policy.recommend(results), decisions=tuple(decisions), pushed=pushed,
+        chain=chain, actions=actions)

@@ -1,0 +1,104 @@
+"""The quarterly review's report (HTML or Markdown): counts, what changed, what the lead did.
+
+Read back from the ledger (``quarterly_run``, its ``quarterly_check`` rows, and the
+``quarterly_action`` rows recorded after it), so it can be produced right after the run
+or at the end of the quarter once every keep / replace / retire is signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from curator.core.errors import UsageError
+from curator.export.report_html import CSS, badge, table
+from curator.inventory import iso
+
+
+@dataclass(frozen=True)
+class QuarterlySummary:
+    run: dict[str, Any]  # the quarterly_run payload, plus time and seq
+    models: list[dict[str, Any]]  # quarterly_check payloads of this run, plus review_id
+    actions: list[dict[str, Any]]  # quarterly_action payloads recorded after the run (no envelopes)
+
+    @property
+    def changes(self) -> list[tuple[str, dict[str, Any]]]:
+        """(ref, check) for every check that did not come out ok or skipped."""
+        return [(m["ref"], c) for m in self.models for c in m.get("checks", [])
+                if c.get("outcome") not in ("ok", "skipped")]
+
+
+def load_summary(ledger: Any, run_id: str | None = None) -> QuarterlySummary:
+    """The latest quarterly run (or ``run_id``) with its checks and the actions taken since."""
+    runs = [e for e in ledger.events(kind="quarterly_run") if run_id in (None, e["payload"].get("run_id"))]
+    if not runs:
+        raise UsageError("no quarterly review has been run" + (f" with id {run_id}" if run_id else ""),
+                         "run 'curator quarterly --headless' first")
+    run = runs[-1]
+    rid = run["payload"]["run_id"]
+    rows = [e for e in ledger.events(kind="quarterly_check") if e["payload"].get("run_id") == rid]
+    models = [{**e["payload"], "review_id": e["review_id"]} for e in rows]
+    first = min((e["seq"] for e in rows), default=run["seq"])
+    actions = [{**{k: v for k, v in e["payload"].items() if not k.endswith("envelope")},
+                "time": iso(e["time"]), "seq": e["seq"]}
+               for e in ledger.events(kind="quarterly_action") if e["seq"] > first]
+    return QuarterlySummary({**run["payload"], "time": iso(run["time"]), "seq": run["seq"]}, models, actions)
+
+
+def render_html(s: QuarterlySummary) -> str:
+    run, counts = s.run, s.run.get("counts", {})
+    e = escape
+    tools = ", ".join(f"{k} {v}" for k, v in (run.get("scanners_now") or {}).items())
+    parts = [f"<header class='verdict {'approved' if not counts.get('fail') else 'rejected'}'>"
+             f"<h1>Quarterly review {e(str(run.get('date')))}</h1>"
+             f"<p>run <code>{e(str(run.get('run_id')))}</code> · registry "
+             f"<code>{e(str(run.get('registry')))}</code> · scanners today: {e(tools)}"
+             "</p>" + table(["models", "ok", "warn", "fail", "retired (not checked)"],
+                           [[e(str(counts.get(k, 0))) for k in ("models", "ok", "warn", "fail", "retired")]])
+             + "</header>", "<h2>Models</h2>",
+             table(["ref", "outcome", "failed checks"],
+                   [[f"<code>{e(m['ref'])}</code>", badge(m.get("outcome")),
+                     e(", ".join(m.get("failed") or []))] for m in s.models], "no model was checked"),
+             "<h2>Changes and findings</h2>",
+             table(["ref", "check", "outcome", "what"],
+                   [[f"<code>{e(ref)}</code>", e(str(c.get("name"))), badge(c.get("outcome")),
+                     e(str(c.get("message")))] for ref, c in s.changes],
+                   "nothing changed: every check passed"),
+             "<h2>Actions</h2>",
+             table(["ref", "action", "by", "when", "rationale", "signed id"],
+                   [[f"<code>{e(str(a.get('ref')))}</code>", badge(a.get("action")),
+                     e(str((a.get("curator") or {}).get("name"))), e(str(a.get("time"))),
+                     e(str(a.get("rationale"))), f"<code>{e(str(a.get('action_id')))}</code>"]
+                    for a in s.actions],
+                   "no keep / replace / retire recorded yet")]
+    title = f"Quarterly review {run.get('date')}"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            f"<style>{CSS}</style></head><body>{''.join(parts)}<footer>curator quarterly report · run "
+            f"{e(str(run.get('run_id')))} · ledger row {e(str(run.get('seq')))}</footer></body></html>\n")
+
+
+def render_md(s: QuarterlySummary) -> str:
+    from curator.export.report_md import table as md_table
+
+    run, counts = s.run, s.run.get("counts", {})
+    out = [f"# Quarterly review {run.get('date')}", "",
+           f"run `{run.get('run_id')}`, registry `{run.get('registry')}`, scanners today: "
+           + ", ".join(f"{k} {v}" for k, v in (run.get("scanners_now") or {}).items()), "",
+           *md_table(["models", "ok", "warn", "fail", "retired (not checked)"],
+                     [[counts.get(k, 0) for k in ("models", "ok", "warn", "fail", "retired")]]),
+           "## Models", "",
+           *md_table(["ref", "outcome", "failed checks"],
+                     [[f"`{m['ref']}`", m.get("outcome"), ", ".join(m.get("failed") or [])]
+                      for m in s.models]),
+           "## Changes and findings", "",
+           *md_table(["ref", "check", "outcome", "what"],
+                     [[f"`{ref}`", c.get("name"), c.get("outcome"), c.get("message")]
+                      for ref, c in s.changes],
+                     "_nothing changed: every check passed_"),
+           "## Actions", "",
+           *md_table(["ref", "action", "by", "when", "rationale", "signed id"],
+                     [[f"`{a.get('ref')}`", a.get("action"), (a.get("curator") or {}).get("name"),
+                       a.get("time"), a.get("rationale"), f"`{a.get('action_id')}`"] for a in s.actions],
+                     "_no keep / replace / retire recorded yet_")]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,109 @@
+"""The approval report as Markdown, for pasting into a ticket (GitHub-flavoured tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curator.export import sections as s
+from curator.export.approval import ApprovalReport
+
+
+def _c(value: Any) -> str:
+    """A table cell: one line, pipes escaped."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def table(headers: list[str], rows: list[list[Any]], empty: str = "_none_") -> list[str]:
+    if not rows:
+        return [empty, ""]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_c(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _interval(row: dict[str, Any]) -> str:
+    return f"{s.fmt(row['low'])} – {s.fmt(row['high'])}"
+
+
+def _head(r: ApprovalReport) -> list[str]:
+    c = r.review.candidate
+    pin = r.revision
+    out = [f"# {r.final.upper()}: {c.repo_id}@{pin.split(':')[-1][:12]}", ""]
+    for d in r.decisions:
+        sig = d.signature
+        out += [f"- **{d.outcome}** by {d.curator.get('name')} <{d.curator.get('email')}> on {d.time}, "
+                f"decision `{d.decision_id}`, signature **{sig['status']}** ({sig['message']})",
+                f"  - rationale: {_c(d.rationale)}"]
+        out += [f"  - condition: {_c(x)}" for x in d.conditions]
+    if not r.decisions:
+        out.append("- no decision has been signed on this review yet")
+    pushed = r.pushed or {}
+    facts = [["review", f"`{r.review.id}`"], ["revision", f"`{pin}`"],
+             ["source", f"{c.source} {c.endpoint or c.path or ''}"], ["recommendation", r.recommendation],
+             ["policy", r.policy_version], ["registry ref", f"`{pushed.get('ref', 'not pushed')}`"],
+             ["manifest digest", f"`{pushed.get('digest', '-')}`"]]
+    return [*out, "", *table(["", ""], facts)]
+
+
+def _evidence(r: ApprovalReport) -> list[str]:
+    out = ["## Stages", "", *table(["stage", "status", "findings", "worst finding"],
+                                   [[x["stage"], x["status"], x["findings"], x["worst"][:160]]
+                                    for x in s.stage_rows(r)])]
+    out += ["## Manifest", "", *table(["path", "size", "sha256", "checked against"],
+                                      [[f"`{m['path']}`", s.human_size(m["size"]), f"`{m['sha256']}`",
+                                        m["check"]] for m in s.manifest_rows(r)], "_fetch did not run_")]
+    out += ["## Scan", "", *table(["file", "format", "verdict"],
+                                  [[f"`{f['path']}`", f["format"], f["verdict"]] for f in s.file_verdicts(r)],
+                                  "_scan did not run_")]
+    for sc in s.scanners(r):
+        out += [f"### {sc['scanner']} {sc['version']} ({sc['status']})", ""]
+        out += table(["severity", "code", "file", "message"],
+                     [[f["severity"], f"`{f['code']}`", f.get("file"), f["message"]] for f in sc["findings"]],
+                     "_no findings_")
+    sig = s.signature(r)
+    signer = ", ".join(f"{k}: {v}" for k, v in sig["signer"].items()) or "none"
+    out += ["## Signature and trust", "", *table(["", ""], [
+        ["status", sig["status"]], ["signer", signer], ["trust decision", sig["trust"]], ["why", sig["why"]],
+        ["error", sig["error"] or ""]])]
+    facts = s.card_facts(r)
+    bases = ", ".join(f"{b['repo_id']} ({'approved' if b['approved'] else 'not approved'})"
+                      for b in facts["bases"]) or "none declared"
+    out += ["## Model card and provenance", "",
+            f"- license: **{facts['license'] or 'none'}** ({facts['license_verdict']})",
+            f"- lineage: {facts['relation'] or 'none'}: {bases}", ""]
+    for f in s.provenance(r):
+        out += [f"### {f['title']}: {f['status']}", "", f"_{_c(f['note'])}_", ""]
+        out += [f"> {_c(ex['excerpt'])} — {ex['location']}" + (f", line {ex['line']}" if ex["line"] else "")
+                for ex in f["excerpts"]]
+        out.append("")
+    return out
+
+
+def _eval_and_after(r: ApprovalReport) -> list[str]:
+    out = ["## Evaluation: measured vs claimed", ""]
+    out += table(["task", "metric", "claimed", "measured", "± stderr", "95% interval", "verdict"],
+                 [[c["task"], c["metric"], s.fmt(c["claimed"]), s.fmt(c["measured"]), s.fmt(c["stderr"]),
+                   _interval(c), c["verdict"]] for c in s.eval_claims(r)], "_no claims_")
+    out += table(["task", "metric", "value", "± stderr", "95% interval"],
+                 [[x["task"], x["metric"], s.fmt(x["value"]), s.fmt(x["stderr"]), _interval(x)]
+                  for x in s.eval_results(r)], "_no measured scores_")
+    out += ["## Waivers", "", *table(["stage", "waived status", "reason", "expires"],
+                                     [[w.get("stage"), w.get("status"), w.get("reason"), w.get("expires")]
+                                      for w in r.waivers], "_no waiver_")]
+    ch = r.chain
+    state = "ok" if ch.get("ok") else f"BROKEN (first bad row {ch.get('first_bad')}: {ch.get('reason')})"
+    out += ["## Ledger", "", f"Chain **{state}** over {ch.get('rows')} rows, head `{ch.get('head')}`", ""]
+    rows: list[list[Any]] = [[f"decision {d.decision_id} ({d.outcome})", d.seq, f"`{d.hash}`"]
+                             for d in r.decisions]
+    if r.pushed:
+        rows.append([f"pushed {r.pushed.get('ref')}", r.pushed.get("seq"), ""])
+    rows += [[f"quarterly {a.get('action')}: {a.get('rationale')}", a.get("seq"), ""] for a in r.actions]
+    return [*out, *table(["record", "row", "row hash"], rows)]
+
+
+def render(r: ApprovalReport) -> str:
+    """The whole report as Markdown."""
+    lines = [*_head(r), *_evidence(r), *_eval_and_after(r),
+             f"_curator approval report, generated {r.generated}_"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,302 @@
+"""The inventory: every model in the private registry with its decision, age and status.
+
+Built from a handful of ledger-wide queries (pushes, decisions, quarterly checks and
+actions, then each pushed review's stored results) plus one read of the registry's tag
+list where the registry can list tags cheaply (the embedded OCI layout). Nothing here
+streams blobs: re-verifying bytes is the quarterly review's job.
+
+Status: ``approved``; ``retired`` (a signed quarterly retire); ``needs-re-review`` with
+the reasons (waiver expired, older than ``quarterly.max_age_days``, the last quarterly
+check failed, a replacement was asked for, the tag is gone or moved).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from curator.core.models import StageResult
+
+APPROVED, RETIRED, NEEDS_REVIEW = "approved", "retired", "needs-re-review"
+#: columns a user may sort or filter by (CLI ``--sort`` / ``--filter`` and the TUI screen)
+COLUMNS = ("ref", "repo_id", "revision", "status", "curator", "approved", "age", "last_check",
+           "license", "lineage", "scanners", "waivers")
+
+
+def iso(epoch: float | None) -> str | None:
+    """Seconds since the epoch as RFC 3339 UTC (seconds precision)."""
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """One model in the registry, as the ledger and the registry know it."""
+
+    ref: str
+    name: str
+    tag: str
+    digest_ref: str
+    manifest_digest: str  # the OCI manifest digest: what verify and deploy pipelines pin
+    files_digest: str  # the fetch manifest digest (file list)
+    repo_id: str
+    revision: str
+    source: str
+    endpoint: str | None
+    review_id: str
+    registry: str
+    decision: dict[str, Any]  # outcome, curator{name,email,keyid}, time, decision_id, rationale, waivers
+    approved_epoch: float
+    age_days: int
+    status: str
+    reasons: tuple[str, ...] = ()
+    last_check: dict[str, Any] | None = None
+    last_action: dict[str, Any] | None = None
+    scanners: dict[str, str] = field(default_factory=dict)
+    license: str | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
+    files: int = 0
+    size: int = 0
+    requested_revision: str = ""  # what the curator asked for (branch, tag or sha) before pinning
+
+    @property
+    def approved_at(self) -> str:
+        """When the final approval was recorded (RFC 3339 UTC)."""
+        return iso(self.approved_epoch) or ""
+
+    @property
+    def curator(self) -> str:
+        who = self.decision.get("curator") or {}
+        return str(who.get("name", "?"))
+
+    @property
+    def waivers(self) -> list[dict[str, Any]]:
+        return list(self.decision.get("waivers") or [])
+
+    @property
+    def bases(self) -> list[str]:
+        return [str(b.get("repo_id")) for b in self.lineage.get("bases", []) if b.get("repo_id")]
+
+    def cell(self, column: str) -> str:
+        """The text of one column, as the table shows it and filters match it."""
+        values = {
+            "ref": self.ref, "repo_id": self.repo_id, "revision": self.revision.split(":")[-1][:12],
+            "status": self.status, "curator": self.curator,
+            "approved": (iso(self.approved_epoch) or "")[:10], "age": str(self.age_days),
+            "last_check": ((self.last_check or {}).get("time") or "never")[:10]
+            + (f" {self.last_check['outcome']}" if self.last_check else ""),
+            "license": self.license or "?",
+            "lineage": ", ".join(self.bases) or "-",
+            "scanners": ", ".join(f"{k} {v}" for k, v in sorted(self.scanners.items())) or "-",
+            "waivers": ", ".join(f"{w.get('stage')} until {w.get('expires')}" for w in self.waivers) or "-",
+        }
+        return values[column]
+
+    def sort_key(self, column: str) -> Any:
+        if column == "age":
+            return self.age_days
+        if column == "approved":
+            return self.approved_epoch
+        return self.cell(column).lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``inventory --json`` entry (DESIGN.md keys first)."""
+        data = asdict(self)
+        data["decision"] = {**self.decision, "time": iso(self.approved_epoch)}
+        data["reasons"] = list(self.reasons)
+        data.pop("approved_epoch")
+        return {k: data[k] for k in ("ref", "repo_id", "revision", "manifest_digest", "decision", "status",
+                                     "reasons", "name", "tag", "digest_ref", "files_digest", "source",
+                                     "endpoint", "review_id", "registry", "age_days", "last_check",
+                                     "last_action", "scanners", "license", "lineage", "files", "size",
+                                     "requested_revision")}
+
+
+@dataclass(frozen=True)
+class Inventory:
+    entries: tuple[InventoryEntry, ...]
+    registry: str
+    registry_listed: bool  # False: the registry cannot list tags, so presence was not checked
+    generated: str
+    #: review id -> its stored stage results, as read while building (the BOM reads card and eval)
+    results: dict[str, dict[str, StageResult]] = field(default_factory=dict, repr=False)
+
+    def counts(self) -> dict[str, int]:
+        counts = {APPROVED: 0, NEEDS_REVIEW: 0, RETIRED: 0}
+        for e in self.entries:
+            counts[e.status] = counts.get(e.status, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"models": [e.to_dict() for e in self.entries], "counts": self.counts(),
+                "registry": self.registry, "registry_listed": self.registry_listed,
+                "generated": self.generated}
+
+    def find(self, text: str) -> InventoryEntry:
+        """An entry by ref, digest ref, review id or unique repo id; UsageError if none or several."""
+        from curator.core.errors import UsageError
+
+        hits = [e for e in self.entries if text in (e.ref, e.digest_ref, e.review_id, e.manifest_digest)]
+        hits = hits or [e for e in self.entries if e.repo_id == text and e.status != RETIRED]
+        if len(hits) != 1:
+            why = "is not in the inventory" if not hits else f"matches {len(hits)} models"
+            raise UsageError(f"'{text}' {why}", "pass a REF exactly as 'curator inventory' lists it")
+        return hits[0]
+
+
+def _latest_by_review(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:  # chain order: later ones win
+        if event.get("review_id"):
+            latest[event["review_id"]] = event
+    return latest
+
+
+def scanners_of(scan: StageResult | None) -> dict[str, str]:
+    """Scanner name -> version, as a scan result recorded them."""
+    if scan is None:
+        return {}
+    found = {k: str(v.get("version", "")) for k, v in (scan.evidence.get("scanners") or {}).items()
+             if isinstance(v, dict)}
+    return {**scan.tool_versions, **found}
+
+
+def _card_facts(card: StageResult | None) -> tuple[str | None, dict[str, Any]]:
+    if card is None:
+        return None, {}
+    lic = card.evidence.get("license") or {}
+    lineage = card.evidence.get("lineage") or {}
+    return (lic.get("id") if isinstance(lic, dict) else None), {
+        "relation": lineage.get("relation"),
+        "bases": [{"repo_id": b.get("repo_id"), "approved": b.get("approved")}
+                  for b in lineage.get("bases", []) if isinstance(b, dict)]}
+
+
+def registry_tags(registry: Any) -> dict[str, str] | None:
+    """``NAME:TAG -> digest`` for a registry that lists tags cheaply; None otherwise."""
+    lister = getattr(registry, "tags", None)
+    if lister is None:
+        return None
+    return {f"{name}:{tag}": digest for name, tag, digest in lister() if not tag.startswith("sha256-")}
+
+
+def build_inventory(session: Any, registry: Any = None, today: dt.date | None = None) -> Inventory:
+    """Every pushed, approved model of the workspace's ledger, with its status today."""
+    ledger = session.ledger
+    today = today or dt.date.today()
+    settings = session.policy.section("quarterly")
+    max_age = int(settings.get("max_age_days", 365))
+    reviews = {r.id: r for r in ledger.reviews()}
+    pushes = _latest_by_review(ledger.events(kind="pushed"))
+    decisions: dict[str, list[dict[str, Any]]] = {}
+    for event in ledger.events(kind="decision"):
+        decisions.setdefault(event["review_id"], []).append(event)
+    checks = _latest_by_review(ledger.events(kind="quarterly_check"))
+    actions = _latest_by_review(ledger.events(kind="quarterly_action"))
+    tags = registry_tags(registry) if registry is not None else None
+    by_ref: dict[str, InventoryEntry] = {}
+    loaded: dict[str, dict[str, StageResult]] = {}
+    for review_id, push in sorted(pushes.items(), key=lambda kv: kv[1]["seq"]):
+        final = [e for e in decisions.get(review_id, []) if e["payload"].get("final") == "approved"]
+        if review_id not in reviews or not final:
+            continue
+        loaded[review_id] = ledger.results(review_id)
+        entry = _entry(loaded[review_id], reviews[review_id], push, final[-1], decisions[review_id],
+                       checks.get(review_id), actions.get(review_id), tags, today, max_age)
+        by_ref[entry.ref] = entry  # a later push of the same ref replaced the earlier one
+    entries = tuple(sorted(by_ref.values(), key=lambda e: e.ref))
+    return Inventory(entries, registry.location if registry is not None else "", tags is not None,
+                     iso(dt.datetime.now(dt.UTC).timestamp()) or "",
+                     {e.review_id: loaded[e.review_id] for e in entries})
+
+
+def _entry(results: dict[str, StageResult], review: Any, push: dict[str, Any], final: dict[str, Any],
+           decided: list[dict[str, Any]], check: dict[str, Any] | None, action: dict[str, Any] | None,
+           tags: dict[str, str] | None, today: dt.date, max_age: int) -> InventoryEntry:
+    p, d = push["payload"], final["payload"]
+    fetch = results.get("fetch")
+    license_id, lineage = _card_facts(results.get("card"))
+    c = review.candidate
+    approvers = [e["payload"]["curator"] for e in decided if e["payload"].get("outcome") == "approved"
+                 and e["payload"].get("subject_digest") == d.get("subject_digest")]
+    decision = {"outcome": "approved", "curator": d.get("curator", {}), "decision_id": d.get("decision_id"),
+                "rationale": d.get("rationale", ""), "waivers": d.get("waivers", []),
+                "approvers": approvers}
+    act = action["payload"] if action else None
+    clock = final["time"]
+    if act and act.get("action") == "keep":
+        clock = max(clock, action["time"] if action else clock)
+    age = (today - dt.datetime.fromtimestamp(clock, dt.UTC).date()).days
+    reasons = _reasons(p, d, check, action, tags, today, age, max_age)
+    status = RETIRED if act and act.get("action") == "retire" else (NEEDS_REVIEW if reasons else APPROVED)
+    files = fetch.evidence.get("files", []) if fetch else []
+    ref = str(p.get("ref", ""))
+    name, _, tag = ref.rpartition(":")
+    return InventoryEntry(
+        ref=ref, name=str(d.get("name") or name), tag=str(d.get("tag") or tag),
+        digest_ref=str(p.get("digest_ref", "")), manifest_digest=str(p.get("digest", "")),
+        files_digest=str(fetch.evidence.get("manifest_digest", "")) if fetch else "",
+        repo_id=c.repo_id, revision=c.commit or (fetch.evidence.get("manifest_digest", "") if fetch else ""),
+        source=c.source, endpoint=c.endpoint, review_id=review.id, registry=str(p.get("registry", "")),
+        decision=decision, approved_epoch=final["time"], age_days=age, status=status,
+        reasons=tuple(reasons) if status != RETIRED else (),
+        last_check={"time": iso(check["time"]), "outcome": check["payload"].get("outcome"),
+                    "run_id": check["payload"].get("run_id"),
+                    "failed": check["payload"].get("failed", [])} if check else None,
+        last_action={"action": act.get("action"), "time": iso(action["time"] if action else None),
+                     "curator": act.get("curator", {}), "rationale": act.get("rationale", ""),
+                     "action_id": act.get("action_id")} if act else None,
+        scanners=scanners_of(results.get("scan")), license=license_id, lineage=lineage,
+        files=len(files), size=sum(int(f.get("size", 0)) for f in files), requested_revision=c.revision)
+
+
+def _reasons(push: dict[str, Any], decision: dict[str, Any], check: dict[str, Any] | None,
+             action_event: dict[str, Any] | None, tags: dict[str, str] | None, today: dt.date, age: int,
+             max_age: int) -> list[str]:
+    reasons = []
+    action = action_event["payload"] if action_event else None
+    for waiver in decision.get("waivers", []):
+        if dt.date.fromisoformat(str(waiver.get("expires"))) < today:
+            reasons.append(f"waiver for {waiver.get('stage')} expired on {waiver.get('expires')}")
+    if age > max_age:
+        reasons.append(f"approved {age} days ago (policy max {max_age})")
+    # a signed keep or replace after the failed check answers it
+    if check and check["payload"].get("outcome") == "fail" and (
+            action_event is None or check["seq"] > action_event["seq"]):
+        reasons.append("the last quarterly check failed: " + ", ".join(check["payload"].get("failed", [])))
+    if action and action.get("action") == "replace":
+        reasons.append("replacement asked for: " + str(action.get("rationale", "")))
+    if tags is not None:
+        ref = str(push.get("ref", ""))
+        if ref not in tags:
+            reasons.append(f"{ref} is no longer in the registry")
+        elif tags[ref] != push.get("digest"):
+            reasons.append(f"{ref} now points at {tags[ref]}, not the approved {push.get('digest')}")
+    return reasons
+
+
+def sort_entries(entries: Iterable[InventoryEntry], column: str,
+                 reverse: bool = False) -> list[InventoryEntry]:
+    """Entries ordered by one of ``COLUMNS``."""
+    from curator.core.errors import UsageError
+
+    if column not in COLUMNS:
+        raise UsageError(f"cannot sort by '{column}'", f"choose from {', '.join(COLUMNS)}")
+    return sorted(entries, key=lambda e: e.sort_key(column), reverse=reverse)
+
+
+def filter_entries(entries: Iterable[InventoryEntry], spec: str) -> list[InventoryEntry]:
+    """``COLUMN=TEXT`` keeps entries whose column contains TEXT; plain TEXT searches every column."""
+    from curator.core.errors import UsageError
+
+    column, sep, text = spec.partition("=")
+    if sep and column.strip() in COLUMNS:
+        needle = text.strip().lower()
+        return [e for e in entries if needle in e.cell(column.strip()).lower()]
+    if sep:
+        raise UsageError(f"cannot filter by '{column}'", f"choose from {', '.join(COLUMNS)}")
+    needle = spec.strip().lower()
+    return [e for e in entries if any(needle in e.cell(c).lower() for c in COLUMNS)]

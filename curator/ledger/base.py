@@ -1,0 +1,256 @@
+"""What every ledger backend shares: the reviews, the stage results and the hash-chained
+event log, written once in portable SQL over a small transaction adapter.
+
+A backend (SQLite, PostgreSQL) supplies only what differs: how to open a transaction
+that holds the ledger's one write lock, how to read (optionally from one snapshot), where
+its schema version lives, and its table definitions. The chain itself is in ``chain.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, Protocol, Self
+
+from curator.core.errors import LedgerError, ReviewNotFound
+from curator.core.models import Candidate, Review, StageResult
+from curator.ledger.chain import GENESIS, ChainReport, row_hash
+
+#: the schema version every backend's migrations lead to
+SCHEMA_VERSION = 1
+
+Judge = Callable[[str, list[dict[str, Any]]], tuple[str, dict[str, Any]]]
+
+
+class Tx(Protocol):
+    """One open transaction (or autocommit reads). SQL uses ``?`` placeholders."""
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return all its rows."""
+        ...
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """Run a statement that returns no rows."""
+        ...
+
+
+class LedgerBase(ABC):
+    """The workspace's record of reviews; safe to share between threads and processes.
+
+    Every write is one transaction that holds the backend's write lock for its whole
+    length, so two writers (threads, processes, machines) can never both read the same
+    chain head: appends and ``record_decision`` are serialised.
+    """
+
+    #: one script per schema version; statements separated by ``;``
+    MIGRATIONS: ClassVar[list[str]]
+
+    def __init__(self, where: str) -> None:
+        #: what errors name: a file path, or a URL without its password
+        self.where = where
+        # one connection per ledger object: threads take turns on it
+        self._lock = threading.RLock()
+
+    # -- what a backend provides ----------------------------------------------------------
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Tx]:
+        """A transaction holding the ledger's write lock; commits on success, else rolls back."""
+
+    @abstractmethod
+    def _read(self, snapshot: bool = False) -> AbstractContextManager[Tx]:
+        """Reads; with ``snapshot`` all of them see the ledger at one instant."""
+
+    @abstractmethod
+    def _schema_version(self, db: Tx) -> int:
+        """The schema version stored in the ledger (0 for an empty one)."""
+
+    @abstractmethod
+    def _set_schema_version(self, db: Tx, version: int) -> None:
+        """Record the schema version the migrations reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; the object is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._write() as db:
+            current = self._schema_version(db)
+            if current > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"the ledger {self.where} has schema {current}, newer than this curator's "
+                    f"{SCHEMA_VERSION}", "upgrade curator")
+            for version in range(current, SCHEMA_VERSION):
+                for statement in self.MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        db.run(statement)
+            if current != SCHEMA_VERSION:
+                self._set_schema_version(db, SCHEMA_VERSION)
+
+    # -- events ---------------------------------------------------------------------------
+    def _append(self, db: Tx, kind: str, payload: Any, review_id: str | None) -> int:
+        last = db.rows("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        seq, prev = (int(last[0][0]) + 1, str(last[0][1])) if last else (1, GENESIS)
+        now = time.time()
+        digest = row_hash(prev, seq, now, kind, review_id, payload)
+        db.run("INSERT INTO events (seq, time, kind, review_id, payload, prev_hash, hash) "
+               "VALUES (?,?,?,?,?,?,?)",
+               (seq, now, kind, review_id, json.dumps(payload, sort_keys=True), prev, digest))
+        return seq
+
+    def append(self, kind: str, payload: Any, review_id: str | None = None) -> int:
+        """Append one event to the chain; returns its sequence number."""
+        with self._write() as db:
+            return self._append(db, kind, payload, review_id)
+
+    def events(self, review_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        """Events in chain order, optionally only one review's or one kind's."""
+        clauses, args = [], []
+        if review_id is not None:
+            clauses.append("review_id = ?")
+            args.append(review_id)
+        if kind is not None:
+            clauses.append("kind = ?")
+            args.append(kind)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._read() as db:
+            rows = db.rows("SELECT seq, time, kind, review_id, payload, hash FROM events"
+                           + where + " ORDER BY seq", args)
+        return [{"seq": r[0], "time": r[1], "kind": r[2], "review_id": r[3],
+                 "payload": json.loads(r[4]), "hash": r[5]} for r in rows]
+
+    def verify(self) -> ChainReport:
+        """Walk the chain: an edited, inserted or deleted row breaks it at that row.
+
+        Also checks that every stored stage result is the one its event recorded.
+        """
+        with self._read(snapshot=True) as db:
+            rows = db.rows("SELECT seq, time, kind, review_id, payload, prev_hash, hash FROM events "
+                           "ORDER BY seq")
+            results = db.rows("SELECT review_id, stage, result, digest FROM stage_results")
+        prev, expected_seq = GENESIS, 1
+        recorded: dict[tuple[str, str], tuple[int, str]] = {}
+        for seq, when, kind, review_id, payload, prev_hash, digest in rows:
+            if seq != expected_seq:
+                return ChainReport(len(rows), prev, expected_seq,
+                                   f"row {expected_seq} is missing (next row is {seq})")
+            if prev_hash != prev:
+                return ChainReport(len(rows), prev, seq, f"row {seq} does not follow row {seq - 1}")
+            data = json.loads(payload)
+            if row_hash(prev, seq, when, kind, review_id, data) != digest:
+                return ChainReport(len(rows), prev, seq, f"row {seq} ({kind}) was edited")
+            if kind == "stage_result":
+                recorded[(review_id, data["stage"])] = (seq, data["digest"])
+            prev, expected_seq = digest, seq + 1
+        for review_id, stage, result, digest in results:
+            actual = StageResult.from_dict(json.loads(result)).digest
+            seq, chained = recorded.get((review_id, stage), (0, ""))
+            if chained != actual or digest != actual:
+                return ChainReport(len(rows), prev, seq,
+                                   f"stage result {stage} of review {review_id} was edited "
+                                   f"after row {seq} recorded it")
+        return ChainReport(len(rows), prev)
+
+    # -- reviews --------------------------------------------------------------------------
+    def create_review(self, candidate: Candidate, opened_by: dict[str, Any] | None = None) -> Review:
+        """Open a review; ``opened_by`` (the curator's identity) makes separation of duties checkable."""
+        review = Review(id=self._new_review_id(), candidate=candidate, created=time.time())
+        opened: dict[str, Any] = {"candidate": candidate.to_dict()}
+        if opened_by:
+            opened["curator"] = opened_by
+        with self._write() as db:
+            db.run("INSERT INTO reviews (id, candidate, created, state) VALUES (?,?,?,?)",
+                   (review.id, json.dumps(candidate.to_dict()), review.created, review.state))
+            self._append(db, "review_opened", opened, review.id)
+        return review
+
+    def _new_review_id(self) -> str:
+        return uuid.uuid4().hex[:12]
+
+    def _not_found(self, review_id: str) -> ReviewNotFound:
+        return ReviewNotFound(f"no review {review_id} in the ledger {self.where}",
+                              "run 'curator inventory' or check the id")
+
+    @staticmethod
+    def _review(row: tuple[Any, ...]) -> Review:
+        return Review(id=row[0], candidate=Candidate.from_dict(json.loads(row[1])),
+                      created=row[2], state=row[3])
+
+    def get_review(self, review_id: str) -> Review:
+        """One review by id; ``ReviewNotFound`` names the id and the ledger."""
+        with self._read() as db:
+            rows = db.rows("SELECT id, candidate, created, state FROM reviews WHERE id = ?",
+                           (review_id,))
+        if not rows:
+            raise self._not_found(review_id)
+        return self._review(rows[0])
+
+    def reviews(self) -> list[Review]:
+        """Every review, oldest first."""
+        with self._read() as db:
+            rows = db.rows("SELECT id, candidate, created, state FROM reviews ORDER BY created")
+        return [self._review(r) for r in rows]
+
+    def record_decision(self, review_id: str, judge: Judge) -> str:
+        """Atomically rule on a review: ``judge(state, earlier decisions)`` returns the new
+        state and the ``decision`` event to append, or raises to refuse.
+
+        The write lock serialises concurrent deciders: the second one sees the first
+        one's decision, so exactly one can close a review.
+        """
+        with self._write() as db:
+            rows = db.rows("SELECT state FROM reviews WHERE id = ?", (review_id,))
+            if not rows:
+                raise self._not_found(review_id)
+            before = str(rows[0][0])
+            prior = [json.loads(p) for (p,) in db.rows(
+                "SELECT payload FROM events WHERE review_id = ? AND kind = 'decision' ORDER BY seq",
+                (review_id,))]
+            state, payload = judge(before, prior)
+            self._append(db, "decision", payload, review_id)
+            if state != before:
+                db.run("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))
+                self._append(db, "review_state", {"state": state}, review_id)
+            return state
+
+    def set_state(self, review_id: str, state: str) -> None:
+        """Move a review to ``state`` (recorded in the chain)."""
+        with self._write() as db:
+            db.run("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))
+            self._append(db, "review_state", {"state": state}, review_id)
+
+    # -- stage results --------------------------------------------------------------------
+    def save_result(self, review_id: str, result: StageResult) -> None:
+        """Persist a finished stage and chain its digest into the event log."""
+        digest = result.digest
+        with self._write() as db:
+            db.run("INSERT INTO stage_results (review_id, stage, result, digest) VALUES (?,?,?,?) "
+                   "ON CONFLICT (review_id, stage) DO UPDATE "
+                   "SET result = excluded.result, digest = excluded.digest",
+                   (review_id, result.stage, json.dumps(result.to_dict()), digest))
+            self._append(db, "stage_result",
+                         {"stage": result.stage, "status": result.status.value, "digest": digest},
+                         review_id)
+
+    def results(self, review_id: str) -> dict[str, StageResult]:
+        """The stored result of every stage of a review that has one."""
+        with self._read() as db:
+            rows = db.rows("SELECT stage, result FROM stage_results WHERE review_id = ?", (review_id,))
+        return {stage: StageResult.from_dict(json.loads(data)) for stage, data in rows}
+
+    def discard_result(self, review_id: str, stage: str) -> None:
+        """Forget a stage's result so it runs again (recorded in the chain)."""
+        with self._write() as db:
+            db.run("DELETE FROM stage_results WHERE review_id = ? AND stage = ?", (review_id, stage))
+            self._append(db, "stage_discarded", {"stage": stage}, review_id)

@@ -1,0 +1,148 @@
+"""The lead's quarterly decisions: keep, replace or retire a model, each signed like any decision.
+
+The action is an in-toto Statement (predicate ``quarterly-action/v1``) about the model's
+OCI manifest digest, in a DSSE envelope signed with the curator's key, recorded in the
+ledger (``quarterly_action``). A retire also attaches a signed *rejected* decision to
+the model in the registry and removes its tag: ``curator verify`` then refuses the tag
+(gone) and the digest (rejected by a curator), so no deploy pipeline takes it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from curator.core.errors import DecisionRefused, UsageError
+from curator.inventory import RETIRED, InventoryEntry
+
+ACTIONS = ("keep", "replace", "retire")
+PREDICATE_TYPE = "https://curator.dev/attestation/quarterly-action/v1"
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """What the lead chose for one model, and why."""
+
+    action: str  # keep | replace | retire
+    rationale: str
+    replacement: str = ""  # replace: what should take its place (a repo id, revision or note)
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    action_id: str
+    action: str
+    ref: str
+    curator: dict[str, str]
+    rejection_id: str | None = None  # retire: the signed rejected decision attached in the registry
+    tag_removed: bool | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action_id": self.action_id, "action": self.action, "ref": self.ref, "curator": self.curator,
+                "rejection_id": self.rejection_id, "tag_removed": self.tag_removed, "note": self.note}
+
+
+def _validate(statement: dict[str, Any]) -> None:
+    from google.protobuf import json_format  # type: ignore[import-untyped]
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement
+
+    proto = json_format.ParseDict(statement, statement_pb2.Statement())  # type: ignore[attr-defined]
+    Statement.copy_from_pb(proto).validate()
+
+
+def action_statement(entry: InventoryEntry, request: ActionRequest, curator: dict[str, str],
+                     last_check: dict[str, Any] | None, time: str) -> dict[str, Any]:
+    """The signed record of one quarterly action (an in-toto Statement v1 dict)."""
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": entry.name, "digest": {"sha256": entry.manifest_digest.split(":", 1)[-1]}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"action": request.action, "ref": entry.ref, "review_id": entry.review_id,
+                      "decision_id": entry.decision.get("decision_id"), "repo_id": entry.repo_id,
+                      "revision": entry.revision, "rationale": request.rationale,
+                      "replacement": request.replacement, "last_check": last_check or {},
+                      "curator": curator, "time": time},
+    }
+    _validate(statement)
+    return statement
+
+
+def _refuse(entry: InventoryEntry, request: ActionRequest) -> None:
+    if request.action not in ACTIONS:
+        raise UsageError(f"'{request.action}' is not a quarterly action", f"choose from {', '.join(ACTIONS)}")
+    if not request.rationale.strip():
+        raise UsageError("a quarterly action needs a rationale", "pass --rationale 'why'")
+    if entry.status == RETIRED:
+        raise DecisionRefused(f"{entry.ref} is already retired", "nothing left to decide for it")
+    if request.action == "keep":
+        check = entry.last_check
+        if check is None:
+            raise DecisionRefused(f"{entry.ref} has not been checked yet",
+                                  "run 'curator quarterly --headless' first, then keep it")
+        blocking = {"verify", "waiver"} & set(check.get("failed") or [])
+        if blocking:
+            raise DecisionRefused(f"{entry.ref} failed {', '.join(sorted(blocking))} in its last check: the "
+                                  "deploy gate refuses it whatever a keep says",
+                                  "retire or replace it, or re-review it with 'curator review ... --fresh'")
+
+
+def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, signer: Any,
+                        registry: Any) -> tuple[str, bytes, bool | None, str]:
+    """Attach a signed rejection to the approved manifest, then remove the tag."""
+    from curator.attest.dsse import decision_id, sign_statement
+    from curator.attest.statement import DecisionFacts, build_statement, utc_now
+    from curator.core.models import digest_of
+    from curator.decide import assess, model_artifact
+    from curator.registry.transfer import attach_decision
+
+    a = assess(session, entry.review_id)
+    if a.manifest is None:
+        raise DecisionRefused(f"review {entry.review_id} has no manifest", "the ledger record is incomplete")
+    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    if artifact.digest != entry.manifest_digest:
+        raise DecisionRefused(f"{entry.ref}'s review no longer rebuilds the approved manifest "
+                              f"({artifact.digest} is not {entry.manifest_digest})", "check the ledger")
+    statement = build_statement(DecisionFacts(
+        outcome="rejected", review_id=a.review.id, name=name, subject_digest=artifact.digest,
+        candidate=a.review.candidate, revision=a.review.candidate.commit or a.manifest.digest,
+        manifest=a.manifest, results=a.results, policy_version=session.policy.version,
+        policy_digest=digest_of(session.policy.data), approvals_required=a.rules.approvals_required,
+        waivers=(), conditions=(), curator=signer.identity,
+        rationale=f"retired in the quarterly review: {rationale.strip()}", time=utc_now()))
+    envelope = sign_statement(statement, signer)
+    attach_decision(registry, name, artifact, [envelope])
+    try:
+        removed: bool | None = registry.delete_tag(name, tag)
+        note = "" if removed else f"{entry.ref} was already gone from the registry"
+    except UsageError as exc:
+        removed = None
+        note = f"the tag stays ({exc.diagnostics()}); the signed rejection makes verify refuse it"
+    return decision_id(envelope), envelope, removed, note
+
+
+def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, signer: Any,
+                  registry: Any) -> ActionOutcome:
+    """Sign and record one quarterly action; a retire also changes the registry (first)."""
+    from curator.attest.dsse import decision_id, sign_statement
+    from curator.attest.statement import utc_now
+
+    _refuse(entry, request)
+    me = signer.identity.to_dict()
+    statement = action_statement(entry, request, me, entry.last_check, utc_now())
+    envelope = sign_statement(statement, signer)
+    action_id = decision_id(envelope)
+    rejection_id, rejection, removed, note = None, None, None, ""
+    if request.action == "retire":
+        rejection_id, rejection, removed, note = _retire_in_registry(
+            session, entry, request.rationale, signer, registry)
+    session.ledger.append("quarterly_action", {
+        "action_id": action_id, "action": request.action, "ref": entry.ref, "name": entry.name,
+        "tag": entry.tag, "digest": entry.manifest_digest, "repo_id": entry.repo_id,
+        "rationale": request.rationale.strip(),
+        "replacement": request.replacement, "curator": me, "envelope": envelope.decode(),
+        "rejection_id": rejection_id, "rejection_envelope": rejection.decode() if rejection else None,
+        "tag_removed": removed, "registry": registry.location if registry is not None else None},
+        entry.review_id)
+    return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note)

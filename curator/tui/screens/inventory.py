@@ -1,0 +1,220 @@
+"""The inventory screen: every adopted model, sortable and filterable by each column.
+
+Wiring (the queue screen is not this module's): bind ``i`` on ``QueueScreen`` to
+``self.app.push_screen(InventoryScreen(self.session))``. ``curator inventory --tui``
+opens it on its own through ``run_inventory_app``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState
+
+from curator.core.errors import CuratorError
+from curator.inventory import COLUMNS, Inventory, InventoryEntry, filter_entries, sort_entries
+from curator.reviews import Session
+from curator.tui.screens.error import ErrorScreen
+
+STATUS_STYLE = {"approved": "green", "needs-re-review": "yellow", "retired": "dim"}
+
+
+@dataclass
+class InventoryLoaded(Message):
+    inventory: Inventory
+
+
+def entry_details(entry: InventoryEntry) -> Text:
+    """The panel under the table: decision, waivers, scanners, lineage, last check and why."""
+    d = entry.decision
+    text = Text.assemble((entry.ref, "bold"), "  ", (entry.status, STATUS_STYLE.get(entry.status, "")), "\n")
+    text.append(f"{entry.repo_id} @ {entry.revision}  ({entry.files} files, {entry.size / 1e6:.1f} MB)\n")
+    text.append(f"approved by {entry.curator} on {entry.approved_at} (decision {d.get('decision_id')}): "
+                f"{d.get('rationale', '')}\n")
+    for w in entry.waivers:
+        text.append(f"waiver {w.get('stage')} until {w.get('expires')}: {w.get('reason')}\n", style="yellow")
+    text.append(f"scanners {entry.cell('scanners')} · license {entry.cell('license')} · "
+                f"lineage {entry.cell('lineage')}\n")
+    check = entry.last_check
+    text.append(f"last check: {check['time']} {check['outcome']}\n" if check else "last check: never\n")
+    for reason in entry.reasons:
+        text.append(f"needs re-review: {reason}\n", style="yellow")
+    if entry.last_action:
+        a = entry.last_action
+        who = (a.get("curator") or {}).get("name")
+        text.append(f"quarterly {a.get('action')} by {who} on {a.get('time')}: {a.get('rationale')}\n")
+    return text
+
+
+class InventoryScreen(Screen[None]):
+    """All models in the registry; header click or ``s`` sorts, ``/`` filters (COLUMN=TEXT or TEXT)."""
+
+    DEFAULT_CSS = """
+    InventoryScreen #inventory-intro { height: auto; padding: 0 1; color: $text-muted; }
+    InventoryScreen #inventory-filter { display: none; margin: 0 1; }
+    InventoryScreen.filtering #inventory-filter { display: block; }
+    InventoryScreen #inventory { height: 1fr; margin: 0 1; }
+    InventoryScreen #inventory-detail { height: auto; max-height: 12; padding: 0 1;
+                                        border-top: solid $primary; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "next_sort", "Sort"),
+        Binding("r", "reverse", "Reverse"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "back", "Back"),
+        Binding("f5", "reload", "Reload"),
+    ]
+
+    def __init__(self, session: Session, registry_url: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.registry_url = registry_url
+        self.inventory: Inventory | None = None
+        self.sort_column = "ref"
+        self.descending = False
+        self.filter_spec = ""
+        self.shown: list[InventoryEntry] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Inventory · loading…", id="inventory-intro")
+        yield Input(placeholder="filter: TEXT or COLUMN=TEXT (Enter applies, empty clears)",
+                    id="inventory-filter")
+        yield DataTable(id="inventory", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="inventory-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inventory")
+    def load(self) -> None:
+        """Read ledger and registry off the UI thread."""
+        from curator.inventory import build_inventory
+        from curator.registry import open_registry
+
+        registry = open_registry(self.session.workspace.registry_dir, self.session.policy, self.registry_url)
+        self.post_message(InventoryLoaded(build_inventory(self.session, registry)))
+
+    def on_inventory_loaded(self, message: InventoryLoaded) -> None:
+        self.inventory = message.inventory
+        self.refill()
+
+    def refill(self) -> None:
+        """Apply the filter and sort to the table, keeping the cursor where it can."""
+        if self.inventory is None:
+            return
+        entries = list(self.inventory.entries)
+        if self.filter_spec:
+            try:
+                entries = filter_entries(entries, self.filter_spec)
+            except CuratorError as exc:
+                self.notify(exc.diagnostics(), severity="error")
+        self.shown = sort_entries(entries, self.sort_column, self.descending)
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for e in self.shown:
+            style = STATUS_STYLE.get(e.status, "")
+            table.add_row(*[Text(e.cell(c), style=style if c == "status" else "") for c in COLUMNS],
+                          key=e.ref)
+        if self.shown:
+            table.move_cursor(row=min(keep, len(self.shown) - 1))
+        counts = self.inventory.counts()
+        arrow = "↓" if self.descending else "↑"
+        total = len(self.inventory.entries)
+        self.query_one("#inventory-intro", Static).update(
+            f"Inventory of {self.inventory.registry} · {len(self.shown)} of {total} shown · "
+            + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" · sorted by {self.sort_column} {arrow}"
+            + (f" · filter '{self.filter_spec}'" if self.filter_spec else "")
+            + "\ns: sort · r: reverse · /: filter · click a header to sort by it · Esc: back")
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        table = self.query_one(DataTable)
+        detail = self.query_one("#inventory-detail", Static)
+        if not self.shown:
+            detail.update("no model matches" if self.filter_spec else "no model has been adopted yet")
+            return
+        detail.update(entry_details(self.shown[min(table.cursor_row, len(self.shown) - 1)]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        self.descending = not self.descending if column == self.sort_column else False
+        self.sort_column = column
+        self.refill()
+
+    def action_next_sort(self) -> None:
+        self.sort_column = COLUMNS[(COLUMNS.index(self.sort_column) + 1) % len(COLUMNS)]
+        self.refill()
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self.refill()
+
+    def action_filter(self) -> None:
+        self.add_class("filtering")
+        self.query_one("#inventory-filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "inventory-filter":
+            self.filter_spec = event.value.strip()
+            self.remove_class("filtering")
+            self.query_one(DataTable).focus()
+            self.refill()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        if self.has_class("filtering"):
+            self.remove_class("filtering")
+            self.query_one(DataTable).focus()
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "inventory":
+            error = event.worker.error
+            text = error.diagnostics() if isinstance(error, CuratorError) else f"inventory crashed: {error!r}"
+            self.app.push_screen(ErrorScreen(text, "Cannot read the inventory"))
+
+
+class InventoryApp(App[None]):
+    """``curator inventory --tui``: the inventory screen on its own."""
+
+    TITLE = "curator inventory"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+
+    def __init__(self, session: Session, registry_url: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.registry_url = registry_url
+
+    def get_default_screen(self) -> Screen[None]:
+        return InventoryScreen(self.session, self.registry_url)
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+
+def run_inventory_app(session: Session, registry_url: str | None = None) -> None:
+    """Run the inventory TUI until the user quits; closes the session."""
+    InventoryApp(session, registry_url).run()

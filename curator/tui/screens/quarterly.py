@@ -1,0 +1,311 @@
+"""The quarterly review screen: run every check in a worker, read each model's results, and
+record keep / replace / retire with a signed rationale (``ActionScreen``).
+
+Wiring (the queue screen is not this module's): bind ``Q`` on ``QueueScreen`` to
+``self.app.push_screen(QuarterlyScreen(self.session))``. ``curator quarterly`` opens it
+on its own through ``run_quarterly_app``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from curator.core.errors import CuratorError
+from curator.inventory import Inventory, InventoryEntry
+from curator.quarterly import CHECKS, ModelResult, QuarterlyRun
+from curator.quarterly_actions import ActionOutcome, ActionRequest
+from curator.reviews import Session
+from curator.tui.screens.error import ErrorScreen
+
+OUTCOME_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "errored": "magenta", "skipped": "dim"}
+COLUMNS = ("ref", "outcome", *CHECKS)
+
+
+@dataclass
+class ModelChecked(Message):
+    n: int
+    total: int
+    result: ModelResult
+
+
+@dataclass
+class RunFinished(Message):
+    run: QuarterlyRun
+    inventory: Inventory
+
+
+@dataclass
+class ActionSigned(Message):
+    outcome: ActionOutcome
+    inventory: Inventory
+
+
+def check_details(result: ModelResult) -> Text:
+    text = Text.assemble((result.entry.ref, "bold"), "  ",
+                         (result.outcome, OUTCOME_STYLE[result.outcome]), "\n")
+    for check in result.checks:
+        text.append(f"{check.name:<11}", style="bold")
+        text.append(f"{check.outcome:<8}", style=OUTCOME_STYLE.get(check.outcome, ""))
+        text.append(f"{check.message}\n")
+    return text
+
+
+class ActionScreen(ModalScreen[ActionRequest | None]):
+    """Ask for the rationale (and a replacement) of one keep / replace / retire."""
+
+    DEFAULT_CSS = """
+    ActionScreen { align: center middle; background: $background 60%; }
+    ActionScreen #action-box { width: 80%; max-width: 100; height: auto; border: thick $warning;
+                               background: $surface; padding: 1 2; }
+    ActionScreen #action-rationale { height: 6; }
+    ActionScreen #action-buttons { height: auto; margin-top: 1; }
+    ActionScreen #action-buttons Button { margin-right: 2; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, action: str, entry: InventoryEntry) -> None:
+        super().__init__()
+        self.action, self.entry = action, entry
+
+    def compose(self) -> ComposeResult:
+        warn = {"retire": "signs a rejection into the registry and removes the tag: deploys of it stop",
+                "keep": "keeps it for another period and resets its age clock",
+                "replace": "asks for a replacement; it stays deployable and shows as needing re-review"}
+        with Vertical(id="action-box"):
+            yield Label(f"{self.action.capitalize()} {self.entry.ref}", id="action-title")
+            yield Static(warn[self.action], id="action-warning")
+            if self.action == "replace":
+                yield Input(placeholder="replace with (repo id, revision or note)", id="action-replacement")
+            yield Label("Rationale (signed)")
+            yield TextArea(id="action-rationale")
+            with Horizontal(id="action-buttons"):
+                yield Button(f"Sign {self.action}", id="action-sign",
+                             variant="error" if self.action == "retire" else "primary")
+                yield Button("Cancel", id="action-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "action-cancel":
+            self.dismiss(None)
+            return
+        rationale = self.query_one(TextArea).text.strip()
+        if not rationale:
+            self.notify("a rationale is required: it is signed into the action", severity="error")
+            return
+        replacement = ""
+        if self.action == "replace":
+            replacement = self.query_one("#action-replacement", Input).value.strip()
+        self.dismiss(ActionRequest(self.action, rationale, replacement))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class QuarterlyScreen(Screen[None]):
+    """Walk the inventory; ``k`` keep, ``p`` replace, ``x`` retire the highlighted model."""
+
+    DEFAULT_CSS = """
+    QuarterlyScreen #quarterly-intro { height: auto; padding: 0 1; color: $text-muted; }
+    QuarterlyScreen #quarterly-progress { margin: 0 1; }
+    QuarterlyScreen #quarterly { height: 1fr; margin: 0 1; }
+    QuarterlyScreen #quarterly-detail { height: auto; max-height: 14; padding: 0 1;
+                                        border-top: solid $primary; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k", "act('keep')", "Keep"),
+        Binding("p", "act('replace')", "Replace"),
+        Binding("x", "act('retire')", "Retire"),
+        Binding("g", "rerun", "Run again"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, session: Session, registry_url: str | None = None, upstream: bool = True) -> None:
+        super().__init__()
+        self.session, self.registry_url, self.upstream = session, registry_url, upstream
+        self.results: dict[str, ModelResult] = {}
+        self.inventory: Inventory | None = None
+        self.run: QuarterlyRun | None = None
+        self.cancel = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Quarterly review · starting…", id="quarterly-intro")
+        yield ProgressBar(id="quarterly-progress", show_eta=False)
+        yield DataTable(id="quarterly", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="quarterly-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+        self.check_all()
+
+    def _registry(self) -> object:
+        from curator.registry import open_registry
+
+        return open_registry(self.session.workspace.registry_dir, self.session.policy, self.registry_url)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="quarterly")
+    def check_all(self) -> None:
+        """Every check of every model, off the UI thread; each model reports as it finishes."""
+        from curator.decision_rules import DecisionRules
+        from curator.inventory import build_inventory
+        from curator.quarterly import run_quarterly
+        from curator.verify import trusted_curators
+
+        self.idle.clear()
+        try:
+            registry = self._registry()
+            policy = self.session.policy
+            trusted = trusted_curators(self.session.workspace.keys_dir, policy)
+
+            def report(n: int, total: int, result: ModelResult) -> None:
+                self.post_message(ModelChecked(n, total, result))
+
+            run = run_quarterly(self.session, registry, trusted, DecisionRules.from_policy(policy),
+                                upstream=self.upstream, cancel=self.cancel, on_model=report)
+            self.post_message(RunFinished(run, build_inventory(self.session, registry)))
+        finally:
+            self.idle.set()
+
+    def on_model_checked(self, message: ModelChecked) -> None:
+        self.results[message.result.entry.ref] = message.result
+        self.query_one(ProgressBar).update(total=message.total, progress=message.n)
+        self.refill()
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.run, self.inventory = message.run, message.inventory
+        self.refill()
+
+    def refill(self) -> None:
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        status = {e.ref: e.status for e in self.inventory.entries} if self.inventory else {}
+        for ref, r in self.results.items():
+            by_name = {c.name: c.outcome for c in r.checks}
+            outcome = "retired" if status.get(ref) == "retired" else r.outcome
+            cells = [Text(by_name.get(n, "-"), style=OUTCOME_STYLE.get(by_name.get(n, ""), ""))
+                     for n in CHECKS]
+            table.add_row(ref, Text(outcome, style=OUTCOME_STYLE.get(outcome, "dim")), *cells, key=ref)
+        if self.results:
+            table.move_cursor(row=min(keep, len(self.results) - 1))
+        if self.run is None:
+            head = f"Quarterly review · checking… {len(self.results)} model(s) done"
+        else:
+            c = self.run.counts()
+            head = (f"Quarterly review {self.run.today} · run {self.run.run_id} · {c['models']} checked: "
+                    f"{c['ok']} ok, {c['warn']} warn, {c['fail']} fail")
+        self.query_one("#quarterly-intro", Static).update(
+            head + "\nk: keep · p: replace · x: retire (signed, with a rationale) · g: run again · Esc: back")
+        self.show_detail()
+
+    def selected(self) -> ModelResult | None:
+        if not self.results:
+            return None
+        table = self.query_one(DataTable)
+        return list(self.results.values())[min(table.cursor_row, len(self.results) - 1)]
+
+    def show_detail(self) -> None:
+        chosen = self.selected()
+        self.query_one("#quarterly-detail", Static).update(check_details(chosen) if chosen else "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def action_act(self, action: str) -> None:
+        chosen = self.selected()
+        if chosen is None or self.inventory is None:
+            self.notify("wait for the checks to finish", severity="warning")
+            return
+        entry = next((e for e in self.inventory.entries if e.ref == chosen.entry.ref), None)
+        if entry is None:
+            return
+
+        def signed(request: ActionRequest | None) -> None:
+            if request is not None:
+                self.sign(entry, request)
+
+        self.app.push_screen(ActionScreen(action, entry), signed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="quarterly-action")
+    def sign(self, entry: InventoryEntry, request: ActionRequest) -> None:
+        """Load the key, sign, change the registry (retire) and record: off the UI thread."""
+        from curator.attest.keys import FileSigner
+        from curator.inventory import build_inventory
+        from curator.quarterly_actions import record_action
+
+        signer = FileSigner(self.session.workspace.keys_dir)
+        registry = self._registry()
+        outcome = record_action(self.session, entry, request, signer, registry)
+        self.post_message(ActionSigned(outcome, build_inventory(self.session, registry)))
+
+    def on_action_signed(self, message: ActionSigned) -> None:
+        self.inventory = message.inventory
+        o = message.outcome
+        self.notify(f"{o.action} {o.ref} signed (action {o.action_id})" + (f"; {o.note}" if o.note else ""))
+        self.refill()
+
+    def action_rerun(self) -> None:
+        self.results, self.run = {}, None
+        self.refill()
+        self.check_all()
+
+    def action_back(self) -> None:
+        self.cancel.set()
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group in ("quarterly", "quarterly-action"):
+            error = event.worker.error
+            text = error.diagnostics() if isinstance(error, CuratorError) else f"crashed: {error!r}"
+            title = "The action was not recorded" if event.worker.group == "quarterly-action" else \
+                "The quarterly review stopped"
+            self.app.push_screen(ErrorScreen(text, title))
+
+
+class QuarterlyApp(App[None]):
+    """``curator quarterly``: the quarterly screen on its own."""
+
+    TITLE = "curator quarterly"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+
+    def __init__(self, session: Session, registry_url: str | None = None, upstream: bool = True) -> None:
+        super().__init__()
+        self.session, self.registry_url, self.upstream = session, registry_url, upstream
+
+    def get_default_screen(self) -> Screen[None]:
+        return QuarterlyScreen(self.session, self.registry_url, self.upstream)
+
+    def on_unmount(self) -> None:
+        screen = self.screen_stack[0] if self.screen_stack else None
+        if isinstance(screen, QuarterlyScreen):
+            screen.cancel.set()
+            screen.idle.wait(30)
+        self.session.close()
+
+
+def run_quarterly_app(session: Session, registry_url: str | None = None, upstream: bool = True) -> None:
+    """Run the quarterly TUI until the user quits; closes the session."""
+    QuarterlyApp(session, registry_url, upstream).run()
