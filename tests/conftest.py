@@ -21,6 +21,9 @@ def _isolated_homes(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("HF_HOME", str(hf))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.delenv("HF_TOKEN", raising=False)
+    # a developer's team ledger or registry must never receive test writes
+    for name in ("CURATOR_LEDGER_URL", "CURATOR_REGISTRY", "CURATOR_CHECKLISTS", "HF_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
     # huggingface_hub reads these once, at import: re-point a copy imported by an earlier test
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:
