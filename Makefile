@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the demo keeps its own workspace so it never mixes with a real ledger
+DEMO_HOME ?= $(HOME)/.cache/curator-demo
+
 demo: $(STAMP)
-	$(VENV)/bin/curator demo
+	$(VENV)/bin/curator --home $(DEMO_HOME) demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check curator tests
