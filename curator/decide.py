@@ -15,6 +15,8 @@ from typing import Any
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
 from curator.attest.statement import DecisionFacts, build_statement, utc_now
+from curator.changes.production import promote
+from curator.changes.swap import SwapRequest, swap_change
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.models import Manifest, Review, StageResult, digest_of
 from curator.decision_rules import Blocker, DecisionRules, blockers, waivers_for
@@ -72,6 +74,8 @@ class DecisionRequest:
     waivers: dict[str, str] = field(default_factory=dict)  # stage -> reason
     waive_until: dt.date | None = None
     conditions: tuple[str, ...] = ()
+    #: a swap: what it replaces (else found by repo id), why, and how to roll back
+    swap: SwapRequest = field(default_factory=SwapRequest)
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,13 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             if opener.get("keyid") == me.keyid or opener.get("email") == me.email:
                 raise DecisionRefused(f"{me.label} opened review {a.review.id} and cannot approve it",
                                       "separation of duties: another curator must approve")
-    elif request.waivers:
-        raise UsageError("--waive applies to approvals", "drop --waive when rejecting")
+    elif request.waivers or request.swap.given:
+        raise UsageError("--waive, --replaces, --justification and --rollback-plan apply to approvals",
+                         "drop them when rejecting")
     name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
+                         next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
+                         ) if request.approve else None
     statement = build_statement(DecisionFacts(
         outcome="approved" if request.approve else "rejected", review_id=a.review.id, name=name,
         subject_digest=artifact.digest, candidate=a.review.candidate,
@@ -140,7 +148,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         policy_version=session.policy.version, policy_digest=digest_of(session.policy.data),
         approvals_required=a.rules.approvals_required, waivers=waivers,
         conditions=tuple(c.strip() for c in request.conditions if c.strip()), curator=me,
-        rationale=request.rationale.strip(), time=utc_now()))
+        rationale=request.rationale.strip(), time=utc_now(), change=change))
     envelope = sign_statement(statement, signer)
     did = decision_id(envelope)
     counted: dict[str, int] = {}
@@ -165,7 +173,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         payload = {"decision_id": did, "outcome": statement["predicate"]["outcome"], "final": final,
                    "curator": me.to_dict(), "name": name, "tag": tag, "subject_digest": artifact.digest,
                    "rationale": request.rationale.strip(), "waivers": [w.to_dict() for w in waivers],
-                   "envelope": envelope.decode()}
+                   "envelope": envelope.decode(), **({"change": change} if change else {})}
         return ("open" if final == "pending" else "decided"), payload
 
     state = session.ledger.record_decision(a.review.id, judge)
@@ -215,6 +223,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
                                      "digest": pushed.digest, "registry": registry.location,
                                      "uploaded_bytes": pushed.uploaded_bytes,
                                      "skipped_bytes": pushed.skipped_bytes}, review_id)
+    promote(session, registry, name, pushed.digest, review_id)
     return pushed
 
 

@@ -11,7 +11,12 @@ from curator.core.errors import DecisionRefused, UsageError
 from curator.core.models import Finding, StageResult
 
 RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
-             "approvals_required", "separation_of_duties", "trust_workspace_keys"}
+             "approvals_required", "separation_of_duties", "trust_workspace_keys", "swap_requires",
+             "production_tag"}
+#: what a swap decision (an approval that replaces an inventory model) can be required to carry
+SWAP_FIELDS = ("justification", "rollback_plan")
+#: the blocker (and waiver) name for code shipped in the candidate (scan evidence ``custom_code``)
+CUSTOM_CODE = "custom-code"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,9 @@ class DecisionRules:
     approvals_required: int = 1
     separation_of_duties: bool = True
     trust_workspace_keys: bool = True
+    swap_requires: frozenset[str] = frozenset(SWAP_FIELDS)
+    #: the tag deploys pull; every final approval moves it, 'curator rollback' moves it back
+    production_tag: str = "prod"
 
     @classmethod
     def from_policy(cls, policy: Any) -> DecisionRules:
@@ -44,9 +52,18 @@ class DecisionRules:
             approvals_required=int(section.get("approvals_required", base.approvals_required)),
             separation_of_duties=bool(section.get("separation_of_duties", base.separation_of_duties)),
             trust_workspace_keys=bool(section.get("trust_workspace_keys", base.trust_workspace_keys)),
+            swap_requires=frozenset(str(f) for f in section.get("swap_requires", sorted(base.swap_requires))),
+            production_tag=str(section.get("production_tag", base.production_tag)),
         )
         if rules.approvals_required < 1:
             raise UsageError("decision.approvals_required must be at least 1", "fix default.yaml")
+        if rules.swap_requires - set(SWAP_FIELDS):
+            raise UsageError(f"decision.swap_requires may list only {', '.join(SWAP_FIELDS)}", "fix default.yaml")
+        from curator.registry.interface import TAG_RE
+
+        if not TAG_RE.match(rules.production_tag) or rules.production_tag.startswith("sha256-"):
+            raise UsageError(f"decision.production_tag '{rules.production_tag}' is not a usable tag",
+                             "use letters, digits, '.', '_' or '-' (e.g. prod)")
         return rules
 
 
@@ -57,9 +74,13 @@ class Blocker:
     stage: str
     status: str  # failed | errored | missing | any status listed in block_on
     findings: tuple[Finding, ...] = ()
+    #: custom code: the files a waiver must name as reviewed
+    files: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
+        if self.files:
+            return f"{self.stage}: {', '.join(self.files)} (waive naming each file you reviewed)"
         worst = sorted(self.findings, key=lambda f: -f.severity.rank)[:1]
         return f"{self.stage} {self.status}" + (f": {worst[0].message}" if worst else "")
 
@@ -74,7 +95,25 @@ def blockers(stages: list[str], results: dict[str, StageResult], rules: Decision
                 found.append(Blocker(stage, "missing"))
         elif result.status.value in rules.block_on:
             found.append(Blocker(stage, result.status.value, result.findings))
-    return found
+    return _custom_code(found, results.get("scan"), rules)
+
+
+def _custom_code(found: list[Blocker], scan: StageResult | None, rules: DecisionRules) -> list[Blocker]:
+    """Custom code blocks on its own (its waiver must name the files reviewed); a scan that
+    fails only because of it stops being a blocker of its own."""
+    info = scan.evidence.get("custom_code") if scan is not None else None
+    if not isinstance(info, dict) or not info.get("files_to_review"):
+        return found
+    files = set(info["files_to_review"])
+    mine = tuple(f for f in scan.findings if f.code.startswith(CUSTOM_CODE) and f.file in files) if scan else ()
+    if str(info.get("status_without")) not in rules.block_on:
+        found = [b for b in found if b.stage != "scan"]
+    return [*found, Blocker(CUSTOM_CODE, CUSTOM_CODE, mine, tuple(sorted(files)))]
+
+
+def unnamed_files(blocker: Blocker, reason: str) -> list[str]:
+    """The custom-code files a waiver's reason does not name (by path or by file name)."""
+    return [f for f in blocker.files if f not in reason and f.rsplit("/", 1)[-1] not in reason]
 
 
 def waivers_for(blocking: list[Blocker], asked: dict[str, str], until: dt.date | None,
@@ -91,6 +130,11 @@ def waivers_for(blocking: list[Blocker], asked: dict[str, str], until: dt.date |
         if stage in rules.unwaivable:
             raise DecisionRefused(f"{stage} cannot be waived (policy decision.unwaivable)",
                                   f"fix the {stage} stage and re-run the review")
+        unnamed = unnamed_files(by_stage[stage], reason)
+        if unnamed:
+            raise DecisionRefused(f"the {stage} waiver does not name {', '.join(unnamed)}",
+                                  f"read each file ('o' in the TUI), then name every one you reviewed: "
+                                  f"--waive {stage}='reviewed {', '.join(by_stage[stage].files)}: why it is safe'")
     expires = until or today + dt.timedelta(days=rules.waiver_days)
     if expires < today:
         raise UsageError(f"--waive-until {expires} is in the past", "pass a future date (YYYY-MM-DD)")

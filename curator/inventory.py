@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from curator.core.models import StageResult
@@ -104,15 +104,15 @@ class InventoryEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``inventory --json`` entry (DESIGN.md keys first)."""
-        data = asdict(self)
-        data["decision"] = {**self.decision, "time": iso(self.approved_epoch)}
-        data["reasons"] = list(self.reasons)
-        data.pop("approved_epoch")
-        return {k: data[k] for k in ("ref", "repo_id", "revision", "manifest_digest", "decision", "status",
-                                     "reasons", "name", "tag", "digest_ref", "files_digest", "source",
-                                     "endpoint", "review_id", "registry", "age_days", "last_check",
-                                     "last_action", "scanners", "license", "lineage", "files", "size",
-                                     "requested_revision")}
+        return {"ref": self.ref, "repo_id": self.repo_id, "revision": self.revision,
+                "manifest_digest": self.manifest_digest,
+                "decision": {**self.decision, "time": self.approved_at},
+                "status": self.status, "reasons": list(self.reasons), "name": self.name, "tag": self.tag,
+                "digest_ref": self.digest_ref, "files_digest": self.files_digest, "source": self.source,
+                "endpoint": self.endpoint, "review_id": self.review_id, "registry": self.registry,
+                "age_days": self.age_days, "last_check": self.last_check, "last_action": self.last_action,
+                "scanners": self.scanners, "license": self.license, "lineage": self.lineage,
+                "files": self.files, "size": self.size, "requested_revision": self.requested_revision}
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,10 @@ class Inventory:
             counts[e.status] = counts.get(e.status, 0) + 1
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"models": [e.to_dict() for e in self.entries], "counts": self.counts(),
+    def to_dict(self, entries: Iterable[InventoryEntry] | None = None) -> dict[str, Any]:
+        """The ``inventory --json`` document, of all entries or of ``entries`` (sorted, filtered)."""
+        shown = self.entries if entries is None else entries
+        return {"models": [e.to_dict() for e in shown], "counts": self.counts(),
                 "registry": self.registry, "registry_listed": self.registry_listed,
                 "generated": self.generated}
 

@@ -61,6 +61,8 @@ class DecisionFacts:
     curator: CuratorIdentity
     rationale: str
     time: str  # RFC 3339 UTC
+    #: a swap: which inventory model this replaces, why, and how to roll back (curator.changes.swap)
+    change: dict[str, Any] | None = None
 
 
 def build_statement(facts: DecisionFacts) -> dict[str, Any]:
@@ -98,6 +100,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
             "time": facts.time,
         },
     }
+    if facts.change is not None:
+        statement["predicate"]["change"] = facts.change
     validate(statement)
     return statement
 
@@ -133,6 +137,7 @@ class Decision:
     files: tuple[dict[str, Any], ...]
     approvals_required: int
     policy_version: str
+    change: dict[str, Any] | None = None
 
     @classmethod
     def from_statement(cls, statement: dict[str, Any]) -> Decision:
@@ -153,7 +158,8 @@ class Decision:
                 conditions=tuple(str(c) for c in p.get("conditions", [])),
                 files=tuple(p["files"]),
                 approvals_required=int(p["policy"]["approvals_required"]),
-                policy_version=str(p["policy"]["version"]))
+                policy_version=str(p["policy"]["version"]),
+                change=p["change"] if isinstance(p.get("change"), dict) else None)
         except (KeyError, TypeError, StopIteration, AttributeError) as exc:
             raise ValueError(f"decision statement is missing a field ({exc!r})") from exc
 

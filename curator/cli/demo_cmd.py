@@ -36,7 +36,12 @@ def demo(
         raise UsageError("--json applies to --no-tui only", "add --no-tui, or drop --json")
     ws = workspace()
     root = ws.home / "demo-hub"
-    samples = build_samples(root)
+    from curator.demo.smollm import demo_real_lm
+
+    real_lm, note = demo_real_lm(ws.cache_dir / "demo-models")
+    if not as_json:
+        say(note)
+    samples = build_samples(root, real_lm)
     if not samples:
         raise UsageError(f"no sample candidates were built in {root}", "remove the folder and try again")
     try:

@@ -18,8 +18,14 @@ SHOWN = ("ref", "status", "curator", "approved", "age", "last_check", "license",
 
 def load_inventory(session: Session, registry_url: str | None) -> Inventory:
     """The inventory of the configured (or given) registry, as of today."""
+    import gc
+
     from curator.inventory import build_inventory
     from curator.registry import open_registry
+
+    # a short-lived command that builds hundreds of thousands of small objects and frees them
+    # at exit: the cyclic collector's passes over them cost more than the work (measured 2x)
+    gc.disable()
 
     registry = open_registry(session.workspace.registry_dir, session.policy, registry_url)
     return build_inventory(session, registry)
@@ -57,9 +63,7 @@ def inventory(
         entries = filter_entries(entries, spec)
     entries = sort_entries(entries, sort, reverse)
     if as_json:
-        document = found.to_dict()
-        document["models"] = [e.to_dict() for e in entries]
-        emit_json(document)
+        emit_json(found.to_dict(entries))
         return
     from rich.console import Console
     from rich.table import Table
@@ -68,7 +72,10 @@ def inventory(
     style = {"approved": "green", "retired": "dim", "needs-re-review": "yellow"}
     for e in entries:
         table.add_row(*[e.cell(c) for c in SHOWN], style=style.get(e.status, ""))
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(soft_wrap=False, width=240)  # a pipe or file: no 80-column squeeze
+    console.print(table)
     counts = found.counts()
     say(f"{len(entries)} of {len(found.entries)} model(s) shown; " + ", ".join(f"{v} {k}" for k, v in
                                                                           counts.items()))

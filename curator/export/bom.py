@@ -28,13 +28,12 @@ def decision_location(entry: InventoryEntry) -> str:
 
 
 def _properties(entry: InventoryEntry) -> list[tuple[str, str]]:
-    props = [("curator:status", entry.status), ("curator:ref", entry.ref),
-             ("curator:review_id", entry.review_id),
+    # the ref, revision and manifest digest are already bom-ref, version and hashes
+    props = [("curator:status", entry.status), ("curator:review_id", entry.review_id),
              ("curator:decision_id", str(entry.decision.get("decision_id"))),
              ("curator:decision:curator", entry.curator),
-             ("curator:decision:time", entry.approved_at),
-             ("curator:manifest_digest", entry.manifest_digest), ("curator:files_digest", entry.files_digest),
-             ("curator:revision", entry.revision), ("curator:source", entry.source),
+             ("curator:decision:time", entry.approved_at), ("curator:files_digest", entry.files_digest),
+             ("curator:source", entry.source),
              ("curator:age_days", str(entry.age_days)),
              ("curator:last_check", str((entry.last_check or {}).get("time") or "never"))]
     props += [("curator:reason", r) for r in entry.reasons]
@@ -65,10 +64,6 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
     hub = entry.source == "hub"
     purl = PackageURL(type="huggingface", namespace=org, name=name, version=entry.revision) if hub else None
     hashes = [HashType(alg=HashAlgorithm.SHA_256, content=entry.manifest_digest.split(":", 1)[-1])]
-    fetch = results.get("fetch")
-    files = [Component(type=ComponentType.FILE, name=str(f["path"]), bom_ref=f"{entry.ref}#file:{f['path']}",
-                       hashes=[HashType(alg=HashAlgorithm.SHA_256, content=str(f["sha256"]))])
-             for f in (fetch.evidence.get("files", []) if fetch else [])]
     ancestors = [Component(type=ComponentType.MACHINE_LEARNING_MODEL, name=base.partition("/")[2] or base,
                            group=base.partition("/")[0] if "/" in base else None,
                            bom_ref=f"{entry.ref}#base:{base}",
@@ -94,7 +89,51 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
         hashes=hashes, licenses=[LicenseFactory().make_from_string(entry.license)] if entry.license else None,
         purl=purl, external_references=refs,
         properties=[Property(name=k, value=v) for k, v in _properties(entry)],
-        pedigree=Pedigree(ancestors=ancestors) if ancestors else None, components=files)
+        pedigree=Pedigree(ancestors=ancestors) if ancestors else None)
+
+
+def file_components(entry: InventoryEntry, results: dict[str, StageResult]) -> list[dict[str, Any]]:
+    """The model's pinned files as nested ``file`` components with their SHA-256.
+
+    Plain CycloneDX JSON rather than library objects: the library hashes a component by
+    walking all of its nested components, which made a thousand models take seconds.
+    """
+    fetch = results.get("fetch")
+    return [{"type": "file", "bom-ref": f"{entry.ref}#file:{f['path']}", "name": str(f["path"]),
+             "hashes": [{"alg": "SHA-256", "content": str(f["sha256"])}]}
+            for f in (fetch.evidence.get("files", []) if fetch else [])]
+
+
+#: models serialised per Bom: the library's output step checks the dependency graph in
+#: O(n²) (one linear search per component), so a thousand models go through in slices
+CHUNK = 50
+
+
+def _slice(inventory: Inventory, entries: tuple[InventoryEntry, ...],
+           report_base: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Models built and serialised by the library: their components and dependency entries."""
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.output.json import JsonV1Dot6
+
+    models = [_component(e, inventory.results.get(e.review_id, {}), report_base) for e in entries]
+    part = json.loads(JsonV1Dot6(Bom(components=models)).output_as_string())
+    by_ref = {e.ref: e for e in entries}
+    for component in part.get("components", []):
+        entry = by_ref[component["bom-ref"]]
+        results = inventory.results.get(entry.review_id, {})
+        component["components"] = file_components(entry, results)
+        component["modelCard"] = model_card(entry, results)
+    return part.get("components", []), part.get("dependencies", [])
+
+
+def _models_json(inventory: Inventory, report_base: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    components: list[dict[str, Any]] = []
+    deps: list[dict[str, Any]] = []
+    for start in range(0, len(inventory.entries), CHUNK):
+        more, more_deps = _slice(inventory, inventory.entries[start:start + CHUNK], report_base)
+        components += more
+        deps += more_deps
+    return components, deps
 
 
 def bom_document(inventory: Inventory, report_base: str = "", serial: str | None = None) -> dict[str, Any]:
@@ -116,22 +155,25 @@ def bom_document(inventory: Inventory, report_base: str = "", serial: str | None
                                        description=f"models in {where}")
     bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="curator",
                                                 version=curator_version()))
-    models = [_component(e, inventory.results.get(e.review_id, {}), report_base) for e in inventory.entries]
-    for component in models:
-        bom.components.add(component)
-    # the inventory "contains" every model: a complete dependency graph, one level deep
-    bom.register_dependency(bom.metadata.component, models)
     document: dict[str, Any] = json.loads(JsonV1Dot6(bom).output_as_string())
-    cards = {e.ref: model_card(e, inventory.results.get(e.review_id, {})) for e in inventory.entries}
-    for component in document.get("components", []):
-        card = cards.get(component.get("bom-ref", ""))
-        if card is not None:
-            component["modelCard"] = card
+    document["components"], deps = _models_json(inventory, report_base)
+    # the inventory contains every model: a complete dependency graph, one level deep
+    root = {"ref": "curator-inventory", "dependsOn": sorted(e.ref for e in inventory.entries)}
+    document["dependencies"] = [root, *deps] if inventory.entries else [{"ref": "curator-inventory"}]
     return document
 
 
+#: above this many models the BOM is written compact: indenting forces Python's slow JSON
+#: encoder (about half a second for a thousand models), and such a file is read by tools
+INDENT_UP_TO = 100
+
+
 def render(inventory: Inventory, report_base: str = "") -> str:
-    return json.dumps(bom_document(inventory, report_base), indent=2, ensure_ascii=False) + "\n"
+    """The BOM as JSON text (indented for small inventories)."""
+    document = bom_document(inventory, report_base)
+    if len(inventory.entries) <= INDENT_UP_TO:
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def validate(text: str) -> list[str]:

@@ -7,6 +7,7 @@ the 1.6 schema defines (``modelParameters``, ``quantitativeAnalysis``, ``conside
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from curator.core.models import StageResult
@@ -16,25 +17,30 @@ from curator.export.sections import Z95
 TASK_BY_KIND = {"causal": "text-generation", "seq2seq": "text2text-generation"}
 
 
-def training_datasets(card: StageResult | None) -> list[str]:
-    """Dataset ids from the card's ``datasets:`` front matter, as the training-data field recorded it."""
+@functools.lru_cache(maxsize=4096)
+def _datasets_in(excerpt: str) -> tuple[str, ...]:
+    """``datasets: [...]`` as the card stage quoted it; many models quote the same line."""
     import yaml
 
+    try:
+        value = yaml.load(excerpt, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return ()
+    names = value.get("datasets") if isinstance(value, dict) else None
+    if isinstance(names, str):
+        names = [names]
+    return tuple(str(n) for n in names or [] if isinstance(n, str | int | float))
+
+
+def training_datasets(card: StageResult | None) -> list[str]:
+    """Dataset ids from the card's ``datasets:`` front matter, as the training-data field recorded it."""
     if card is None:
         return []
     field = ((card.evidence.get("fields") or {}).get("training_data") or {})
     found: list[str] = []
     for item in field.get("evidence") or []:
-        if item.get("location") != "datasets" or item.get("kind") != "front-matter":
-            continue
-        try:
-            value = yaml.safe_load(str(item.get("excerpt", "")))
-        except yaml.YAMLError:
-            continue
-        names = value.get("datasets") if isinstance(value, dict) else None
-        if isinstance(names, str):
-            names = [names]
-        found += [str(n) for n in names or [] if isinstance(n, str | int | float)]
+        if item.get("location") == "datasets" and item.get("kind") == "front-matter":
+            found += _datasets_in(str(item.get("excerpt", "")))
     return found
 
 

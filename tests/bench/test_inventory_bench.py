@@ -41,8 +41,8 @@ def _adopt_many(tmp_path: Path) -> Path:
             review = session.ledger.create_review(parse_target(str(folder)))
             session.run(review, ["fetch", "scan", "card"])
             session.ledger.save_result(review.id, eval_result(measured=0.25 + (i % 50) / 500))
-            decide(session, DecisionRequest(review.id, True, f"bench model {i}", {"card": "bench"}
-                                            if session.ledger.results(review.id)["card"].status.value == "failed"
+            failed = session.ledger.results(review.id)["card"].status.value == "failed"
+            decide(session, DecisionRequest(review.id, True, f"bench model {i}", {"card": "bench"} if failed
                                             else {}), signer, registry)
     finally:
         session.close()
@@ -50,12 +50,13 @@ def _adopt_many(tmp_path: Path) -> Path:
     return lists
 
 
-def _timed(args: list[str], env: dict[str, str], runs: int = 3) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _timed(args: list[str], env: dict[str, str],
+           runs: int = 3) -> tuple[float, subprocess.CompletedProcess[str]]:
     times, done = [], None
     for _ in range(runs):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True, env=env,
-                              timeout=300, check=False)
+        done = subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True,
+                              env=env, timeout=300, check=False)
         times.append(time.perf_counter() - start)
         assert done.returncode == 0, done.stderr[-2000:]
     assert done is not None
@@ -73,7 +74,8 @@ def test_inventory_and_bom_of_a_thousand_models(tmp_path: Path) -> None:
     bom_s, _ = _timed(["bom", "-o", str(bom)], env)
     document = json.loads(bom.read_text())
     assert len(document["components"]) == MODELS
-    print(f"curator inventory --json, {MODELS} models: {inventory_s:.2f} s (median of 3, target {TARGET_S} s)")
+    print(f"curator inventory --json, {MODELS} models: {inventory_s:.2f} s "
+          f"(median of 3, target {TARGET_S} s)")
     print(f"curator bom, {MODELS} models: {bom_s:.2f} s, {bom.stat().st_size / 1e6:.1f} MB "
           f"(median of 3, target {TARGET_S} s)")
     assert inventory_s < TARGET_S and bom_s < TARGET_S

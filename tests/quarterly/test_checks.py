@@ -40,7 +40,8 @@ def _with(folder: Path, section: str, **values: object) -> Path:
 
 
 def test_waivers_warn_before_and_fail_after_their_expiry(adopted: Adoptions) -> None:
-    waiver = adopted.session.ledger.events(adopted.second.review_id, kind="decision")[-1]["payload"]["waivers"][0]
+    decision = adopted.session.ledger.events(adopted.second.review_id, kind="decision")[-1]["payload"]
+    waiver = decision["waivers"][0]
     expires = dt.date.fromisoformat(waiver["expires"])
     check, model = _check(_run(adopted.session, expires - dt.timedelta(days=10), record=False),
                           adopted.second.ref, "waiver")
@@ -55,7 +56,7 @@ def test_waivers_warn_before_and_fail_after_their_expiry(adopted: Adoptions) -> 
 
 def test_models_past_the_policy_max_age_fail(adopted: Adoptions) -> None:
     run = _run(adopted.session, dt.date.today() + dt.timedelta(days=366), record=False)
-    check, model = _check(run, adopted.first.ref, "max-age")
+    check, _ = _check(run, adopted.first.ref, "max-age")
     assert check.outcome == "fail" and "366 days since approval, over the policy's 365" in check.message
     soon, _ = _check(_run(adopted.session, dt.date.today() + dt.timedelta(days=340), record=False),
                      adopted.first.ref, "max-age")
@@ -91,7 +92,8 @@ def test_unknown_quarterly_keys_are_refused(adopted: Adoptions) -> None:
         QuarterlySettings.from_policy(Policy.load(adopted.checklists))
 
 
-def test_rescan_shows_a_verdict_that_changed_since_approval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rescan_shows_a_verdict_that_changed_since_approval(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # approved while low findings did not block; today's policy blocks them
     folder = checklists(tmp_path / "checklists")
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(folder))

@@ -39,7 +39,8 @@ def test_all_ok_then_one_tampered_blob_fails_exactly_that_model(adopted: Adoptio
     code, document = _quarterly_json()
     models = _models(document)
     assert code == 1 and models[adopted.first.ref]["outcome"] == "ok"
-    assert models[adopted.second.ref]["outcome"] == "fail" and models[adopted.second.ref]["failed"] == ["verify"]
+    assert models[adopted.second.ref]["outcome"] == "fail"
+    assert models[adopted.second.ref]["failed"] == ["verify"]
     inventory = json.loads(cli("inventory", "--json").stdout)
     status = {m["ref"]: (m["status"], m["reasons"]) for m in inventory["models"]}
     assert status[adopted.first.ref] == ("approved", [])

@@ -79,8 +79,8 @@ async def test_inventory_screen_sorts_and_filters(adopted: Adoptions) -> None:
     session: Session = adopted.session
     app = Host(lambda: InventoryScreen(session))
     async with app.run_test(size=(200, 40)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, InventoryScreen) and app.screen.inventory is not None,
-                    "the inventory")
+        await _wait(pilot, lambda: isinstance(app.screen, InventoryScreen)
+                    and app.screen.inventory is not None, "the inventory")
         screen = app.screen
         assert isinstance(screen, InventoryScreen)
         refs = sorted([adopted.first.ref, adopted.second.ref])

@@ -51,7 +51,8 @@ def test_newer_revision_card_and_license_changes_are_flagged(hub: Any, hub_store
         review = session.open_review(parse_target(REPO, endpoint=hub.url))
         session.run(review, only=["fetch", "scan", "card"])
         session.ledger.save_result(review.id, eval_result())
-        decide(session, DecisionRequest(review.id, True, "ok"), signer, LayoutRegistry(session.workspace.registry_dir))
+        decide(session, DecisionRequest(review.id, True, "ok"), signer,
+               LayoutRegistry(session.workspace.registry_dir))
         check, model = _upstream(session)
         assert check.outcome == "ok" and check.message == "still the newest on 'main'"
         card = (folder / "README.md").read_text().replace("license: apache-2.0", "license: cc-by-nc-4.0")

@@ -254,6 +254,12 @@ def _cache_entries(cache_path: str | None) -> int:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM): ru_maxrss would inherit the parent's across exec."""
+    from pathlib import Path
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

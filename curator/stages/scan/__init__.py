@@ -10,6 +10,7 @@ from __future__ import annotations
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
+from curator.stages.scan.checks.custom_code import custom_code_evidence
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.report import ScanReport, Verdict
 from curator.stages.scan.run import FileToScan, files_under, scan_paths
@@ -37,5 +38,8 @@ class ScanStage(Stage):
         for item in evidence["files"]:
             item["sha256"] = digests.get(item["path"])
         evidence["manifest_digest"] = manifest.digest
+        custom = custom_code_evidence(report.files, config.blocks)
+        if custom:
+            evidence["custom_code"] = custom
         return StageResult(self.name, report.status, tuple(report.findings()), evidence,
                            report.tool_versions)

@@ -14,6 +14,7 @@ from typing import IO
 
 from curator.core.models import Finding, Severity
 from curator.stages.scan import unwrap
+from curator.stages.scan.checks.custom_code import config_findings, python_finding
 from curator.stages.scan.checks.gguf import GGUFUnreadable, read_gguf
 from curator.stages.scan.checks.keras import (
     KerasUnreadable,
@@ -94,9 +95,9 @@ class Examiner:
         elif fmt in ("json", "jinja"):
             self._text(exam, path, member, where, size, fmt)
         elif fmt == "python":
-            exam.findings.append(Finding(Severity.MEDIUM, "python-source",
-                                         f"{where} is Python source: it runs if a loader is told to "
-                                         "trust remote code; review it by hand"))
+            finding, summary = python_finding(path, where)
+            exam.findings.append(finding)
+            exam.parts.append({"member": member or "", "format": "python", "custom_code": {"summary": summary}})
         elif fmt == "savedmodel":
             self.target(exam, path, member, "savedmodel", ".pb")
 
@@ -226,6 +227,10 @@ class Examiner:
             doc = json.loads(text)
         except ValueError:
             return  # named like JSON, reads as no JSON: no loader will get a template out of it
+        code, facts = config_findings(doc, where, path.parent if member is None else None)
+        exam.findings += code
+        if facts:
+            exam.parts.append({"member": member or "", "format": "json", "custom_code": facts})
         templates = templates_in_json(doc)
         for label, source in templates:
             self._template(exam, source, f"{where} {label}")

@@ -1,0 +1,219 @@
+"""Revision diff: what changed between two reviews, or two artifacts in the registry.
+
+A side is a review id (its pinned files and stage results from the ledger) or a REF (the
+files named by the registry's manifest, and the stage results of the review that approved
+that digest, when this ledger has it). The diff lists files added / removed / changed,
+card changes (the five fields, license, base models, claims), scan verdicts and scanner
+versions, the signer, and eval scores with their stderr. A changed signer or license is
+put at the top as a highlight: those are the changes a swap must never slip through.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.changes.history import approved_models
+from curator.core.errors import ReviewNotFound, UsageError
+from curator.core.models import StageResult
+
+SIDES = ("a", "b")
+
+
+@dataclass
+class Side:
+    """One revision: where it came from, its files and (if known) its stage results."""
+
+    label: str
+    repo_id: str
+    revision: str
+    files: list[dict[str, Any]]  # {path, size, sha256 (hex)}
+    results: dict[str, StageResult] = field(default_factory=dict)
+    review_id: str | None = None
+    artifact_digest: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "repo_id": self.repo_id, "revision": self.revision,
+                "review_id": self.review_id, "artifact_digest": self.artifact_digest,
+                "stages": sorted(self.results), "files": len(self.files)}
+
+
+def review_side(ledger: Any, review_id: str) -> Side:
+    """A side from a review in the ledger (raises ReviewNotFound)."""
+    review = ledger.get_review(review_id)
+    results = ledger.results(review_id)
+    fetch = results.get("fetch")
+    files = list(fetch.evidence.get("files", [])) if fetch else []
+    revision = review.candidate.commit or (str(fetch.evidence.get("manifest_digest", "")) if fetch else "")
+    digest = next((m.digest for m in reversed(approved_models(ledger)) if m.review_id == review_id), None)
+    return Side(f"review {review_id}", review.candidate.repo_id, revision, files, results, review_id, digest)
+
+
+def registry_side(ledger: Any, registry: Any, ref: Any) -> Side:
+    """A side from an artifact in the registry; stage results come from the review that approved it."""
+    from curator.registry.artifact import read_model
+    from curator.registry.interface import sha256_digest
+
+    body, _ = registry.get_manifest(ref.name, ref.reference)
+    digest = sha256_digest(body)
+    _, layers = read_model(body)
+    files = [{"path": layer.path, "size": layer.descriptor.size,
+              "sha256": layer.descriptor.digest.split(":", 1)[1]} for layer in layers]
+    annotations = json.loads(body).get("annotations") or {}
+    model = next((m for m in reversed(approved_models(ledger)) if m.digest == digest), None)
+    results = ledger.results(model.review_id) if model else {}
+    return Side(registry.describe(ref), str(annotations.get("dev.curator.repo_id", ref.name)),
+                str(annotations.get("dev.curator.revision", "")), files, results,
+                model.review_id if model else None, digest)
+
+
+def load_side(session: Any, text: str, registry_url: str | None = None) -> Side:
+    """A review id, or a REF resolved in the configured registry (or the one it names)."""
+    from curator.registry import resolve
+
+    text = text.strip()
+    if text and not any(c in text for c in ":@/"):
+        try:
+            return review_side(session.ledger, text)
+        except ReviewNotFound as exc:
+            raise UsageError(f"'{text}' is neither a review id in the ledger nor a REF",
+                             "pass a review id or NAME:TAG / NAME@sha256:HEX") from exc
+    registry, ref = resolve(text, session.workspace.registry_dir, session.policy, registry_url)
+    return registry_side(session.ledger, registry, ref)
+
+
+# -- the comparison --------------------------------------------------------------------------
+def _evidence(side: Side, stage: str) -> dict[str, Any]:
+    result = side.results.get(stage)
+    return result.evidence if result is not None and isinstance(result.evidence, dict) else {}
+
+
+def _status(side: Side, stage: str) -> str | None:
+    result = side.results.get(stage)
+    return result.status.value if result is not None else None
+
+
+def _pairs(a: dict[str, Any], b: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    return [{label: key, "a": a.get(key), "b": b.get(key)} for key in sorted(set(a) | set(b))
+            if a.get(key) != b.get(key)]
+
+
+def files_diff(a: Side, b: Side) -> dict[str, Any]:
+    old, new = {f["path"]: f for f in a.files}, {f["path"]: f for f in b.files}
+    changed = [{"path": p, "a": {"size": old[p]["size"], "sha256": old[p]["sha256"]},
+                "b": {"size": new[p]["size"], "sha256": new[p]["sha256"]}}
+               for p in sorted(set(old) & set(new)) if old[p]["sha256"] != new[p]["sha256"]]
+    return {"added": [new[p] for p in sorted(set(new) - set(old))],
+            "removed": [old[p] for p in sorted(set(old) - set(new))],
+            "changed": changed, "unchanged": len(set(old) & set(new)) - len(changed)}
+
+
+def _card(side: Side) -> dict[str, Any]:
+    ev = _evidence(side, "card")
+    lic = ev.get("license") if isinstance(ev.get("license"), dict) else {}
+    claims = {}
+    for c in ev.get("claims") or []:
+        if isinstance(c, dict):
+            key = f"{c.get('dataset') or c.get('task') or '?'} {c.get('metric') or c.get('metric_name') or '?'}"
+            claims[key + (f" ({c['n_shot']}-shot)" if c.get("n_shot") is not None else "")] = c.get("value")
+    return {"fields": {k: (v or {}).get("status") for k, v in (ev.get("fields") or {}).items()},
+            "license": lic.get("id") if lic else None, "license_verdict": lic.get("verdict") if lic else None,
+            "bases": sorted(str(b.get("repo_id")) for b in (ev.get("lineage") or {}).get("bases", [])
+                            if isinstance(b, dict)), "claims": claims}
+
+
+def card_diff(a: Side, b: Side) -> dict[str, Any]:
+    ca, cb = _card(a), _card(b)
+    return {"fields": _pairs(ca["fields"], cb["fields"], "field"),
+            "license": None if ca["license"] == cb["license"] and ca["license_verdict"] == cb["license_verdict"]
+            else {"a": ca["license"], "b": cb["license"], "a_verdict": ca["license_verdict"],
+                  "b_verdict": cb["license_verdict"]},
+            "base_models": None if ca["bases"] == cb["bases"] else {"a": ca["bases"], "b": cb["bases"]},
+            "claims": _pairs(ca["claims"], cb["claims"], "claim")}
+
+
+def _scanners(side: Side) -> dict[str, str]:
+    result = side.results.get("scan")
+    found = {k: str(v.get("version", "")) for k, v in (_evidence(side, "scan").get("scanners") or {}).items()
+             if isinstance(v, dict)}
+    return {**(result.tool_versions if result else {}), **found}
+
+
+def scan_diff(a: Side, b: Side) -> dict[str, Any]:
+    va = {f["path"]: f.get("verdict") for f in _evidence(a, "scan").get("files", []) if isinstance(f, dict)}
+    vb = {f["path"]: f.get("verdict") for f in _evidence(b, "scan").get("files", []) if isinstance(f, dict)}
+    code = [(_evidence(s, "scan").get("custom_code") or {}).get("files_to_review", []) for s in (a, b)]
+    return {"status": {"a": _status(a, "scan"), "b": _status(b, "scan")},
+            "verdicts": _pairs(va, vb, "path"), "scanners": _pairs(_scanners(a), _scanners(b), "scanner"),
+            "custom_code": None if code[0] == code[1] else {"a": code[0], "b": code[1]}}
+
+
+def signer_of(side: Side) -> str | None:
+    """The verified signer in one phrase, or None when nothing verified."""
+    from curator.stages.signature.trust import signer_label
+
+    ev = _evidence(side, "signature")
+    signer = ev.get("signer")
+    if ev.get("status") != "verified" or not isinstance(signer, dict):
+        return None
+    return signer_label(signer)
+
+
+def signature_diff(a: Side, b: Side) -> dict[str, Any]:
+    sa, sb = signer_of(a), signer_of(b)
+    trust = [(_evidence(s, "signature").get("trust") or {}).get("decision") for s in (a, b)]
+    status = [_evidence(s, "signature").get("status") for s in (a, b)]
+    return {"status": {"a": status[0], "b": status[1]}, "signer": {"a": sa, "b": sb},
+            "trust": {"a": trust[0], "b": trust[1]}, "changed": sa != sb or status[0] != status[1]}
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def eval_diff(a: Side, b: Side) -> list[dict[str, Any]]:
+    ra, rb = (_evidence(a, "eval").get("results") or {}), (_evidence(b, "eval").get("results") or {})
+    rows = []
+    for task in sorted(set(ra) | set(rb)):
+        ma, mb = ra.get(task) or {}, rb.get(task) or {}
+        for metric in sorted(m for m in set(ma) | set(mb) if not str(m).endswith("_stderr")):
+            va, vb = _number(ma.get(metric)), _number(mb.get(metric))
+            rows.append({"task": task, "metric": metric, "a": ma.get(metric), "b": mb.get(metric),
+                         "delta": round(vb - va, 6) if va is not None and vb is not None else None,
+                         "a_stderr": ma.get(f"{metric}_stderr"), "b_stderr": mb.get(f"{metric}_stderr")})
+    return rows
+
+
+def highlights(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The changes a curator must see first: signer and license, then new custom code and scan verdicts."""
+    out = []
+    sig = doc["signature"]
+    if sig["changed"]:
+        out.append({"what": "signer", "message": f"signer changed: {sig['signer']['a'] or 'unsigned/unverified'} "
+                                                  f"→ {sig['signer']['b'] or 'unsigned/unverified'}"})
+    lic = doc["card"]["license"]
+    if lic:
+        out.append({"what": "license", "message": f"license changed: {lic['a'] or 'none'} ({lic['a_verdict']}) "
+                                                   f"→ {lic['b'] or 'none'} ({lic['b_verdict']})"})
+    code = doc["scan"]["custom_code"]
+    if code and set(code["b"]) - set(code["a"]):
+        out.append({"what": "custom-code", "message": "new custom code: " + ", ".join(
+            sorted(set(code["b"]) - set(code["a"])))})
+    if doc["scan"]["status"]["a"] != doc["scan"]["status"]["b"]:
+        out.append({"what": "scan", "message": f"scan {doc['scan']['status']['a']} → {doc['scan']['status']['b']}"})
+    return out
+
+
+def diff(a: Side, b: Side) -> dict[str, Any]:
+    """The ``curator diff --json`` document."""
+    doc: dict[str, Any] = {"a": a.to_dict(), "b": b.to_dict(), "files": files_diff(a, b), "card": card_diff(a, b),
+                           "scan": scan_diff(a, b), "signature": signature_diff(a, b), "eval": eval_diff(a, b)}
+    notes = [f"{s} ({side.label}) has no {stage} result" for s, side in zip(SIDES, (a, b), strict=True)
+             for stage in ("scan", "signature", "card", "eval") if stage not in side.results]
+    if a.repo_id != b.repo_id:
+        notes.insert(0, f"different models: {a.repo_id} vs {b.repo_id}")
+    return {"highlights": highlights(doc), **doc, "notes": notes}

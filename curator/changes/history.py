@@ -1,0 +1,72 @@
+"""What the ledger says was approved, pushed and put in production: the inventory seen by change control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from curator.core.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    """One approved, pushed artifact (a review whose final decision is ``approved``)."""
+
+    review_id: str
+    repo_id: str
+    revision: str
+    name: str  # registry repository name
+    tag: str
+    ref: str  # as pushed: NAME:TAG, or HOST/NAME:TAG for a remote registry
+    digest_ref: str
+    digest: str  # OCI manifest digest
+    registry: str
+    time: float  # when the push was recorded
+
+    def matches(self, text: str) -> bool:
+        """Is ``text`` this model's ref, digest ref, digest, review id or NAME:TAG?"""
+        return text in (self.ref, self.digest_ref, self.digest, self.review_id, f"{self.name}:{self.tag}",
+                        f"{self.name}@{self.digest}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"review_id": self.review_id, "repo_id": self.repo_id, "revision": self.revision,
+                "ref": self.ref, "digest": self.digest}
+
+
+def approved_models(ledger: Any) -> list[ApprovedModel]:
+    """Every approved and pushed artifact, oldest push first (a re-push counts as the latest)."""
+    reviews = {r.id: r for r in ledger.reviews()}
+    finals: dict[str, dict[str, Any]] = {}
+    for event in ledger.events(kind="decision"):
+        if event["payload"].get("final") == "approved":
+            finals[event["review_id"]] = event["payload"]
+    latest: dict[str, dict[str, Any]] = {}
+    for event in ledger.events(kind="pushed"):
+        latest[event["review_id"]] = event
+    found = []
+    for review_id, event in sorted(latest.items(), key=lambda kv: kv[1]["seq"]):
+        decision, review = finals.get(review_id), reviews.get(review_id)
+        if decision is None or review is None or decision.get("subject_digest") != event["payload"].get("digest"):
+            continue
+        p = event["payload"]
+        found.append(ApprovedModel(
+            review_id=review_id, repo_id=review.candidate.repo_id,
+            revision=review.candidate.commit or str(decision.get("tag", "")), name=str(decision.get("name", "")),
+            tag=str(decision.get("tag", "")), ref=str(p.get("ref", "")), digest_ref=str(p.get("digest_ref", "")),
+            digest=str(p.get("digest", "")), registry=str(p.get("registry", "")), time=float(event["time"])))
+    return found
+
+
+def find_approved(ledger: Any, text: str, name: str | None = None) -> ApprovedModel:
+    """The one approved model ``text`` names (optionally inside repository ``name``)."""
+    hits = [m for m in approved_models(ledger) if m.matches(text) and (name is None or m.name == name)]
+    if not hits:
+        where = f" of {name}" if name else ""
+        raise UsageError(f"'{text}' is not an approved model{where} in this workspace's ledger",
+                         "pass a REF (NAME:TAG or NAME@sha256:HEX) or review id as 'curator inventory' lists it")
+    return hits[-1]
+
+
+def production_events(ledger: Any, name: str) -> list[dict[str, Any]]:
+    """Every move of ``name``'s production tag (promotions and rollbacks), in chain order."""
+    return [e for e in ledger.events(kind="production") if e["payload"].get("name") == name]

@@ -1,0 +1,43 @@
+"""The production tag: ``NAME:<decision.production_tag>`` (``NAME:prod`` by default).
+
+Each approved revision keeps its own tag (the pinned revision's first 12 hex), so the
+registry keeps every approved artifact. The production tag names the one a deploy
+pulls: every final approval's push moves it to the new artifact (a swap), and
+``curator rollback`` moves it back to an earlier approved digest. Each move is a
+``production`` event in the ledger (action ``promote`` or ``rollback``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curator.core.errors import NotInRegistry
+from curator.decision_rules import DecisionRules
+from curator.registry.interface import MANIFEST_TYPE, Reference, Registry, sha256_digest
+
+
+def production_tag(policy: Any) -> str:
+    """The production tag the policy names (``decision.production_tag``)."""
+    return DecisionRules.from_policy(policy).production_tag
+
+
+def in_production(registry: Registry, name: str, tag: str) -> str | None:
+    """The manifest digest ``NAME:TAG`` points at, or None when there is no such tag."""
+    try:
+        body, _ = registry.get_manifest(name, tag)
+    except NotInRegistry:
+        return None
+    return sha256_digest(body)
+
+
+def promote(session: Any, registry: Registry, name: str, digest: str, review_id: str,
+            action: str = "promote", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Point the production tag at ``digest`` (already in the registry) and record the move."""
+    tag = production_tag(session.policy)
+    body, _ = registry.get_manifest(name, digest)
+    previous = in_production(registry, name, tag)
+    registry.put_manifest(name, body, MANIFEST_TYPE, tag)
+    event = {"action": action, "name": name, "tag": tag, "ref": registry.describe(Reference(name, tag=tag)),
+             "digest": digest, "previous": previous, "registry": registry.location, **(extra or {})}
+    session.ledger.append("production", event, review_id)
+    return event

@@ -1,0 +1,151 @@
+"""Rollback: move the production tag back to an earlier approved digest, as a signed decision.
+
+The target is ``--to REF`` or, by default, the artifact that was in production before
+the current one. It must be an approved artifact of the same repository and pass the
+deploy gate (``curator verify``) as it stands: a rollback never puts into production
+something the gate would refuse. The rollback itself is an in-toto statement signed
+with the curator's key, attached to the target as a referrer of its own artifact type
+(the gate reads only decision referrers, so it never mistakes one for an approval),
+and recorded in the ledger with the tag move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from curator.attest.dsse import decision_id, sign_statement
+from curator.attest.keys import CuratorIdentity, Signer
+from curator.attest.statement import STATEMENT_TYPE, utc_now
+from curator.changes.history import ApprovedModel, approved_models, find_approved, production_events
+from curator.changes.production import in_production, promote
+from curator.core.errors import DecisionRefused, UsageError
+from curator.decision_rules import DecisionRules
+from curator.registry.artifact import DSSE_TYPE, repository_name
+from curator.registry.interface import (
+    EMPTY_JSON,
+    EMPTY_TYPE,
+    MANIFEST_TYPE,
+    NAME_RE,
+    Descriptor,
+    Reference,
+    Registry,
+    sha256_digest,
+)
+
+PREDICATE_TYPE = "https://curator.dev/attestation/rollback/v1"
+ROLLBACK_ARTIFACT_TYPE = "application/vnd.curator.rollback.v1+json"
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    """What moved where, and the signed decision that moved it."""
+
+    name: str
+    ref: str  # the production ref, as a user types it
+    from_digest: str
+    to: ApprovedModel
+    decision_id: str
+    curator: CuratorIdentity
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ref": self.ref, "from_digest": self.from_digest,
+                "to_digest": self.to.digest, "to_ref": self.to.ref, "to_review_id": self.to.review_id,
+                "decision_id": self.decision_id, "curator": self.curator.to_dict()}
+
+
+def repository(text: str, namespace: str = "") -> str:
+    """A NAME as the user typed it (registry name, or a hub repo id) -> the registry repository name."""
+    text = text.strip()
+    if NAME_RE.match(text):
+        return text
+    name = repository_name(text, namespace)
+    if not name or not NAME_RE.match(name):
+        raise UsageError(f"'{text}' is not a repository name", "pass NAME as 'curator inventory' lists it")
+    return name
+
+
+def choose_target(ledger: Any, name: str, current: str, to: str | None) -> ApprovedModel:
+    """``--to`` resolved, or the approved artifact that was in production before ``current``."""
+    if to:
+        target = find_approved(ledger, to, name)
+        if target.digest == current:
+            raise DecisionRefused(f"{target.ref} is already in production", "nothing to roll back")
+        return target
+    approved = {m.digest: m for m in approved_models(ledger) if m.name == name}
+    # production history, newest first: the latest digest other than the current one that
+    # was not itself rolled back from (a second rollback goes further back, not forward)
+    rolled_back: set[str] = set()
+    for event in reversed(production_events(ledger, name)):
+        payload = event["payload"]
+        if payload.get("action") == "rollback" and payload.get("previous"):
+            rolled_back.add(payload["previous"])
+        for digest in (payload.get("digest"), payload.get("previous")):
+            if digest and digest != current and digest in approved and digest not in rolled_back:
+                return approved[digest]
+    older = [m for m in approved.values() if m.digest != current and m.digest not in rolled_back]
+    if not older:
+        raise DecisionRefused(f"{name} has no earlier approved artifact to roll back to",
+                              "approve and push an earlier revision first, or pass --to REF")
+    return max(older, key=lambda m: m.time)
+
+
+def rollback_statement(name: str, tag: str, current: str, target: ApprovedModel, curator: CuratorIdentity,
+                       rationale: str) -> dict[str, Any]:
+    """The signed rollback: its subject is the artifact put back into production."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": name, "digest": {"sha256": target.digest.split(":", 1)[1]}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"action": "rollback", "name": name, "tag": tag, "from_digest": current,
+                      "to_digest": target.digest, "to_review_id": target.review_id,
+                      "to_revision": target.revision, "curator": curator.to_dict(), "rationale": rationale,
+                      "time": utc_now()},
+    }
+
+
+def attach_rollback(registry: Registry, name: str, subject: str, envelope: bytes) -> str:
+    """Attach the signed rollback to the target artifact as a referrer; returns its digest."""
+    body, _ = registry.get_manifest(name, subject)
+    layer = Descriptor(DSSE_TYPE, sha256_digest(envelope), len(envelope))
+    empty = Descriptor(EMPTY_TYPE, sha256_digest(EMPTY_JSON), len(EMPTY_JSON))
+    for descriptor, data in ((empty, EMPTY_JSON), (layer, envelope)):
+        if not registry.has_blob(name, descriptor.digest):
+            registry.push_blob(name, descriptor.digest, descriptor.size, data)
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ROLLBACK_ARTIFACT_TYPE,
+                "config": empty.to_dict(), "layers": [layer.to_dict()],
+                "subject": Descriptor(MANIFEST_TYPE, subject, len(body)).to_dict()}
+    data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    registry.put_referrer(name, data, MANIFEST_TYPE, subject, ROLLBACK_ARTIFACT_TYPE)
+    return sha256_digest(data)
+
+
+def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
+             to: str | None = None, rationale: str = "", today: dt.date | None = None) -> RollbackOutcome:
+    """Put an earlier approved artifact back into production, signed and recorded."""
+    from curator.registry import settings
+    from curator.verify import verify
+
+    rules = DecisionRules.from_policy(session.policy)
+    name = repository(name_text, str(settings(session.policy).get("namespace", "")))
+    tag = rules.production_tag
+    current = in_production(registry, name, tag)
+    if current is None:
+        raise DecisionRefused(f"{name}:{tag} is not in the registry {registry.location}",
+                              "nothing is in production to roll back; approve a model first")
+    target = choose_target(session.ledger, name, current, to)
+    report = verify(registry, Reference(name, digest=target.digest), trusted, rules, today=today)
+    if not report.ok:
+        problems = "; ".join(f"{p.code}: {p.message}" for p in report.problems[:3]) or "blobs not checked"
+        raise DecisionRefused(f"{target.ref} ({target.digest[:19]}…) does not pass the deploy gate: {problems}",
+                              "roll back to another approved artifact (--to REF), or re-review it")
+    why = rationale.strip() or f"roll back {name} to {target.ref}"
+    envelope = sign_statement(rollback_statement(name, tag, current, target, signer.identity, why), signer)
+    did = decision_id(envelope)
+    referrer = attach_rollback(registry, name, target.digest, envelope)
+    event = promote(session, registry, name, target.digest, target.review_id, action="rollback",
+                    extra={"decision_id": did, "curator": signer.identity.to_dict(), "rationale": why,
+                           "referrer": referrer, "envelope": envelope.decode()})
+    return RollbackOutcome(name, str(event["ref"]), current, target, did, signer.identity)

@@ -1,0 +1,68 @@
+"""Swap decisions: approving a candidate that replaces an inventory model is a change-control event.
+
+A candidate replaces an inventory model when the curator says so (``--replaces REF``) or
+when an artifact of the same repo id is already approved and pushed. Such an approval must
+carry what ``decision.swap_requires`` lists (a justification and a rollback plan by
+default); both, and what is replaced, are signed into the decision as its ``change``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from curator.changes.history import ApprovedModel, approved_models, find_approved
+from curator.core.errors import DecisionRefused, UsageError
+from curator.decision_rules import DecisionRules
+
+FLAGS = {"justification": "--justification", "rollback_plan": "--rollback-plan"}
+
+
+@dataclass(frozen=True)
+class SwapRequest:
+    """What the curator said about a swap (all optional until policy requires them)."""
+
+    replaces: str | None = None
+    justification: str = ""
+    rollback_plan: str = ""
+
+    @property
+    def given(self) -> bool:
+        return bool(self.replaces or self.justification.strip() or self.rollback_plan.strip())
+
+
+def replaced_model(ledger: Any, repo_id: str, digest: str, replaces: str | None) -> ApprovedModel | None:
+    """The inventory model a candidate (its artifact ``digest``) replaces, if any."""
+    if replaces:
+        model = find_approved(ledger, replaces)
+        if model.digest == digest:
+            raise UsageError(f"--replaces {replaces} is this very artifact ({digest[:19]}…)",
+                             "name the model it replaces, or drop --replaces")
+        return model
+    same = [m for m in approved_models(ledger) if m.repo_id == repo_id and m.digest != digest]
+    return same[-1] if same else None
+
+
+def swap_change(ledger: Any, rules: DecisionRules, repo_id: str, digest: str, request: SwapRequest,
+                earlier: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The ``change`` a decision signs in, or None when it is not a swap and nothing was said.
+
+    ``earlier`` is the change an earlier approval of the same review recorded: a second
+    approver signs the same change without having to repeat it. Raises DecisionRefused
+    when a swap lacks what the policy requires.
+    """
+    if earlier and not request.given:
+        return earlier
+    model = replaced_model(ledger, repo_id, digest, request.replaces)
+    if model is None and not request.given:
+        return None
+    values = {"justification": request.justification.strip(), "rollback_plan": request.rollback_plan.strip()}
+    if model is not None:
+        missing = [FLAGS[f] for f in sorted(rules.swap_requires) if not values[f]]
+        if missing:
+            raise DecisionRefused(
+                f"approving {repo_id} replaces {model.ref} ({model.digest[:19]}…, review {model.review_id}): "
+                f"a swap needs {' and '.join(missing)}",
+                "say why the change is worth it and how to go back, e.g. --justification 'fixes X' "
+                "--rollback-plan 'curator rollback NAME'; 'curator diff' shows what changed")
+    return {"replaces": model.to_dict() if model else None, **values}

@@ -1,0 +1,280 @@
+"""The card panel: look-alike names first, the five provenance fields, license, lineage, claims,
+and the card itself as written (``m``)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label, Markdown, Static
+
+from curator.tui.format import human_bytes, short_digest
+from curator.tui.widgets.evidence.base import EvidencePanel
+from curator.tui.widgets.evidence.findings import FindingsTable
+
+#: a provenance field's grade: verified by curator, only said by the card, or absent
+GRADE: dict[str, tuple[str, str]] = {
+    "verified": ("✔✔", "bold green"),
+    "declared": ("✔", "yellow"),
+    "missing": ("✘", "bold red"),
+}
+FIELD_ORDER = ("publisher_identity", "training_data", "training_pipeline", "eval_summary", "lineage")
+LICENSE: dict[str, tuple[str, str]] = {
+    "allowed": ("✔", "green"),
+    "needs-legal": ("▲", "yellow"),
+    "denied": ("✘", "bold red"),
+    "missing": ("✘", "bold red"),
+}
+#: characters of a field's first excerpt in the table (the evidence area is ~80 cells wide)
+EXCERPT = 36
+#: the curator never needs more of a card on screen than the card stage read
+MAX_CARD_BYTES = 1 << 20
+
+
+def grade_text(status: str) -> Text:
+    """``✔✔ verified`` / ``✔ declared`` / ``✘ missing``, coloured."""
+    char, style = GRADE.get(status, ("?", "magenta"))
+    return Text(f"{char} {status}", style=style)
+
+
+def where(item: dict[str, Any], short: bool = False) -> str:
+    """``Model details > License, line 41``: where in the card a fact was read (``short``: the
+    last heading only)."""
+    location = str(item.get("location") or "")
+    if short:
+        location = location.rpartition(" > ")[2]
+    line = item.get("line")
+    return f"{location}, line {line}" if line else location
+
+
+def markdown_of(card: str) -> str:
+    """The card for the Markdown widget: YAML front matter shown as a code block, not prose."""
+    if card.startswith("---\n"):
+        end = card.find("\n---", 4)
+        if end != -1:
+            rest = card[end + 4:].split("\n", 1)
+            return f"```yaml\n{card[4:end]}\n```\n\n{rest[1] if len(rest) > 1 else ''}"
+    return card
+
+
+class CardPanel(EvidencePanel):
+    """Look-alike warnings, the five-row provenance table, license, lineage, claims, card file."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("m", "toggle_card", "Card as written")]
+    DEFAULT_CSS = """
+    CardPanel .lookalike {
+        background: $error;
+        color: $text;
+        text-style: bold;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    CardPanel .lookalike.name { background: $warning; color: $text; }
+    CardPanel #card-evidence, CardPanel #card-text { height: auto; }
+    CardPanel #card-text { display: none; }
+    CardPanel.reading #card-text { display: block; }
+    CardPanel.reading #card-evidence { display: none; }
+    CardPanel #field-detail { height: auto; margin-top: 1; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        evidence = self.result.evidence
+        yield Static(self.headline(), classes="headline")
+        for near in evidence.get("lookalike") or []:
+            kind = "name" if near.get("kind") == "name" else "publisher"
+            yield Static(self.lookalike(near), classes=f"lookalike {kind}")
+        with Vertical(id="card-evidence"):
+            if not evidence.get("fields"):
+                yield Static(Text("No card evidence was recorded: the stage did not get that far.",
+                                  style="bold magenta"), classes="alarm")
+            else:
+                yield Static(Text("\n".join(map(str, evidence.get("summary") or [])), style="dim"))
+                yield Label("Provenance", classes="section")
+                yield FieldsTable(evidence["fields"], id="fields")
+                yield Static("", id="field-detail")
+                yield Label("License", classes="section")
+                yield Static(self.license(evidence.get("license") or {}), id="license")
+                yield Label("Lineage", classes="section")
+                yield Static(self.lineage(evidence.get("lineage") or {}), id="lineage")
+                yield Label(f"Claims ({len(evidence.get('claims') or [])})", classes="section")
+                yield Static(self.claims(evidence.get("claims") or []), id="claims")
+                yield Label("Card file", classes="section")
+                yield Static(self.card_file(evidence.get("card") or {}), id="card-file")
+            if self.result.findings:
+                yield Label("Findings", classes="section")
+                yield FindingsTable(self.result.findings)
+        yield Vertical(id="card-text")
+
+    @staticmethod
+    def lookalike(near: dict[str, Any]) -> Text:
+        what = "same name as" if near.get("kind") == "name" else "looks like"
+        return Text(f"⚠ LOOK-ALIKE: {near.get('kind')} '{near.get('name')}' {what} {near.get('source')} "
+                    f"'{near.get('resembles')}' ({near.get('why')}) — make sure this is not an impostor "
+                    "before going on")
+
+    @staticmethod
+    def license(lic: dict[str, Any]) -> Text:
+        verdict = str(lic.get("verdict", "missing"))
+        char, style = LICENSE.get(verdict, ("?", "magenta"))
+        line = Text.assemble((str(lic.get("id") or lic.get("name") or "no license"), "bold"), "  ",
+                             (f"{char} {verdict}", style))
+        if lic.get("location"):
+            line.append(f"  ({where(lic)})", style="dim")
+        if lic.get("link"):
+            line.append(f"\nlink: {lic['link']}", style="dim")
+        for other in (lic.get("declared") or [])[1:]:
+            line.append(f"\nalso: {other.get('text') or other.get('id')} at {where(other)} → "
+                        f"{other.get('verdict')}", style="dim")
+        return line
+
+    @staticmethod
+    def lineage(lineage: dict[str, Any]) -> Text:
+        bases = lineage.get("bases") or []
+        if not bases:
+            return Text("no base model named: the card does not say where this model comes from", style="dim")
+        relation = lineage.get("relation") or lineage.get("inferred_relation") or "derived"
+        lines = []
+        for base in bases:
+            line = Text()
+            line.append("this model ◀── ", style="bold").append(f"{relation} of", style="italic")
+            line.append(" ── ").append(str(base.get("repo_id")), style="bold")
+            if base.get("approved"):
+                line.append(f"  ✔ approved (review {base.get('approved_by')})", style="green")
+            else:
+                line.append("  ✘ not approved in curator", style="red")
+            line.append(f"  ({where(base)})", style="dim")
+            lines.append(line)
+        return Text("\n").join(lines)
+
+    @staticmethod
+    def claims(claims: list[dict[str, Any]]) -> Table | Text:
+        if not claims:
+            return Text("the card claims no scores (model-index)", style="dim")
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
+        for column in ("dataset", "split", "metric", "value", "n-shot", "verified", "where"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("value", "n-shot"))
+        for claim in claims:
+            shots = claim.get("n_shot")
+            verified = Text("hub token", style="green") if claim.get("verified") else Text("no", style="dim")
+            table.add_row(str(claim.get("dataset_name") or claim.get("dataset") or "?"),
+                          str(claim.get("split") or ""), str(claim.get("metric_name") or claim.get("metric")),
+                          str(claim.get("value")), "" if shots is None else str(shots), verified,
+                          Text(where(claim), style="dim"))
+        return table
+
+    @staticmethod
+    def card_file(card: dict[str, Any]) -> Text:
+        if not card.get("present", True):
+            return Text(f"no {card.get('path') or 'README.md'} in the candidate", style="bold red")
+        line = Text.assemble((str(card.get("path")), "bold"), f"  {human_bytes(card.get('bytes') or 0)}",
+                             f"  sha256 {short_digest(str(card.get('sha256') or ''))}")
+        if card.get("truncated"):
+            line.append("  truncated: graded on its first part only", style="yellow")
+        if not card.get("metadata_readable", True):
+            line.append("  front matter unreadable", style="yellow")
+        line.append("\nm: read the card as written (Tab into this panel first)", style="dim italic")
+        return line
+
+    # -- the card as written ----------------------------------------------------------------
+    async def action_toggle_card(self) -> None:
+        """Show the card as rendered Markdown instead of the evidence, or back."""
+        if self.has_class("reading"):
+            self.remove_class("reading")
+            return
+        holder = self.query_one("#card-text", Vertical)
+        if not holder.children:
+            text, note = self.read_card()
+            if note:
+                await holder.mount(Static(note, classes="alarm"))
+            if text is not None:
+                await holder.mount(Markdown(markdown_of(text), open_links=False))
+        self.add_class("reading")
+        self.scroll_home(animate=False)
+
+    def read_card(self) -> tuple[str | None, Text | None]:
+        """The card's text from the review's files folder, and a warning if it is not what was graded."""
+        card = self.result.evidence.get("card") or {}
+        name = str(card.get("path") or "")
+        folder = self.files_dir()
+        if not card.get("present", True) or not name:
+            return None, Text("The candidate has no model card.", style="bold red")
+        if folder is None:
+            return None, Text("The card's folder is not known here: open this review from the queue.",
+                              style="yellow")
+        path = folder / name
+        if not path.resolve().is_relative_to(folder.resolve()):  # a link out of the candidate
+            return None, Text(f"{name} points outside the candidate's folder: not shown.", style="bold red")
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_CARD_BYTES)
+        except OSError as exc:
+            return None, Text(f"cannot read {path} ({exc.strerror or exc}): run the fetch stage again",
+                              style="bold red")
+        note = Text(f"{name} as written — m goes back to the evidence", style="dim italic")
+        expected = str(card.get("sha256") or "")
+        if expected and not card.get("truncated") and hashlib.sha256(data).hexdigest() != expected:
+            note = Text(f"⚠ {path} is not the file the card stage graded (sha256 differs): "
+                        "run the review again", style="bold red")
+        return data.decode("utf-8", errors="replace"), note
+
+    def files_dir(self) -> Path | None:
+        """The candidate's files, from the review the screen shows (duck-typed: no screen import)."""
+        screen = self.screen
+        session, review = getattr(screen, "session", None), getattr(screen, "review", None)
+        if session is None or review is None:
+            return None
+        return Path(session.context(review).files_dir)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if isinstance(table, FieldsTable) and event.row_key.value is not None:
+            self.query_one("#field-detail", Static).update(table.detail(event.row_key.value))
+
+
+class FieldsTable(DataTable[Text | str]):
+    """The five provenance fields: grade, field, the best excerpt, and where it was read."""
+
+    def __init__(self, fields: dict[str, dict[str, Any]], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.fields = fields
+
+    def on_mount(self) -> None:
+        for column in ("grade", "field", "evidence (↑↓ for all)", "line"):
+            self.add_column(column, key=column)
+        for key in [*(k for k in FIELD_ORDER if k in self.fields), *(k for k in self.fields
+                                                                     if k not in FIELD_ORDER)]:
+            field = self.fields[key]
+            status = str(field.get("status"))
+            found = field.get("evidence") or []
+            placeholders = field.get("placeholders") or []
+            first = found[0] if found else placeholders[0] if placeholders else {}
+            excerpt = str(first.get("excerpt") or field.get("note") or "not in the card")
+            if not found and placeholders:
+                excerpt = f"only placeholders: {excerpt}"
+            line = f"line {first['line']}" if first.get("line") else ""
+            self.add_row(grade_text(status), Text(str(field.get("title") or key), style="bold"),
+                         Text(excerpt[:EXCERPT] + ("…" if len(excerpt) > EXCERPT else ""),
+                              style="" if found else "red"),
+                         Text(line, style="dim"), key=key)
+
+    def detail(self, key: str) -> Text:
+        """Every excerpt of one field with its location, its placeholders, and curator's note."""
+        field = self.fields.get(key, {})
+        text = Text.assemble((str(field.get("title") or key), "bold"), "  ")
+        text.append_text(grade_text(str(field.get("status"))))
+        if field.get("note"):
+            text.append(f" — {field['note']}", style="italic")
+        for item in field.get("evidence") or []:
+            text.append(f"\n• {where(item)}: ", style="bold")
+            text.append(str(item.get("excerpt", "")))
+        for item in field.get("placeholders") or []:
+            text.append(f"\n◦ placeholder at {where(item)}: ", style="yellow")
+            text.append(str(item.get("excerpt", "")), style="yellow")
+        return text

@@ -1,0 +1,260 @@
+"""The eval panel: what curator measured, what the card claimed, and a bar chart of both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Static
+
+from curator.tui.widgets.evidence.base import EvidencePanel
+from curator.tui.widgets.evidence.findings import FindingsTable
+
+#: a claim against curator's measurement
+VERDICT: dict[str, tuple[str, str]] = {
+    "consistent": ("✔", "green"),
+    "gap": ("▲", "yellow"),
+    "not-reproduced": ("✘", "bold red"),
+    "understated": ("▼", "cyan"),
+    "unchecked": ("?", "grey50"),
+}
+EIGHTHS = " ▏▎▍▌▋▊▉"
+BAR_WIDTH = 32
+MEASURED_STYLE = "bold cyan"
+
+
+@dataclass
+class Row:
+    """One task and metric: curator's measurement and, if the card made one, its claim."""
+
+    task: str
+    metric: str
+    n_shot: Any = None
+    measured: float | None = None
+    stderr: Any = None
+    claim: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}|{self.metric}|{self.n_shot}|{self.claim.get('location', '')}"
+
+    @property
+    def claimed(self) -> float | None:
+        value = self.claim.get("claimed", self.claim.get("value"))
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def verdict(self) -> str:
+        return str(self.claim.get("verdict") or ("unchecked" if self.claim else ""))
+
+
+def verdict_text(verdict: str) -> Text:
+    if not verdict:
+        return Text("— no claim", style="dim")
+    char, style = VERDICT.get(verdict, ("?", "magenta"))
+    return Text(f"{char} {verdict}", style=style)
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A score to ``digits`` decimals; anything else (lm-eval's "N/A" stderr) as it is; None as —."""
+    if isinstance(value, int | float):
+        return f"{value:.{digits}f}"
+    return "—" if value is None else str(value)
+
+
+def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar in eighth-blocks, ``width`` cells at ``scale``; never wider, never negative."""
+    cells = max(0.0, min(value / scale, 1.0)) * width if scale > 0 else 0.0
+    full = int(cells)
+    part = EIGHTHS[int((cells - full) * 8)] if full < width else ""
+    return ("█" * full + part.strip()).ljust(width)
+
+
+def rows_of(evidence: dict[str, Any]) -> list[Row]:
+    """Every measured task x metric with the claim mapped to it, then the claims nothing measured."""
+    claims = [c for c in evidence.get("claims") or [] if isinstance(c, dict)]
+    used: set[int] = set()
+    rows: list[Row] = []
+    for score in evidence.get("scores") or []:
+        metrics = score.get("metrics") or {}
+        for metric, value in metrics.items():
+            if metric.endswith("_stderr"):
+                continue
+            measured = float(value) if isinstance(value, int | float) else None
+            row = Row(str(score.get("task")), metric, score.get("n_shot"), measured,
+                      metrics.get(f"{metric}_stderr"))
+            for i, claim in enumerate(claims):
+                if (i not in used and claim.get("mapped_task") == row.task
+                        and claim.get("mapped_metric") == metric
+                        and claim.get("measured_n_shot", row.n_shot) == row.n_shot):
+                    used.add(i)
+                    rows.append(Row(row.task, metric, row.n_shot, row.measured, row.stderr, claim))
+                    break
+            else:
+                rows.append(row)
+    for i, claim in enumerate(claims):
+        if i not in used:
+            task = claim.get("mapped_task") or f"({claim.get('dataset_name') or claim.get('dataset')})"
+            rows.append(Row(str(task), str(claim.get("mapped_metric") or claim.get("metric")),
+                            claim.get("n_shot"), claim=claim))
+    return rows
+
+
+class EvalPanel(EvidencePanel):
+    """Why it did not run, or: scores vs claims as a table and as bars; tasks, model, settings."""
+
+    DEFAULT_CSS = """
+    EvalPanel #claim-detail { height: auto; margin-top: 1; color: $text-muted; }
+    EvalPanel #eval-chart { margin-top: 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        evidence = self.result.evidence
+        yield Static(self.headline(), classes="headline")
+        if evidence.get("reason"):
+            yield Static(Text(f"Not measured: {evidence['reason']}", style="bold yellow"), classes="alarm")
+        rows = rows_of(evidence)
+        if rows:
+            yield Label("Measured vs claimed — ↑↓ for a claim's location and what may explain a gap",
+                        classes="section")
+            yield ScoresTable(rows, id="scores")
+            yield Static("", id="claim-detail")
+            yield Label("Chart", classes="section")
+            yield Static(self.chart(rows), id="eval-chart")
+        elif not evidence.get("reason"):
+            yield Static(Text("No scores were recorded: the eval did not finish.", style="bold magenta"),
+                         classes="alarm")
+        if evidence.get("tasks"):
+            yield Label("Tasks", classes="section")
+            yield Static(self.tasks(evidence["tasks"]), id="eval-tasks")
+        yield Label("Run", classes="section")
+        yield Static(self.run_facts(evidence), id="eval-run")
+        if self.result.findings:
+            yield Label("Findings", classes="section")
+            yield FindingsTable(self.result.findings)
+
+    @staticmethod
+    def chart(rows: list[Row]) -> Table:
+        """Measured (cyan) and claimed (the verdict's colour) bars on one scale, per claimed metric;
+        tasks without a claim show their first metric only."""
+        claimed = {row.task for row in rows if row.claim}
+        shown: list[Row] = []
+        seen: set[str] = set()
+        for row in rows:
+            if row.claim or (row.task not in claimed | seen and row.measured is not None):
+                shown.append(row)
+            seen.add(row.task)
+        values = [v for r in shown for v in (r.measured, r.claimed) if v is not None]
+        scale = max([1.0, *values])
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True, style="dim")
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        axis = f"0{number(scale, 1):>{BAR_WIDTH - 1}}"
+        grid.add_row("", "", Text(axis, style="dim"), "")
+        for row in shown:
+            name = f"{row.task} {row.metric}"
+            if row.measured is not None:
+                plus = f" ±{number(row.stderr, 3)}" if isinstance(row.stderr, int | float) else ""
+                grid.add_row(Text(name, style="bold"), "measured", Text(bar(row.measured, scale),
+                             style=MEASURED_STYLE), f"{number(row.measured, 3)}{plus}")
+                name = ""
+            if row.claimed is not None:
+                style = VERDICT.get(row.verdict, ("", "magenta"))[1]
+                grid.add_row(Text(name, style="bold"), "claimed", Text(bar(row.claimed, scale), style=style),
+                             Text.assemble(number(row.claimed, 3), "  ", verdict_text(row.verdict)))
+        return grid
+
+    @staticmethod
+    def tasks(tasks: list[dict[str, Any]]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        for _ in range(3):
+            grid.add_column(overflow="fold")
+        for task in tasks:
+            ran = task.get("status") in (None, "ran")
+            status = str(task.get("status") or "planned")
+            if task.get("reason"):
+                status += f": {task['reason']}"
+            grid.add_row(Text(str(task.get("task")), style="bold"), str(task.get("source") or ""),
+                         Text(status, style="" if ran else "yellow"))
+        return grid
+
+    @staticmethod
+    def run_facts(evidence: dict[str, Any]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        model = evidence.get("model") or {}
+        if model:
+            weights = ", ".join(f"{p} ({f})" for p, f in (model.get("weights") or {}).items())
+            grid.add_row("model", f"{model.get('kind', '?')} · {', '.join(model.get('architectures') or [])}"
+                         f" · weights {weights or 'none'}")
+        settings = evidence.get("settings") or {}
+        if settings:
+            grid.add_row("settings", f"{settings.get('backend')} · {settings.get('dtype')} on "
+                         f"{settings.get('device')} · batch {settings.get('batch_size')} · limit "
+                         f"{settings.get('limit') or 'none'} · trust_remote_code "
+                         f"{settings.get('trust_remote_code', False)}")
+        versions = evidence.get("versions") or {}
+        if versions:
+            grid.add_row("versions", " · ".join(f"{k} {v}" for k, v in versions.items()))
+        child = evidence.get("child") or {}
+        if child:
+            grid.add_row("child", f"exit {child.get('exit_code')} · {child.get('seconds')} s · peak "
+                         f"{child.get('peak_rss_mb')} MB" + (f" · {child['message']}" if child.get("message")
+                                                            else ""))
+        tail = [line for line in child.get("stderr_tail") or [] if str(line).strip()]
+        if tail:
+            grid.add_row("child said", Text("\n".join(map(str, tail[-6:])), style="magenta"))
+        requests = evidence.get("requests") or {}
+        if requests:
+            cache = (evidence.get("cache") or {}).get("entries") or {}
+            grid.add_row("requests", f"{requests.get('computed')} computed of {requests.get('announced')}"
+                         + (f" · cache {cache.get('before')} → {cache.get('after')}" if cache else ""))
+        if evidence.get("claims_source"):
+            grid.add_row("claims from", str(evidence["claims_source"]))
+        return grid
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if isinstance(table, ScoresTable) and event.row_key.value is not None:
+            self.query_one("#claim-detail", Static).update(table.detail(event.row_key.value))
+
+
+class ScoresTable(DataTable[Text | str]):
+    """task, metric, n-shot, measured ± stderr, claimed, verdict; failed claims in red."""
+
+    def __init__(self, rows: list[Row], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.rows_by_key = {row.key: row for row in rows}
+
+    def on_mount(self) -> None:
+        for column in ("task", "metric", "shots", "measured", "±", "claimed", "verdict"):
+            self.add_column(column, key=column)
+        for key, row in self.rows_by_key.items():
+            self.add_row(Text(row.task, style="bold"), row.metric, number(row.n_shot, 0),
+                         Text(number(row.measured, 3), justify="right"),
+                         Text(number(row.stderr, 3), style="dim"),
+                         Text(number(row.claimed, 3), justify="right"), verdict_text(row.verdict), key=key)
+
+    def detail(self, key: str) -> Text:
+        row = self.rows_by_key[key]
+        claim = row.claim
+        text = Text.assemble((f"{row.task} {row.metric}", "bold"), "  ")
+        text.append_text(verdict_text(row.verdict))
+        if not claim:
+            return text.append(" — the card makes no claim here: a baseline measurement", style="dim")
+        if isinstance(claim.get("z"), int | float):
+            text.append(f" ({claim['z']:+.1f} stderr)")
+        text.append(f"\nclaim: {claim.get('dataset_name') or claim.get('dataset')} "
+                    f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} at "
+                    f"{claim.get('location')}" + (f", line {claim['line']}" if claim.get("line") else ""))
+        if claim.get("reason"):
+            text.append(f"\nwhy unchecked: {claim['reason']}", style="yellow")
+        for note in claim.get("notes") or []:
+            text.append(f"\n• {note}")
+        return text

@@ -1,0 +1,276 @@
+"""The scan panel: every file's verdict, each scanner's say about it, and where they disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from curator.core.models import Severity
+from curator.tui.format import SEVERITY_STYLE, human_bytes, short_digest
+from curator.tui.widgets.evidence.base import EvidencePanel
+from curator.tui.widgets.evidence.findings import FindingsTable
+
+#: a file's verdict: glyph and colour (unscanned blocks too: it can carry code nobody read)
+VERDICT: dict[str, tuple[str, str]] = {
+    "clean": ("✔", "green"),
+    "blocked": ("✘", "bold red"),
+    "unscanned": ("?", "bold magenta"),
+}
+#: what one reader said about one file
+VOICE: dict[str, tuple[str, str]] = {
+    "flagged": ("✘", "red"),
+    "warned": ("▲", "yellow"),
+    "clean": ("✔", "green"),
+    "error": ("!", "magenta"),
+    "not-given": ("–", "grey50"),
+    "not-run": ("·", "grey50"),
+}
+DISAGREE = "bold yellow"
+#: curator's own checks read every file; the external scanners follow in the policy's order
+OWN = "curator"
+
+
+def verdict_text(verdict: str) -> Text:
+    """``✘ blocked`` in red, ``✔ clean`` in green, ``? unscanned`` in magenta."""
+    char, style = VERDICT.get(verdict, ("?", "magenta"))
+    return Text(f"{char} {verdict}", style=style)
+
+
+def verdict_glyph(verdict: str) -> Text:
+    """The verdict's glyph alone: ✔ green, ✘ red, ? magenta."""
+    char, style = VERDICT.get(verdict, ("?", "magenta"))
+    return Text(char, style=style)
+
+
+def voice_text(status: str, with_word: bool = False) -> Text:
+    char, style = VOICE.get(status, ("?", "magenta"))
+    return Text(f"{char} {status}" if with_word else char, style=style)
+
+
+def severity_style(severity: str) -> str:
+    try:
+        return SEVERITY_STYLE[Severity(severity)]
+    except ValueError:
+        return "magenta"
+
+
+class ScanPanel(EvidencePanel):
+    """Counts and scanner runs; a files table with one column per scanner; a tree for one file."""
+
+    DEFAULT_CSS = """
+    ScanPanel #scan-tree {
+        height: auto;
+        max-height: 30;
+        margin-top: 1;
+        background: $surface;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        evidence = self.result.evidence
+        yield Static(self.headline(), classes="headline")
+        files = evidence.get("files") or []
+        if not files:
+            yield Static(Text("No file verdicts were recorded: the scan did not get that far.",
+                              style="bold magenta"), classes="alarm")
+        else:
+            yield Static(self.summary(evidence), classes="summary")
+        for text in self.alarms(evidence):
+            yield Static(text, classes="alarm")
+        if evidence.get("scanners"):
+            yield Label("Scanners", classes="section")
+            yield Static(self.scanners_table(evidence["scanners"]), id="scanners")
+        if files:
+            yield Label("Files — one column per scanner: ✘ flagged ▲ warned ✔ clean ! error – n/a",
+                        classes="section")
+            yield ScanFilesTable(files, self.scanner_names(evidence), id="scan-files")
+            yield Tree[None](Text("(pick a file)"), id="scan-tree")
+        if self.result.findings:
+            yield Label("Findings", classes="section")
+            yield FindingsTable(self.result.findings)
+
+    def on_mount(self) -> None:
+        tables = self.query(ScanFilesTable)
+        if tables:
+            tables.first().show_worst()
+
+    @staticmethod
+    def scanner_names(evidence: dict[str, Any]) -> list[str]:
+        """curator first, then every external scanner of the run or of any file's voices."""
+        names = [OWN, *evidence.get("scanners", {})]
+        for entry in evidence.get("files") or []:
+            names += [n for n in entry.get("scanners", {}) if n not in names]
+        return names
+
+    def summary(self, evidence: dict[str, Any]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        counts = evidence.get("counts") or {}
+        line = Text(f"{sum(counts.values())}: ")
+        for i, verdict in enumerate(VERDICT):
+            line.append(", " if i else "")
+            line.append_text(Text(f"{counts.get(verdict, 0)} ")).append_text(verdict_text(verdict))
+        grid.add_row("files", line)
+        policy = evidence.get("policy") or {}
+        if policy:
+            grid.add_row("blocks at", ", ".join(policy.get("block_severities") or [])
+                         + f" · formats allowed: {_formats(policy.get('allowed_formats'))}")
+        took = f"{float(evidence.get('seconds') or 0):.1f} s"
+        unpacked = evidence.get("unpacked_bytes") or 0
+        grid.add_row("took", took + (f" · unpacked {human_bytes(unpacked)}" if unpacked else ""))
+        return grid
+
+    @staticmethod
+    def alarms(evidence: dict[str, Any]) -> list[Text]:
+        """Scanners that disagree about a file, and scanners whose run did not finish."""
+        out = []
+        for d in evidence.get("disagreements") or []:
+            text = Text("⚠ scanners disagree on ", style=DISAGREE)
+            text.append(str(d.get("file")), style="bold")
+            text.append(f": flagged by {', '.join(d.get('flagged_by', []))}; "
+                        f"clean by {', '.join(d.get('clean_by', []))}", style=DISAGREE)
+            out.append(text)
+        for name, run in (evidence.get("scanners") or {}).items():
+            if run.get("status") not in ("ok", "idle"):
+                out.append(Text(f"! {name} {run.get('status')}: its files count as unscanned",
+                                style="bold magenta"))
+        return out
+
+    @staticmethod
+    def scanners_table(runs: dict[str, dict[str, Any]]) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for column in ("scanner", "version", "run", "targets", "errors", "seconds", "exit", "last words"):
+            table.add_column(column, no_wrap=column != "last words", overflow="fold")
+        for name, run in runs.items():
+            ok = run.get("status") in ("ok", "idle")
+            tail = [line for line in run.get("stderr_tail") or [] if line.strip()]
+            table.add_row(name, str(run.get("version") or "?"),
+                          Text(str(run.get("status")), style="green" if ok else "bold magenta"),
+                          str(run.get("targets", 0)),
+                          Text(str(run.get("errors", 0)), style="magenta" if run.get("errors") else ""),
+                          f"{float(run.get('seconds') or 0):.2f}", str(run.get("exit_code")),
+                          Text("" if ok else (tail[-1] if tail else ""), style="dim"))
+        return table
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if isinstance(table, ScanFilesTable) and event.row_key.value is not None:
+            entry = table.by_path[event.row_key.value]
+            fill_tree(self.query_one("#scan-tree", Tree), entry, table.scanners)
+
+
+def _formats(allowed: Any) -> str:
+    return ", ".join(allowed) if isinstance(allowed, list) else str(allowed or "any")
+
+
+class ScanFilesTable(DataTable[Text | str]):
+    """verdict, path, format, size, one glyph per scanner, agreement; blocked rows first in red."""
+
+    def __init__(self, files: list[dict[str, Any]], scanners: list[str], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.by_path: dict[str, dict[str, Any]] = {str(f.get("path")): f for f in files}
+        self.scanners = scanners
+
+    def on_mount(self) -> None:
+        # narrow on purpose: the evidence area is ~80 cells wide in a 120-cell terminal
+        self.add_column("", key="verdict")
+        self.add_column("path", key="path")
+        self.add_column("size", key="size")
+        for name in self.scanners:
+            self.add_column(name, key=name)
+        order = {"blocked": 0, "unscanned": 1, "clean": 2}
+        for path, entry in sorted(self.by_path.items(),
+                                  key=lambda kv: (order.get(str(kv[1].get("verdict")), 0), kv[0])):
+            verdict = str(entry.get("verdict"))
+            style = VERDICT.get(verdict, ("", "magenta"))[1] if verdict != "clean" else ""
+            voices = entry.get("scanners") or {}
+            mark = verdict_glyph(verdict)
+            if entry.get("disagreement"):
+                mark.append("⚠", style=DISAGREE)
+            self.add_row(
+                mark, Text(path, style=style), Text(human_bytes(entry.get("size") or 0), justify="right"),
+                *[voice_text(str((voices.get(n) or {}).get("status", "not-run"))) for n in self.scanners],
+                key=path)
+
+    def show_worst(self) -> None:
+        """Put the cursor on the first blocked or unscanned file (rows are sorted that way)."""
+        if self.row_count:
+            self.move_cursor(row=0)
+
+
+def fill_tree(tree: Tree[None], entry: dict[str, Any], scanners: list[str]) -> None:
+    """One file: why its verdict, then each scanner's status with its findings, then its contents."""
+    path = str(entry.get("path"))
+    root = Text.assemble((path, "bold"), " — ")
+    root.append_text(verdict_text(str(entry.get("verdict"))))
+    root.append(f" · {entry.get('format', '?')} · {human_bytes(entry.get('size') or 0)}")
+    if entry.get("sha256"):
+        root.append(f" · sha256 {short_digest(str(entry['sha256']))}", style="dim")
+    if entry.get("detail"):
+        root.append(f" · {entry['detail']}", style="dim")
+    tree.reset(root)
+    tree.root.expand()
+    disagreement = entry.get("disagreement")
+    if disagreement:
+        tree.root.add_leaf(Text(f"⚠ flagged by {', '.join(disagreement.get('flagged_by', []))}, "
+                                f"clean by {', '.join(disagreement.get('clean_by', []))}", style=DISAGREE))
+    reasons = entry.get("reasons") or []
+    if reasons and entry.get("verdict") != "clean":
+        why = tree.root.add(Text(f"why {entry.get('verdict')} ({len(reasons)})", style="bold"), expand=False)
+        for reason in reasons:
+            why.add_leaf(Text(str(reason)))
+    voices = entry.get("scanners") or {}
+    for name in [n for n in scanners if n in voices] + [n for n in voices if n not in scanners]:
+        _add_voice(tree.root, name, voices[name], path)
+    parts = entry.get("parts") or []
+    if parts:
+        inside = tree.root.add(Text(f"contents ({len(parts)} part(s))", style="bold"), expand=False)
+        for part in parts:
+            inside.add_leaf(_part_text(part))
+
+
+def _add_voice(root: TreeNode[None], name: str, voice: dict[str, Any], path: str) -> None:
+    status = str(voice.get("status", "not-run"))
+    findings = voice.get("findings") or []
+    label = Text.assemble((name, "bold"), " ")
+    version = next((str(f.get("tool_version")) for f in findings if f.get("tool_version")), "")
+    if version:
+        label.append(f"{version} ", style="dim")
+    label.append_text(voice_text(status, with_word=True))
+    if findings:
+        label.append(f" · {len(findings)} finding(s)")
+    if voice.get("note") and not findings:
+        label.append(f" · {voice['note']}", style="dim")
+    node = root.add(label, expand=status in ("flagged", "warned", "error"))
+    if voice.get("error"):
+        node.add_leaf(Text(f"error: {voice['error']}", style="magenta"))
+    for finding in findings:
+        message = str(finding.get("message", ""))
+        message = message.removeprefix(f"{path}: ")  # the file is the tree's root already
+        style = severity_style(str(finding.get("severity")))
+        # the message first: a tree line does not wrap, and the message is what the curator reads
+        node.add_leaf(Text.assemble((message, style), (f"  {finding.get('severity')} {finding.get('code')}",
+                                                       "dim")))
+    if voice.get("findings_omitted"):
+        node.add_leaf(Text(f"… and {voice['findings_omitted']} more", style="dim"))
+    if voice.get("targets") and status != "not-given":
+        node.add_leaf(Text(f"read: {', '.join(map(str, voice['targets']))}", style="dim"))
+
+
+def _part_text(part: dict[str, Any]) -> Text:
+    where = part.get("member") or "(the file itself)"
+    text = Text.assemble((str(where), "bold"), f" {part.get('format', '?')}")
+    if "streams" in part:
+        text.append(f" · {part['streams']} stream(s), {part.get('opcodes', '?')} opcodes")
+    imports = part.get("globals") or []
+    if imports:
+        text.append(" · imports ")
+        text.append(", ".join(map(str, imports[:12])) + (" …" if len(imports) > 12 else ""), style="yellow")
+    return text
