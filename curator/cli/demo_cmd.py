@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.app import app, say, workspace
 
 if TYPE_CHECKING:
     from curator.core.models import Candidate
@@ -67,20 +67,6 @@ def demo(
 
 def _review_headless(ws: Workspace, candidate: Candidate, as_json: bool) -> int:
     """Like ``curator review ... --headless``: run every stage, print the verdict."""
-    from curator.cli.progress import TerminalObserver
-    from curator.reviews import Session, exit_code, review_document
+    from curator.cli.review_cmd import run_headless
 
-    session = Session.open(ws)
-    try:
-        opened = session.open_review(candidate, fresh=True)
-        if not as_json:
-            say(f"review [bold]{opened.id}[/] of {opened.candidate.label} from {candidate.endpoint}")
-        results = session.run(opened, observers=[TerminalObserver(quiet=as_json)])
-        document = review_document(opened, results, session.policy)
-    finally:
-        session.close()
-    if as_json:
-        emit_json(document)
-    else:
-        say(f"recommendation: [bold]{document['recommendation']}[/]")
-    return exit_code(results)
+    return run_headless(ws, candidate, fresh=True, as_json=as_json)

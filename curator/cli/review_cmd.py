@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
+
+if TYPE_CHECKING:
+    from curator.core.models import Candidate
+    from curator.core.workspace import Workspace
 
 
 @app.command()
@@ -21,7 +25,7 @@ def review(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Review a candidate: pin it, then fetch, scan, check signature and card, evaluate."""
-    from curator.reviews import Session, parse_target
+    from curator.reviews import parse_target
 
     candidate = parse_target(target, revision, endpoint)
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
@@ -30,18 +34,24 @@ def review(
 
         make_app(workspace(), candidate=candidate, fresh=fresh, only=stages).run()
         return
-    from curator.cli.progress import TerminalObserver
-    from curator.reviews import exit_code, review_document
+    raise typer.Exit(run_headless(workspace(), candidate, fresh=fresh, only=stages, as_json=as_json))
 
-    session = Session.open(workspace())
+
+def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only: list[str] | None = None,
+                 as_json: bool = False) -> int:
+    """Run a review's stages without the TUI: progress on stderr, verdict or JSON on stdout."""
+    from curator.cli.progress import TerminalObserver
+    from curator.reviews import Session, exit_code, review_document
+
+    session = Session.open(ws)
     try:
-        lookalikes = session.name_check(candidate)
-        for finding in lookalikes:  # before any byte is downloaded
+        for finding in session.name_check(candidate):  # before any byte is downloaded
             say(f"[red]{finding.severity.value}[/] {finding.message}")
         opened = session.open_review(candidate, fresh=fresh)
         if not as_json:
-            say(f"review [bold]{opened.id}[/] of {opened.candidate.label}")
-        results = session.run(opened, stages, observers=[TerminalObserver(quiet=as_json)])
+            where = f" from {candidate.endpoint}" if candidate.endpoint else ""
+            say(f"review [bold]{opened.id}[/] of {opened.candidate.label}{where}")
+        results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)])
         document = review_document(opened, results, session.policy)
     finally:
         session.close()
@@ -49,4 +59,4 @@ def review(
         emit_json(document)
     else:
         say(f"recommendation: [bold]{document['recommendation']}[/]")
-    raise typer.Exit(exit_code(results))
+    return exit_code(results)

@@ -67,8 +67,8 @@ class HubHandler(BaseHTTPRequestHandler):
         hub: HubServer = getattr(self.server, "hub")  # noqa: B009 - set by the listener
         return hub
 
-    def route(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def route(self) -> None:  # pragma: no cover - each listener overrides it
+        self.send_error(404)
 
     def do_GET(self) -> None:
         self._dispatch()
