@@ -15,7 +15,7 @@ from typing import Any
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
 from curator.attest.statement import DecisionFacts, build_statement, utc_now
-from curator.changes.production import promote
+from curator.changes.production import promote_pushed
 from curator.changes.swap import SwapRequest, swap_change
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.models import Manifest, Review, StageResult, digest_of
@@ -223,7 +223,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
                                      "digest": pushed.digest, "registry": registry.location,
                                      "uploaded_bytes": pushed.uploaded_bytes,
                                      "skipped_bytes": pushed.skipped_bytes}, review_id)
-    promote(session, registry, name, pushed.digest, review_id)
+    promote_pushed(session, registry, name, pushed.digest, review_id)
     return pushed
 
 

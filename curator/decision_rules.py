@@ -58,7 +58,8 @@ class DecisionRules:
         if rules.approvals_required < 1:
             raise UsageError("decision.approvals_required must be at least 1", "fix default.yaml")
         if rules.swap_requires - set(SWAP_FIELDS):
-            raise UsageError(f"decision.swap_requires may list only {', '.join(SWAP_FIELDS)}", "fix default.yaml")
+            raise UsageError(f"decision.swap_requires may list only {', '.join(SWAP_FIELDS)}",
+                             "fix default.yaml")
         from curator.registry.interface import TAG_RE
 
         if not TAG_RE.match(rules.production_tag) or rules.production_tag.startswith("sha256-"):
@@ -105,7 +106,8 @@ def _custom_code(found: list[Blocker], scan: StageResult | None, rules: Decision
     if not isinstance(info, dict) or not info.get("files_to_review"):
         return found
     files = set(info["files_to_review"])
-    mine = tuple(f for f in scan.findings if f.code.startswith(CUSTOM_CODE) and f.file in files) if scan else ()
+    listed = scan.findings if scan is not None else ()
+    mine = tuple(f for f in listed if f.code.startswith(CUSTOM_CODE) and f.file in files)
     if str(info.get("status_without")) not in rules.block_on:
         found = [b for b in found if b.stage != "scan"]
     return [*found, Blocker(CUSTOM_CODE, CUSTOM_CODE, mine, tuple(sorted(files)))]
@@ -132,9 +134,10 @@ def waivers_for(blocking: list[Blocker], asked: dict[str, str], until: dt.date |
                                   f"fix the {stage} stage and re-run the review")
         unnamed = unnamed_files(by_stage[stage], reason)
         if unnamed:
+            named = ", ".join(by_stage[stage].files)
             raise DecisionRefused(f"the {stage} waiver does not name {', '.join(unnamed)}",
                                   f"read each file ('o' in the TUI), then name every one you reviewed: "
-                                  f"--waive {stage}='reviewed {', '.join(by_stage[stage].files)}: why it is safe'")
+                                  f"--waive {stage}='reviewed {named}: why it is safe'")
     expires = until or today + dt.timedelta(days=rules.waiver_days)
     if expires < today:
         raise UsageError(f"--waive-until {expires} is in the past", "pass a future date (YYYY-MM-DD)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from curator.core.models import StageResult
@@ -36,23 +36,24 @@ def iso(epoch: float | None) -> str | None:
 class InventoryEntry:
     """One model in the registry, as the ledger and the registry know it."""
 
+    # DESIGN.md's ``inventory --json`` keys first, in its order
     ref: str
+    repo_id: str
+    revision: str
+    manifest_digest: str  # the OCI manifest digest: what verify and deploy pipelines pin
+    decision: dict[str, Any]  # outcome, curator{name,email,keyid}, decision_id, rationale, waivers
+    status: str
+    reasons: tuple[str, ...]
     name: str
     tag: str
     digest_ref: str
-    manifest_digest: str  # the OCI manifest digest: what verify and deploy pipelines pin
     files_digest: str  # the fetch manifest digest (file list)
-    repo_id: str
-    revision: str
     source: str
     endpoint: str | None
     review_id: str
     registry: str
-    decision: dict[str, Any]  # outcome, curator{name,email,keyid}, time, decision_id, rationale, waivers
     approved_epoch: float
     age_days: int
-    status: str
-    reasons: tuple[str, ...] = ()
     last_check: dict[str, Any] | None = None
     last_action: dict[str, Any] | None = None
     scanners: dict[str, str] = field(default_factory=dict)
@@ -104,15 +105,10 @@ class InventoryEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``inventory --json`` entry (DESIGN.md keys first)."""
-        return {"ref": self.ref, "repo_id": self.repo_id, "revision": self.revision,
-                "manifest_digest": self.manifest_digest,
-                "decision": {**self.decision, "time": self.approved_at},
-                "status": self.status, "reasons": list(self.reasons), "name": self.name, "tag": self.tag,
-                "digest_ref": self.digest_ref, "files_digest": self.files_digest, "source": self.source,
-                "endpoint": self.endpoint, "review_id": self.review_id, "registry": self.registry,
-                "age_days": self.age_days, "last_check": self.last_check, "last_action": self.last_action,
-                "scanners": self.scanners, "license": self.license, "lineage": self.lineage,
-                "files": self.files, "size": self.size, "requested_revision": self.requested_revision}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "approved_epoch"}
+        data["decision"] = {**self.decision, "time": self.approved_at}
+        data["reasons"] = list(self.reasons)
+        return data
 
 
 @dataclass(frozen=True)

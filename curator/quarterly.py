@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ def run_quarterly(session: Any, registry: Any, trusted: dict[str, Any], rules: A
     today = today or dt.date.today()
     settings = QuarterlySettings.from_policy(session.policy)
     if upstream is not None:
-        settings = QuarterlySettings(**{**settings.__dict__, "check_upstream": upstream})
+        settings = replace(settings, check_upstream=upstream)
     inventory: Inventory = build_inventory(session, registry, today)
     run = QuarterlyRun(uuid.uuid4().hex[:12], today, registry.location, scanner_versions(session.policy))
     active = [e for e in inventory.entries if e.status != RETIRED]

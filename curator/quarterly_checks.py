@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from curator.core.errors import LedgerError, RegistryUnreachable
 from curator.core.models import StageResult
 from curator.inventory import RETIRED, Inventory, InventoryEntry, scanners_of
 from curator.quarterly import AGE_WARN_DAYS, Check, QuarterlySettings
@@ -16,9 +17,15 @@ VERDICT_RANK = {"clean": 0, "unscanned": 1, "blocked": 2}
 
 
 def _guarded(name: str, work: Callable[[], Check | list[Check]]) -> list[Check]:
-    """Run a check; a crash becomes ``errored`` (fail closed), never ``ok``."""
+    """Run a check; a crash becomes ``errored`` (fail closed), never ``ok``.
+
+    A registry that cannot be reached or a ledger that cannot be written stops the whole
+    run instead (exit 2): that says nothing about the model, and every model would error.
+    """
     try:
         found = work()
+    except (RegistryUnreachable, LedgerError):
+        raise
     except Exception as exc:  # noqa: BLE001 - any crash of a check must fail the model, not pass it
         return [Check(name, "errored", f"the {name} check crashed: {type(exc).__name__}: {exc}"[:500])]
     return found if isinstance(found, list) else [found]

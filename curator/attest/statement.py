@@ -78,7 +78,7 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     tools: dict[str, str] = {}
     for r in facts.results.values():
         tools.update(r.tool_versions)
-    statement = {
+    statement: dict[str, Any] = {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": facts.name, "digest": {algo: hexdigest}}],
         "predicateType": PREDICATE_TYPE,

@@ -16,13 +16,27 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, decision_id, sign_statement, verify_envelope
+from curator.attest.dsse import (
+    MAX_ENVELOPE_BYTES,
+    EnvelopeProblem,
+    decision_id,
+    sign_statement,
+    verify_envelope,
+)
 from curator.attest.keys import Signer
 from curator.attest.statement import STATEMENT_TYPE, utc_now
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.registry.artifact import DSSE_TYPE, repository_name
-from curator.registry.interface import EMPTY_JSON, EMPTY_TYPE, MANIFEST_TYPE, Descriptor, Reference, Registry
-from curator.registry.interface import parse_json, sha256_digest
+from curator.registry.interface import (
+    EMPTY_JSON,
+    EMPTY_TYPE,
+    MANIFEST_TYPE,
+    Descriptor,
+    Reference,
+    Registry,
+    parse_json,
+    sha256_digest,
+)
 
 PREDICATE_TYPE = "https://curator.dev/attestation/ledger-checkpoint/v1"
 ARTIFACT_TYPE = "application/vnd.curator.ledger-checkpoint.v1+json"
@@ -66,7 +80,7 @@ def make_checkpoint(ledger: Any, signer: Signer, registry: Registry, repository:
     report = ledger.verify()
     if not report.ok:
         raise IntegrityError(f"the ledger {ledger.where} is already broken at row {report.first_bad} "
-                             f"({report.reason})", "find out what happened before signing a checkpoint over it")
+                             f"({report.reason})", "find out what happened before signing a checkpoint")
     if report.rows == 0:
         raise UsageError(f"the ledger {ledger.where} is empty", "there is nothing to checkpoint yet")
     genesis = str(ledger.events()[0]["hash"])
@@ -149,7 +163,8 @@ def read_checkpoint(registry: Registry, repository: str, trusted: dict[str, Any]
                       registry.describe(Reference(repository, tag=tag)))
 
 
-def check_ledger(ledger: Any, registry: Registry, repository: str, trusted: dict[str, Any]) -> CheckpointCheck:
+def check_ledger(ledger: Any, registry: Registry, repository: str,
+                 trusted: dict[str, Any]) -> CheckpointCheck:
     """Does the ledger still hold the latest checkpoint's rows, unchanged?"""
     try:
         checkpoint = read_checkpoint(registry, repository, trusted)

@@ -115,7 +115,8 @@ def _card(side: Side) -> dict[str, Any]:
     claims = {}
     for c in ev.get("claims") or []:
         if isinstance(c, dict):
-            key = f"{c.get('dataset') or c.get('task') or '?'} {c.get('metric') or c.get('metric_name') or '?'}"
+            what, metric = c.get("dataset") or c.get("task") or "?", c.get("metric") or c.get("metric_name")
+            key = f"{what} {metric or '?'}"
             claims[key + (f" ({c['n_shot']}-shot)" if c.get("n_shot") is not None else "")] = c.get("value")
     return {"fields": {k: (v or {}).get("status") for k, v in (ev.get("fields") or {}).items()},
             "license": lic.get("id") if lic else None, "license_verdict": lic.get("verdict") if lic else None,
@@ -125,10 +126,11 @@ def _card(side: Side) -> dict[str, Any]:
 
 def card_diff(a: Side, b: Side) -> dict[str, Any]:
     ca, cb = _card(a), _card(b)
+    same_license = [ca["license"], ca["license_verdict"]] == [cb["license"], cb["license_verdict"]]
     return {"fields": _pairs(ca["fields"], cb["fields"], "field"),
-            "license": None if ca["license"] == cb["license"] and ca["license_verdict"] == cb["license_verdict"]
-            else {"a": ca["license"], "b": cb["license"], "a_verdict": ca["license_verdict"],
-                  "b_verdict": cb["license_verdict"]},
+            "license": None if same_license else {"a": ca["license"], "b": cb["license"],
+                                                  "a_verdict": ca["license_verdict"],
+                                                  "b_verdict": cb["license_verdict"]},
             "base_models": None if ca["bases"] == cb["bases"] else {"a": ca["bases"], "b": cb["bases"]},
             "claims": _pairs(ca["claims"], cb["claims"], "claim")}
 
@@ -193,25 +195,27 @@ def highlights(doc: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     sig = doc["signature"]
     if sig["changed"]:
-        out.append({"what": "signer", "message": f"signer changed: {sig['signer']['a'] or 'unsigned/unverified'} "
-                                                  f"→ {sig['signer']['b'] or 'unsigned/unverified'}"})
+        old, new = (sig["signer"][s] or "unsigned/unverified" for s in SIDES)
+        out.append({"what": "signer", "message": f"signer changed: {old} → {new}"})
     lic = doc["card"]["license"]
     if lic:
-        out.append({"what": "license", "message": f"license changed: {lic['a'] or 'none'} ({lic['a_verdict']}) "
-                                                   f"→ {lic['b'] or 'none'} ({lic['b_verdict']})"})
+        old, new = (f"{lic[s] or 'none'} ({lic[s + '_verdict']})" for s in SIDES)
+        out.append({"what": "license", "message": f"license changed: {old} → {new}"})
     code = doc["scan"]["custom_code"]
     if code and set(code["b"]) - set(code["a"]):
         out.append({"what": "custom-code", "message": "new custom code: " + ", ".join(
             sorted(set(code["b"]) - set(code["a"])))})
-    if doc["scan"]["status"]["a"] != doc["scan"]["status"]["b"]:
-        out.append({"what": "scan", "message": f"scan {doc['scan']['status']['a']} → {doc['scan']['status']['b']}"})
+    status = doc["scan"]["status"]
+    if status["a"] != status["b"]:
+        out.append({"what": "scan", "message": f"scan {status['a']} → {status['b']}"})
     return out
 
 
 def diff(a: Side, b: Side) -> dict[str, Any]:
     """The ``curator diff --json`` document."""
-    doc: dict[str, Any] = {"a": a.to_dict(), "b": b.to_dict(), "files": files_diff(a, b), "card": card_diff(a, b),
-                           "scan": scan_diff(a, b), "signature": signature_diff(a, b), "eval": eval_diff(a, b)}
+    doc: dict[str, Any] = {"a": a.to_dict(), "b": b.to_dict(), "files": files_diff(a, b),
+                           "card": card_diff(a, b), "scan": scan_diff(a, b),
+                           "signature": signature_diff(a, b), "eval": eval_diff(a, b)}
     notes = [f"{s} ({side.label}) has no {stage} result" for s, side in zip(SIDES, (a, b), strict=True)
              for stage in ("scan", "signature", "card", "eval") if stage not in side.results]
     if a.repo_id != b.repo_id:

@@ -46,14 +46,15 @@ def approved_models(ledger: Any) -> list[ApprovedModel]:
     found = []
     for review_id, event in sorted(latest.items(), key=lambda kv: kv[1]["seq"]):
         decision, review = finals.get(review_id), reviews.get(review_id)
-        if decision is None or review is None or decision.get("subject_digest") != event["payload"].get("digest"):
-            continue
         p = event["payload"]
+        if decision is None or review is None or decision.get("subject_digest") != p.get("digest"):
+            continue
+        tag = str(decision.get("tag", ""))
         found.append(ApprovedModel(
-            review_id=review_id, repo_id=review.candidate.repo_id,
-            revision=review.candidate.commit or str(decision.get("tag", "")), name=str(decision.get("name", "")),
-            tag=str(decision.get("tag", "")), ref=str(p.get("ref", "")), digest_ref=str(p.get("digest_ref", "")),
-            digest=str(p.get("digest", "")), registry=str(p.get("registry", "")), time=float(event["time"])))
+            review_id=review_id, repo_id=review.candidate.repo_id, revision=review.candidate.commit or tag,
+            name=str(decision.get("name", "")), tag=tag, ref=str(p.get("ref", "")),
+            digest_ref=str(p.get("digest_ref", "")), digest=str(p.get("digest", "")),
+            registry=str(p.get("registry", "")), time=float(event["time"])))
     return found
 
 
@@ -63,7 +64,7 @@ def find_approved(ledger: Any, text: str, name: str | None = None) -> ApprovedMo
     if not hits:
         where = f" of {name}" if name else ""
         raise UsageError(f"'{text}' is not an approved model{where} in this workspace's ledger",
-                         "pass a REF (NAME:TAG or NAME@sha256:HEX) or review id as 'curator inventory' lists it")
+                         "pass a REF (NAME:TAG, NAME@sha256:HEX) or review id, as 'curator inventory' shows")
     return hits[-1]
 
 

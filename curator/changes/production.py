@@ -38,6 +38,19 @@ def promote(session: Any, registry: Registry, name: str, digest: str, review_id:
     previous = in_production(registry, name, tag)
     registry.put_manifest(name, body, MANIFEST_TYPE, tag)
     event = {"action": action, "name": name, "tag": tag, "ref": registry.describe(Reference(name, tag=tag)),
-             "digest": digest, "previous": previous, "registry": registry.location, **(extra or {})}
-    session.ledger.append("production", event, review_id)
+             "digest": digest, "previous": previous, "registry": registry.location, "review_id": review_id,
+             **(extra or {})}
+    # a registry-wide event (the tag is the repository's, not one review's): no review id on the row
+    session.ledger.append("production", event)
     return event
+
+
+def promote_pushed(session: Any, registry: Registry, name: str, digest: str,
+                   review_id: str) -> dict[str, Any] | None:
+    """After a push is recorded: a review's first push moves the production tag (the newest
+    approval goes to production); pushing an earlier approval again does not, since moving
+    production back is a rollback, signed as such. Nothing in production yet: it always moves."""
+    pushes = session.ledger.events(review_id, kind="pushed")
+    if len(pushes) > 1 and in_production(registry, name, production_tag(session.policy)) is not None:
+        return None
+    return promote(session, registry, name, digest, review_id)

@@ -139,7 +139,7 @@ def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, t
     report = verify(registry, Reference(name, digest=target.digest), trusted, rules, today=today)
     if not report.ok:
         problems = "; ".join(f"{p.code}: {p.message}" for p in report.problems[:3]) or "blobs not checked"
-        raise DecisionRefused(f"{target.ref} ({target.digest[:19]}…) does not pass the deploy gate: {problems}",
+        raise DecisionRefused(f"{target.ref} ({target.digest[:19]}…) fails the deploy gate: {problems}",
                               "roll back to another approved artifact (--to REF), or re-review it")
     why = rationale.strip() or f"roll back {name} to {target.ref}"
     envelope = sign_statement(rollback_statement(name, tag, current, target, signer.identity, why), signer)

@@ -66,3 +66,13 @@ def swap_change(ledger: Any, rules: DecisionRules, repo_id: str, digest: str, re
                 "say why the change is worth it and how to go back, e.g. --justification 'fixes X' "
                 "--rollback-plan 'curator rollback NAME'; 'curator diff' shows what changed")
     return {"replaces": model.to_dict() if model else None, **values}
+
+
+def swap_target(session: Any, assessment: Any) -> ApprovedModel | None:
+    """The inventory model approving this assessed review would replace (same repo id), if any."""
+    from curator.decide import model_artifact
+
+    if assessment.manifest is None:
+        return None
+    _, _, artifact = model_artifact(session, assessment.review, assessment.manifest)
+    return replaced_model(session.ledger, assessment.review.candidate.repo_id, artifact.digest, None)

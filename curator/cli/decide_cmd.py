@@ -65,6 +65,12 @@ def decide(
         "--condition", help="Approve with a condition (signed in); repeatable.")] = None,
     key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
     = None,
+    replaces: Annotated[str | None, typer.Option(
+        "--replaces", help="REF of the inventory model this replaces (default: same repo id).")] = None,
+    justification: Annotated[str, typer.Option(
+        help="A swap: why replacing the inventory model is worth it; signed in.")] = "",
+    rollback_plan: Annotated[str, typer.Option(
+        "--rollback-plan", help="A swap: how to go back (e.g. 'curator rollback NAME'); signed in.")] = "",
     registry: RegistryOpt = None,
     no_push: Annotated[bool, typer.Option("--no-push", help="Record the approval; push later.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
@@ -79,6 +85,7 @@ def decide(
         except ValueError as exc:
             raise UsageError(f"--waive-until '{waive_until}' is not a date", "use YYYY-MM-DD") from exc
     from curator.attest.keys import FileSigner
+    from curator.changes.swap import SwapRequest
     from curator.decide import DecisionRequest
     from curator.decide import decide as run_decision
     from curator.registry import open_registry
@@ -90,7 +97,7 @@ def decide(
     try:
         target = None if no_push or reject else open_registry(ws.registry_dir, session.policy, registry)
         request = DecisionRequest(review_id, approve, rationale, _waivers(waive or []), until,
-                                  tuple(condition or []))
+                                  tuple(condition or []), SwapRequest(replaces, justification, rollback_plan))
         total = _review_bytes(session, review_id)
         with byte_progress("push", total, as_json) as on_bytes:
             outcome = run_decision(session, request, signer, target, on_bytes)

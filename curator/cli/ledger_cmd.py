@@ -1,34 +1,95 @@
-"""`curator ledger verify`: walk the hash chain and name the first bad row."""
+"""`curator ledger verify` (the hash chain, held to the latest signed checkpoint) and
+`curator ledger checkpoint` (sign the chain's head into the registry)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.decide_cmd import RegistryOpt
 
 ledger_app = typer.Typer(help="Inspect the ledger: the workspace's tamper-evident record.",
                          no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 @ledger_app.command("verify")
 def verify(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    as_json: Json = False,
+    registry: RegistryOpt = None,
+    no_checkpoint: Annotated[bool, typer.Option(
+        "--no-checkpoint", help="Check the chain only, not the latest signed checkpoint in the registry.")]
+    = False,
 ) -> None:
-    """Check every event row's hash chain and every stored stage result; exit 1 if tampered."""
+    """Check every event row's hash chain and stored stage result, then hold the ledger to its
+    latest signed checkpoint (rewritten or deleted rows); exit 1 if tampered."""
+    from curator.core.policy import Policy
     from curator.ledger import open_ledger
 
-    ledger = open_ledger(workspace())
+    ws = workspace()
+    policy = Policy.load()
+    ledger = open_ledger(ws, policy)
     try:
         report = ledger.verify()
+        check = None
+        if report.ok and not no_checkpoint:
+            from curator.changes.checkpoint import check_ledger, checkpoint_repository
+            from curator.registry import open_registry
+            from curator.verify import trusted_curators
+
+            check = check_ledger(ledger, open_registry(ws.registry_dir, policy, registry),
+                                 checkpoint_repository(policy), trusted_curators(ws.keys_dir, policy))
+    finally:
+        ledger.close()
+    ok = report.ok and (check is None or check.ok)
+    if as_json:
+        emit_json({**report.to_dict(), "ok": ok, "chain_ok": report.ok,
+                   "checkpoint": check.to_dict() if check else None})
+    elif not report.ok:
+        say(f"[red]✘[/] ledger tampered at row {report.first_bad}: {report.reason}")
+    elif check is not None and not check.ok:
+        say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but it fails its checkpoint: "
+            + "; ".join(check.problems))
+    else:
+        say(f"[green]✔[/] ledger intact: {report.rows} rows, head {report.head[:16]}")
+        if check is not None and check.checkpoint is not None:
+            cp = check.checkpoint
+            say(f"  holds the checkpoint of {cp.time} by {cp.curator.get('name', '?')} ({cp.rows} rows)")
+        elif check is not None:
+            say("  no signed checkpoint yet: 'curator ledger checkpoint' makes one")
+    raise typer.Exit(0 if ok else 1)
+
+
+@ledger_app.command("checkpoint")
+def checkpoint(
+    as_json: Json = False,
+    registry: RegistryOpt = None,
+    key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
+    = None,
+) -> None:
+    """Sign the ledger's current head with the curator key and store it in the registry."""
+    from curator.attest.keys import FileSigner
+    from curator.changes.checkpoint import checkpoint_repository, make_checkpoint
+    from curator.core.policy import Policy
+    from curator.ledger import open_ledger
+    from curator.registry import open_registry
+
+    ws = workspace()
+    policy = Policy.load()
+    signer = FileSigner(key_dir or ws.keys_dir)
+    ledger = open_ledger(ws, policy)
+    try:
+        made = make_checkpoint(ledger, signer, open_registry(ws.registry_dir, policy, registry),
+                               checkpoint_repository(policy))
     finally:
         ledger.close()
     if as_json:
-        emit_json(report.to_dict())
-    elif report.ok:
-        say(f"[green]✔[/] ledger intact: {report.rows} rows, head {report.head[:16]}")
-    else:
-        say(f"[red]✘[/] ledger tampered at row {report.first_bad}: {report.reason}")
-    raise typer.Exit(0 if report.ok else 1)
+        emit_json(made.to_dict())
+        return
+    say(f"[green]✔[/] checkpoint {made.checkpoint_id}: {made.rows} rows, head {made.head[:16]}, "
+        f"signed by {signer.identity.label}")
+    say(f"  stored as {made.ref}")

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Input, TextArea
 
 from curator.reviews import Session
 from curator.tui.screens.inventory import InventoryScreen
-from curator.tui.screens.quarterly import ActionScreen, QuarterlyScreen
+from curator.tui.screens.quarterly import QuarterlyScreen
+from curator.tui.screens.quarterly_action import ActionScreen
 from tests.decision.helpers import cli
 from tests.export.conftest import Adoptions
 from tests.export.helpers import blob_path, tamper

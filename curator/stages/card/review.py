@@ -19,6 +19,7 @@ from curator.stages.card.lineage import Lineage, read_lineage
 from curator.stages.card.lookalike import NearMiss, near_misses, not_ascii
 from curator.stages.card.parse import ParsedCard
 from curator.stages.card.rules import ProvenanceRules
+from curator.stages.signature.slsa import lift_fields
 
 TRUSTED_DECISIONS = ("expected", "tofu-match")
 MAX_OUTLINE = 300
@@ -121,6 +122,7 @@ def examine(card: ParsedCard, inputs: CardInputs, settings: CardSettings, rules:
                else "",
                "eval_summary": "the eval stage measures the claims"})
     fields = grade_fields(card, rules, verifiers)
+    lift_fields(fields, inputs.signature)  # verified SLSA provenance (signature stage evidence)
     license_report = check_license(card, table, rules.placeholders, settings.license_severity,
                                    inputs.files) if card.present else LicenseReport()
     findings.extend(license_report.findings)

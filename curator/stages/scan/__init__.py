@@ -3,6 +3,8 @@
 curator's own checks (sniffing by content, a symbolic pickle walk, header and template
 checks, bounded unpacking) run first; modelscan, picklescan and modelaudit then read what
 curator routes to them, each in its own child process. Nothing is ever deserialized here.
+Code shipped with the model (``*.py``, ``auto_map``, unknown tokenizer classes) is a high
+finding; the evidence's ``custom_code`` lists it (``checks/custom_code.py``).
 """
 
 from __future__ import annotations

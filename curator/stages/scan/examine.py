@@ -97,7 +97,8 @@ class Examiner:
         elif fmt == "python":
             finding, summary = python_finding(path, where)
             exam.findings.append(finding)
-            exam.parts.append({"member": member or "", "format": "python", "custom_code": {"summary": summary}})
+            exam.parts.append({"member": member or "", "format": "python",
+                               "custom_code": {"summary": summary}})
         elif fmt == "savedmodel":
             self.target(exam, path, member, "savedmodel", ".pb")
 

@@ -6,7 +6,10 @@ Evidence keys (other stages and the TUI read them; keep them stable):
 | {kind, fingerprint}); ``publisher``; ``trust`` {decision: expected | unknown | tofu-new |
 tofu-match | mismatch, why, expected[]}; ``transparency`` {log_index, integrated_time, ...}
 when the bundle has a Rekor entry; ``files[{path, signed_sha256, manifest_sha256, state}]``
-with state match | mismatch | missing | unsigned | ignored; ``ignore_paths``.
+with state match | mismatch | missing | unsigned | ignored; ``ignore_paths``;
+``provenance`` {attestations[{file, line, format, status, signer, trust, predicate_type,
+subjects[{name, sha256, state}], facts{builder, build_type, source{repo, commit}, parameters,
+dependencies[]}, usable}], usable} when the candidate ships attestations (``provenance.py``).
 A publisher's identity is proven only when status == verified and trust.decision is
 expected or tofu-match.
 """
@@ -21,6 +24,7 @@ from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
 from curator.stages.signature.check import CheckOptions, SignatureReport, check_signature, evidence
+from curator.stages.signature.provenance import check_provenance
 from curator.stages.signature.trust import (
     PublisherRule,
     TrustDecision,
@@ -87,8 +91,16 @@ class SignatureStage(Stage):
             "required": required,
             "compared_with": "fetch manifest" if manifest else "folder",
         })
+        trusted = report.status == "verified" and report.trust is not None and report.trust.trusted
+        trusted_signer = report.signer if trusted else None
+        attested = check_provenance(ctx.files_dir, manifest, signature.name, anchors,
+                                    directory / str(cfg.get("trust_config", TRUST_CONFIG_FILE)),
+                                    f"publisher {publisher}", trusted_signer)
+        if attested.attestations:
+            facts["provenance"] = attested.evidence()
+            status = attested.status(status)
         progress.advance(1, report.status)
-        return StageResult(stage=self.name, status=status, findings=tuple(report.findings),
+        return StageResult(stage=self.name, status=status, findings=(*report.findings, *attested.findings),
                            evidence=facts, tool_versions=_versions())
 
 

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
+from curator.changes.swap import SwapRequest, swap_target
 from curator.core.errors import CuratorError
 from curator.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.reviews import Session
@@ -65,6 +66,7 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.session = session
         self.review_id = review_id
         self.assessment: Assessment = assess(session, review_id)
+        self.replaces = swap_target(session, self.assessment)
         self.outcome: DecisionOutcome | None = None
         self._pushed = 0
         self._lock = threading.Lock()  # upload threads report bytes concurrently
@@ -85,6 +87,11 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
                 default = dt.date.today() + dt.timedelta(days=a.rules.waiver_days)
                 yield Input(placeholder=f"waivers expire on (YYYY-MM-DD, default {default})",
                             id="waive-until")
+            if self.replaces is not None:  # a swap: change control asks why, and how to go back
+                yield Label(f"Replaces {self.replaces.ref}: why, and how to go back", classes="section")
+                yield Input(placeholder="why replace it (signed in)", id="justification")
+                yield Input(placeholder=f"how to go back, e.g. curator rollback {self.replaces.name}",
+                            id="rollback-plan")
             yield Label("Conditions (optional, one line)", classes="section")
             yield Input(placeholder="e.g. only for internal evaluation", id="condition")
             yield Label("Rationale (signed into the decision)", classes="section")
@@ -138,8 +145,12 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
                 except ValueError:
                     until = dt.date.min  # the service refuses it with a clear message
         condition = self.query_one("#condition", Input).value.strip()
+        swap = SwapRequest()
+        if self.replaces is not None and approve:
+            swap = SwapRequest(None, self.query_one("#justification", Input).value,
+                               self.query_one("#rollback-plan", Input).value)
         return DecisionRequest(self.review_id, approve, self.query_one("#rationale", TextArea).text,
-                               waivers, until, (condition,) if condition and approve else ())
+                               waivers, until, (condition,) if condition and approve else (), swap)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("approve", "reject"):

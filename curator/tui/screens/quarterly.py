@@ -16,10 +16,9 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static, TextArea
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
@@ -28,6 +27,7 @@ from curator.quarterly import CHECKS, ModelResult, QuarterlyRun
 from curator.quarterly_actions import ActionOutcome, ActionRequest
 from curator.reviews import Session
 from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.quarterly_action import ActionScreen
 
 OUTCOME_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "errored": "magenta", "skipped": "dim"}
 COLUMNS = ("ref", "outcome", *CHECKS)
@@ -60,59 +60,6 @@ def check_details(result: ModelResult) -> Text:
         text.append(f"{check.outcome:<8}", style=OUTCOME_STYLE.get(check.outcome, ""))
         text.append(f"{check.message}\n")
     return text
-
-
-class ActionScreen(ModalScreen[ActionRequest | None]):
-    """Ask for the rationale (and a replacement) of one keep / replace / retire."""
-
-    DEFAULT_CSS = """
-    ActionScreen { align: center middle; background: $background 60%; }
-    ActionScreen #action-box { width: 80%; max-width: 100; height: auto; border: thick $warning;
-                               background: $surface; padding: 1 2; }
-    ActionScreen #action-rationale { height: 6; }
-    ActionScreen #action-buttons { height: auto; margin-top: 1; }
-    ActionScreen #action-buttons Button { margin-right: 2; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, action: str, entry: InventoryEntry) -> None:
-        super().__init__()
-        self.action, self.entry = action, entry
-
-    def compose(self) -> ComposeResult:
-        warn = {"retire": "signs a rejection into the registry and removes the tag: deploys of it stop",
-                "keep": "keeps it for another period and resets its age clock",
-                "replace": "asks for a replacement; it stays deployable and shows as needing re-review"}
-        with Vertical(id="action-box"):
-            yield Label(f"{self.action.capitalize()} {self.entry.ref}", id="action-title")
-            yield Static(warn[self.action], id="action-warning")
-            if self.action == "replace":
-                yield Input(placeholder="replace with (repo id, revision or note)", id="action-replacement")
-            yield Label("Rationale (signed)")
-            yield TextArea(id="action-rationale")
-            with Horizontal(id="action-buttons"):
-                yield Button(f"Sign {self.action}", id="action-sign",
-                             variant="error" if self.action == "retire" else "primary")
-                yield Button("Cancel", id="action-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "action-cancel":
-            self.dismiss(None)
-            return
-        rationale = self.query_one(TextArea).text.strip()
-        if not rationale:
-            self.notify("a rationale is required: it is signed into the action", severity="error")
-            return
-        replacement = ""
-        if self.action == "replace":
-            replacement = self.query_one("#action-replacement", Input).value.strip()
-        self.dismiss(ActionRequest(self.action, rationale, replacement))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class QuarterlyScreen(Screen[None]):

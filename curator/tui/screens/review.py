@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.worker import Worker, WorkerState
 
+from curator.changes.history import ApprovedModel
 from curator.core.errors import CuratorError
 from curator.core.models import Candidate, Review, StageResult
 from curator.core.progress import Cancelled
@@ -22,6 +23,8 @@ from curator.reviews import Session
 from curator.tui.format import RECOMMENDATION_STYLE
 from curator.tui.messages import ReviewOpened, RunEnded, StageFinished, StageProgress, StageStarted
 from curator.tui.observer import MessageObserver
+from curator.tui.screens.code import code_entries, open_code
+from curator.tui.screens.diff import inventory_twin, open_diff
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.widgets.checklist import StageChecklist
 from curator.tui.widgets.evidence import panel_for
@@ -48,6 +51,8 @@ class ReviewScreen(Screen[None]):
         Binding("f", "run_fetch", "Fetch only"),
         Binding("c", "cancel", "Cancel"),
         Binding("d", "decide", "Decide"),
+        Binding("v", "view_diff", "Diff vs inventory"),
+        Binding("o", "open_code", "Custom code"),
         Binding("escape", "back", "Queue"),
     ]
 
@@ -69,6 +74,7 @@ class ReviewScreen(Screen[None]):
         self.pin_state = "(pinning…)"
         self.runs_ended = 0  # how many runs finished or stopped (tests and scripts wait on it)
         self.stage_names = session.stage_names(only)
+        self.twin: ApprovedModel | None = None  # the inventory model of the same repo id, if any
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -131,6 +137,8 @@ class ReviewScreen(Screen[None]):
 
     def refresh_head(self) -> None:
         self.query_one("#review-head", Static).update(self.headline())
+        self.twin = inventory_twin(self.session, self.review)
+        self.refresh_bindings()
 
     async def show_stage(self, stage: str) -> None:
         """Show ``stage``'s evidence panel, or why there is none yet."""
@@ -190,6 +198,18 @@ class ReviewScreen(Screen[None]):
         if self.review is not None:  # the ledger now says whether it was decided
             self.review = self.session.ledger.get_review(self.review.id)
             self.refresh_head()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """v and o show only when they apply: an inventory model to diff with, custom code to read."""
+        if action == "open_code":
+            return bool(code_entries(self.results.get("scan")))
+        return action != "view_diff" or self.twin is not None
+
+    def action_view_diff(self) -> None:
+        open_diff(self, self.session, self.review, self.twin)
+
+    def action_open_code(self) -> None:
+        open_code(self, self.session, self.review, self.results.get("scan"))
 
     def action_back(self) -> None:
         self.cancel_event.set()

@@ -281,8 +281,8 @@ def custom_code_evidence(files: Any, blocks: Any) -> dict[str, Any] | None:
             review.add(report.path)
     if not listed:
         return None
-    return {"files": listed, "files_to_review": sorted(review), "status_without": _status_without(files, blocks),
-            "transformers": transformers_version()}
+    return {"files": listed, "files_to_review": sorted(review),
+            "status_without": _status_without(files, blocks), "transformers": transformers_version()}
 
 
 def _status_without(files: Any, blocks: Any) -> str:

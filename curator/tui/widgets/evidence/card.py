@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Label, Markdown, Static
+from textual.widgets import DataTable, Label, Static
 
 from curator.tui.format import human_bytes, short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
@@ -158,7 +158,7 @@ class CardPanel(EvidencePanel):
         if not claims:
             return Text("the card claims no scores (model-index)", style="dim")
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
-        for column in ("dataset", "split", "metric", "value", "n-shot", "verified", "where"):
+        for column in ("dataset", "split", "metric", "value", "n-shot", "verified", "line"):
             table.add_column(column, overflow="fold", no_wrap=column in ("value", "n-shot"))
         for claim in claims:
             shots = claim.get("n_shot")
@@ -166,7 +166,7 @@ class CardPanel(EvidencePanel):
             table.add_row(str(claim.get("dataset_name") or claim.get("dataset") or "?"),
                           str(claim.get("split") or ""), str(claim.get("metric_name") or claim.get("metric")),
                           str(claim.get("value")), "" if shots is None else str(shots), verified,
-                          Text(where(claim), style="dim"))
+                          Text(str(claim.get("line") or ""), style="dim"))
         return table
 
     @staticmethod
@@ -185,11 +185,17 @@ class CardPanel(EvidencePanel):
     # -- the card as written ----------------------------------------------------------------
     async def action_toggle_card(self) -> None:
         """Show the card as rendered Markdown instead of the evidence, or back."""
+        # the panel keeps the focus: hiding a focused table would hand it to the checklist, and m
+        # would stop working
+        self.focus()
         if self.has_class("reading"):
             self.remove_class("reading")
             return
         holder = self.query_one("#card-text", Vertical)
         if not holder.children:
+            # markdown-it and the Markdown widget cost ~50 ms: only when a curator asks for the card
+            from textual.widgets import Markdown
+
             text, note = self.read_card()
             if note:
                 await holder.mount(Static(note, classes="alarm"))

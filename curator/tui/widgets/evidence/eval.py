@@ -137,7 +137,7 @@ class EvalPanel(EvidencePanel):
             yield FindingsTable(self.result.findings)
 
     @staticmethod
-    def chart(rows: list[Row]) -> Table:
+    def chart(rows: list[Row]) -> Text:
         """Measured (cyan) and claimed (the verdict's colour) bars on one scale, per claimed metric;
         tasks without a claim show their first metric only."""
         claimed = {row.task for row in rows if row.claim}
@@ -149,25 +149,21 @@ class EvalPanel(EvidencePanel):
             seen.add(row.task)
         values = [v for r in shown for v in (r.measured, r.claimed) if v is not None]
         scale = max([1.0, *values])
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column(no_wrap=True, style="dim")
-        grid.add_column(no_wrap=True)
-        grid.add_column(no_wrap=True)
-        axis = f"0{number(scale, 1):>{BAR_WIDTH - 1}}"
-        grid.add_row("", "", Text(axis, style="dim"), "")
+        # the task's name on a line of its own: the evidence area is ~80 cells wide
+        chart = Text(no_wrap=True)
+        chart.append(f"{'':11}0{number(scale, 1):>{BAR_WIDTH - 1}}", style="dim")
         for row in shown:
-            name = f"{row.task} {row.metric}"
+            chart.append(f"\n{row.task} {row.metric}", style="bold")
             if row.measured is not None:
                 plus = f" ±{number(row.stderr, 3)}" if isinstance(row.stderr, int | float) else ""
-                grid.add_row(Text(name, style="bold"), "measured", Text(bar(row.measured, scale),
-                             style=MEASURED_STYLE), f"{number(row.measured, 3)}{plus}")
-                name = ""
+                chart.append("\n  measured ", style="dim")
+                chart.append(bar(row.measured, scale), style=MEASURED_STYLE)
+                chart.append(f" {number(row.measured, 3)}{plus}")
             if row.claimed is not None:
                 style = VERDICT.get(row.verdict, ("", "magenta"))[1]
-                grid.add_row(Text(name, style="bold"), "claimed", Text(bar(row.claimed, scale), style=style),
-                             Text.assemble(number(row.claimed, 3), "  ", verdict_text(row.verdict)))
-        return grid
+                chart.append("\n  claimed  ", style="dim").append(bar(row.claimed, scale), style=style)
+                chart.append(f" {number(row.claimed, 3)}  ").append_text(verdict_text(row.verdict))
+        return chart
 
     @staticmethod
     def tasks(tasks: list[dict[str, Any]]) -> Table:

@@ -95,11 +95,6 @@ class ScanPanel(EvidencePanel):
             yield Label("Findings", classes="section")
             yield FindingsTable(self.result.findings)
 
-    def on_mount(self) -> None:
-        tables = self.query(ScanFilesTable)
-        if tables:
-            tables.first().show_worst()
-
     @staticmethod
     def scanner_names(evidence: dict[str, Any]) -> list[str]:
         """curator first, then every external scanner of the run or of any file's voices."""
@@ -171,7 +166,8 @@ def _formats(allowed: Any) -> str:
 
 
 class ScanFilesTable(DataTable[Text | str]):
-    """verdict, path, format, size, one glyph per scanner, agreement; blocked rows first in red."""
+    """Verdict glyph (⚠ if scanners disagree), path, size, one glyph per scanner; blocked and
+    unscanned files first, so the cursor starts on the worst."""
 
     def __init__(self, files: list[dict[str, Any]], scanners: list[str], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -198,11 +194,6 @@ class ScanFilesTable(DataTable[Text | str]):
                 mark, Text(path, style=style), Text(human_bytes(entry.get("size") or 0), justify="right"),
                 *[voice_text(str((voices.get(n) or {}).get("status", "not-run"))) for n in self.scanners],
                 key=path)
-
-    def show_worst(self) -> None:
-        """Put the cursor on the first blocked or unscanned file (rows are sorted that way)."""
-        if self.row_count:
-            self.move_cursor(row=0)
 
 
 def fill_tree(tree: Tree[None], entry: dict[str, Any], scanners: list[str]) -> None:

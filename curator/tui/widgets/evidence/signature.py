@@ -94,6 +94,12 @@ class SignaturePanel(EvidencePanel):
             else:
                 yield Static(Text("nothing to compare: no signature was verified", style="dim"))
             yield Static(self.details(evidence), classes="dim", id="signature-details")
+            attestations = (evidence.get("provenance") or {}).get("attestations") or []
+            if attestations:
+                usable = sum(1 for a in attestations if a.get("usable"))
+                yield Label(f"Provenance attestations ({len(attestations)}, {usable} usable as evidence)",
+                            classes="section")
+                yield Static(self.attestations(attestations), id="attestations")
         if self.result.findings:
             yield Label("Findings", classes="section")
             yield FindingsTable(self.result.findings)
@@ -169,6 +175,35 @@ class SignaturePanel(EvidencePanel):
             if counts.get(state):
                 line.append(f"{counts[state]} ").append_text(state_text(state)).append("   ")
         return line
+
+    @staticmethod
+    def attestations(attestations: list[dict[str, Any]]) -> Text:
+        """Each shipped attestation: verified or not, by whom, what it says was built from where."""
+        text = Text()
+        for i, entry in enumerate(attestations):
+            status = str(entry.get("status", "?"))
+            usable = bool(entry.get("usable"))
+            where = f"{entry.get('file')}" + (f":{entry['line']}" if entry.get("line") else "")
+            text.append("\n" if i else "")
+            text.append("✔ " if usable else "✘ ", style="green" if usable else "red")
+            text.append(where, style="bold").append(f"  {entry.get('format') or ''} {status}")
+            trust = entry.get("trust") or {}
+            if trust:
+                decision = str(trust.get("decision"))
+                text.append(f" · signer {decision}", style=TRUST.get(decision, ("", "", ""))[1])
+            facts = entry.get("facts") or {}
+            source = facts.get("source") or {}
+            if facts:
+                text.append(f"\n   built by {facts.get('builder') or '?'} from {source.get('repo') or '?'}"
+                            f"@{str(source.get('commit') or '?')[:12]}", style="dim")
+            subjects = entry.get("subjects") or []
+            if subjects:
+                states = Counter(str(s.get("state")) for s in subjects)
+                text.append("\n   subjects: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
+                            style="red" if states.get("mismatch") else "dim")
+            if entry.get("error"):
+                text.append(f"\n   {entry['error']}", style="red")
+        return text
 
     @staticmethod
     def details(evidence: dict[str, Any]) -> Table:

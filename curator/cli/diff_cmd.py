@@ -1,0 +1,71 @@
+"""`curator diff A B`: what changed between two revisions (review ids or registry refs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.decide_cmd import RegistryOpt
+
+Side = Annotated[str, typer.Argument(help="A review id, or NAME:TAG / NAME@sha256:HEX in the registry.")]
+
+
+def _short(value: Any) -> str:
+    text = "—" if value is None else str(value)
+    return text[:19] + "…" if text.startswith("sha256:") or len(text) > 40 else text
+
+
+def diff_lines(doc: dict[str, Any]) -> list[str]:
+    """The diff as a curator reads it in a terminal (rich markup), highlights first."""
+    from rich.markup import escape
+
+    lines = [f"[bold]{escape(doc['a']['label'])}[/] → [bold]{escape(doc['b']['label'])}[/]"]
+    lines += [f"[bold red]! {escape(h['message'])}[/]" for h in doc["highlights"]]
+    files = doc["files"]
+    lines.append(f"files: {len(files['added'])} added, {len(files['removed'])} removed, "
+                 f"{len(files['changed'])} changed, {files['unchanged']} unchanged")
+    for mark, key in (("[green]+", "added"), ("[red]-", "removed")):
+        lines += [f"  {mark} {escape(f['path'])}[/] {f['size']} bytes {f['sha256'][:12]}" for f in files[key]]
+    lines += [f"  [yellow]~ {escape(f['path'])}[/] {f['a']['size']} → {f['b']['size']} bytes, "
+              f"{f['a']['sha256'][:12]} → {f['b']['sha256'][:12]}" for f in files["changed"]]
+    card = doc["card"]
+    for row in card["fields"]:
+        lines.append(f"card {row['field']}: {row['a']} → {row['b']}")
+    if card["base_models"]:
+        lines.append(f"base models: {card['base_models']['a']} → {card['base_models']['b']}")
+    lines += [f"claim {escape(c['claim'])}: {c['a']} → {c['b']}" for c in card["claims"]]
+    scan = doc["scan"]
+    lines += [f"scan {escape(v['path'])}: {v['a']} → {v['b']}" for v in scan["verdicts"]]
+    lines += [f"scanner {s['scanner']}: {s['a']} → {s['b']}" for s in scan["scanners"]]
+    for row in doc["eval"]:
+        delta = f" ({row['delta']:+.4f})" if row["delta"] is not None else ""
+        lines.append(f"eval {row['task']} {row['metric']}: {_short(row['a'])} ± {_short(row['a_stderr'])} → "
+                     f"{_short(row['b'])} ± {_short(row['b_stderr'])}{delta}")
+    lines += [f"[dim]{escape(n)}[/]" for n in doc["notes"]]
+    return lines
+
+
+@app.command("diff")
+def diff(
+    a: Side,
+    b: Side,
+    registry: RegistryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Compare two revisions: files, card, scan verdicts, signer, eval scores; signer and license first."""
+    from curator.changes.diff import diff as compare
+    from curator.changes.diff import load_side
+    from curator.reviews import Session
+
+    session = Session.open(workspace())
+    try:
+        doc = compare(load_side(session, a, registry), load_side(session, b, registry))
+    finally:
+        session.close()
+    if as_json:
+        emit_json(doc)
+        return
+    for line in diff_lines(doc):
+        say(line)

@@ -1,0 +1,46 @@
+"""`curator rollback NAME [--to REF]`: put an earlier approved artifact back into production."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curator.cli.app import app, emit_json, say, workspace
+from curator.cli.decide_cmd import RegistryOpt
+
+
+@app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="The model's repository name (or hub repo id).")],
+    to: Annotated[str | None, typer.Option(
+        "--to", help="REF or review id to go back to (default: the one in production before).")] = None,
+    rationale: Annotated[str, typer.Option(help="Why; signed into the rollback decision.")] = "",
+    key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
+    = None,
+    registry: RegistryOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Move the production tag (NAME:prod) back to an approved digest that passes the gate; signed."""
+    from curator.attest.keys import FileSigner
+    from curator.changes.rollback import rollback as run_rollback
+    from curator.registry import open_registry
+    from curator.reviews import Session
+    from curator.verify import trusted_curators
+
+    ws = workspace()
+    signer = FileSigner(key_dir or ws.keys_dir)
+    session = Session.open(ws)
+    try:
+        target = open_registry(ws.registry_dir, session.policy, registry)
+        outcome = run_rollback(session, target, name, signer, trusted_curators(ws.keys_dir, session.policy),
+                               to, rationale)
+    finally:
+        session.close()
+    if as_json:
+        emit_json(outcome.to_dict())
+        return
+    say(f"[bold]rolled back[/] {outcome.ref} by {outcome.curator.label}, decision {outcome.decision_id}")
+    say(f"  now {outcome.to.ref} ({outcome.to.digest}, review {outcome.to.review_id})")
+    say(f"  was {outcome.from_digest}")

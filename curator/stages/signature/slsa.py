@@ -1,0 +1,115 @@
+"""What a SLSA provenance statement attests (builder, source repo and commit, build parameters,
+dependencies), and how a verified one lifts the card's training pipeline and lineage fields.
+
+Only the signature stage's ``provenance`` evidence for attestations that verified, whose
+signer is trusted and whose subjects are the pinned files counts: the card stage never
+reads attestation files itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: predicate types read as build provenance
+PROVENANCE_TYPES = ("https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.2",
+                    "https://slsa.dev/provenance/v0.1")
+MAX_TEXT = 200
+COMMIT_KEYS = ("gitCommit", "sha1", "sha256")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text[:limit]
+
+
+def _repo(uri: str) -> str:
+    """``git+https://github.com/org/repo@refs/heads/main`` -> ``https://github.com/org/repo``."""
+    uri = uri.removeprefix("git+")
+    return uri.split("@", 1)[0] if "://" in uri and "@" in uri.split("://", 1)[1] else uri
+
+
+def _dependencies(items: Any) -> list[dict[str, Any]]:
+    found = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and (item.get("uri") or item.get("name")):
+            digest = _dict(item.get("digest"))
+            found.append({"uri": _text(item.get("uri") or item.get("name")),
+                          "digest": {str(k): _text(v, 128) for k, v in list(digest.items())[:4]}})
+    return found[:20]
+
+
+def provenance_facts(statement: dict[str, Any]) -> dict[str, Any] | None:
+    """Builder, build type, source {repo, commit}, parameters and dependencies; None if not SLSA."""
+    kind = statement.get("predicateType")
+    p = statement.get("predicate")
+    if kind not in PROVENANCE_TYPES or not isinstance(p, dict):
+        return None
+    if kind.endswith("/v1"):
+        bd, rd = _dict(p.get("buildDefinition")), _dict(p.get("runDetails"))
+        builder = _dict(rd.get("builder")).get("id")
+        deps = _dependencies(bd.get("resolvedDependencies"))
+        params = bd.get("externalParameters")
+        fallback = _dict(_dict(params).get("workflow")).get("repository")
+        build_type = bd.get("buildType")
+    else:
+        builder = _dict(p.get("builder")).get("id")
+        invocation = _dict(p.get("invocation"))
+        config = _dict(invocation.get("configSource"))
+        deps = _dependencies([config] if config.get("uri") else []) + _dependencies(p.get("materials"))
+        params = invocation.get("parameters")
+        fallback, build_type = None, p.get("buildType")
+    source_dep = next((d for d in deps if any(k in d["digest"] for k in COMMIT_KEYS[:2])), None)
+    pins = source_dep["digest"] if source_dep else {}
+    source = {"repo": _repo(source_dep["uri"]) if source_dep else fallback,
+              "commit": next((pins[k] for k in COMMIT_KEYS if k in pins), None)}
+    return {"builder": _text(builder) if builder else None,
+            "build_type": _text(build_type) if build_type else None, "source": source,
+            "parameters": _text(params, 600) if params not in (None, {}, []) else None,
+            "dependencies": [d for d in deps if d is not source_dep]}
+
+
+def pipeline_excerpt(facts: dict[str, Any]) -> str:
+    """The training pipeline as the attestation states it, in one line."""
+    src = facts.get("source") or {}
+    where = f"{src.get('repo') or '?'}@{(src.get('commit') or '?')[:12]}"
+    text = f"built by {facts.get('builder') or '?'} from {where}"
+    if facts.get("build_type"):
+        text += f" ({facts['build_type']})"
+    if facts.get("parameters"):
+        text += f"; parameters {facts['parameters'][:160]}"
+    return text[:240]
+
+
+def lineage_excerpt(facts: dict[str, Any]) -> str:
+    deps = facts.get("dependencies") or []
+    return ("built from " + ", ".join(d["uri"] for d in deps[:4]))[:240]
+
+
+def usable_attestations(signature: Any) -> list[dict[str, Any]]:
+    """Provenance attestations the signature stage verified, trusts and matched to the pinned files."""
+    evidence = getattr(signature, "evidence", None) or {}
+    items = (evidence.get("provenance") or {}).get("attestations") or []
+    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)]
+
+
+def lift_fields(fields: dict[str, Any], signature: Any) -> None:
+    """Mark training_pipeline (and lineage, when dependencies are attested) verified by provenance."""
+    from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
+
+    for attestation in usable_attestations(signature):
+        facts, where = attestation["facts"], f"provenance {attestation.get('file')}"
+        lifts = [("training_pipeline", pipeline_excerpt(facts))]
+        if facts.get("dependencies"):
+            lifts.append(("lineage", lineage_excerpt(facts)))
+        for name, excerpt in lifts:
+            grade = fields.get(name)
+            if grade is None:
+                continue
+            grade.status = VERIFIED
+            grade.evidence = [Evidence(where, excerpt, "provenance"), *grade.evidence][:MAX_EVIDENCE]
+            grade.note = f"verified by the signed provenance {attestation.get('file')}"
