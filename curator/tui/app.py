@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import PurePath
 from typing import ClassVar
 
@@ -38,6 +39,8 @@ class CuratorApp(App[None]):
         self.only = only
         self.queue = list(queue or [])
         self.review_screens: list[ReviewScreen] = []
+        #: (cancel, idle) events of other screens' background work, stopped on exit too
+        self.background_jobs: list[tuple[threading.Event, threading.Event]] = []
         self.sub_title = f"workspace {session.workspace.home}"
 
     def get_default_screen(self) -> Screen[None]:
@@ -60,10 +63,11 @@ class CuratorApp(App[None]):
 
     def on_unmount(self) -> None:
         # stages check the cancel event often; give them a moment before the ledger closes
-        for screen in self.review_screens:
-            screen.cancel_event.set()
-        for screen in self.review_screens:
-            screen.idle.wait(STOP_GRACE_S)
+        jobs = [(s.cancel_event, s.idle) for s in self.review_screens] + self.background_jobs
+        for cancel, _ in jobs:
+            cancel.set()
+        for _, idle in jobs:
+            idle.wait(STOP_GRACE_S)
         self.session.close()
 
 

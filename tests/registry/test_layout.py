@@ -95,7 +95,7 @@ def test_concurrent_pushes_keep_every_tag(session: Session, ada: FileSigner, tmp
         t.join(60)
     assert not errors
     tags = {f"{n}:{t}" for n, t, _ in layout.tags()}
-    assert set(refs) <= tags and len(tags) == 12  # 6 models + 6 decision fallback tags
+    assert set(refs) <= tags and len(tags) == 18  # 6 models + 6 prod tags + 6 decision fallback tags
 
 
 def test_a_manifest_that_escapes_the_pull_folder_is_refused(session: Session, ada: FileSigner,

@@ -26,6 +26,8 @@ class QueueScreen(Screen[None]):
         Binding("j", "down", "Down", show=False),
         Binding("k", "up", "Up", show=False),
         Binding("r", "refresh", "Refresh"),
+        Binding("i", "inventory", "Inventory"),
+        Binding("Q", "quarterly", "Quarterly review"),
     ]
 
     def __init__(self, session: Session, queue: list[QueueItem]) -> None:
@@ -54,6 +56,18 @@ class QueueScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+    def action_inventory(self) -> None:
+        from curator.tui.screens.inventory import InventoryScreen
+
+        self.app.push_screen(InventoryScreen(self.session))
+
+    def action_quarterly(self) -> None:
+        from curator.tui.screens.quarterly import QuarterlyScreen
+
+        screen = QuarterlyScreen(self.session)
+        self.app.background_jobs.append((screen.cancel, screen.idle))  # type: ignore[attr-defined]
+        self.app.push_screen(screen)
 
     def action_refresh(self) -> None:
         """Re-read the ledger: states change as reviews run."""
