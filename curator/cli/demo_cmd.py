@@ -9,6 +9,8 @@ import typer
 from curator.cli.app import app, say, workspace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from curator.core.models import Candidate
     from curator.core.workspace import Workspace
 
@@ -30,26 +32,23 @@ def demo(
     from curator.core.errors import UsageError
     from curator.core.models import Candidate
     from curator.demo.hub import HubServer
-    from curator.demo.samples import build_samples
 
     if as_json and not no_tui:
         raise UsageError("--json applies to --no-tui only", "add --no-tui, or drop --json")
     ws = workspace()
     root = ws.home / "demo-hub"
-    from curator.demo.smollm import demo_real_lm
-
-    real_lm, note = demo_real_lm(ws.cache_dir / "demo-models")
-    if not as_json:
-        say(note)
-    samples = build_samples(root, real_lm)
-    if not samples:
-        raise UsageError(f"no sample candidates were built in {root}", "remove the folder and try again")
-    try:
+    root.mkdir(parents=True, exist_ok=True)
+    try:  # first, so a busy port fails before the one-off model conversion
         server = HubServer(root, host="127.0.0.1", port=port)
         server.start()
     except OSError as exc:
         raise UsageError(f"cannot start the demo hub on 127.0.0.1:{port} ({exc.strerror})",
                          "pass --port with a free port, or --port 0") from exc
+    try:
+        samples = _samples(ws, root, as_json)
+    except BaseException:
+        server.stop()
+        raise
     try:
         candidates = [(Candidate(repo_id=s.repo_id, revision="main", source="hub", endpoint=server.url),
                        s.description) for s in samples]
@@ -63,6 +62,21 @@ def demo(
         make_app(ws, queue=[QueueItem(c, d) for c, d in candidates]).run()
     finally:
         server.stop()
+
+
+def _samples(ws: Workspace, root: Path, quiet: bool) -> list[Any]:
+    """Build the sample candidates, the clean one a real small LM when one is installed."""
+    from curator.core.errors import UsageError
+    from curator.demo.samples import build_samples
+    from curator.demo.smollm import demo_real_lm
+
+    real_lm, note = demo_real_lm(ws.cache_dir / "demo-models")
+    if not quiet:
+        say(note)
+    samples = build_samples(root, real_lm)
+    if not samples:
+        raise UsageError(f"no sample candidates were built in {root}", "remove the folder and try again")
+    return samples
 
 
 def _review_headless(ws: Workspace, candidate: Candidate, as_json: bool) -> int:
