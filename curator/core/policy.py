@@ -21,7 +21,7 @@ def checklists_dir() -> Path:
     env = os.environ.get(CHECKLISTS_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "checklists"
+    return Path(__file__).resolve().parents[1] / "checklists"
 
 
 def load_yaml(name: str, directory: Path | None = None) -> Any:
