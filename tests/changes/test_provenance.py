@@ -18,6 +18,7 @@ from curator.core.models import StageResult, Status
 from curator.reviews import Session
 from tests.changes.helpers import checklists, dsse, key_publisher, keys, revision, slsa_provenance
 from tests.decision.helpers import open_session, reviewed
+from tests.needs import missing
 from tests.signature.helpers import IDENTITY, ISSUER, SIGNED, TRUST_CONFIG
 
 ATTESTATION = "provenance.intoto.jsonl"
@@ -100,9 +101,10 @@ def test_a_bad_attestation_fails_and_lifts_nothing(session: Session, tmp_path: P
     assert card.evidence["fields"]["training_pipeline"]["status"] == "missing"
 
 
-@pytest.mark.skipif(not (SIGNED / "v1.0.0-sigstore").is_dir(), reason="shared signed fixtures not present")
 def test_a_sigstore_bundle_verifies_offline_and_a_tampered_one_fails(tmp_path: Path) -> None:
     """A real keyless bundle (a DSSE in-toto statement) against the shipped trust root, no network."""
+    if not (SIGNED / "v1.0.0-sigstore").is_dir():
+        missing(f"the signed-model fixtures at {SIGNED}", "clone shared/ beside the repository")
     from curator.stages.signature.provenance import check_provenance
     from curator.stages.signature.verify import Anchor
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import pytest
 from curator.core.errors import DecisionRefused
 from curator.decide import DecisionRequest, decide
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session
+from tests.needs import need_binary
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_review_approve_push_verify_pull(checklists: Path, tmp_path: Path) -> No
     assert pulled.returncode == 0, pulled.stderr
     for f in ("model.safetensors", "config.json", "tokenizer/tokenizer.json", "README.md"):
         assert (tmp_path / "out" / f).read_bytes() == (model / f).read_bytes()
-    if shutil.which("skopeo"):
+    if need_binary("skopeo"):
         home = Path(os.environ["CURATOR_HOME"])
         raw = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{home / 'registry'}:{ref}"],
                              capture_output=True, check=True)

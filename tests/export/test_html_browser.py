@@ -3,7 +3,6 @@ PDF, read back with pdftotext, and screenshotted, offline and with network fetch
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,16 +12,12 @@ from curator.export.approval import build_report
 from curator.export.formats import render
 from curator.verify import trusted_curators
 from tests.export.conftest import WAIVER_REASON, Adoptions
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PDFTOTEXT = shutil.which("pdftotext")
+from tests.needs import need_binary
 
 
 def chromium(tmp_path: Path, page: Path, *flags: str) -> None:
-    if CHROMIUM is None or PDFTOTEXT is None:
-        pytest.skip("chromium or pdftotext is missing: run 'make sysdeps' "
-                    "(apt-get install chromium poppler-utils)")
-    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+    browser = need_binary("chromium", "run 'make sysdeps' (apt-get install chromium)", "chromium-browser")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
                            "--disable-background-networking", "--disable-component-update", "--no-first-run",
                            "--disable-sync",
                            f"--user-data-dir={tmp_path / 'chromium-profile'}", *flags, page.as_uri()],
@@ -43,7 +38,8 @@ def test_printed_pdf_shows_decision_evidence_and_chart(page: Path, tmp_path: Pat
                                                        adopted: Adoptions) -> None:
     pdf = tmp_path / "report.pdf"
     chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
-    text = subprocess.run([str(PDFTOTEXT), "-layout", str(pdf), "-"], capture_output=True, text=True,
+    pdftotext = need_binary("pdftotext", "run 'make sysdeps' (apt-get install poppler-utils)")
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     squashed = " ".join(text.split())
     first_page = " ".join(text.split("\f")[0].split())

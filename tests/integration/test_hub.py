@@ -34,6 +34,7 @@ from curator.demo.gitobjects import LFS_THRESHOLD, git_blob_sha1, lfs_pointer
 from curator.demo.hub import HubServer
 from curator.demo.samples import RECIPES, build_samples
 from curator.demo.store import HubStore
+from tests.needs import need_module
 
 REPO = "acme/tiny"
 WEIGHTS = bytes(range(256)) * 12_288  # 3 MiB, LFS by its *.safetensors name
@@ -372,7 +373,7 @@ def _check_safetensors(data: bytes) -> None:
     end = max(t["data_offsets"][1] for t in header.values())
     assert 8 + length + end == len(data) and 2_000_000 < len(data) < 8_000_000
     assert header["transformer.wte.weight"]["shape"] == [1024, 128]
-    numpy_reader = pytest.importorskip("safetensors.numpy")
+    numpy_reader = need_module("safetensors.numpy")
     tensors = numpy_reader.load(data)
     assert set(tensors) == set(header) and float(tensors["transformer.ln_f.weight"].sum()) == 128.0
 

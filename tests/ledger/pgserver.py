@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import pytest
+
+from tests.needs import missing
 
 EXTERNAL_ENV = "CURATOR_TEST_POSTGRES_URL"
 INSTALL_HINT = ("run 'make sysdeps' (apt-get install postgresql) or set "
@@ -170,4 +171,4 @@ def shared_server() -> PgServer:
         except (OSError, RuntimeError, subprocess.SubprocessError, psycopg.Error) as exc:
             _shared = None
             _failure = f"no PostgreSQL server for the ledger tests ({exc}): {INSTALL_HINT}"
-    pytest.skip(_failure)
+    missing(_failure, INSTALL_HINT)

@@ -17,6 +17,7 @@ import pytest
 from curator.ledger import Ledger, LedgerBase
 from curator.ledger.postgres import PostgresLedger
 from tests.ledger.pgserver import PgServer, start_server
+from tests.needs import missing
 
 APPENDS = 400
 FLOOR_PER_SECOND = 20
@@ -29,7 +30,7 @@ def durable_server() -> Iterator[PgServer]:
     try:
         server = start_server(fsync=True)
     except (OSError, RuntimeError) as exc:
-        pytest.skip(f"no PostgreSQL server for the append-rate figures ({exc})")
+        missing(f"a PostgreSQL server for the append-rate figures ({exc})", "run 'make sysdeps'")
     yield server
     server.stop()
 

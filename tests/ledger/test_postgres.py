@@ -21,6 +21,7 @@ from curator.core.models import Candidate
 from curator.ledger import postgres
 from curator.ledger.postgres import LOCK_KEY, PostgresLedger
 from tests.ledger.pgserver import PgServer, start_server
+from tests.needs import missing
 
 
 def test_curators_opening_a_new_ledger_at_once_migrate_it_once(pg_url: str) -> None:
@@ -153,7 +154,8 @@ def test_a_role_that_can_only_append_to_the_log(pg_url: str, pg_server: PgServer
         try:
             admin.execute(f"CREATE ROLE {role} LOGIN")
         except psycopg.errors.InsufficientPrivilege:
-            pytest.skip("this server's test role may not create roles")
+            missing("a PostgreSQL test role that may create roles", "run the tests' own server (unset "
+                    "CURATOR_TEST_PG_URL) or grant CREATEROLE")
     try:
         with psycopg.connect(pg_url, autocommit=True) as owner:
             owner.execute(f"GRANT SELECT, INSERT ON events TO {role}")
@@ -180,7 +182,7 @@ def test_a_server_gone_down_is_one_clear_error() -> None:
     try:
         server = start_server()
     except (OSError, RuntimeError) as exc:
-        pytest.skip(f"no private PostgreSQL server for this test ({exc})")
+        missing(f"a private PostgreSQL server for this test ({exc})", "run 'make sysdeps'")
     try:
         url = server.create_database()
         led = PostgresLedger(url)

@@ -3,7 +3,6 @@ registry backends side by side so every gate check runs against both."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -18,8 +17,7 @@ import requests
 from curator.registry.interface import Registry
 from curator.registry.layout import LayoutRegistry
 from curator.registry.remote import RemoteRegistry
-
-BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+from tests.needs import need_binary
 
 
 def free_port() -> int:
@@ -46,9 +44,7 @@ class Distribution:
 
 
 def start_distribution(root: Path, htpasswd: Path | None = None) -> Distribution:
-    if not os.path.exists(BINARY):
-        pytest.skip("docker-registry is not installed and this run cannot install it: "
-                    "run 'make sysdeps' (apt-get install docker-registry)")
+    binary = need_binary("docker-registry", "run 'make sysdeps' (apt-get install docker-registry)")
     port = free_port()
     storage = root / "storage"
     storage.mkdir(parents=True)
@@ -59,7 +55,7 @@ def start_distribution(root: Path, htpasswd: Path | None = None) -> Distribution
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n" + auth)
     log = open(root / "registry.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([BINARY, "serve", str(config)], stdout=log, stderr=log)
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -4,7 +4,6 @@ and never writing outside the pull folder whatever a manifest says."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -22,10 +21,14 @@ from curator.registry.layout import LayoutRegistry
 from curator.reviews import Session
 from curator.verify import pull, trusted_curators
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.needs import need_binary
 from tests.registry.conftest import Distribution
 
-needs_skopeo = pytest.mark.skipif(not shutil.which("skopeo"),
-                                  reason="skopeo not installed: run 'make sysdeps'")
+
+@pytest.fixture
+def skopeo() -> str:
+    """The path of Debian's skopeo (fails under CI, skips elsewhere, when it is missing)."""
+    return need_binary("skopeo")
 
 
 @pytest.fixture
@@ -49,9 +52,8 @@ def test_layout_files_are_the_oci_ones(tmp_path: Path) -> None:
     assert list((tmp_path / "r" / "blobs" / "sha256").iterdir()) == []  # nothing half-written
 
 
-@needs_skopeo
 def test_skopeo_reads_and_copies_the_layout(session: Session, ada: FileSigner, tmp_path: Path,
-                                            distribution: Distribution) -> None:
+                                            distribution: Distribution, skopeo: str) -> None:
     review = reviewed(session, make_model(tmp_path / "tiny"))
     layout = LayoutRegistry(session.workspace.registry_dir)
     outcome = decide(session, DecisionRequest(review.id, True, "ok"), ada, layout)

@@ -21,6 +21,7 @@ from curator.registry.remote import RemoteRegistry
 from curator.reviews import Session
 from curator.verify import trusted_curators, verify
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.needs import missing, need_module
 from tests.registry.conftest import Distribution, start_distribution
 from tests.registry.proxy import FaultyProxy
 
@@ -96,10 +97,10 @@ def test_a_failed_push_leaves_no_tag(session: Session, ada: FileSigner, tmp_path
 def test_basic_auth(session: Session, ada: FileSigner, tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        crypt = pytest.importorskip("crypt", reason="the stdlib crypt module makes the bcrypt htpasswd")
+        crypt = need_module("crypt", "use CPython 3.11 or 3.12 (the stdlib crypt module makes the htpasswd)")
     hashed = crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
     if not hashed or not hashed.startswith("$2"):
-        pytest.skip("this libc's crypt cannot make bcrypt hashes for htpasswd")
+        missing("bcrypt support in this libc's crypt", "install libxcrypt (Debian's libcrypt1)")
     (tmp_path / "htpasswd").write_text(f"ci:{hashed}\n")
     server = start_distribution(tmp_path / "authed", htpasswd=tmp_path / "htpasswd")
     try:
@@ -138,6 +139,7 @@ from curator.registry.transfer import push_model
 from curator.registry.interface import Reference
 from curator.verify import _check_blobs, VerifyReport
 from curator.registry.artifact import read_model
+from tests.needs import missing, need_module, missing, need_module
 folder, url = Path(sys.argv[1]), sys.argv[2]
 size, digest = file_sha256(folder / "big.bin")
 manifest = Manifest((FileEntry("big.bin", size, digest),))

@@ -34,6 +34,7 @@ from curator.tui.widgets.evidence.card import CardPanel, FieldsTable
 from curator.tui.widgets.evidence.eval import BAR_WIDTH, EvalPanel, ScoresTable, bar
 from curator.tui.widgets.evidence.scan import ScanFilesTable, ScanPanel
 from curator.tui.widgets.evidence.signature import DigestTable, SignaturePanel
+from tests.needs import need_module
 from tests.signature.helpers import IDENTITY, ISSUER, SIGNED
 from tests.tui.support import run_and_wait, wait_until
 
@@ -298,7 +299,7 @@ A random 2-layer GPT-2 that claims far more than it can do.
 
 @pytest.mark.slow  # builds a tiny GPT-2 and runs lm-eval on it (~25 s on 2 cores)
 async def test_eval_panel_shows_measured_vs_claimed_with_bars(workspace: Workspace, tmp_path: Path) -> None:
-    pytest.importorskip("lm_eval", reason="the eval extra is not installed (make install)")
+    need_module("lm_eval")
     from tests.eval.helpers import build_tiny_gpt2
 
     folder = build_tiny_gpt2(tmp_path / "tiny")

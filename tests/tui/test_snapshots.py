@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from curator.ledger import sqlite as ledger_sqlite
 from curator.tui.app import make_app
 from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
+from tests.needs import missing
 from tests.tui.support import run_and_wait, wait_until
 
 SIZE = (120, 36)
@@ -76,12 +78,18 @@ def fixed_hub(hub_store: Any) -> Iterator[HubServer]:
     """The snapshots' repos on a hub at a fixed port: its URL is on screen."""
     for repo_id, (_, files) in REPOS.items():
         hub_store.publish(repo_id, files, message="Upload")
-    try:
-        server = HubServer(hub_store, port=SNAPSHOT_PORT).start()
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        pytest.skip(f"port {SNAPSHOT_PORT} is busy; the snapshots show the hub's URL")
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            server = HubServer(hub_store, port=SNAPSHOT_PORT).start()
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            if time.monotonic() > deadline:  # the URL is on screen: no other port will do
+                missing(f"a free port {SNAPSHOT_PORT} for the snapshot hub (busy for 20 s)",
+                        "stop whatever listens on it")
+            time.sleep(0.5)
     with server:
         yield server
 

@@ -20,6 +20,8 @@ from curator.core.models import Finding, Severity
 MAX_DEPTH = 64
 MAX_EVENTS = 100_000
 MAX_NODES = 20_000
+#: how libyaml words its own nesting limit ("exceeded maximum nesting depth")
+_DEPTH_REFUSAL = "nesting depth"
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -81,17 +83,30 @@ class CardYamlLoader(_Base):  # type: ignore[misc]
 
 
 def _too_deep(text: str) -> str | None:
-    """Why the YAML may not be composed (too deep, too many events), or None."""
+    """Why the YAML may not be composed (too deep, too many events), or None.
+
+    libyaml has a nesting limit of its own and its scanner may read far ahead of the events
+    it hands out, so its refusal can come before curator's count reaches the cap: a refusal
+    for depth is the same answer as the cap, whichever comes first.
+    """
     depth = 0
-    for events, event in enumerate(yaml.parse(text, Loader=_Base), 1):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return f"nested more than {MAX_DEPTH} levels deep"
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-        if events > MAX_EVENTS:
-            return f"more than {MAX_EVENTS} YAML events"
+    too_deep = f"nested more than {MAX_DEPTH} levels deep"
+    try:
+        for events, event in enumerate(yaml.parse(text, Loader=_Base), 1):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return too_deep
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            if events > MAX_EVENTS:
+                return f"more than {MAX_EVENTS} YAML events"
+    except yaml.YAMLError as exc:
+        if _DEPTH_REFUSAL in str(exc):
+            return too_deep
+        raise
+    except RecursionError:
+        return too_deep
     return None
 
 
