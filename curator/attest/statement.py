@@ -61,7 +61,7 @@ class DecisionFacts:
     curator: CuratorIdentity
     rationale: str
     time: str  # RFC 3339 UTC
-    #: a swap: which inventory model this replaces, why, and how to roll back (curator.changes.swap)
+    #: a swap: which inventory model this replaces, why, and how to roll back (curator.decision.swap)
     change: dict[str, Any] | None = None
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curator.core.models import Review, StageResult
-from curator.inventory import iso
+from curator.inventory.build import iso
 
 REPORT_VERSION = "1"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from curator.core.errors import UsageError
 from curator.export.report_html import CSS, badge, table
-from curator.inventory import iso
+from curator.inventory.build import iso
 
 
 @dataclass(frozen=True)

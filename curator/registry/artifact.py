@@ -16,6 +16,7 @@ from typing import Any
 
 from curator.core.errors import IntegrityError
 from curator.core.models import Candidate, Manifest
+from curator.core.paths import unsafe_reason
 from curator.registry.interface import (
     EMPTY_JSON,
     EMPTY_TYPE,
@@ -25,7 +26,6 @@ from curator.registry.interface import (
     parse_json,
     sha256_digest,
 )
-from curator.stages.paths import unsafe_reason
 
 MODEL_ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 MODEL_CONFIG_TYPE = "application/vnd.cncf.model.config.v1+json"

@@ -16,13 +16,13 @@ import yaml
 
 from curator.attest.dsse import sign_statement
 from curator.attest.keys import FileSigner, init_keys
-from curator.decide import DecisionOutcome, DecisionRequest, assess, decide, model_artifact
-from curator.decision_rules import DecisionRules
+from curator.decision.decide import DecisionOutcome, DecisionRequest, assess, decide, model_artifact
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import pull, trusted_curators, verify
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, build_decision
 from curator.registry.interface import INDEX_TYPE, MANIFEST_TYPE, Descriptor, Reference, fallback_tag
 from curator.registry.transfer import push_model
-from curator.reviews import Session
-from curator.verify import pull, trusted_curators, verify
+from curator.review.session import Session
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
 from tests.registry.conftest import Backend
 

@@ -15,16 +15,16 @@ from typing import Any
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
 from curator.attest.statement import DecisionFacts, build_statement, utc_now
-from curator.changes.production import promote_pushed
-from curator.changes.swap import SwapRequest, swap_change
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.models import Manifest, Review, StageResult, digest_of
-from curator.decision_rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.production import promote_pushed
+from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.swap import SwapRequest, swap_change
 from curator.registry import settings
 from curator.registry.artifact import ModelArtifact, build_model, repository_name, tag_for
 from curator.registry.interface import OnBytes, Registry
 from curator.registry.transfer import Pushed, push_model
-from curator.reviews import Session
+from curator.review.session import Session
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.errors import UsageError
-from curator.inventory import RETIRED, Inventory, InventoryEntry, build_inventory, iso
+from curator.inventory.build import RETIRED, Inventory, InventoryEntry, build_inventory, iso
 
 CHECKS = ("verify", "rescan", "waiver", "max-age", "base-model", "upstream")
 KEYS = {"max_age_days", "waiver_warn_days", "rescan", "check_upstream", "upstream_timeout_seconds",
@@ -157,7 +157,7 @@ def run_quarterly(session: Any, registry: Any, trusted: dict[str, Any], rules: A
                   today: dt.date | None = None, upstream: bool | None = None, record: bool = True,
                   on_model: OnModel | None = None, cancel: threading.Event | None = None) -> QuarterlyRun:
     """Check every non-retired model of the inventory; record each outcome in the ledger."""
-    from curator.quarterly_checks import check_model
+    from curator.quarterly.checks import check_model
 
     today = today or dt.date.today()
     settings = QuarterlySettings.from_policy(session.policy)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.inventory import RETIRED, InventoryEntry
+from curator.inventory.build import RETIRED, InventoryEntry
 
 ACTIONS = ("keep", "replace", "retire")
 PREDICATE_TYPE = "https://curator.dev/attestation/quarterly-action/v1"
@@ -94,7 +94,7 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
     from curator.attest.dsse import decision_id, sign_statement
     from curator.attest.statement import DecisionFacts, build_statement, utc_now
     from curator.core.models import digest_of
-    from curator.decide import assess, model_artifact
+    from curator.decision.decide import assess, model_artifact
     from curator.registry.transfer import attach_decision
 
     a = assess(session, entry.review_id)
