@@ -94,13 +94,14 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
     from curator.attest.dsse import decision_id, sign_statement
     from curator.attest.statement import DecisionFacts, build_statement, utc_now
     from curator.core.models import digest_of
-    from curator.decision.decide import assess, model_artifact
+    from curator.decision.decide import assess
+    from curator.registry.artifact import model_artifact
     from curator.registry.transfer import attach_decision
 
     a = assess(session, entry.review_id)
     if a.manifest is None:
         raise DecisionRefused(f"review {entry.review_id} has no manifest", "the ledger record is incomplete")
-    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
     if artifact.digest != entry.manifest_digest:
         raise DecisionRefused(f"{entry.ref}'s review no longer rebuilds the approved manifest "
                               f"({artifact.digest} is not {entry.manifest_digest})", "check the ledger")

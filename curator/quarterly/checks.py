@@ -11,7 +11,8 @@ from typing import Any
 from curator.core.errors import LedgerError, RegistryUnreachable
 from curator.core.models import StageResult
 from curator.inventory.build import RETIRED, Inventory, InventoryEntry, scanners_of
-from curator.quarterly.run import AGE_WARN_DAYS, Check, QuarterlySettings
+from curator.quarterly.results import Check
+from curator.quarterly.settings import AGE_WARN_DAYS, QuarterlySettings
 
 VERDICT_RANK = {"clean": 0, "unscanned": 1, "blocked": 2}
 

@@ -19,122 +19,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from curator.core.errors import UsageError
-from curator.inventory.build import RETIRED, Inventory, InventoryEntry, build_inventory, iso
-
-CHECKS = ("verify", "rescan", "waiver", "max-age", "base-model", "upstream")
-KEYS = {"max_age_days", "waiver_warn_days", "rescan", "check_upstream", "upstream_timeout_seconds",
-        "retired_base_models", "fail_on"}
-#: age warning window before max_age_days is reached
-AGE_WARN_DAYS = 30
-
-
-@dataclass(frozen=True)
-class QuarterlySettings:
-    """The ``quarterly:`` section of default.yaml, unknown keys refused."""
-
-    max_age_days: int = 365
-    waiver_warn_days: int = 30
-    rescan: bool = True
-    check_upstream: bool = True
-    upstream_timeout_seconds: float = 10.0
-    retired_base_models: frozenset[str] = frozenset()
-    fail_on: frozenset[str] = frozenset({"verify", "rescan", "waiver", "max-age", "base-model"})
-
-    @classmethod
-    def from_policy(cls, policy: Any) -> QuarterlySettings:
-        section: dict[str, Any] = policy.section("quarterly")
-        unknown = set(section) - KEYS
-        if unknown:
-            raise UsageError(f"checklist section 'quarterly' has unknown keys {', '.join(sorted(unknown))}",
-                             f"use only {', '.join(sorted(KEYS))}")
-        base = cls()
-        fail_on = frozenset(str(x) for x in section.get("fail_on", base.fail_on))
-        unknown_checks = sorted(fail_on - set(CHECKS))
-        if unknown_checks:
-            raise UsageError(f"quarterly.fail_on names unknown checks {', '.join(unknown_checks)}",
-                             f"use {', '.join(CHECKS)}")
-        return cls(max_age_days=int(section.get("max_age_days", base.max_age_days)),
-                   waiver_warn_days=int(section.get("waiver_warn_days", base.waiver_warn_days)),
-                   rescan=bool(section.get("rescan", base.rescan)),
-                   check_upstream=bool(section.get("check_upstream", base.check_upstream)),
-                   upstream_timeout_seconds=float(section.get("upstream_timeout_seconds",
-                                                              base.upstream_timeout_seconds)),
-                   retired_base_models=frozenset(str(x) for x in section.get("retired_base_models") or []),
-                   fail_on=fail_on)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check of one model: ``ok | warn | fail | errored | skipped``."""
-
-    name: str
-    outcome: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "outcome": self.outcome, "message": self.message, "details": self.details}
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    """A model and its checks; ``outcome`` is ``fail`` when a ``fail_on`` check failed or any errored."""
-
-    entry: InventoryEntry
-    checks: tuple[Check, ...]
-    fail_on: frozenset[str]
-
-    @property
-    def failed(self) -> list[str]:
-        return [c.name for c in self.checks if c.outcome == "errored"
-                or (c.outcome == "fail" and c.name in self.fail_on)]
-
-    @property
-    def outcome(self) -> str:
-        if self.failed:
-            return "fail"
-        return "warn" if any(c.outcome in ("warn", "fail") for c in self.checks) else "ok"
-
-    def to_dict(self) -> dict[str, Any]:
-        e = self.entry
-        return {"ref": e.ref, "repo_id": e.repo_id, "revision": e.revision,
-                "manifest_digest": e.manifest_digest, "review_id": e.review_id, "status": e.status,
-                "outcome": self.outcome, "failed": self.failed, "checks": [c.to_dict() for c in self.checks]}
-
-
-@dataclass
-class QuarterlyRun:
-    """One walk over the inventory."""
-
-    run_id: str
-    today: dt.date
-    registry: str
-    scanners_now: dict[str, str]
-    models: list[ModelResult] = field(default_factory=list)
-    skipped_retired: int = 0
-    started: float = field(default_factory=time.time)
-    finished: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return all(m.outcome != "fail" for m in self.models)
-
-    def counts(self) -> dict[str, int]:
-        counts = {"ok": 0, "warn": 0, "fail": 0}
-        for m in self.models:
-            counts[m.outcome] += 1
-        return {**counts, "models": len(self.models), "retired": self.skipped_retired}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "date": self.today.isoformat(), "registry": self.registry,
-                "ok": self.ok, "counts": self.counts(), "scanners_now": self.scanners_now,
-                "started": iso(self.started), "seconds": round(self.finished - self.started, 2),
-                "models": [m.to_dict() for m in self.models]}
+from curator.inventory.build import RETIRED, Inventory, build_inventory
+from curator.quarterly.checks import check_model
+from curator.quarterly.results import Check as Check
+from curator.quarterly.results import ModelResult as ModelResult
+from curator.quarterly.results import QuarterlyRun as QuarterlyRun
+from curator.quarterly.settings import AGE_WARN_DAYS as AGE_WARN_DAYS
+from curator.quarterly.settings import CHECKS as CHECKS
+from curator.quarterly.settings import KEYS as KEYS
+from curator.quarterly.settings import QuarterlySettings as QuarterlySettings
 
 
 def scanner_versions(policy: Any) -> dict[str, str]:
@@ -157,7 +54,6 @@ def run_quarterly(session: Any, registry: Any, trusted: dict[str, Any], rules: A
                   today: dt.date | None = None, upstream: bool | None = None, record: bool = True,
                   on_model: OnModel | None = None, cancel: threading.Event | None = None) -> QuarterlyRun:
     """Check every non-retired model of the inventory; record each outcome in the ledger."""
-    from curator.quarterly.checks import check_model
 
     today = today or dt.date.today()
     settings = QuarterlySettings.from_policy(session.policy)

@@ -18,7 +18,8 @@ def test_export_inventory_and_quarterly_never_import_textual() -> None:
         "import curator.export.approval, curator.export.bom, curator.export.bom_card, curator.export.chart, "
         "curator.export.formats, curator.export.report_html, curator.export.report_md, "
         "curator.export.report_json, curator.export.sarif, curator.export.sections, "
-        "curator.export.quarterly_report, curator.inventory.build, curator.quarterly.run, curator.quarterly.checks, "
+        "curator.export.quarterly_report, curator.inventory.build, curator.quarterly.run, "
+        "curator.quarterly.checks, "
         "curator.quarterly.actions, curator.quarterly.upstream")
     assert not {m for m in loaded if m.split(".")[0] == "textual"}
 
