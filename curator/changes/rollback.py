@@ -18,7 +18,8 @@ from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
-from curator.attest.statement import STATEMENT_TYPE, utc_now
+from curator.attest.statement import STATEMENT_TYPE
+from curator.core.clock import utc_now
 from curator.core.errors import DecisionRefused, UsageError
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.production import in_production, promote

@@ -14,7 +14,8 @@ from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
-from curator.attest.statement import DecisionFacts, build_statement, utc_now
+from curator.attest.statement import DecisionFacts, build_statement
+from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.models import Manifest, Review, StageResult, digest_of
 from curator.decision.production import promote_pushed

@@ -92,7 +92,8 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
                         registry: Any) -> tuple[str, bytes, bool | None, str]:
     """Attach a signed rejection to the approved manifest, then remove the tag."""
     from curator.attest.dsse import decision_id, sign_statement
-    from curator.attest.statement import DecisionFacts, build_statement, utc_now
+    from curator.attest.statement import DecisionFacts, build_statement
+    from curator.core.clock import utc_now
     from curator.core.models import digest_of
     from curator.decision.decide import assess
     from curator.registry.artifact import model_artifact
@@ -127,7 +128,7 @@ def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, s
                   registry: Any) -> ActionOutcome:
     """Sign and record one quarterly action; a retire also changes the registry (first)."""
     from curator.attest.dsse import decision_id, sign_statement
-    from curator.attest.statement import utc_now
+    from curator.core.clock import utc_now
 
     _refuse(entry, request)
     me = signer.identity.to_dict()

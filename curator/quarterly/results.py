@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.inventory.build import InventoryEntry, iso
+from curator.core.clock import iso
+from curator.inventory.build import InventoryEntry
 
 
 @dataclass(frozen=True)
