@@ -61,7 +61,7 @@ class DecisionFacts:
     curator: CuratorIdentity
     rationale: str
     time: str  # RFC 3339 UTC
-    #: a swap: which inventory model this replaces, why, and how to roll back (curator.changes.swap)
+    #: a swap: which inventory model this replaces, why, and how to roll back (curator.decision.swap)
     change: dict[str, Any] | None = None
 
 
@@ -162,8 +162,3 @@ class Decision:
                 change=p["change"] if isinstance(p.get("change"), dict) else None)
         except (KeyError, TypeError, StopIteration, AttributeError) as exc:
             raise ValueError(f"decision statement is missing a field ({exc!r})") from exc
-
-
-def utc_now() -> str:
-    """RFC 3339 UTC time, seconds precision: the decision's timestamp."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,7 +1,6 @@
-"""Change control: what changed between two revisions, swaps, rollback, signed ledger checkpoints.
+"""Change control: what changed between two revisions, rollback, signed ledger checkpoints.
 
-``history`` reads what the ledger says was approved and put in production; ``diff`` compares
-two reviews or registry refs; ``swap`` is the rule that an approval replacing an inventory
-model carries a justification and a rollback plan; ``production`` and ``rollback`` move the
-production tag; ``checkpoint`` signs the ledger's head. Never imports a UI.
+``diff`` compares two reviews or registry refs; ``rollback`` moves the production tag back;
+``checkpoint`` signs the ledger's head. The approved projection, swap and the production tag
+live in ``curator.decision``. Never imports a UI.
 """

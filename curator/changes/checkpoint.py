@@ -24,7 +24,8 @@ from curator.attest.dsse import (
     verify_envelope,
 )
 from curator.attest.keys import Signer
-from curator.attest.statement import STATEMENT_TYPE, utc_now
+from curator.attest.statement import STATEMENT_TYPE
+from curator.core.clock import utc_now
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.registry.artifact import DSSE_TYPE, repository_name
 from curator.registry.interface import (

@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from curator.changes.history import approved_models
 from curator.core.errors import ReviewNotFound, UsageError
 from curator.core.models import StageResult
+from curator.decision.history import approved_models
 
 SIDES = ("a", "b")
 

@@ -18,11 +18,12 @@ from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
-from curator.attest.statement import STATEMENT_TYPE, utc_now
-from curator.changes.history import ApprovedModel, approved_models, find_approved, production_events
-from curator.changes.production import in_production, promote
+from curator.attest.statement import STATEMENT_TYPE
+from curator.core.clock import utc_now
 from curator.core.errors import DecisionRefused, UsageError
-from curator.decision_rules import DecisionRules
+from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
+from curator.decision.production import in_production, promote
+from curator.decision.rules import DecisionRules
 from curator.registry.artifact import DSSE_TYPE, repository_name
 from curator.registry.interface import (
     EMPTY_JSON,
@@ -125,8 +126,8 @@ def attach_rollback(registry: Registry, name: str, subject: str, envelope: bytes
 def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
              to: str | None = None, rationale: str = "", today: dt.date | None = None) -> RollbackOutcome:
     """Put an earlier approved artifact back into production, signed and recorded."""
+    from curator.decision.verify import verify
     from curator.registry import settings
-    from curator.verify import verify
 
     rules = DecisionRules.from_policy(session.policy)
     name = repository(name_text, str(settings(session.policy).get("namespace", "")))

@@ -31,7 +31,7 @@ def bom(
 
     from curator.cli.inventory_cmd import load_inventory
     from curator.export.bom import render, validate
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     session = Session.open(workspace())
     try:

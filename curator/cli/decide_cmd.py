@@ -14,7 +14,7 @@ from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from curator.reviews import Session
+    from curator.review.session import Session
 
 RegistryOpt = Annotated[str | None, typer.Option(
     "--registry", help="Registry URL (default: $CURATOR_REGISTRY, registry.url, or the workspace layout).")]
@@ -85,11 +85,11 @@ def decide(
         except ValueError as exc:
             raise UsageError(f"--waive-until '{waive_until}' is not a date", "use YYYY-MM-DD") from exc
     from curator.attest.keys import FileSigner
-    from curator.changes.swap import SwapRequest
-    from curator.decide import DecisionRequest
-    from curator.decide import decide as run_decision
+    from curator.decision.decide import DecisionRequest
+    from curator.decision.decide import decide as run_decision
+    from curator.decision.swap import SwapRequest
     from curator.registry import open_registry
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     ws = workspace()
     signer = FileSigner(key_dir or ws.keys_dir)
@@ -126,9 +126,9 @@ def push(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Push an approved review's artifact and signed decision(s) (again)."""
-    from curator.decide import push_review
+    from curator.decision.decide import push_review
     from curator.registry import open_registry
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     ws = workspace()
     session = Session.open(ws)

@@ -57,7 +57,7 @@ def diff(
     """Compare two revisions: files, card, scan verdicts, signer, eval scores; signer and license first."""
     from curator.changes.diff import diff as compare
     from curator.changes.diff import load_side
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     session = Session.open(workspace())
     try:

@@ -10,8 +10,8 @@ from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
 
 if TYPE_CHECKING:
-    from curator.inventory import Inventory
-    from curator.reviews import Session
+    from curator.inventory.build import Inventory
+    from curator.review.session import Session
 
 SHOWN = ("ref", "status", "curator", "approved", "age", "last_check", "license", "lineage", "waivers")
 
@@ -20,7 +20,7 @@ def load_inventory(session: Session, registry_url: str | None) -> Inventory:
     """The inventory of the configured (or given) registry, as of today."""
     import gc
 
-    from curator.inventory import build_inventory
+    from curator.inventory.build import build_inventory
     from curator.registry import open_registry
 
     # a short-lived command that builds hundreds of thousands of small objects and frees them
@@ -44,8 +44,8 @@ def inventory(
 ) -> None:
     """List every adopted model: decision (who, when, waivers), pinned revision, age, last check,
     scanner versions, license, lineage and status (approved / retired / needs-re-review)."""
-    from curator.inventory import filter_entries, sort_entries
-    from curator.reviews import Session
+    from curator.inventory.build import filter_entries, sort_entries
+    from curator.review.session import Session
 
     ws = workspace()
     session = Session.open(ws)

@@ -38,8 +38,8 @@ def verify(
         check = None
         if report.ok and not no_checkpoint:
             from curator.changes.checkpoint import check_ledger, checkpoint_repository
+            from curator.decision.verify import trusted_curators
             from curator.registry import open_registry
-            from curator.verify import trusted_curators
 
             check = check_ledger(ledger, open_registry(ws.registry_dir, policy, registry),
                                  checkpoint_repository(policy), trusted_curators(ws.keys_dir, policy))

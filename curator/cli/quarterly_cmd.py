@@ -14,8 +14,8 @@ from curator.cli.report_cmd import write_output
 from curator.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from curator.quarterly import ModelResult
-    from curator.reviews import Session
+    from curator.quarterly.run import ModelResult
+    from curator.review.session import Session
 
 quarterly_app = typer.Typer(help="The quarterly review of every adopted model.", invoke_without_command=True)
 app.add_typer(quarterly_app, name="quarterly")
@@ -46,7 +46,7 @@ def quarterly(
     flag age, expired waivers, retired base models and upstream changes. Exit 1 if any model failed."""
     if ctx.invoked_subcommand is not None:
         return
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     ws = workspace()
     session = Session.open(ws)
@@ -55,10 +55,10 @@ def quarterly(
 
         run_quarterly_app(session, registry, upstream=not no_upstream)  # closes the session on exit
         return
-    from curator.decision_rules import DecisionRules
-    from curator.quarterly import run_quarterly
+    from curator.decision.rules import DecisionRules
+    from curator.decision.verify import trusted_curators
+    from curator.quarterly.run import run_quarterly
     from curator.registry import open_registry
-    from curator.verify import trusted_curators
 
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
@@ -93,9 +93,9 @@ def _act(action: str, ref: str, rationale: str, replacement: str, key_dir: Path 
          as_json: bool) -> None:
     from curator.attest.keys import FileSigner
     from curator.cli.inventory_cmd import load_inventory
-    from curator.quarterly_actions import ActionRequest, record_action
+    from curator.quarterly.actions import ActionRequest, record_action
     from curator.registry import open_registry
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     ws = workspace()
     signer = FileSigner(key_dir or ws.keys_dir)
@@ -155,7 +155,7 @@ def report_command(
 ) -> None:
     """The quarterly report: counts, changes since approval, and the actions taken since the run."""
     from curator.export.quarterly_report import load_summary, render_html, render_md
-    from curator.reviews import Session
+    from curator.review.session import Session
 
     if fmt not in ("html", "md"):
         raise UsageError(f"--format {fmt} is not a quarterly report format", "choose html or md")

@@ -44,10 +44,10 @@ def report(
     waivers and the ledger position."""
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt} is not a report format", f"choose from {', '.join(FORMATS)}")
+    from curator.decision.verify import trusted_curators
     from curator.export.approval import build_report
     from curator.export.formats import render
-    from curator.reviews import Session
-    from curator.verify import trusted_curators
+    from curator.review.session import Session
 
     ws = workspace()
     session = Session.open(ws)

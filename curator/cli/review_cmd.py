@@ -25,7 +25,7 @@ def review(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Review a candidate: pin it, then fetch, scan, check signature and card, evaluate."""
-    from curator.reviews import parse_target
+    from curator.review.session import parse_target
 
     candidate = parse_target(target, revision, endpoint)
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
@@ -41,7 +41,7 @@ def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only:
                  as_json: bool = False) -> int:
     """Run a review's stages without the TUI: progress on stderr, verdict or JSON on stdout."""
     from curator.cli.progress import TerminalObserver
-    from curator.reviews import Session, exit_code, review_document
+    from curator.review.session import Session, exit_code, review_document
 
     session = Session.open(ws)
     try:

@@ -25,9 +25,9 @@ def rollback(
     """Move the production tag (NAME:prod) back to an approved digest that passes the gate; signed."""
     from curator.attest.keys import FileSigner
     from curator.changes.rollback import rollback as run_rollback
+    from curator.decision.verify import trusted_curators
     from curator.registry import open_registry
-    from curator.reviews import Session
-    from curator.verify import trusted_curators
+    from curator.review.session import Session
 
     ws = workspace()
     signer = FileSigner(key_dir or ws.keys_dir)

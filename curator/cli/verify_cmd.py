@@ -11,7 +11,7 @@ from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt, byte_progress
 
 if TYPE_CHECKING:
-    from curator.verify import VerifyReport
+    from curator.decision.verify import VerifyReport
 
 Ref = Annotated[str, typer.Argument(
     help="NAME:TAG or NAME@sha256:HEX (configured registry), HOST[:PORT]/NAME:TAG, or oci:DIR:NAME:TAG.")]
@@ -37,10 +37,10 @@ def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
 def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False) -> None:
     """Deploy gate: exit 0 only if the registry holds exactly what trusted curators approved."""
     from curator.core.policy import Policy
-    from curator.decision_rules import DecisionRules
+    from curator.decision.rules import DecisionRules
+    from curator.decision.verify import trusted_curators
+    from curator.decision.verify import verify as run_verify
     from curator.registry import resolve
-    from curator.verify import trusted_curators
-    from curator.verify import verify as run_verify
 
     ws = workspace()
     policy = Policy.load()
@@ -60,10 +60,10 @@ def pull(
 ) -> None:
     """Verify like 'curator verify', writing the files into DIR only if everything holds."""
     from curator.core.policy import Policy
-    from curator.decision_rules import DecisionRules
+    from curator.decision.rules import DecisionRules
+    from curator.decision.verify import pull as run_pull
+    from curator.decision.verify import trusted_curators
     from curator.registry import resolve
-    from curator.verify import pull as run_pull
-    from curator.verify import trusted_curators
 
     ws = workspace()
     policy = Policy.load()

@@ -10,15 +10,14 @@ import json
 import re
 import socket
 import sys
+import threading
 from contextlib import nullcontext, suppress
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from curator.demo.faults import hits
-
-if TYPE_CHECKING:
-    from curator.demo.hub import HubServer
+from curator.demo.faults import Faults, hits
+from curator.demo.store import HubStore
 
 CHUNK = 1 << 20
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -54,6 +53,31 @@ class Request(NamedTuple):
     with_token: bool  # an Authorization header came with it
 
 
+class HubState(Protocol):
+    """What the handlers read and record on the hub that serves them (``HubServer`` is one).
+
+    The handlers know this shape, not the server: the server imports the routes, and the
+    routes the handlers, so nothing points back up.
+    """
+
+    store: HubStore
+    faults: Faults
+    lock: threading.Lock
+    verbose: bool
+    host: str
+    page_size: int
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def blob_port(self) -> int: ...
+
+    def note(self, request: Request) -> None: ...
+
+    def authorized(self, authorization: str | None) -> bool: ...
+
+
 class HubHandler(BaseHTTPRequestHandler):
     """Base of both listeners: keep-alive HTTP/1.1, quiet logs, one error shape."""
 
@@ -63,8 +87,8 @@ class HubHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall between
 
     @property
-    def hub(self) -> HubServer:
-        hub: HubServer = getattr(self.server, "hub")  # noqa: B009 - set by the listener
+    def hub(self) -> HubState:
+        hub: HubState = getattr(self.server, "hub")  # noqa: B009 - set by the listener
         return hub
 
     def route(self) -> None:  # pragma: no cover - each listener overrides it

@@ -22,6 +22,7 @@ from typing import Any
 
 from curator.demo.faults import Faults
 from curator.demo.handler import Request
+from curator.demo.routes import ApiHandler, BlobHandler
 from curator.demo.store import HubStore
 
 
@@ -82,8 +83,6 @@ class HubServer:
         """Bind both listeners and serve them in daemon threads; OSError if a port is taken."""
         if self._listeners:
             return self
-        from curator.demo.routes import ApiHandler, BlobHandler
-
         try:
             for port, handler in zip(self._ports, (ApiHandler, BlobHandler), strict=True):
                 self._listeners.append(_Listener((self.host, port), handler, self))

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from curator.core.clock import iso
 from curator.core.models import Review, StageResult
-from curator.inventory import iso
 
 REPORT_VERSION = "1"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from curator.core.models import StageResult
 from curator.export.bom_card import model_card
-from curator.inventory import Inventory, InventoryEntry
+from curator.inventory.build import Inventory, InventoryEntry
 
 SPEC_VERSION = "1.6"
 

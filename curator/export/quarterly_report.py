@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from curator.core.clock import iso
 from curator.core.errors import UsageError
 from curator.export.report_html import CSS, badge, table
-from curator.inventory import iso
 
 
 @dataclass(frozen=True)

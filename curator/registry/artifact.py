@@ -15,7 +15,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from curator.core.errors import IntegrityError
-from curator.core.models import Candidate, Manifest
+from curator.core.models import Candidate, Manifest, Review
+from curator.core.paths import unsafe_reason
+from curator.registry import settings
 from curator.registry.interface import (
     EMPTY_JSON,
     EMPTY_TYPE,
@@ -25,7 +27,6 @@ from curator.registry.interface import (
     parse_json,
     sha256_digest,
 )
-from curator.stages.paths import unsafe_reason
 
 MODEL_ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 MODEL_CONFIG_TYPE = "application/vnd.cncf.model.config.v1+json"
@@ -198,3 +199,15 @@ def read_decision(body: bytes) -> tuple[str, tuple[Descriptor, ...]] | None:
         raise IntegrityError(f"the decision manifest is malformed ({exc})",
                              "the registry content is damaged") from exc
     return subject, layers
+
+
+def revision_of(review: Review, manifest: Manifest) -> str:
+    """The revision a review's artifact is tagged with: the pinned commit, else the manifest digest."""
+    return review.candidate.commit or manifest.digest
+
+
+def model_artifact(policy: Any, review: Review, manifest: Manifest) -> tuple[str, str, ModelArtifact]:
+    """The repository name, tag and (deterministic) artifact a review's files become."""
+    revision = revision_of(review, manifest)
+    name = repository_name(review.candidate.repo_id, str(settings(policy).get("namespace", "")))
+    return name, tag_for(revision), build_model(review.candidate, manifest, revision)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curator.core.errors import IntegrityError
+from curator.core.paths import escapes
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, ModelArtifact, build_decision
 from curator.registry.interface import MANIFEST_TYPE, OnBytes, Reference, Registry, sha256_digest
-from curator.stages.paths import escapes
 
 
 @dataclass(frozen=True)

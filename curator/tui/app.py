@@ -12,7 +12,7 @@ from textual.screen import Screen
 
 from curator.core.models import Candidate
 from curator.core.workspace import Workspace
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.tui.items import QueueItem
 from curator.tui.messages import OpenReview
 from curator.tui.screens.queue import QueueScreen

@@ -24,7 +24,7 @@ from curator.core.policy import Policy
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext
 from curator.stages.fetch import FetchStage
-from curator.stages.hub import pin
+from curator.stages.fetch.hub import pin
 
 MIB = 1 << 20
 

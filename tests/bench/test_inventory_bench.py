@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from curator.decide import DecisionRequest, decide
+from curator.decision.decide import DecisionRequest, decide
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import parse_target
+from curator.review.session import parse_target
 from tests.decision.helpers import curator, open_session
 from tests.export.helpers import checklists, eval_result, model_folder
 

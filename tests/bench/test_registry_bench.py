@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from curator.decide import DecisionRequest, decide, push_review
-from curator.decision_rules import DecisionRules
+from curator.decision.decide import DecisionRequest, decide, push_review
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import pull, trusted_curators, verify
 from curator.registry.interface import Reference, Registry
 from curator.registry.layout import LayoutRegistry
 from curator.registry.remote import RemoteRegistry
-from curator.verify import pull, trusted_curators, verify
 from tests.decision.helpers import curator, isolated_checklists, open_session, reviewed
 from tests.registry.conftest import start_distribution
 

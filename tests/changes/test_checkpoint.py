@@ -17,10 +17,10 @@ from curator.changes.checkpoint import check_ledger, checkpoint_repository, make
 from curator.core.errors import IntegrityError
 from curator.core.models import Candidate, StageResult, Status
 from curator.core.workspace import Workspace
+from curator.decision.verify import trusted_curators
 from curator.ledger.chain import GENESIS, row_hash
 from curator.registry import open_registry
-from curator.reviews import Session
-from curator.verify import trusted_curators
+from curator.review.session import Session
 from tests.changes.helpers import checklists
 from tests.decision.helpers import cli, curator, open_session
 

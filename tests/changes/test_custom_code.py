@@ -13,8 +13,8 @@ import pytest
 
 from curator.core.errors import DecisionRefused
 from curator.core.models import Severity, Status
-from curator.decide import DecisionRequest, assess, decide
-from curator.reviews import Session
+from curator.decision.decide import DecisionRequest, assess, decide
+from curator.review.session import Session
 from curator.stages.scan.checks.custom_code import config_findings, known_class, summarize_python
 from tests.changes.helpers import checklists, revision
 from tests.decision.helpers import curator, open_session, reviewed

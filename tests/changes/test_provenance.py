@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from curator.core.models import StageResult, Status
-from curator.reviews import Session
+from curator.review.session import Session
 from tests.changes.helpers import checklists, dsse, key_publisher, keys, revision, slsa_provenance
 from tests.decision.helpers import open_session, reviewed
 from tests.needs import missing

@@ -11,9 +11,9 @@ from rich.syntax import Syntax
 from textual.widgets import Input, Static, TextArea
 
 from curator.core.workspace import Workspace
-from curator.decide import DecisionRequest, decide
+from curator.decision.decide import DecisionRequest, decide
 from curator.registry import open_registry
-from curator.reviews import parse_target
+from curator.review.session import parse_target
 from curator.tui.app import make_app
 from curator.tui.screens.code import CodeScreen
 from curator.tui.screens.decision import DecisionScreen

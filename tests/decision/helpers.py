@@ -22,7 +22,7 @@ from curator.attest.trust import trust_in_workspace
 from curator.core.models import Candidate, Review, StageResult
 from curator.core.policy import Policy
 from curator.core.workspace import Workspace
-from curator.reviews import Session, parse_target
+from curator.review.session import Session, parse_target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

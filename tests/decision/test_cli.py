@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from curator.core.errors import DecisionRefused
-from curator.decide import DecisionRequest, decide
+from curator.decision.decide import DecisionRequest, decide
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session
 from tests.needs import need_binary
 

@@ -14,13 +14,13 @@ from curator.attest.dsse import verify_envelope
 from curator.attest.keys import FileSigner
 from curator.core.errors import DecisionRefused, IntegrityError, UsageError
 from curator.core.models import Finding, Severity, StageResult, Status
-from curator.decide import DecisionRequest, assess, decide, push_review
-from curator.decision_rules import DecisionRules
+from curator.decision.decide import DecisionRequest, assess, decide, push_review
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import trusted_curators, verify
 from curator.registry import open_registry
 from curator.registry.interface import Reference
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import Session
-from curator.verify import trusted_curators, verify
+from curator.review.session import Session
 from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed
 
 ERRORED_EVAL = StageResult("eval", Status.ERRORED,

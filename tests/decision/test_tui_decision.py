@@ -14,7 +14,7 @@ from textual.widgets import Input, Static, TextArea
 
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.error import ErrorScreen
 from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed

@@ -18,7 +18,7 @@ from curator.core.workspace import Workspace
 from curator.demo import smollm
 from curator.demo.hub import HubServer
 from curator.demo.samples import REAL_LM_CLAIMS, build_samples
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.stages.card.claims import claims_from_model_index
 from curator.stages.eval.claims import ClaimMap, Mapping
 

@@ -12,7 +12,7 @@ import pytest
 
 from curator.attest.keys import FileSigner
 from curator.core.models import Status
-from curator.reviews import Session
+from curator.review.session import Session
 from tests.decision.helpers import curator, open_session
 from tests.export.helpers import Adopted, adopt, checklists, eval_result, model_folder
 

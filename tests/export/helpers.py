@@ -15,10 +15,10 @@ from pathlib import Path
 
 from curator.attest.keys import FileSigner
 from curator.core.models import StageResult, Status
-from curator.decide import DecisionRequest, decide
+from curator.decision.decide import DecisionRequest, decide
 from curator.demo.cards import complete_card
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import Session
+from curator.review.session import Session
 from tests.decision.helpers import isolated_checklists, make_model, reviewed
 
 STAGES = ["fetch", "scan", "card", "eval"]

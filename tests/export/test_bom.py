@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.export.bom import bom_document, render, validate
-from curator.inventory import build_inventory
+from curator.inventory.build import build_inventory
 from curator.registry.layout import LayoutRegistry
 from tests.decision.helpers import cli
 from tests.export.conftest import WAIVER_REASON, Adoptions

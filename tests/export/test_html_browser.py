@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from curator.decision.verify import trusted_curators
 from curator.export.approval import build_report
 from curator.export.formats import render
-from curator.verify import trusted_curators
 from tests.export.conftest import WAIVER_REASON, Adoptions
 from tests.needs import need_binary
 

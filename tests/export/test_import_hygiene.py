@@ -18,8 +18,9 @@ def test_export_inventory_and_quarterly_never_import_textual() -> None:
         "import curator.export.approval, curator.export.bom, curator.export.bom_card, curator.export.chart, "
         "curator.export.formats, curator.export.report_html, curator.export.report_md, "
         "curator.export.report_json, curator.export.sarif, curator.export.sections, "
-        "curator.export.quarterly_report, curator.inventory, curator.quarterly, curator.quarterly_checks, "
-        "curator.quarterly_actions, curator.quarterly_upstream")
+        "curator.export.quarterly_report, curator.inventory.build, curator.quarterly.run, "
+        "curator.quarterly.checks, "
+        "curator.quarterly.actions, curator.quarterly.upstream")
     assert not {m for m in loaded if m.split(".")[0] == "textual"}
 
 
@@ -28,4 +29,4 @@ def test_cli_help_loads_no_export_library() -> None:
         "import sys\nsys.argv = ['curator', '--help']\nfrom curator.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass")
     assert not {m for m in loaded if m.split(".")[0] in ("cyclonedx", "jsonschema", "packageurl")}
-    assert "curator.export.bom" not in loaded and "curator.quarterly" not in loaded
+    assert "curator.export.bom" not in loaded and "curator.quarterly.run" not in loaded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from curator.inventory import build_inventory
+from curator.inventory.build import build_inventory
 from curator.registry.layout import LayoutRegistry
 from tests.decision.helpers import cli
 from tests.export.conftest import WAIVER_REASON, Adoptions

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from curator.decision.verify import trusted_curators
 from curator.export.approval import build_report
 from curator.export.formats import ReportFormat, render
-from curator.verify import trusted_curators
 from tests.decision.helpers import cli
 from tests.export.conftest import WAIVER_REASON, Adoptions
 

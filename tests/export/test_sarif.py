@@ -12,9 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from curator.decision.verify import trusted_curators
 from curator.export.approval import build_report
 from curator.export.sarif import render
-from curator.verify import trusted_curators
 from tests.decision.helpers import open_session, reviewed
 from tests.export.helpers import checklists
 

@@ -81,7 +81,7 @@ def test_clean_fetch_pins_commit_and_hashes_every_file(hub: Any, published: dict
 @pytest.mark.parametrize("revision", ["main", "v1.0", "SHORT", "FULL"])
 def test_any_revision_form_pins_the_full_sha(hub: Any, published: dict[str, str], revision: str) -> None:
     from curator.core.models import Candidate
-    from curator.stages.hub import pin
+    from curator.stages.fetch.hub import pin
 
     rev = {"SHORT": published["new"][:8], "FULL": published["new"]}.get(revision, revision)
     pinned = pin(Candidate(REPO, rev, "hub", endpoint=hub.url))

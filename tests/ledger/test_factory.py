@@ -13,7 +13,7 @@ from curator.core.policy import Policy
 from curator.core.workspace import Workspace
 from curator.ledger import LEDGER_URL_ENV, Ledger, open_ledger
 from curator.ledger.postgres import PostgresLedger
-from curator.reviews import Session
+from curator.review.session import Session
 from tests.ledger.pgserver import free_port
 
 

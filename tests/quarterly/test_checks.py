@@ -11,11 +11,11 @@ import yaml
 
 from curator.core.errors import UsageError
 from curator.core.policy import Policy
-from curator.decision_rules import DecisionRules
-from curator.quarterly import QuarterlyRun, QuarterlySettings, run_quarterly
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import trusted_curators
+from curator.quarterly.run import QuarterlyRun, QuarterlySettings, run_quarterly
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import Session
-from curator.verify import trusted_curators
+from curator.review.session import Session
 from tests.decision.helpers import curator, open_session
 from tests.export.conftest import Adoptions
 from tests.export.helpers import adopt, checklists, model_folder

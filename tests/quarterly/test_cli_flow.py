@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from curator.quarterly import CHECKS
+from curator.quarterly.run import CHECKS
 from tests.decision.helpers import cli
 from tests.export.conftest import Adoptions
 from tests.export.helpers import blob_path, tamper
@@ -98,7 +98,7 @@ def test_keep_after_a_clean_check_is_signed(adopted: Adoptions) -> None:
     action = adopted.session.ledger.events(adopted.first.review_id, kind="quarterly_action")[-1]["payload"]
     assert action["action"] == "keep" and action["action_id"] == json.loads(kept.stdout)["action_id"]
     from curator.attest.dsse import verify_envelope
-    from curator.verify import trusted_curators
+    from curator.decision.verify import trusted_curators
 
     s = adopted.session
     verified = verify_envelope(action["envelope"].encode(), trusted_curators(s.workspace.keys_dir, s.policy))

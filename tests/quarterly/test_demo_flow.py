@@ -14,7 +14,7 @@ import pytest
 from curator.core.workspace import Workspace
 from curator.demo.samples import build_samples
 from curator.export.bom import validate
-from curator.reviews import Session
+from curator.review.session import Session
 from tests.decision.helpers import cli
 from tests.export.helpers import checklists, eval_result, tamper
 from tests.export.test_sarif import sarif_schema

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.decide import DecisionRequest, decide
+from curator.decision.decide import DecisionRequest, decide
 from curator.registry.remote import RemoteRegistry
 from tests.decision.helpers import cli, curator, open_session, reviewed
 from tests.export.helpers import checklists, eval_result, model_folder

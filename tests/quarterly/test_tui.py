@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, TextArea
 
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.tui.screens.inventory import InventoryScreen
 from curator.tui.screens.quarterly import QuarterlyScreen
 from curator.tui.screens.quarterly_action import ActionScreen

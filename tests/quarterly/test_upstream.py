@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from curator.decision_rules import DecisionRules
-from curator.quarterly import run_quarterly
-from curator.quarterly_upstream import upstream_facts
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import trusted_curators
+from curator.quarterly.run import run_quarterly
+from curator.quarterly.upstream import upstream_facts
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import parse_target
-from curator.verify import trusted_curators
+from curator.review.session import parse_target
 from tests.decision.helpers import curator, open_session
 from tests.export.helpers import checklists, eval_result, model_folder
 
@@ -39,7 +39,7 @@ def _upstream(session: Any) -> Any:
 
 def test_newer_revision_card_and_license_changes_are_flagged(hub: Any, hub_store: Any, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from curator.decide import DecisionRequest, decide
+    from curator.decision.decide import DecisionRequest, decide
 
     folder = model_folder(tmp_path / "files", "tiny-upstream")
     first = hub_store.publish(REPO, _files(folder))

@@ -16,13 +16,13 @@ import yaml
 
 from curator.attest.dsse import sign_statement
 from curator.attest.keys import FileSigner, init_keys
-from curator.decide import DecisionOutcome, DecisionRequest, assess, decide, model_artifact
-from curator.decision_rules import DecisionRules
-from curator.registry.artifact import DECISION_ARTIFACT_TYPE, build_decision
+from curator.decision.decide import DecisionOutcome, DecisionRequest, assess, decide
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import pull, trusted_curators, verify
+from curator.registry.artifact import DECISION_ARTIFACT_TYPE, build_decision, model_artifact
 from curator.registry.interface import INDEX_TYPE, MANIFEST_TYPE, Descriptor, Reference, fallback_tag
 from curator.registry.transfer import push_model
-from curator.reviews import Session
-from curator.verify import pull, trusted_curators, verify
+from curator.review.session import Session
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
 from tests.registry.conftest import Backend
 
@@ -163,7 +163,7 @@ def test_decision_moved_to_another_manifest(approved: Approved) -> None:
     genuine = approved.envelope()
     manifest = assess(approved.session, other.id).manifest
     assert manifest is not None
-    _name, _tag, artifact = model_artifact(approved.session, other, manifest)
+    _name, _tag, artifact = model_artifact(approved.session.policy, other, manifest)
     assert artifact.digest != approved.outcome.manifest_digest
     push_model(approved.backend.registry, approved.name, approved.tag, artifact, approved.model,
                [genuine])  # the first model's genuine decision, attached to the new manifest

@@ -13,13 +13,13 @@ import pytest
 
 from curator.attest.keys import FileSigner
 from curator.core.errors import IntegrityError
-from curator.decide import DecisionRequest, decide
-from curator.decision_rules import DecisionRules
+from curator.decision.decide import DecisionRequest, decide
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import pull, trusted_curators
 from curator.registry.artifact import TITLE, build_decision
 from curator.registry.interface import MANIFEST_TYPE, Descriptor, Reference, fallback_tag, sha256_digest
 from curator.registry.layout import LayoutRegistry
-from curator.reviews import Session
-from curator.verify import pull, trusted_curators
+from curator.review.session import Session
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
 from tests.needs import need_binary
 from tests.registry.conftest import Distribution

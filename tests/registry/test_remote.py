@@ -14,12 +14,12 @@ import pytest
 
 from curator.attest.keys import FileSigner
 from curator.core.errors import NotInRegistry, RegistryUnreachable
-from curator.decide import DecisionRequest, decide, push_review
-from curator.decision_rules import DecisionRules
+from curator.decision.decide import DecisionRequest, decide, push_review
+from curator.decision.rules import DecisionRules
+from curator.decision.verify import trusted_curators, verify
 from curator.registry.interface import Reference, fallback_tag
 from curator.registry.remote import RemoteRegistry
-from curator.reviews import Session
-from curator.verify import trusted_curators, verify
+from curator.review.session import Session
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
 from tests.needs import missing, need_module
 from tests.registry.conftest import Distribution, start_distribution
@@ -137,7 +137,7 @@ from curator.registry.artifact import build_model
 from curator.registry.remote import RemoteRegistry
 from curator.registry.transfer import push_model
 from curator.registry.interface import Reference
-from curator.verify import _check_blobs, VerifyReport
+from curator.decision.verify import _check_blobs, VerifyReport
 from curator.registry.artifact import read_model
 from tests.needs import missing, need_module, missing, need_module
 folder, url = Path(sys.argv[1]), sys.argv[2]

@@ -53,7 +53,7 @@ def test_wrong_identity_for_a_required_publisher_fails_and_blocks_approval(
     assert result.evidence["trust"]["decision"] == "mismatch"
     assert result.evidence["status"] == "failed"
     assert policy.recommend({"signature": result}) == "reject"
-    from curator.decision_rules import DecisionRules, blockers
+    from curator.decision.rules import DecisionRules, blockers
 
     blocking = blockers(["signature"], {"signature": result}, DecisionRules.from_policy(policy))
     assert [(b.stage, b.status) for b in blocking] == [("signature", "failed")]

@@ -25,7 +25,7 @@ from textual.widgets.tree import TreeNode
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.policy import checklists_dir
 from curator.core.workspace import Workspace
-from curator.reviews import parse_target
+from curator.review.session import parse_target
 from curator.tui.app import make_app
 from curator.tui.items import QueueItem
 from curator.tui.screens.review import ReviewScreen

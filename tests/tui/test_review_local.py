@@ -9,7 +9,7 @@ import pytest
 
 from curator.core.models import Status
 from curator.core.workspace import Workspace
-from curator.reviews import parse_target
+from curator.review.session import parse_target
 from curator.tui.app import make_app
 from curator.tui.screens.queue import QueueScreen
 from curator.tui.widgets.checklist import StageChecklist

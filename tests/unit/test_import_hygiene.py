@@ -18,7 +18,7 @@ def _modules_after(code: str) -> set[str]:
 
 def test_domain_packages_never_import_textual() -> None:
     loaded = _modules_after(
-        "import curator.core.pipeline, curator.core.policy, curator.ledger, curator.reviews, "
+        "import curator.core.pipeline, curator.core.policy, curator.ledger, curator.review.session, "
         "curator.stages, curator.stages.fetch")
     assert not {m for m in loaded if m.split(".")[0] == "textual"}
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from curator.core.models import FileEntry, Manifest, canonical_json
-from curator.stages.paths import unsafe_reason
+from curator.core.paths import unsafe_reason
 
 
 def test_manifest_digest_is_order_independent_and_content_bound() -> None:

@@ -43,7 +43,7 @@ def load_card(files_dir: Path, manifest: Manifest | None, max_bytes: int,
     With a pinned manifest only the files it lists count, and the card's bytes must still
     be the pinned ones.
     """
-    from curator.stages.paths import escapes
+    from curator.core.paths import escapes
 
     if card_file is not None:
         name, path = card_file.name, card_file

@@ -18,8 +18,8 @@ from curator.stages.card.license import LicenseReport, LicenseTable, check_licen
 from curator.stages.card.lineage import Lineage, read_lineage
 from curator.stages.card.lookalike import NearMiss, near_misses, not_ascii
 from curator.stages.card.parse import ParsedCard
+from curator.stages.card.provenance import lift_fields
 from curator.stages.card.rules import ProvenanceRules
-from curator.stages.signature.slsa import lift_fields
 
 TRUSTED_DECISIONS = ("expected", "tofu-match")
 MAX_OUTLINE = 300

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curator.core.models import Finding, Severity
+from curator.core.paths import escapes
 from curator.core.progress import Progress
-from curator.stages.paths import escapes
 from curator.stages.scan.adapters import Scanner, ScannerRun, TargetOutcome, build_scanners
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.examine import Examiner

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from curator.core.models import Finding, Severity
-from curator.stages.paths import unsafe_reason
+from curator.core.paths import unsafe_reason
 from curator.stages.scan.sniff import HEAD_BYTES, sniff, sniff_file
 from curator.stages.scan.targets import FileExam
 

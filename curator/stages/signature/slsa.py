@@ -1,9 +1,6 @@
 """What a SLSA provenance statement attests (builder, source repo and commit, build parameters,
-dependencies), and how a verified one lifts the card's training pipeline and lineage fields.
-
-Only the signature stage's ``provenance`` evidence for attestations that verified, whose
-signer is trusted and whose subjects are the pinned files counts: the card stage never
-reads attestation files itself.
+dependencies). The card stage reads the facts from the signature stage's evidence
+(``curator.stages.card.provenance``), never from this module.
 """
 
 from __future__ import annotations
@@ -71,45 +68,3 @@ def provenance_facts(statement: dict[str, Any]) -> dict[str, Any] | None:
             "build_type": _text(build_type) if build_type else None, "source": source,
             "parameters": _text(params, 600) if params not in (None, {}, []) else None,
             "dependencies": [d for d in deps if d is not source_dep]}
-
-
-def pipeline_excerpt(facts: dict[str, Any]) -> str:
-    """The training pipeline as the attestation states it, in one line."""
-    src = facts.get("source") or {}
-    where = f"{src.get('repo') or '?'}@{(src.get('commit') or '?')[:12]}"
-    text = f"built by {facts.get('builder') or '?'} from {where}"
-    if facts.get("build_type"):
-        text += f" ({facts['build_type']})"
-    if facts.get("parameters"):
-        text += f"; parameters {facts['parameters'][:160]}"
-    return text[:240]
-
-
-def lineage_excerpt(facts: dict[str, Any]) -> str:
-    deps = facts.get("dependencies") or []
-    return ("built from " + ", ".join(d["uri"] for d in deps[:4]))[:240]
-
-
-def usable_attestations(signature: Any) -> list[dict[str, Any]]:
-    """Provenance attestations the signature stage verified, trusts and matched to the pinned files."""
-    evidence = getattr(signature, "evidence", None) or {}
-    items = (evidence.get("provenance") or {}).get("attestations") or []
-    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)]
-
-
-def lift_fields(fields: dict[str, Any], signature: Any) -> None:
-    """Mark training_pipeline (and lineage, when dependencies are attested) verified by provenance."""
-    from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
-
-    for attestation in usable_attestations(signature):
-        facts, where = attestation["facts"], f"provenance {attestation.get('file')}"
-        lifts = [("training_pipeline", pipeline_excerpt(facts))]
-        if facts.get("dependencies"):
-            lifts.append(("lineage", lineage_excerpt(facts)))
-        for name, excerpt in lifts:
-            grade = fields.get(name)
-            if grade is None:
-                continue
-            grade.status = VERIFIED
-            grade.evidence = [Evidence(where, excerpt, "provenance"), *grade.evidence][:MAX_EVIDENCE]
-            grade.note = f"verified by the signed provenance {attestation.get('file')}"

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from curator.core.models import Review, StageResult
-from curator.reviews import Session
+from curator.review.session import Session
 
 MAX_SHOWN_BYTES = 2 << 20
 

@@ -22,10 +22,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from curator.changes.swap import SwapRequest, swap_target
 from curator.core.errors import CuratorError
-from curator.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
-from curator.reviews import Session
+from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
+from curator.decision.swap import SwapRequest, swap_target
+from curator.review.session import Session
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
 from curator.tui.screens.error import ErrorScreen
 

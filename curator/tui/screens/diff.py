@@ -19,10 +19,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from curator.changes.history import ApprovedModel, approved_models
 from curator.core.errors import CuratorError
 from curator.core.models import Review
-from curator.reviews import Session
+from curator.decision.history import ApprovedModel, approved_models
+from curator.review.session import Session
 
 
 def _cell(value: Any) -> str:

@@ -20,8 +20,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
-from curator.inventory import COLUMNS, Inventory, InventoryEntry, filter_entries, sort_entries
-from curator.reviews import Session
+from curator.inventory.build import COLUMNS, Inventory, InventoryEntry, filter_entries, sort_entries
+from curator.review.session import Session
 from curator.tui.screens.error import ErrorScreen
 
 STATUS_STYLE = {"approved": "green", "needs-re-review": "yellow", "retired": "dim"}
@@ -102,7 +102,7 @@ class InventoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inventory")
     def load(self) -> None:
         """Read ledger and registry off the UI thread."""
-        from curator.inventory import build_inventory
+        from curator.inventory.build import build_inventory
         from curator.registry import open_registry
 
         registry = open_registry(self.session.workspace.registry_dir, self.session.policy, self.registry_url)

@@ -22,10 +22,10 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
-from curator.inventory import Inventory, InventoryEntry
-from curator.quarterly import CHECKS, ModelResult, QuarterlyRun
-from curator.quarterly_actions import ActionOutcome, ActionRequest
-from curator.reviews import Session
+from curator.inventory.build import Inventory, InventoryEntry
+from curator.quarterly.actions import ActionOutcome, ActionRequest
+from curator.quarterly.run import CHECKS, ModelResult, QuarterlyRun
+from curator.review.session import Session
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.quarterly_action import ActionScreen
 
@@ -113,10 +113,10 @@ class QuarterlyScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="quarterly")
     def check_all(self) -> None:
         """Every check of every model, off the UI thread; each model reports as it finishes."""
-        from curator.decision_rules import DecisionRules
-        from curator.inventory import build_inventory
-        from curator.quarterly import run_quarterly
-        from curator.verify import trusted_curators
+        from curator.decision.rules import DecisionRules
+        from curator.decision.verify import trusted_curators
+        from curator.inventory.build import build_inventory
+        from curator.quarterly.run import run_quarterly
 
         self.idle.clear()
         try:
@@ -197,8 +197,8 @@ class QuarterlyScreen(Screen[None]):
     def sign(self, entry: InventoryEntry, request: ActionRequest) -> None:
         """Load the key, sign, change the registry (retire) and record: off the UI thread."""
         from curator.attest.keys import FileSigner
-        from curator.inventory import build_inventory
-        from curator.quarterly_actions import record_action
+        from curator.inventory.build import build_inventory
+        from curator.quarterly.actions import record_action
 
         signer = FileSigner(self.session.workspace.keys_dir)
         registry = self._registry()

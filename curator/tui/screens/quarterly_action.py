@@ -11,8 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from curator.inventory import InventoryEntry
-from curator.quarterly_actions import ActionRequest
+from curator.inventory.build import InventoryEntry
+from curator.quarterly.actions import ActionRequest
 
 
 class ActionScreen(ModalScreen[ActionRequest | None]):

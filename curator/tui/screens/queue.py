@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.tui.items import QueueItem
 from curator.tui.messages import OpenReview
 from curator.tui.screens.queue_rows import QueueRow, queue_rows

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from curator.core.models import Candidate, Review, StageResult
-from curator.reviews import Session
+from curator.review.session import Session
 from curator.tui.format import RECOMMENDATION_STYLE, glyph
 from curator.tui.items import QueueItem
 

@@ -15,11 +15,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from curator.changes.history import ApprovedModel
 from curator.core.errors import CuratorError
 from curator.core.models import Candidate, Review, StageResult
 from curator.core.progress import Cancelled
-from curator.reviews import Session
+from curator.decision.history import ApprovedModel
+from curator.review.session import Session
 from curator.tui.format import RECOMMENDATION_STYLE
 from curator.tui.messages import ReviewOpened, RunEnded, StageFinished, StageProgress, StageStarted
 from curator.tui.observer import MessageObserver

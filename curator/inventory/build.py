@@ -17,19 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from curator.core.clock import iso
 from curator.core.models import StageResult
 
 APPROVED, RETIRED, NEEDS_REVIEW = "approved", "retired", "needs-re-review"
 #: columns a user may sort or filter by (CLI ``--sort`` / ``--filter`` and the TUI screen)
 COLUMNS = ("ref", "repo_id", "revision", "status", "curator", "approved", "age", "last_check",
            "license", "lineage", "scanners", "waivers")
-
-
-def iso(epoch: float | None) -> str | None:
-    """Seconds since the epoch as RFC 3339 UTC (seconds precision)."""
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ class Session:
     def open_review(self, candidate: Candidate, fresh: bool = False) -> Review:
         """Pin the candidate, then resume its open review or start a new one."""
         if candidate.source == "hub":
-            from curator.stages.hub import pin
+            from curator.stages.fetch.hub import pin
 
             candidate = pin(candidate)
         existing = None if fresh else self._find_open(candidate)

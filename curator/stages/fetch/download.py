@@ -16,7 +16,7 @@ from typing import Any
 from curator.core.errors import CandidateNotFound, HubUnreachable
 from curator.core.hashing import CHUNK, HashingWriter, file_sha256
 from curator.core.progress import Progress
-from curator.stages.hub import RemoteFile, transport_errors
+from curator.stages.fetch.hub import RemoteFile, transport_errors
 
 PARTIAL_DIR = ".incomplete"
 

@@ -1,4 +1,4 @@
-"""The quarterly review's checks of one model (see ``curator.quarterly``)."""
+"""The quarterly review's checks of one model (see ``curator.quarterly.run``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 from curator.core.errors import LedgerError, RegistryUnreachable
 from curator.core.models import StageResult
-from curator.inventory import RETIRED, Inventory, InventoryEntry, scanners_of
-from curator.quarterly import AGE_WARN_DAYS, Check, QuarterlySettings
+from curator.inventory.build import RETIRED, Inventory, InventoryEntry, scanners_of
+from curator.quarterly.results import Check
+from curator.quarterly.settings import AGE_WARN_DAYS, QuarterlySettings
 
 VERDICT_RANK = {"clean": 0, "unscanned": 1, "blocked": 2}
 
@@ -48,8 +49,8 @@ def verify_and_rescan(session: Any, registry: Any, trusted: dict[str, Any], rule
                       settings: QuarterlySettings, entry: InventoryEntry, results: dict[str, StageResult],
                       today: dt.date, scratch: Path) -> list[Check]:
     """The deploy gate on the model's tag, pulling the verified bytes to re-scan them."""
+    from curator.decision.verify import pull, verify
     from curator.registry.interface import Reference
-    from curator.verify import pull, verify
 
     ref = Reference(entry.name, tag=entry.tag)
     dest = scratch / "files"
@@ -166,7 +167,7 @@ def base_check(entry: InventoryEntry, inventory: Inventory, settings: QuarterlyS
 
 def upstream_check(entry: InventoryEntry, results: dict[str, StageResult],
                    settings: QuarterlySettings) -> Check:
-    from curator.quarterly_upstream import upstream_facts
+    from curator.quarterly.upstream import upstream_facts
 
     if not settings.check_upstream:
         return Check("upstream", "skipped",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from curator.core.errors import NotInRegistry
-from curator.decision_rules import DecisionRules
+from curator.decision.rules import DecisionRules
 from curator.registry.interface import MANIFEST_TYPE, Reference, Registry, sha256_digest
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curator.changes.history import ApprovedModel, approved_models, find_approved
 from curator.core.errors import DecisionRefused, UsageError
-from curator.decision_rules import DecisionRules
+from curator.decision.history import ApprovedModel, approved_models, find_approved
+from curator.decision.rules import DecisionRules
 
 FLAGS = {"justification": "--justification", "rollback_plan": "--rollback-plan"}
 
@@ -70,9 +70,9 @@ def swap_change(ledger: Any, rules: DecisionRules, repo_id: str, digest: str, re
 
 def swap_target(session: Any, assessment: Any) -> ApprovedModel | None:
     """The inventory model approving this assessed review would replace (same repo id), if any."""
-    from curator.decide import model_artifact
+    from curator.registry.artifact import model_artifact
 
     if assessment.manifest is None:
         return None
-    _, _, artifact = model_artifact(session, assessment.review, assessment.manifest)
+    _, _, artifact = model_artifact(session.policy, assessment.review, assessment.manifest)
     return replaced_model(session.ledger, assessment.review.candidate.repo_id, artifact.digest, None)

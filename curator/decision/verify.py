@@ -24,7 +24,7 @@ from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_enve
 from curator.attest.statement import Decision
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
-from curator.decision_rules import DecisionRules
+from curator.decision.rules import DecisionRules
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
 from curator.registry.interface import Descriptor, OnBytes, Reference, Registry, sha256_digest
 

@@ -14,17 +14,21 @@ from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
-from curator.attest.statement import DecisionFacts, build_statement, utc_now
-from curator.changes.production import promote_pushed
-from curator.changes.swap import SwapRequest, swap_change
+from curator.attest.statement import DecisionFacts, build_statement
+from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.models import Manifest, Review, StageResult, digest_of
-from curator.decision_rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.production import promote_pushed
+from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.swap import SwapRequest, swap_change
 from curator.registry import settings
-from curator.registry.artifact import ModelArtifact, build_model, repository_name, tag_for
+from curator.registry.artifact import (
+    model_artifact,
+    revision_of,
+)
 from curator.registry.interface import OnBytes, Registry
 from curator.registry.transfer import Pushed, push_model
-from curator.reviews import Session
+from curator.review.session import Session
 
 
 @dataclass(frozen=True)
@@ -98,17 +102,6 @@ class DecisionOutcome:
                 "curator": self.curator.to_dict()}
 
 
-def _revision(review: Review, manifest: Manifest) -> str:
-    return review.candidate.commit or manifest.digest
-
-
-def model_artifact(session: Session, review: Review, manifest: Manifest) -> tuple[str, str, ModelArtifact]:
-    """The repository name, tag and (deterministic) artifact a review's files become."""
-    revision = _revision(review, manifest)
-    name = repository_name(review.candidate.repo_id, str(settings(session.policy).get("namespace", "")))
-    return name, tag_for(revision), build_model(review.candidate, manifest, revision)
-
-
 def decide(session: Session, request: DecisionRequest, signer: Signer, registry: Registry | None = None,
            on_bytes: OnBytes | None = None, today: dt.date | None = None) -> DecisionOutcome:
     """Sign and record one curator's decision; on the final approval, push the artifact."""
@@ -137,14 +130,14 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     elif request.waivers or request.swap.given:
         raise UsageError("--waive, --replaces, --justification and --rollback-plan apply to approvals",
                          "drop them when rejecting")
-    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
                          next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
                          ) if request.approve else None
     statement = build_statement(DecisionFacts(
         outcome="approved" if request.approve else "rejected", review_id=a.review.id, name=name,
         subject_digest=artifact.digest, candidate=a.review.candidate,
-        revision=_revision(a.review, a.manifest), manifest=a.manifest, results=a.results,
+        revision=revision_of(a.review, a.manifest), manifest=a.manifest, results=a.results,
         policy_version=session.policy.version, policy_digest=digest_of(session.policy.data),
         approvals_required=a.rules.approvals_required, waivers=waivers,
         conditions=tuple(c.strip() for c in request.conditions if c.strip()), curator=me,
@@ -205,7 +198,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
     a = assess(session, review_id)
     if a.manifest is None:
         raise DecisionRefused(f"review {review_id} has no fetched files", "re-run the review")
-    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
     if artifact.digest != subject:
         raise DecisionRefused(f"review {review_id}'s files changed since it was approved "
                               f"({artifact.digest} is not the approved {subject})",

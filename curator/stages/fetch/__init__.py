@@ -10,11 +10,11 @@ from typing import Any
 
 from curator.core.hashing import hash_files
 from curator.core.models import FileEntry, Finding, Manifest, Severity, StageResult, Status
+from curator.core.paths import escapes, unsafe_reason
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
-from curator.stages.download import PARTIAL_DIR, Downloaded, Source, fetch_file
-from curator.stages.hub import RemoteFile, endpoint_of, remote_files
-from curator.stages.paths import escapes, unsafe_reason
+from curator.stages.fetch.download import PARTIAL_DIR, Downloaded, Source, fetch_file
+from curator.stages.fetch.hub import RemoteFile, endpoint_of, remote_files
 
 MISMATCH_TEXT = {
     "sha256-mismatch": "SHA-256 differs from the hub's LFS pointer",

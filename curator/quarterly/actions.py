@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.inventory import RETIRED, InventoryEntry
+from curator.inventory.build import RETIRED, InventoryEntry
 
 ACTIONS = ("keep", "replace", "retire")
 PREDICATE_TYPE = "https://curator.dev/attestation/quarterly-action/v1"
@@ -92,15 +92,17 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
                         registry: Any) -> tuple[str, bytes, bool | None, str]:
     """Attach a signed rejection to the approved manifest, then remove the tag."""
     from curator.attest.dsse import decision_id, sign_statement
-    from curator.attest.statement import DecisionFacts, build_statement, utc_now
+    from curator.attest.statement import DecisionFacts, build_statement
+    from curator.core.clock import utc_now
     from curator.core.models import digest_of
-    from curator.decide import assess, model_artifact
+    from curator.decision.decide import assess
+    from curator.registry.artifact import model_artifact
     from curator.registry.transfer import attach_decision
 
     a = assess(session, entry.review_id)
     if a.manifest is None:
         raise DecisionRefused(f"review {entry.review_id} has no manifest", "the ledger record is incomplete")
-    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
     if artifact.digest != entry.manifest_digest:
         raise DecisionRefused(f"{entry.ref}'s review no longer rebuilds the approved manifest "
                               f"({artifact.digest} is not {entry.manifest_digest})", "check the ledger")
@@ -126,7 +128,7 @@ def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, s
                   registry: Any) -> ActionOutcome:
     """Sign and record one quarterly action; a retire also changes the registry (first)."""
     from curator.attest.dsse import decision_id, sign_statement
-    from curator.attest.statement import utc_now
+    from curator.core.clock import utc_now
 
     _refuse(entry, request)
     me = signer.identity.to_dict()

@@ -1,0 +1,1 @@
+"""The inventory of models in the registry and their state."""

@@ -1,0 +1,1 @@
+"""The quarterly review of approved models: settings, checks, upstream, actions, run."""

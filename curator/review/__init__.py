@@ -1,0 +1,1 @@
+"""A review: the Session everything takes, parsing targets, the review document."""

@@ -1,0 +1,53 @@
+"""How verified SLSA provenance lifts the card's training pipeline and lineage fields.
+
+Only the signature stage's ``provenance`` evidence (handed over by the pipeline as its
+StageResult) for attestations that verified, whose signer is trusted and whose subjects are the
+pinned files counts: the card stage never reads attestation files itself, and never imports
+the signature stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
+
+
+def pipeline_excerpt(facts: dict[str, Any]) -> str:
+    """The training pipeline as the attestation states it, in one line."""
+    src = facts.get("source") or {}
+    where = f"{src.get('repo') or '?'}@{(src.get('commit') or '?')[:12]}"
+    text = f"built by {facts.get('builder') or '?'} from {where}"
+    if facts.get("build_type"):
+        text += f" ({facts['build_type']})"
+    if facts.get("parameters"):
+        text += f"; parameters {facts['parameters'][:160]}"
+    return text[:240]
+
+
+def lineage_excerpt(facts: dict[str, Any]) -> str:
+    deps = facts.get("dependencies") or []
+    return ("built from " + ", ".join(d["uri"] for d in deps[:4]))[:240]
+
+
+def usable_attestations(signature: Any) -> list[dict[str, Any]]:
+    """Provenance attestations the signature stage verified, trusts and matched to the pinned files."""
+    evidence = getattr(signature, "evidence", None) or {}
+    items = (evidence.get("provenance") or {}).get("attestations") or []
+    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)]
+
+
+def lift_fields(fields: dict[str, Any], signature: Any) -> None:
+    """Mark training_pipeline (and lineage, when dependencies are attested) verified by provenance."""
+    for attestation in usable_attestations(signature):
+        facts, where = attestation["facts"], f"provenance {attestation.get('file')}"
+        lifts = [("training_pipeline", pipeline_excerpt(facts))]
+        if facts.get("dependencies"):
+            lifts.append(("lineage", lineage_excerpt(facts)))
+        for name, excerpt in lifts:
+            grade = fields.get(name)
+            if grade is None:
+                continue
+            grade.status = VERIFIED
+            grade.evidence = [Evidence(where, excerpt, "provenance"), *grade.evidence][:MAX_EVIDENCE]
+            grade.note = f"verified by the signed provenance {attestation.get('file')}"
