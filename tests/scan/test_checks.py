@@ -17,7 +17,7 @@ from curator.stages.scan.checks.numpy_npy import read_npy_header
 from curator.stages.scan.checks.onnx import OnnxUnreadable, check_external_data, external_locations
 from curator.stages.scan.checks.safetensors import check_safetensors
 from curator.stages.scan.checks.templates import TemplateUnreadable, check_template, templates_in_json
-from curator.stages.scan.config import GlobalRules
+from curator.stages.scan.rules import GlobalRules
 from curator.stages.scan.sniff import sniff, sniff_file
 from tests.scan import corpus, formats, pickles
 

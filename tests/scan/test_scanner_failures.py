@@ -67,7 +67,7 @@ def test_crashing_scanner_leaves_the_file_unscanned_with_its_stderr(tmp_path: Pa
 
 def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
     folder = _model(tmp_path)
-    config = _config(scanners=["modelaudit"], timeout_seconds=1.5, modelaudit_skip_allowlisted_pickles=False,
+    config = _config(scanners=["modelaudit"], timeout_seconds=1.5, modelaudit_skip_state_dicts=False,
                      scanner_commands={"modelaudit": _script(tmp_path, "hang", HANG)})
     started = time.monotonic()
     report = scan_paths(folder, files_under(folder, config), config, _progress())
