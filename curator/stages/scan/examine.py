@@ -176,6 +176,10 @@ class Examiner:
                       and all(g.dotted in TORCH_STATE_DICT for g in walk.globals))
         exam.pickles += 1
         exam.state_dicts += state_dict
+        # joblib nests arrays (raw bytes, or object arrays as streams inside the stream): other
+        # parsers lose their way in what curator's walk follows to the end; their errors are notes
+        joblib_walked = walk.kind == "joblib" and walk.error is None
+        covered = "curator's pickle walk (joblib layout)" if joblib_walked else None
         if walk.kind == "torch-legacy":
             # scanners know the legacy layout
             self.target(exam, path, member, "pickle", "model.pt", state_dict)
@@ -186,9 +190,10 @@ class Examiner:
                 for start, end in _keep_ranges(walk.streams, walk.skipped):
                     src.seek(start)
                     out.write(src.read(end - start))
-            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", "model.pkl", state_dict)
+            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", "model.pkl", state_dict,
+                        covered_by=covered)
         else:
-            self.target(exam, path, member, "pickle", "model.pkl", state_dict)
+            self.target(exam, path, member, "pickle", "model.pkl", state_dict, covered_by=covered)
 
     def _gguf(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:

@@ -121,6 +121,7 @@ CALL_GADGETS: dict[str, tuple[tuple[int, str], ...]] = {
     "numpy.random._pickle.__bit_generator_ctor": ((0, "new"),),
     "numpy.core.multiarray._reconstruct": ((0, "new"),),
     "numpy._core.multiarray._reconstruct": ((0, "new"),),
+    "numpy.random.bit_generator.__pyx_unpickle_SeedSequence": ((0, "new"),),
 }
 
 #: what torch.save writes for a plain state dict; only pickles made of these skip modelaudit
