@@ -149,11 +149,20 @@ def _by_hand(folder: Path) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def small_pickles(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """200 small pickles as repos hold them: state dicts, optimizer-like dicts, raw pickles."""
+    """200 small pickles as repos hold them: torch state dicts, plain dicts, pickles of allowed classes.
+
+    The last kind is what modelaudit reads (curator skips it only for plain state dicts).
+    """
     folder = tmp_path_factory.mktemp("scan-bench-small") / "pickles"
     folder.mkdir()
     for i in range(200):
-        if i % 2:
+        if i % 3 == 0:
+            ops = Ops(2).global_("argparse", "Namespace").empty_tuple().newobj().empty_dict().mark()
+            for j in range(20):
+                ops.string(f"arg{j}").global_("numpy.core.multiarray", "_reconstruct")
+                ops.global_("numpy", "ndarray").mark().int_(0).tuple_().string("b").tuple3().reduce()
+            (folder / f"args{i:03d}.pkl").write_bytes(ops.setitems().build().stop().bytes_())
+        elif i % 3 == 1:
             tensors = {f"layer{j}.weight": ("FloatStorage", (4, 4)) for j in range(8)}
             with zipfile.ZipFile(folder / f"shard{i:03d}.bin", "w") as zf:
                 zf.writestr(f"shard{i:03d}/data.pkl", benign_state_dict(tensors))

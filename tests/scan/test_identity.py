@@ -170,3 +170,73 @@ def test_a_pickle_over_the_opcode_budget_is_blocked_and_not_handed_to_scanners(t
     (item,) = scan_paths(tmp_path, files_under(tmp_path, config), config, progress).files
     assert item.verdict.value == "blocked" and "pickle-broken" in {f.code for f in item.findings}
     assert all(v.status == "not-given" for n, v in item.voices.items() if n != "curator")
+
+
+# -- the everyday binary files of model repos are recognised, not left as data ------------------------
+def _tfrecord(records: list[bytes]) -> bytes:
+    import struct
+
+    return b"".join(struct.pack("<Q", len(r)) + b"\x00" * 4 + r + b"\x00" * 4 for r in records)
+
+
+@pytest.mark.parametrize(("name", "blob", "expected"), [
+    ("events.out.tfevents.1700000000.host", _tfrecord([b"\x09" * 20, b"\x12" * 40]), "tfevents"),
+    ("vocab.txt", "café\nnaïve\n".encode("latin-1"), "text"),
+    ("README.md", "\ufeffhello\n".encode("utf-16"), "text"),
+    ("helper.cpython-311.pyc", b"\xa7\r\r\n" + b"\x00" * 12 + b"\xe3" + b"\x00" * 40, "python-bytecode"),
+    ("libop.so", b"\x7fELF\x02\x01\x01" + b"\x00" * 60, "native-code"),
+    ("eval.parquet", b"PAR1" + b"\x15\x00" * 20 + b"PAR1", "parquet"),
+    ("demo.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 40, "video"),
+    ("paper.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "document"),
+])
+def test_everyday_repo_files_are_recognised(tmp_path: Path, name: str, blob: bytes, expected: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(blob)
+    assert sniff_file(path).format == expected
+
+
+def test_latin1_python_file_is_still_python(tmp_path: Path) -> None:
+    path = tmp_path / "modeling_x.py"
+    path.write_bytes("# -*- coding: latin-1 -*-\nimport os\nos.system('true')  # café\n".encode("latin-1"))
+    assert sniff_file(path).format == "python"
+
+
+def test_openvino_weights_are_recognised_beside_their_ir(tmp_path: Path) -> None:
+    (tmp_path / "openvino_model.xml").write_text('<?xml version="1.0"?>\n<net name="m" version="11"></net>\n')
+    (tmp_path / "openvino_model.bin").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "other.bin").write_bytes(bytes(range(256)) * 8)
+    assert sniff_file(tmp_path / "openvino_model.bin").format == "openvino-weights"
+    assert sniff_file(tmp_path / "other.bin").format == "data"
+
+
+def test_tf1_meta_graph_is_checked_like_a_saved_model(tmp_path: Path) -> None:
+    from tests.scan.formats import field_bytes
+
+    nodes = (("save/SaveV2", "SaveV2"), ("dense/MatMul", "MatMul"), ("evil", "WriteFile"))
+    graph = b"".join(field_bytes(1, tf_formats.node_def(n, op)) for n, op in nodes)
+    meta = tmp_path / "model.ckpt.meta"
+    meta.write_bytes(field_bytes(1, field_bytes(4, "serve")) + field_bytes(2, graph))
+    assert sniff_file(meta).format == "tf-meta-graph"
+    config = ScanConfig.from_section({**Policy.load().section("scan"), "scanners": []})
+    progress = Progress("scan", [], threading.Event())
+    (item,) = scan_paths(tmp_path, files_under(tmp_path, config), config, progress).files
+    ops = " ".join(f.message for f in item.findings)
+    # SaveV2 in the save/ name scope is TF1's own saver
+    assert item.verdict.value == "blocked" and "WriteFile" in ops and "SaveV2" not in ops
+
+
+def test_tflite_custom_ops_are_read(tmp_path: Path) -> None:
+    from curator.stages.scan.checks.tflite import custom_ops
+
+    builtin = formats.tflite(tmp_path / "builtin.tflite", [None, None])
+    flex = formats.tflite(tmp_path / "flex.tflite", [None, "FlexWriteFile", "MyCustomOp"])
+    assert sniff_file(builtin).format == "tflite"
+    with open(builtin, "rb") as fh:
+        assert custom_ops(fh, builtin.stat().st_size) == []
+    with open(flex, "rb") as fh:
+        assert custom_ops(fh, flex.stat().st_size) == ["FlexWriteFile", "MyCustomOp"]
+    config = ScanConfig.from_section({**Policy.load().section("scan"), "scanners": []})
+    progress = Progress("scan", [], threading.Event())
+    verdicts = {f.path: f.verdict.value for f in scan_paths(tmp_path, files_under(tmp_path, config), config,
+                                                             progress).files}
+    assert verdicts == {"builtin.tflite": "clean", "flex.tflite": "blocked"}

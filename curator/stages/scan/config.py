@@ -31,8 +31,9 @@ class ScanConfig:
     modelaudit_max_file_bytes: int = 256 << 20
     modelaudit_skip_state_dicts: bool = True
     #: formats that cannot carry code and that curator recognises; any other unread content is unscanned
-    inert_formats: frozenset[str] = frozenset({"text", "json", "empty", "sentencepiece", "tf-variables",
-                                               "tf-fingerprint", "image", "msgpack"})
+    inert_formats: frozenset[str] = frozenset({
+        "text", "json", "empty", "sentencepiece", "tf-variables", "tf-fingerprint", "tfevents", "image",
+        "audio", "video", "document", "parquet", "arrow", "msgpack", "ggml-legacy", "openvino-weights"})
     scanner_memory_bytes: int = 4 << 30
     max_unpacked_bytes: int = 4 << 30
     max_member_bytes: int = 2 << 30

@@ -34,6 +34,7 @@ from curator.stages.scan.checks.tf_graph import (
     ops_in_pbtxt,
     read_saved_model,
 )
+from curator.stages.scan.checks.tflite import TFLiteUnreadable, check_custom_ops, custom_ops
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.rules import TORCH_STATE_DICT
 from curator.stages.scan.scratch import Scratch
@@ -44,7 +45,8 @@ MAX_JSON_BYTES = 256 << 20
 UNOPENABLE = {"7z": "7-Zip", "rar": "RAR", "lz4-legacy": "legacy LZ4", "snappy": "Snappy"}
 #: formats curator itself reads completely (directly, or by looking inside)
 CHECKED = frozenset({"pickle", "zip", "tar", *COMPRESSED, "safetensors", "gguf", "hdf5", "onnx", "numpy",
-                     "json", "jinja", "python", "savedmodel", "savedmodel-text", "keras-metadata"})
+                     "json", "jinja", "python", "savedmodel", "savedmodel-text", "tf-meta-graph",
+                     "keras-metadata", "tflite"})
 
 
 class Examiner:
@@ -137,10 +139,16 @@ class Examiner:
             exam.findings.append(finding)
             exam.parts.append({"member": member or "", "format": "python",
                                "custom_code": {"summary": summary}})
-        elif fmt in ("savedmodel", "savedmodel-text"):
+        elif fmt in ("savedmodel", "savedmodel-text", "tf-meta-graph"):
             self._saved_model(exam, path, member, where, size, fmt)
         elif fmt == "keras-metadata":
             self._keras_metadata(exam, path, where)
+        elif fmt == "tflite":
+            try:
+                with open(path, "rb") as fh:
+                    exam.findings += check_custom_ops(custom_ops(fh, size), where)
+            except TFLiteUnreadable as exc:
+                exam.unread.append(f"{where}: TFLite flatbuffer does not parse ({exc})")
         elif fmt not in self.config.inert_formats:
             exam.unread.append(f"{where}: {fmt} ({sniffed.detail}) is content neither curator nor its "
                                "scanners read, and scan.inert_formats does not list it as inert")
@@ -281,7 +289,7 @@ class Examiner:
                 graph = ops_in_pbtxt(path.read_text(encoding="utf-8", errors="replace"))
             else:
                 with open(path, "rb") as fh:
-                    graph = read_saved_model(fh, size)
+                    graph = read_saved_model(fh, size, meta_graph=fmt == "tf-meta-graph")
         except SavedModelUnreadable as exc:
             exam.unread.append(f"{where}: SavedModel protobuf does not parse ({exc})")
             return

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from curator.stages.scan.checks.msgpack import is_msgpack
 from curator.stages.scan.checks.pickle_walk import walk_file
 from curator.stages.scan.checks.protobuf import ProtobufUnreadable, message_fields
-from curator.stages.scan.checks.tf_graph import looks_like_saved_model
+from curator.stages.scan.checks.tf_graph import looks_like_meta_graph, looks_like_saved_model
 
 HEAD_BYTES = 1 << 16
 #: the end-of-central-directory record sits in the last 64 KiB + 22 bytes of a zip
@@ -31,7 +31,7 @@ TF_TABLE_MAGIC = struct.pack("<Q", 0xDB4775248B80FB57)
 CODE_CAPABLE = frozenset({
     "pickle", "zip", "tar", "gzip", "bz2", "xz", "lzma", "zlib", "lz4", "zstd", "7z", "rar", "snappy",
     "hdf5", "gguf", "onnx", "numpy", "json", "jinja", "python", "savedmodel", "savedmodel-text",
-    "keras-metadata", "safetensors", "data", "tflite",
+    "keras-metadata", "safetensors", "data", "tflite", "tf-meta-graph", "python-bytecode", "native-code",
 })
 #: compressed streams curator inflates to look inside
 COMPRESSED = ("gzip", "bz2", "xz", "zlib", "lzma", "lz4", "zstd")
@@ -42,6 +42,11 @@ _MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\x89HDF\r\n\x1a\n", "hdf5"), (b"GGUF", "gguf"), (b"\x93NUMPY", "numpy"),
     (b"\xff\x06\x00\x00sNaPpY", "snappy"),
     (b"\x89PNG\r\n\x1a\n", "image"), (b"\xff\xd8\xff", "image"), (b"GIF87a", "image"), (b"GIF89a", "image"),
+    (b"\x1a\x45\xdf\xa3", "video"), (b"%PDF-", "document"), (b"ARROW1\x00\x00", "arrow"),
+    # llama.cpp's pre-GGUF files: ggml, ggmf, ggjt, as little-endian magics
+    (b"lmgg", "ggml-legacy"), (b"fmgg", "ggml-legacy"), (b"tjgg", "ggml-legacy"),
+    # native code and compiled Python: code, and nothing curator reads
+    (b"\x7fELF", "native-code"), (b"\xcf\xfa\xed\xfe", "native-code"),
 )
 _TEXT_SUFFIXES = {".jinja": "jinja", ".j2": "jinja", ".py": "python"}
 
@@ -118,6 +123,16 @@ def _by_magic(head: bytes, fh: BinaryIO, size: int) -> Sniffed | None:
         return Sniffed("image" if head[8:12] == b"WEBP" else "audio", "RIFF container")
     if head[:4] in (b"fLaC", b"OggS") or head[:3] == b"ID3":
         return Sniffed("audio", "magic bytes")
+    if head[4:8] == b"ftyp":
+        return Sniffed("video", "ISO media ftyp box")
+    if head[:4] == b"PAR1" and size > 8 and _tail(fh, size, 4) == b"PAR1":
+        return Sniffed("parquet", "PAR1 at both ends")
+    if head[:2] == b"MZ" and len(head) > 0x40:
+        (pe,) = struct.unpack("<I", head[0x3C:0x40])
+        if head[pe:pe + 4] == b"PE\x00\x00":
+            return Sniffed("native-code", "a Windows PE executable")
+    if head[2:4] == b"\r\n" and len(head) >= 16 and head[:2] != b"\r\n" and not _printable(head[:2]):
+        return Sniffed("python-bytecode", "a .pyc header")
     if len(head) > 262 and head[257:262] == b"ustar":
         return Sniffed("tar", "ustar header")
     return None
@@ -144,6 +159,10 @@ def _binary(fh: BinaryIO, head: bytes, size: int, lower: str, path: Path | None)
             return Sniffed("keras-metadata", "Keras SavedModel metadata protobuf")
         if base == "fingerprint.pb" and data is not None and _is_fingerprint(data):
             return Sniffed("tf-fingerprint", "SavedModel fingerprint protobuf")
+    if base.endswith(".meta"):
+        meta = _whole(fh, size)
+        if meta is not None and looks_like_meta_graph(meta, size):
+            return Sniffed("tf-meta-graph", "TF1 MetaGraphDef (graph ops)")
     if _looks_like_onnx(head) or (lower.endswith(".onnx") and head[:1] == b"\x08"):
         return Sniffed("onnx", "ModelProto fields")
     if lower.endswith(".pb") and head[:1] in (b"\x08", b"\x12"):
@@ -156,6 +175,8 @@ def _binary(fh: BinaryIO, head: bytes, size: int, lower: str, path: Path | None)
         return Sniffed("tf-variables", "TensorFlow checkpoint index (table footer)")
     if path is not None and _is_variables_shard(path):
         return Sniffed("tf-variables", "TensorFlow checkpoint shard beside its index")
+    if path is not None and base.endswith(".bin") and _beside_openvino_xml(path):
+        return Sniffed("openvino-weights", "weights beside an OpenVINO IR .xml")
     if head[:1] and (0x80 <= head[0] <= 0x8F or head[0] in (0xDE, 0xDF)) and is_msgpack(fh, size):
         return Sniffed("msgpack", "one MessagePack map, read to its end")
     if find_eocd(fh, size) is not None:
@@ -164,7 +185,48 @@ def _binary(fh: BinaryIO, head: bytes, size: int, lower: str, path: Path | None)
         return Sniffed("hdf5", f"magic bytes after a {block}-byte user block")
     if lower.endswith(".safetensors"):
         return Sniffed("safetensors", "named .safetensors, header does not parse")
+    if base.startswith("events.out.tfevents.") and _is_tfrecord(fh, size):
+        return Sniffed("tfevents", "TensorBoard event records, framed to the end")
+    if _is_legacy_text(head, size):
+        for suffix, fmt in _TEXT_SUFFIXES.items():
+            if lower.endswith(suffix):
+                return Sniffed(fmt, f"text named {suffix}, not UTF-8")
+        return Sniffed("text", "text in a legacy 8-bit or UTF-16 encoding")
     return Sniffed("data", "no known structure")
+
+
+def _printable(data: bytes) -> bool:
+    return all(32 <= b < 127 or b in (9, 10, 13) for b in data)
+
+
+def _is_legacy_text(head: bytes, size: int) -> bool:
+    """UTF-16 with a byte-order mark, or 8-bit text (Latin-1, cp1252) without control bytes."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            head[:len(head) - len(head) % 2].decode("utf-16")
+        except UnicodeDecodeError:
+            return False
+        return True
+    if b"\x00" in head:
+        return False
+    return not any(c in head for c in _CONTROL) and len(head) > 0
+
+
+def _is_tfrecord(fh: BinaryIO, size: int, max_records: int = 1_000_000) -> bool:
+    """length (8) + crc (4) + data + crc (4), record after record, ending exactly at the end."""
+    pos = 0
+    for _ in range(max_records):
+        if pos == size:
+            return True
+        fh.seek(pos)
+        raw = fh.read(8)
+        if len(raw) != 8:
+            return False
+        (length,) = struct.unpack("<Q", raw)
+        pos += 16 + length
+        if pos > size:
+            return False
+    return False
 
 
 def find_eocd(fh: BinaryIO, size: int) -> int | None:
@@ -248,6 +310,14 @@ def _is_variables_shard(path: Path) -> bool:
         return False
 
 
+def _beside_openvino_xml(path: Path) -> bool:
+    try:
+        with open(path.with_suffix(".xml"), "rb") as fh:
+            return b"<net " in fh.read(4096)
+    except OSError:
+        return False
+
+
 def _is_safetensors(head: bytes, size: int) -> bool:
     if len(head) < 9:
         return False
@@ -285,8 +355,12 @@ def _walks_as_pickle(fh: BinaryIO, size: int, max_opcodes: int) -> bool:
     return bool(walk.streams or walk.invoked or walk.globals or walk.exhausted)
 
 
+#: control bytes text never holds (tab, newlines, form feed and escape are fine); protobuf is full of them
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
 def _as_text(head: bytes, size: int) -> str | None:
-    if b"\x00" in head:
+    if any(c in head for c in _CONTROL):
         return None
     try:
         return head.decode("utf-8")

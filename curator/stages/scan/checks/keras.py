@@ -116,7 +116,11 @@ def looks_like_keras(doc: Any) -> bool:
 
 
 def read_h5_model_config(path: Path, timeout: float) -> Any:
-    """The parsed ``model_config`` attribute of a Keras HDF5 file, or None if it has none."""
+    """The parsed ``model_config`` attribute of a Keras HDF5 file, or None if it has none.
+
+    A ``training_config`` (losses, metrics, optimizer: objects the loader deserializes too) is
+    returned inside it under ``__training_config__``.
+    """
     try:
         done = subprocess.run([sys.executable, "-c", _READ_H5, str(path)], capture_output=True,
                               timeout=timeout, check=False, text=True)
@@ -130,9 +134,12 @@ def read_h5_model_config(path: Path, timeout: float) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        config = json.loads(raw)
+        if attrs.get("training_config") and isinstance(config, dict):
+            config["__training_config__"] = json.loads(attrs["training_config"])
     except ValueError as exc:
-        raise KerasUnreadable(f"model_config attribute is not JSON ({exc})") from exc
+        raise KerasUnreadable(f"model_config or training_config attribute is not JSON ({exc})") from exc
+    return config
 
 
 def _dicts(doc: Any) -> Iterator[dict[str, Any]]:

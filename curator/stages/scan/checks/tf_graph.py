@@ -47,14 +47,29 @@ class Graph:
     functions: int = 0
 
 
-def read_saved_model(fh: BinaryIO, size: int) -> Graph:
+def read_saved_model(fh: BinaryIO, size: int, meta_graph: bool = False) -> Graph:
+    """Every op of a ``saved_model.pb`` (or, with ``meta_graph``, of a TF1 ``.meta`` MetaGraphDef)."""
     if size == 0:
         raise SavedModelUnreadable("empty file")
     with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         try:
+            if meta_graph:
+                graph = Graph()
+                _meta_graph(buf, 0, size, graph)
+                return graph
             return _saved_model(buf, size)
         except ProtobufUnreadable as exc:
             raise SavedModelUnreadable(str(exc)) from exc
+
+
+def looks_like_meta_graph(buf: Buffer, size: int) -> bool:
+    """A TF1 ``model.ckpt.meta``: a MetaGraphDef whose graph (field 2) holds NodeDefs with ops."""
+    try:
+        graph = Graph()
+        _meta_graph(buf, 0, size, graph)
+    except (ProtobufUnreadable, UnicodeDecodeError):
+        return False
+    return bool(graph.nodes)
 
 
 def looks_like_saved_model(buf: Buffer, size: int) -> bool:
@@ -98,10 +113,14 @@ def _saved_model(buf: Buffer, size: int, graph: Graph | None = None) -> Graph:
     graph = graph if graph is not None else Graph()
     for number, wire, start, end in fields(buf, 0, size):
         if number == 2 and wire == 2:  # MetaGraphDef
-            for n, w, s, e in fields(buf, start, end):
-                if n == 2 and w == 2:  # GraphDef
-                    _graph_def(buf, s, e, graph)
+            _meta_graph(buf, start, end, graph)
     return graph
+
+
+def _meta_graph(buf: Buffer, start: int, end: int, graph: Graph) -> None:
+    for n, w, s, e in fields(buf, start, end):
+        if n == 2 and w == 2:  # GraphDef
+            _graph_def(buf, s, e, graph)
 
 
 def _graph_def(buf: Buffer, start: int, end: int, graph: Graph) -> None:
