@@ -34,6 +34,13 @@ def test_headerless_pickle_is_walked_past_any_window() -> None:
 
 def test_protocol0_pickle_is_a_pickle_even_named_txt() -> None:
     assert sniff(attacks_more.call0("os", "system", "true"), "notes.txt").format == "pickle"
+    # importing a module with side effects is enough, even if the stream then breaks
+    assert sniff(b"cantigravity\ngeohash\n-- notes --\n", "notes.txt").format == "pickle"
+
+
+def test_a_label_list_that_reads_as_one_import_stays_text() -> None:
+    # "cat\ndog\n" is GLOBAL('at', 'dog') to a pickle walk, then nothing: a label file, not a pickle
+    assert sniff(b"cat\ndog\nbird\nfish\n", "labels.txt").format == "text"
 
 
 @pytest.mark.parametrize(("compress", "fmt"), [

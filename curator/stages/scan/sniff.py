@@ -21,6 +21,7 @@ from curator.stages.scan.checks.msgpack import is_msgpack
 from curator.stages.scan.checks.pickle_walk import walk_file
 from curator.stages.scan.checks.protobuf import ProtobufUnreadable, message_fields
 from curator.stages.scan.checks.tf_graph import looks_like_meta_graph, looks_like_saved_model
+from curator.stages.scan.rules import GlobalRules
 
 HEAD_BYTES = 1 << 16
 #: the end-of-central-directory record sits in the last 64 KiB + 22 bytes of a zip
@@ -94,9 +95,10 @@ def sniff_stream(fh: BinaryIO, size: int, name: str, max_opcodes: int = 50_000_0
         return Sniffed("zlib", "zlib header that inflates")
     if _is_lzma_alone(head):
         return Sniffed("lzma", "LZMA-alone header that decodes")
-    if _walks_as_pickle(fh, size, max_opcodes):
-        return Sniffed("pickle", "opcodes parse as a pickle")
+    walked = _walks_as_pickle(fh, size, max_opcodes)
     text = _as_text(head, size)
+    if walked == "stream" or (walked == "imports" and text is None):
+        return Sniffed("pickle", "opcodes parse as a pickle")
     if text is not None:
         for suffix, fmt in _TEXT_SUFFIXES.items():
             if lower.endswith(suffix):
@@ -349,10 +351,19 @@ def _is_lzma_alone(head: bytes) -> bool:
     return len(out) > 0
 
 
-def _walks_as_pickle(fh: BinaryIO, size: int, max_opcodes: int) -> bool:
-    """Protocol 0/1 pickles have no header: a file is a pickle if it parses like one, to its end."""
+def _walks_as_pickle(fh: BinaryIO, size: int, max_opcodes: int) -> str | None:
+    """Protocol 0/1 pickles have no header: walk the file as one, from its first byte on.
+
+    ``stream``: a whole stream, a call, or more opcodes than the budget; ``imports``: it imports
+    something and then breaks (a label list "cat\ndog\n..." reads as GLOBAL at.dog, so text with
+    only that much to it stays text); None: not a pickle.
+    """
     walk = walk_file(fh, size, max_opcodes=max_opcodes, probe=True)
-    return bool(walk.streams or walk.invoked or walk.globals or walk.exhausted)
+    floor = GlobalRules()
+    if walk.streams or walk.invoked or walk.exhausted or any(  # importing antigravity is enough
+            floor.reaches_danger(g.module, g.name) for g in walk.globals):
+        return "stream"
+    return "imports" if walk.globals else None
 
 
 #: control bytes text never holds (tab, newlines, form feed and escape are fine); protobuf is full of them
