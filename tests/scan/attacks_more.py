@@ -66,6 +66,15 @@ def _rebuild_parameter_hooks() -> bytes:
     return ops.bytes_()
 
 
+def _module_forward_hook() -> bytes:
+    """A whole-module torch.save whose ``_forward_hooks`` holds a function: it runs on every forward."""
+    ops = Ops(2).global_("torch.nn.modules.linear", "Linear").empty_tuple().newobj().empty_dict().mark()
+    ops.string("training").bool_(False).string("_forward_hooks")
+    ops.global_("collections", "OrderedDict").empty_tuple().reduce()
+    ops.int_(0).global_("torch.utils.cpp_extension", "load_inline").setitem()
+    return ops.setitems().build().stop().bytes_()
+
+
 def _defaultdict_factory() -> bytes:
     return (Ops(2).global_("collections", "defaultdict").global_("IPython", "embed").tuple1().reduce()
             .stop().bytes_())
@@ -255,6 +264,7 @@ def writers() -> dict[str, tuple[Writer, str]]:
         "randomstate_ctor_gadget": (_write("rng_state.pth", _randomstate_ctor()), BLOCKED),
         "rebuild_parameter_hooks_gadget": (_write("model.pt", _rebuild_parameter_hooks()), BLOCKED),
         "defaultdict_factory_gadget": (_write("model.pkl", _defaultdict_factory()), BLOCKED),
+        "module_forward_hook": (_write("model.pt", _module_forward_hook()), BLOCKED),
         # opcodes that reach code without a plain call
         "ext_opcode_registry": (_write("model.pkl", _ext_opcode()), BLOCKED),
         "global_setattr_build": (_write("model.pkl", _global_setattr()), BLOCKED),

@@ -237,3 +237,8 @@ def test_onnx_subgraph_external_traversal(scanned: Scanned, samples: Samples) ->
 def test_template_self_reference_injection(scanned: Scanned, samples: Samples) -> None:
     """Jinja self._TemplateReference__context reaches Python globals."""
     _blocked_by_curator(scanned, samples, "template_self_reference_injection", "template-injection")
+
+
+def test_module_forward_hook(scanned: Scanned, samples: Samples) -> None:
+    """A whole-module save whose _forward_hooks names a function: it runs on every forward pass."""
+    _blocked_by_curator(scanned, samples, "module_forward_hook", "pickle-unknown-call")

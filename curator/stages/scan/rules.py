@@ -112,6 +112,7 @@ CALL_GADGETS: dict[str, tuple[tuple[int, str], ...]] = {
     "torch._utils._rebuild_parameter_with_state": ((2, "hooks"), (3, "build")),
     "torch._utils._rebuild_tensor_v2": ((5, "hooks"),),
     "torch._utils._rebuild_tensor_v3": ((5, "hooks"),),
+    "torch._utils._rebuild_qtensor": ((6, "hooks"),),
     "copyreg._reconstructor": ((0, "new"), (1, "call")),
     "copyreg.__newobj__": ((0, "new"),),
     "copyreg.__newobj_ex__": ((0, "new"),),

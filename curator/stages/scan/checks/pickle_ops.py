@@ -58,6 +58,18 @@ def _gadget_args(walk: Walk, gadget: tuple[tuple[int, str], ...], args: tuple[An
             walk.computed_calls.append(offset)
 
 
+def _hooks_in_state(state: Any) -> None:
+    """``_forward_hooks``, ``_backward_hooks``, ...: an object's state that names callables it will call."""
+    if isinstance(state, tuple) and state:  # (dict state, slot state)
+        state = state[0]
+    if not isinstance(state, DictVal):
+        return
+    for key, value in state.items:
+        if isinstance(key, str) and "hook" in key.lower():
+            for ref in _globals_in(value, skip=value.by if isinstance(value, Made) else None):
+                ref.uses.add("call")
+
+
 def _globals_in(value: Any, skip: Any = None, depth: int = 0) -> list[Global]:
     if depth > 8:
         return []
@@ -174,6 +186,7 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
             target.uses.add("setattr")
         elif isinstance(target, Made):
             target.state = state
+            _hooks_in_state(state)
             if isinstance(target.by, Global):
                 target.by.uses.add("build")
                 if (target.by.module, target.by.name) in JOBLIB_WRAPPERS:
