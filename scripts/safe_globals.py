@@ -28,8 +28,10 @@ LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # torch.save(model) of a whole module: the layer classes themselves
     "torch-nn-modules": (("torch.nn.modules",), ()),
     # HF Trainer's training_args.bin: the arguments dataclass and the enums it holds
-    "hf-trainer": (("transformers.training_args", "transformers.trainer_utils", "transformers.debug_utils",
-                    "transformers.trainer_pt_utils", "accelerate.utils.dataclasses", "accelerate.state"), ()),
+    "hf-trainer": (("transformers.training_args", "transformers.training_args_seq2seq",
+                    "transformers.trainer_utils", "transformers.debug_utils", "transformers.trainer_pt_utils",
+                    "transformers.generation.configuration_utils", "accelerate.utils.dataclasses",
+                    "accelerate.state"), ()),
 }
 
 _CHILD = r"""

@@ -265,6 +265,9 @@ def writers() -> dict[str, tuple[Writer, str]]:
         "rebuild_parameter_hooks_gadget": (_write("model.pt", _rebuild_parameter_hooks()), BLOCKED),
         "defaultdict_factory_gadget": (_write("model.pkl", _defaultdict_factory()), BLOCKED),
         "module_forward_hook": (_write("model.pt", _module_forward_hook()), BLOCKED),
+        "ufunc_reconstruct_importer": (_write("model.joblib", Ops(2).global_(
+            "numpy.core", "_ufunc_reconstruct").string("subprocess").string("getoutput").tuple2().reduce()
+            .string("true").tuple1().reduce().stop().bytes_()), BLOCKED),
         # opcodes that reach code without a plain call
         "ext_opcode_registry": (_write("model.pkl", _ext_opcode()), BLOCKED),
         "global_setattr_build": (_write("model.pkl", _global_setattr()), BLOCKED),

@@ -208,6 +208,14 @@ def benign_more(root: Path) -> list[Sample]:
 
     torch.save(TrainingArguments(output_dir=str(d / "out"), report_to=[]), d / "training_args.bin")
     add("trainer_training_args_real", d / "training_args.bin")
+    from transformers import GenerationConfig, Seq2SeqTrainingArguments
+
+    seq2seq = _dir(root, "benign", "seq2seq_checkpoint")
+    arguments = Seq2SeqTrainingArguments(output_dir=str(seq2seq / "out"), report_to=[],
+                                         predict_with_generate=True,
+                                         generation_config=GenerationConfig(max_new_tokens=32))
+    torch.save(arguments, seq2seq / "training_args.bin")
+    add("trainer_seq2seq_training_args_real", seq2seq / "training_args.bin")
 
     d = _dir(root, "benign", "torch_whole_model_real")
     torch.save(model, d / "model.pt")
@@ -257,6 +265,11 @@ def benign_more(root: Path) -> list[Sample]:
     column = ColumnTransformer([("onehot", OneHotEncoder(), [0])])
     joblib.dump(column.fit(cats), d / "columns.joblib")
     add("sklearn_column_transformer", d / "columns.joblib")
+    from sklearn.preprocessing import FunctionTransformer
+
+    logistic = Pipeline([("log", FunctionTransformer(func=np.log1p)), ("clf", LogisticRegression())])
+    joblib.dump(logistic.fit(x, y), d / "log_pipeline.joblib")
+    add("sklearn_function_transformer_ufunc", d / "log_pipeline.joblib")
     joblib.dump(HistGradientBoostingClassifier(max_iter=3).fit(x, y), d / "hgb.joblib")
     add("sklearn_hist_gradient_boosting", d / "hgb.joblib")
     for method in ("lzma", "xz", "lz4", "bz2", "gzip"):

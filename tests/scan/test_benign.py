@@ -23,7 +23,8 @@ BENIGN = ["torch_state_dict", "torch_fp16_bf16", "torch_whole_module", "hf_train
 #: the files real Hugging Face repositories hold (benign_more.py), most written by the real libraries
 BENIGN_MORE = ["trainer_optimizer_state", "trainer_scheduler_state", "trainer_rng_state",
                "trainer_scaler_state", "trainer_state_dict_real", "trainer_state_json",
-               "trainer_training_args_real",
+               "trainer_training_args_real", "trainer_seq2seq_training_args_real",
+               "sklearn_function_transformer_ufunc",
                "torch_whole_model_real", "protocol2_data_constructors", "protocol0_py2_builtin_names",
                "numpy_random_generators", "pathlib_paths_checkpoint", "pathlib_local_py313",
                "lightning_omegaconf_ckpt", "lightning_attribute_dict_ckpt", "fairseq_checkpoint",

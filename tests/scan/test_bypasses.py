@@ -242,3 +242,8 @@ def test_template_self_reference_injection(scanned: Scanned, samples: Samples) -
 def test_module_forward_hook(scanned: Scanned, samples: Samples) -> None:
     """A whole-module save whose _forward_hooks names a function: it runs on every forward pass."""
     _blocked_by_curator(scanned, samples, "module_forward_hook", "pickle-unknown-call")
+
+
+def test_ufunc_reconstruct_importer(scanned: Scanned, samples: Samples) -> None:
+    """Allowed numpy _ufunc_reconstruct('subprocess', 'getoutput') is an import of that function."""
+    _blocked_by_curator(scanned, samples, "ufunc_reconstruct_importer", "pickle-dangerous-global")

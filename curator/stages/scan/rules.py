@@ -125,6 +125,10 @@ CALL_GADGETS: dict[str, tuple[tuple[int, str], ...]] = {
     "numpy.random.bit_generator.__pyx_unpickle_SeedSequence": ((0, "new"),),
 }
 
+#: allowed functions that import ``module`` and return its attribute ``name`` (NumPy pickles ufuncs
+#: this way): with two literal strings they are that import, with anything else a computed call
+IMPORTERS = frozenset({"numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct"})
+
 #: what torch.save writes for a plain state dict; only pickles made of these skip modelaudit
 _STORAGES = ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
              "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4")

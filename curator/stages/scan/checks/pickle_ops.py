@@ -15,7 +15,7 @@ from curator.stages.scan.checks.pickle_values import (
     Walk,
     WalkError,
 )
-from curator.stages.scan.rules import CALL_GADGETS
+from curator.stages.scan.rules import CALL_GADGETS, IMPORTERS
 
 
 def _global(walk: Walk, module: str, name: str, offset: int, opcode: str) -> Global:
@@ -172,6 +172,12 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
         s.stack.append(Made(items[0], "obj", tuple(items[1:])))
     elif name == "REDUCE":
         args, func = s.pop(offset), s.pop(offset)
+        if isinstance(func, Global) and func.dotted in IMPORTERS:
+            func.uses.add("call")
+            if isinstance(args, tuple) and len(args) == 2 and all(isinstance(a, str) for a in args):
+                s.stack.append(_global(walk, args[0], args[1], offset, "REDUCE"))  # the import it makes
+                return
+            walk.computed_calls.append(offset)  # an importer fed computed names imports anything
         _invoke(walk, func, "call", offset, args)
         s.stack.append(Made(func, "reduce", args))
     elif name in ("NEWOBJ", "NEWOBJ_EX"):
