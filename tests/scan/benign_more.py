@@ -231,6 +231,11 @@ def benign_more(root: Path) -> list[Sample]:
     generators = {"gen": np.random.default_rng(0), "legacy": np.random.RandomState(1)}
     (d / "rng.pkl").write_bytes(pickle.dumps(generators))
     add("numpy_random_generators", d / "rng.pkl")
+    arrays = {"weights": np.arange(12, dtype="float32").reshape(3, 4), "scale": np.float32(1.5),
+              "labels": np.array(["cat", "dog"], dtype=object),
+              "mask": np.ma.masked_array([1, 2], mask=[0, 1])}
+    (d / "arrays_p5.pkl").write_bytes(pickle.dumps(arrays, protocol=5))
+    add("numpy_protocol5_pickle", d / "arrays_p5.pkl")
 
     d = _dir(root, "benign", "paths")
     torch.save({"output_dir": pathlib.PurePosixPath("runs/exp1"), "cache": pathlib.Path("/tmp/cache"),

@@ -123,6 +123,7 @@ CALL_GADGETS: dict[str, tuple[tuple[int, str], ...]] = {
     "numpy.core.multiarray._reconstruct": ((0, "new"),),
     "numpy._core.multiarray._reconstruct": ((0, "new"),),
     "numpy.random.bit_generator.__pyx_unpickle_SeedSequence": ((0, "new"),),
+    "numpy.ma.core._mareconstruct": ((0, "new"), (1, "new")),
 }
 
 #: allowed functions that import ``module`` and return its attribute ``name`` (NumPy pickles ufuncs
