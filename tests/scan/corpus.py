@@ -235,5 +235,7 @@ def benign(root: Path) -> list[Sample]:
 def build(root: Path) -> list[Sample]:
     """Write the whole corpus under ``root``; returns every sample with its expected verdict."""
     from tests.scan.attacks import malicious
+    from tests.scan.attacks_more import malicious_more
+    from tests.scan.benign_more import benign_more
 
-    return benign(root) + malicious(root)
+    return benign(root) + benign_more(root) + malicious(root) + malicious_more(root)

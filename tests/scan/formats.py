@@ -162,3 +162,29 @@ def sentencepiece_model(path: Path) -> Path:
         for p in ("<unk>", "<s>", "</s>", "▁the", "▁a"))
     path.write_bytes(pieces + field_bytes(2, field_bytes(1, "corpus.txt") + field_varint(3, 8000)))
     return path
+
+
+# -- TFLite ------------------------------------------------------------------------------------
+def tflite(path: Path, custom_ops: list[str | None]) -> Path:
+    """A TFLite flatbuffer whose operator_codes hold these custom ops (None: a builtin op)."""
+    out = bytearray(b"\x00" * 4 + b"TFL3")
+    model_vtable = len(out)
+    out += struct.pack("<HHHH", 8, 12, 4, 8)
+    model = len(out)
+    out += struct.pack("<iII", model - model_vtable, 3, 0)  # version 3, operator_codes patched below
+    vector = len(out)
+    struct.pack_into("<I", out, model + 8, vector - (model + 8))
+    out += struct.pack("<I", len(custom_ops)) + b"\x00" * 4 * len(custom_ops)
+    for i, op in enumerate(custom_ops):
+        vtable = len(out)
+        out += struct.pack("<HHHHHH", 12, 12, 4, 8 if op else 0, 0, 0) if op else struct.pack("<HHH", 6, 8, 4)
+        table = len(out)
+        struct.pack_into("<I", out, vector + 4 + 4 * i, table - (vector + 4 + 4 * i))
+        out += struct.pack("<ib3xI", table - vtable, 32 if op is None else 0, 0)
+        if op:
+            text = len(out)
+            struct.pack_into("<I", out, table + 8, text - (table + 8))
+            out += struct.pack("<I", len(op)) + op.encode() + b"\x00"
+    struct.pack_into("<I", out, 0, model)
+    path.write_bytes(bytes(out))
+    return path

@@ -17,7 +17,7 @@ from curator.stages.scan.checks.numpy_npy import read_npy_header
 from curator.stages.scan.checks.onnx import OnnxUnreadable, check_external_data, external_locations
 from curator.stages.scan.checks.safetensors import check_safetensors
 from curator.stages.scan.checks.templates import TemplateUnreadable, check_template, templates_in_json
-from curator.stages.scan.config import GlobalRules
+from curator.stages.scan.rules import GlobalRules
 from curator.stages.scan.sniff import sniff, sniff_file
 from tests.scan import corpus, formats, pickles
 
@@ -39,7 +39,7 @@ from tests.scan import corpus, formats, pickles
     (bytes(range(256)) * 4, "weights.bin", "data"),
 ])
 def test_sniff_by_content(head: bytes, name: str, expected: str) -> None:
-    assert sniff(head, name, len(head) if head else 0).format == expected
+    assert sniff(head, name).format == expected
 
 
 def test_sniff_safetensors_whose_length_looks_like_a_pickle_header(tmp_path: Path) -> None:
@@ -54,8 +54,8 @@ def test_sniff_safetensors_whose_length_looks_like_a_pickle_header(tmp_path: Pat
 def test_sniff_zlib_needs_a_stream_that_inflates() -> None:
     import zlib
 
-    assert sniff(zlib.compress(b"hello" * 10), "x", 30).format == "zlib"
-    assert sniff(b"\x78\x9c\xff\xff\xff\xff", "x", 6).format != "zlib"
+    assert sniff(zlib.compress(b"hello" * 10), "x").format == "zlib"
+    assert sniff(b"\x78\x9c\xff\xff\xff\xff", "x").format != "zlib"
 
 
 # -- safetensors ------------------------------------------------------------------------------

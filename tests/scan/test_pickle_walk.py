@@ -12,12 +12,14 @@ from sklearn.tree import DecisionTreeClassifier
 from curator.core.models import Severity
 from curator.stages.scan.checks.pickle_walk import Walk, walk_file
 from curator.stages.scan.checks.pickles import judge_pickle
-from curator.stages.scan.config import GlobalRules
+from curator.stages.scan.rules import GlobalRules
 from tests.scan import pickles
 from tests.scan.pickles import Ops
 
-RULES = GlobalRules(safe=("collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.*Storage",
-                          "numpy.*", "joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.*"))
+RULES = GlobalRules.build(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.*Storage",
+                           "numpy.dtype", "numpy.core.multiarray._reconstruct", "numpy.ndarray",
+                           "joblib.numpy_pickle.NumpyArrayWrapper",
+                           "sklearn.linear_model._logistic.LogisticRegression"], [])
 
 
 def walk(data: bytes) -> Walk:

@@ -24,6 +24,8 @@ from tests.scan import pickles
 CRASH = ("import sys\nsys.stderr.write('Traceback (most recent call last):\\n  File scanner.py\\n"
          "RuntimeError: scanner exploded on purpose\\n')\nsys.exit(3)\n")
 HANG = "import time\ntime.sleep(120)\n"
+# what picklescan and modelscan do with a pickle of 10^8 opcodes: grow past any sane size
+GREEDY = "import sys\nheld = bytearray(1 << 30)\nprint('Scanned files: 1')\n"
 BABBLE = ("import sys\nargs = sys.argv\nout = args[args.index('-o') + 1]\n"
           "open(out, 'w').write('not json {')\nsys.exit(1)\n")
 
@@ -67,7 +69,7 @@ def test_crashing_scanner_leaves_the_file_unscanned_with_its_stderr(tmp_path: Pa
 
 def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
     folder = _model(tmp_path)
-    config = _config(scanners=["modelaudit"], timeout_seconds=1.5, modelaudit_skip_allowlisted_pickles=False,
+    config = _config(scanners=["modelaudit"], timeout_seconds=1.5, modelaudit_skip_state_dicts=False,
                      scanner_commands={"modelaudit": _script(tmp_path, "hang", HANG)})
     started = time.monotonic()
     report = scan_paths(folder, files_under(folder, config), config, _progress())
@@ -75,6 +77,21 @@ def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
     assert report.runs["modelaudit"].status == "timeout"
     assert report.files[0].verdict.value == "unscanned"
     assert "timed out after" in report.files[0].reasons[0]
+
+
+def test_scanner_child_is_capped_in_memory(tmp_path: Path) -> None:
+    folder = _model(tmp_path)
+    config = _config(scanners=["picklescan"], scanner_memory_bytes=256 << 20,
+                     scanner_commands={"picklescan": _script(tmp_path, "greedy", GREEDY)})
+    report = scan_paths(folder, files_under(folder, config), config, _progress())
+    run = report.runs["picklescan"]
+    assert run.status == "crashed" and "MemoryError" in " ".join(run.stderr_tail)
+    assert report.files[0].verdict.value == "unscanned"
+    # the same scanner without the cap gets its gigabyte and reports
+    uncapped = _config(scanners=["picklescan"], scanner_memory_bytes=0,
+                       scanner_commands={"picklescan": _script(tmp_path, "greedy", GREEDY)})
+    again = scan_paths(folder, files_under(folder, uncapped), uncapped, _progress())
+    assert again.runs["picklescan"].status == "ok"
 
 
 def test_scanner_writing_garbage_is_no_verdict(tmp_path: Path) -> None:

@@ -61,9 +61,11 @@ def test_stage_passes_an_ordinary_model_with_rich_evidence(hf_folder: Path, tmp_
     voices = by_path["pytorch_model.bin"]["scanners"]
     assert {n: v["status"] for n, v in voices.items()} == {"curator": "clean", "modelscan": "clean",
                                                             "picklescan": "clean", "modelaudit": "not-given"}
-    assert "allow-list" in voices["modelaudit"]["note"]
-    assert voices["modelscan"]["targets"] == ["pytorch_model.bin!pytorch_model/data.pkl"]
-    assert by_path["model.safetensors"]["scanners"]["modelaudit"]["status"] == "not-given"
+    assert "plain torch state dict" in voices["modelaudit"]["note"]
+    # the extracted data.pkl, and the file as it is (whatever curator made of it, their findings count)
+    assert voices["modelscan"]["targets"] == ["pytorch_model.bin!pytorch_model/data.pkl", "pytorch_model.bin"]
+    # small enough for modelaudit's size cap: it reads the file as it is, and agrees
+    assert by_path["model.safetensors"]["scanners"]["modelaudit"]["status"] == "clean"
     assert evidence["scanners"]["modelaudit"]["status"] == "ok"
     assert evidence["disagreements"] == []
     assert evidence["manifest_digest"] == manifest.digest
@@ -122,12 +124,13 @@ def test_scan_modules_import_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_allowlisted_pickles_reach_modelaudit_when_the_policy_says_so(hf_folder: Path) -> None:
-    data = {**Policy.load().section("scan"), "modelaudit_skip_allowlisted_pickles": False}
+def test_state_dicts_reach_modelaudit_when_the_policy_says_so(hf_folder: Path) -> None:
+    data = {**Policy.load().section("scan"), "modelaudit_skip_state_dicts": False}
     config = ScanConfig.from_section(data)
     files = [f for f in files_under(hf_folder, config) if f.path == "pytorch_model.bin"]
     report = scan_paths(hf_folder, files, config, Progress("scan", [], threading.Event()))
     (item,) = report.files
     assert item.verdict.value == "clean"
     assert item.voices["modelaudit"].status == "clean"
-    assert item.voices["modelaudit"].targets == ("pytorch_model.bin!pytorch_model/data.pkl",)
+    assert item.voices["modelaudit"].targets == ("pytorch_model.bin!pytorch_model/data.pkl",
+                                                 "pytorch_model.bin")

@@ -28,7 +28,7 @@ class ScanStage(Stage):
     requires = ("fetch",)
 
     def run(self, ctx: ReviewContext, progress: Progress) -> StageResult:
-        config = ScanConfig.from_section(ctx.policy.section("scan"))
+        config = ScanConfig.from_section(ctx.policy.section("scan"), ctx.policy.directory)
         manifest = ctx.manifest
         if manifest is None:
             return StageResult(self.name, Status.ERRORED, (Finding(

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from curator.core.errors import UsageError
 from curator.core.models import Severity
+from curator.core.policy import checklists_dir
+from curator.stages.scan.rules import GlobalRules
 
-#: a floor no policy can lower: importing any of these from a model file is never benign
-ALWAYS_DANGEROUS = (
-    "os.*", "posix.*", "nt.*", "subprocess.*", "sys.*", "builtins.*", "__builtin__.*",
-    "__builtins__.*", "socket.*",
-    "shutil.*", "runpy.*", "importlib.*", "pty.*", "commands.*", "webbrowser.*", "ctypes.*",
-    "pickle.*", "_pickle.*", "marshal.*", "types.*", "code.*", "codeop.*", "pydoc.*", "timeit.*",
-    "multiprocessing.*", "asyncio.*", "pdb.*", "bdb.*", "platform.*", "signal.*", "shelve.*",
-    "antigravity.*", "this.*",
-)
 KNOWN_SCANNERS = ("modelscan", "picklescan", "modelaudit")
 _KEYS = {"block_severities", "allowed_formats", "scanners", "timeout_seconds", "modelaudit_max_file_bytes",
-         "modelaudit_skip_allowlisted_pickles",
+         "modelaudit_skip_state_dicts", "inert_formats",
+         "scanner_memory_bytes", "safe_globals_lists",
          "max_unpacked_bytes", "max_member_bytes", "max_compression_ratio", "max_archive_members",
          "max_depth", "max_pickle_opcodes", "safe_globals", "dangerous_globals", "tool_severity",
          "scanner_commands", "ignore"}
-
-
-@dataclass(frozen=True)
-class GlobalRules:
-    """Which imports a pickle may make: allowed ones pass, dangerous ones block, the rest are graded."""
-
-    safe: tuple[str, ...] = ()
-    dangerous: tuple[str, ...] = ALWAYS_DANGEROUS
-
-    def is_safe(self, dotted: str) -> bool:
-        return any(fnmatch.fnmatchcase(dotted, p) for p in self.safe)
-
-    def is_dangerous(self, dotted: str) -> bool:
-        return any(fnmatch.fnmatchcase(dotted, p) for p in self.dangerous)
 
 
 @dataclass(frozen=True)
@@ -49,7 +29,12 @@ class ScanConfig:
     scanners: tuple[str, ...] = KNOWN_SCANNERS
     timeout_seconds: float = 600.0
     modelaudit_max_file_bytes: int = 256 << 20
-    modelaudit_skip_allowlisted_pickles: bool = True
+    modelaudit_skip_state_dicts: bool = True
+    #: formats that cannot carry code and that curator recognises; any other unread content is unscanned
+    inert_formats: frozenset[str] = frozenset({
+        "text", "json", "empty", "sentencepiece", "tf-variables", "tf-fingerprint", "tfevents", "image",
+        "audio", "video", "document", "parquet", "arrow", "msgpack", "ggml-legacy", "openvino-weights"})
+    scanner_memory_bytes: int = 4 << 30
     max_unpacked_bytes: int = 4 << 30
     max_member_bytes: int = 2 << 30
     max_compression_ratio: float = 200.0
@@ -66,8 +51,11 @@ class ScanConfig:
         return severity in self.block_severities
 
     @classmethod
-    def from_section(cls, data: dict[str, Any]) -> ScanConfig:
-        """Build from the YAML mapping; a typo or a wrong type is a usage error naming the key."""
+    def from_section(cls, data: dict[str, Any], directory: Path | None = None) -> ScanConfig:
+        """Build from the YAML mapping; a typo or a wrong type is a usage error naming the key.
+
+        ``safe_globals_lists`` name files (relative to the checklists folder) of one entry a line.
+        """
         unknown = set(data) - _KEYS
         if unknown:
             raise UsageError(f"checklist section 'scan' has unknown keys: {', '.join(sorted(unknown))}",
@@ -87,18 +75,21 @@ class ScanConfig:
                 timeout_seconds=float(data.get("timeout_seconds", base.timeout_seconds)),
                 modelaudit_max_file_bytes=int(data.get("modelaudit_max_file_bytes",
                                                        base.modelaudit_max_file_bytes)),
-                modelaudit_skip_allowlisted_pickles=_flag(data.get("modelaudit_skip_allowlisted_pickles",
-                                                                   base.modelaudit_skip_allowlisted_pickles)),
+                modelaudit_skip_state_dicts=_flag(data.get("modelaudit_skip_state_dicts",
+                                                           base.modelaudit_skip_state_dicts)),
+                inert_formats=frozenset(str(f) for f in data.get("inert_formats",
+                                                                 sorted(base.inert_formats))),
+                scanner_memory_bytes=int(data.get("scanner_memory_bytes", base.scanner_memory_bytes)),
                 max_unpacked_bytes=int(data.get("max_unpacked_bytes", base.max_unpacked_bytes)),
                 max_member_bytes=int(data.get("max_member_bytes", base.max_member_bytes)),
                 max_compression_ratio=float(data.get("max_compression_ratio", base.max_compression_ratio)),
                 max_archive_members=int(data.get("max_archive_members", base.max_archive_members)),
                 max_depth=int(data.get("max_depth", base.max_depth)),
                 max_pickle_opcodes=int(data.get("max_pickle_opcodes", base.max_pickle_opcodes)),
-                rules=GlobalRules(
-                    safe=tuple(str(p) for p in data.get("safe_globals", [])),
-                    dangerous=ALWAYS_DANGEROUS + tuple(str(p) for p in data.get("dangerous_globals", [])),
-                ),
+                rules=GlobalRules.build(
+                    [str(p) for p in data.get("safe_globals", [])]
+                    + _listed(data.get("safe_globals_lists", []), directory or checklists_dir()),
+                    [str(p) for p in data.get("dangerous_globals", [])]),
                 tool_severity={str(tool): {str(rule): Severity(level) for rule, level in rules.items()}
                                for tool, rules in (data.get("tool_severity") or {}).items()},
                 scanner_commands={str(k): tuple(str(a) for a in v)
@@ -113,6 +104,19 @@ class ScanConfig:
         """A scanner finding's severity after the policy's per-rule overrides."""
         table = self.tool_severity.get(tool, {})
         return table.get(f"{rule}/{level}", table.get(rule, severity))
+
+
+def _listed(names: list[str], directory: Path) -> list[str]:
+    entries = []
+    for name in names:
+        path = directory / str(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"scan safe_globals_lists file {path} cannot be read ({exc.strerror})",
+                             "restore it, or regenerate it with scripts/safe_globals.py") from exc
+        entries += [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return entries
 
 
 def _flag(value: object) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import IO
 
 from curator.core.models import Finding, Severity
 from curator.stages.scan import unwrap
@@ -19,6 +18,7 @@ from curator.stages.scan.checks.gguf import GGUFUnreadable, read_gguf
 from curator.stages.scan.checks.keras import (
     KerasUnreadable,
     check_keras_config,
+    keras_metadata_configs,
     looks_like_keras,
     read_h5_model_config,
 )
@@ -28,12 +28,25 @@ from curator.stages.scan.checks.pickle_walk import walk_file
 from curator.stages.scan.checks.pickles import judge_pickle
 from curator.stages.scan.checks.safetensors import check_safetensors
 from curator.stages.scan.checks.templates import TemplateUnreadable, check_template, templates_in_json
+from curator.stages.scan.checks.tf_graph import (
+    SavedModelUnreadable,
+    check_graph,
+    ops_in_pbtxt,
+    read_saved_model,
+)
+from curator.stages.scan.checks.tflite import TFLiteUnreadable, check_custom_ops, custom_ops
 from curator.stages.scan.config import ScanConfig
-from curator.stages.scan.sniff import COMPRESSED, Sniffed, sniff_file
+from curator.stages.scan.rules import TORCH_STATE_DICT
+from curator.stages.scan.scratch import Scratch
+from curator.stages.scan.sniff import COMPRESSED, Sniffed, find_eocd, find_hdf5, sniff_file
 from curator.stages.scan.targets import FileExam, ScanTarget
 
 MAX_JSON_BYTES = 256 << 20
-UNOPENABLE = {"7z": "7-Zip", "rar": "RAR", "lz4": "LZ4", "zstd": "Zstandard", "lzma": "LZMA"}
+UNOPENABLE = {"7z": "7-Zip", "rar": "RAR", "lz4-legacy": "legacy LZ4", "snappy": "Snappy"}
+#: formats curator itself reads completely (directly, or by looking inside)
+CHECKED = frozenset({"pickle", "zip", "tar", *COMPRESSED, "safetensors", "gguf", "hdf5", "onnx", "numpy",
+                     "json", "jinja", "python", "savedmodel", "savedmodel-text", "tf-meta-graph",
+                     "keras-metadata", "tflite"})
 
 
 class Examiner:
@@ -41,14 +54,16 @@ class Examiner:
 
     def __init__(self, config: ScanConfig, scratch: Path) -> None:
         self.config = config
-        self.scratch = scratch
-        self.unpacked = 0  # bytes written to scratch, against config.max_unpacked_bytes
+        self.scratch = Scratch(scratch, config.max_unpacked_bytes)
         self._keys = itertools.count(1)
-        self._dirs = itertools.count(1)
+
+    @property
+    def unpacked(self) -> int:
+        return self.scratch.unpacked
 
     def examine(self, rel: str, path: Path, model_dir: Path) -> FileExam:
         """Curator's findings and scanner targets for one file of the candidate."""
-        sniffed = sniff_file(path)
+        sniffed = sniff_file(path, max_opcodes=self.config.max_pickle_opcodes)
         exam = FileExam(rel, path.stat().st_size, sniffed.format, sniffed.detail)
         allowed = self.config.allowed_formats
         if allowed is not None and sniffed.format not in allowed:
@@ -56,7 +71,30 @@ class Examiner:
                                          f"{rel} is {sniffed.format}; the policy allows only "
                                          f"{', '.join(sorted(allowed))}"))
         self.dispatch(exam, path, None, sniffed, 0, model_dir)
+        if sniffed.format not in ("empty", "text", "json"):
+            self._polyglot(exam, path)
+        # a Python file is custom code: blocked by curator's own finding, which an approval must waive
+        # by name; what a scanner reads in its source would only count it twice
+        if not exam.exhausted and sniffed.format not in ("empty", "text", "python"):
+            # the file as it is, to every scanner: whatever curator made of it, their findings count
+            self.target(exam, path, None, "file", path.name,
+                        state_dict=exam.pickles > 0 and exam.pickles == exam.state_dicts,
+                        covered_by="the candidate's file as it is; curator read its content",
+                        sniffed=sniffed.format)
         return exam
+
+    def _polyglot(self, exam: FileExam, path: Path) -> None:
+        """A second face: zip readers find a zip by its tail, libhdf5 an HDF5 file after a user block,
+        whatever the first bytes say. Each face is examined on its own."""
+        with open(path, "rb") as fh:
+            faces = {"zip": find_eocd(fh, exam.size), "hdf5": find_hdf5(fh, exam.size)}
+        for fmt, at in faces.items():
+            if at is None or fmt == exam.format:
+                continue
+            exam.findings.append(Finding(Severity.MEDIUM, f"polyglot-{fmt}",
+                                         f"{exam.path}: is {exam.format} and also {fmt} (from byte {at}); "
+                                         f"{fmt} loaders read the second face"))
+            self.dispatch(exam, path, f"({fmt} face)", Sniffed(fmt, "second face"), 1, None)
 
     # -- routing ---------------------------------------------------------------------------
     def dispatch(self, exam: FileExam, path: Path, member: str | None, sniffed: Sniffed, depth: int,
@@ -70,16 +108,20 @@ class Examiner:
             exam.unread.append(f"{where}: nested more than {self.config.max_depth} containers deep")
             return
         size = path.stat().st_size
+        inner: list[unwrap.Member] = []
         if fmt == "pickle":
             self._pickle(exam, path, member, where)
         elif fmt == "zip":
-            unwrap.examine_zip(self, exam, path, member, depth)
+            names: list[str] = []
+            inner = list(unwrap.zip_members(self.config, self.scratch, exam, path, member, names))
+            if {"config.json", "metadata.json"} <= set(names):  # a Keras 3 .keras archive
+                self.target(exam, path, member, "keras", "model.keras")
         elif fmt == "tar":
-            unwrap.examine_tar(self, exam, path, member, depth)
+            inner = list(unwrap.tar_members(self.config, self.scratch, exam, path, member))
         elif fmt in COMPRESSED:
-            unwrap.examine_compressed(self, exam, path, member, fmt, depth)
+            inner = list(unwrap.inflate(self.config, self.scratch, exam, path, member, fmt))
         elif fmt in UNOPENABLE:
-            exam.unread.append(f"{where}: {UNOPENABLE[fmt]} archives cannot be opened by curator or its "
+            exam.unread.append(f"{where}: {UNOPENABLE[fmt]} data cannot be opened by curator or its "
                                "scanners here, and may hold pickles")
         elif fmt == "safetensors":
             with open(path, "rb") as fh:
@@ -99,40 +141,28 @@ class Examiner:
             exam.findings.append(finding)
             exam.parts.append({"member": member or "", "format": "python",
                                "custom_code": {"summary": summary}})
-        elif fmt == "savedmodel":
-            self.target(exam, path, member, "savedmodel", ".pb")
+        elif fmt in ("savedmodel", "savedmodel-text", "tf-meta-graph"):
+            self._saved_model(exam, path, member, where, size, fmt)
+        elif fmt == "keras-metadata":
+            self._keras_metadata(exam, path, where)
+        elif fmt == "tflite":
+            try:
+                with open(path, "rb") as fh:
+                    exam.findings += check_custom_ops(custom_ops(fh, size), where)
+            except TFLiteUnreadable as exc:
+                exam.unread.append(f"{where}: TFLite flatbuffer does not parse ({exc})")
+        elif fmt not in self.config.inert_formats:
+            exam.unread.append(f"{where}: {fmt} ({sniffed.detail}) is content neither curator nor its "
+                               "scanners read, and scan.inert_formats does not list it as inert")
+        for item in inner:
+            self.dispatch(exam, item.path, item.label,
+                          sniff_file(item.path, item.name, self.config.max_pickle_opcodes), depth + 1, None)
 
-    def target(self, exam: FileExam, path: Path, member: str | None, fmt: str, suffix: str,
-               allowlisted: bool = False) -> None:
-        """Hand ``path`` to the scanners that read ``fmt``."""
+    def target(self, exam: FileExam, path: Path, member: str | None, fmt: str, link_name: str,
+               state_dict: bool = False, covered_by: str | None = None, sniffed: str = "") -> None:
+        """Hand ``path`` to the scanners that read ``fmt``, under the file name ``link_name``."""
         exam.targets.append(ScanTarget(f"t{next(self._keys):05d}", path, exam.path, member, fmt,
-                                       path.stat().st_size, suffix, allowlisted))
-
-    def scratch_path(self, name: str) -> Path:
-        """A fresh scratch file path keeping ``name``'s base name (scanners look at extensions)."""
-        folder = self.scratch / f"x{next(self._dirs):05d}"
-        folder.mkdir(parents=True)
-        return folder / (Path(name).name or "member")
-
-    def copy_bounded(self, src: IO[bytes], dest: Path, limit: int) -> int | None:
-        """Copy at most ``limit`` bytes (and what the unpack budget allows); None if more was there."""
-        budget = min(limit, self.config.max_unpacked_bytes - self.unpacked)
-        written = 0
-        with open(dest, "wb") as out:
-            while True:
-                # one byte past the budget tells "exactly full" from "more was there"
-                chunk = src.read(min(1 << 20, max(budget - written, 0) + 1))
-                if not chunk:
-                    break
-                written += len(chunk)
-                if written > budget:
-                    break
-                out.write(chunk)
-        if written > budget:
-            dest.unlink()
-            return None
-        self.unpacked += written
-        return written
+                                       path.stat().st_size, link_name, state_dict, covered_by, sniffed))
 
     # -- formats ---------------------------------------------------------------------------
     def _pickle(self, exam: FileExam, path: Path, member: str | None, where: str) -> None:
@@ -144,23 +174,36 @@ class Examiner:
         exam.parts.append({"member": member or "", "format": walk.kind, "streams": len(walk.streams),
                            "opcodes": walk.opcodes,
                            "globals": sorted({g.dotted for g in walk.globals})[:200]})
+        if walk.exhausted:
+            # already blocked; a scanner would spend minutes and gigabytes on the same stream
+            exam.exhausted = True
+            return
         trailing = size - walk.end if walk.error is None and walk.kind != "torch-legacy" else 0
         if trailing and not walk.skipped:
             exam.findings.append(Finding(Severity.LOW, "pickle-trailing-data",
                                          f"{where}: {trailing} bytes after the last pickle stream"))
-        allowed = not judged and not trailing
+        state_dict = (not judged and not trailing and walk.error is None and walk.kind != "joblib"
+                      and all(g.dotted in TORCH_STATE_DICT for g in walk.globals))
+        exam.pickles += 1
+        exam.state_dicts += state_dict
+        # joblib nests arrays (raw bytes, or object arrays as streams inside the stream): other
+        # parsers lose their way in what curator's walk follows to the end; their errors are notes
+        joblib_walked = walk.kind == "joblib" and walk.error is None
+        covered = "curator's pickle walk (joblib layout)" if joblib_walked else None
         if walk.kind == "torch-legacy":
-            self.target(exam, path, member, "pickle", ".pt", allowed)  # scanners know the legacy layout
+            # scanners know the legacy layout
+            self.target(exam, path, member, "pickle", "model.pt", state_dict)
         elif walk.error is None and (walk.skipped or trailing):
             # joblib array bytes (or trailing bytes) break other parsers: give them the streams only
-            copy = self.scratch_path((member or Path(exam.path).name) + ".streams.pkl")
+            copy = self.scratch.path((member or Path(exam.path).name) + ".streams.pkl")
             with open(path, "rb") as src, open(copy, "wb") as out:
                 for start, end in _keep_ranges(walk.streams, walk.skipped):
                     src.seek(start)
                     out.write(src.read(end - start))
-            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", ".pkl", allowed)
+            self.target(exam, copy, f"{member or ''}(pickle streams)", "pickle", "model.pkl", state_dict,
+                        covered_by=covered)
         else:
-            self.target(exam, path, member, "pickle", ".pkl", allowed)
+            self.target(exam, path, member, "pickle", "model.pkl", state_dict, covered_by=covered)
 
     def _gguf(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:
@@ -172,7 +215,8 @@ class Examiner:
         exam.findings += [Finding(Severity.HIGH, "gguf-malformed", f"{where}: {p}") for p in problems]
         for key, source in templates.items():
             self._template(exam, source, f"{where} {key}")
-        self.target(exam, path, member, "gguf", ".gguf")
+        exam.parts.append({"member": member or "", "format": "gguf", "read_by": "curator's GGUF reader"})
+        self.target(exam, path, member, "gguf", "model.gguf", covered_by="curator's GGUF reader")
 
     def _hdf5(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:
@@ -183,7 +227,7 @@ class Examiner:
         if config is None:
             return  # weights only (a .keras zip's model.weights.h5): arrays, nothing that runs
         exam.findings += check_keras_config(config, self.config.rules, f"{where} model_config")
-        self.target(exam, path, member, "hdf5", ".h5")
+        self.target(exam, path, member, "hdf5", "model.h5")
 
     def _onnx(self, exam: FileExam, path: Path, where: str, size: int, model_dir: Path | None) -> None:
         try:
@@ -201,9 +245,9 @@ class Examiner:
                 header = read_npy_header(fh, size)
                 if not header.holds_objects:
                     return
-                copy = self.scratch_path(Path(member or exam.path).name + ".objects.pkl")
+                copy = self.scratch.path(Path(member or exam.path).name + ".objects.pkl")
                 fh.seek(header.data_offset)
-                copied = self.copy_bounded(fh, copy, self.config.max_member_bytes)
+                copied = self.scratch.copy(fh, copy, self.config.max_member_bytes)
         except NpyUnreadable as exc:
             exam.unread.append(f"{where}: NumPy header does not parse ({exc})")
             return
@@ -222,7 +266,7 @@ class Examiner:
         text = path.read_text(encoding="utf-8", errors="replace")
         if fmt == "jinja":
             self._template(exam, text, where)
-            self.target(exam, path, member, "template", ".jinja")
+            self.target(exam, path, member, "template", "chat_template.jinja")
             return
         try:
             doc = json.loads(text)
@@ -238,7 +282,36 @@ class Examiner:
         if looks_like_keras(doc):
             exam.findings += check_keras_config(doc, self.config.rules, where)
         if templates:
-            self.target(exam, path, member, "template", ".json")
+            self.target(exam, path, member, "template", "tokenizer_config.json")
+
+    def _saved_model(self, exam: FileExam, path: Path, member: str | None, where: str, size: int,
+                     fmt: str) -> None:
+        try:
+            if fmt == "savedmodel-text":
+                graph = ops_in_pbtxt(path.read_text(encoding="utf-8", errors="replace"))
+            else:
+                with open(path, "rb") as fh:
+                    graph = read_saved_model(fh, size, meta_graph=fmt == "tf-meta-graph")
+        except SavedModelUnreadable as exc:
+            exam.unread.append(f"{where}: SavedModel protobuf does not parse ({exc})")
+            return
+        if not graph.nodes:
+            exam.unread.append(f"{where}: no graph ops found where a SavedModel keeps them")
+            return
+        exam.parts.append({"member": member or "", "format": fmt, "ops": len(graph.nodes),
+                           "functions": graph.functions, "read_by": "curator's SavedModel graph check"})
+        exam.findings += check_graph(graph, where)
+        self.target(exam, path, member, "savedmodel", "saved_model.pb",
+                    covered_by="curator's SavedModel graph check")
+
+    def _keras_metadata(self, exam: FileExam, path: Path, where: str) -> None:
+        try:
+            configs = keras_metadata_configs(path.read_bytes())
+        except KerasUnreadable as exc:
+            exam.unread.append(f"{where}: {exc}")
+            return
+        for label, doc in configs:
+            exam.findings += check_keras_config(doc, self.config.rules, f"{where} {label}")
 
     def _template(self, exam: FileExam, source: str, where: str) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import tempfile
 import time
@@ -60,6 +61,7 @@ def scan_paths(root: Path, files: list[FileToScan], config: ScanConfig, progress
             progress.check()
             exams.append(_examine(examiner, root, item))
             progress.advance(1, f"examined {item.path}")
+        _claim_external_data(exams)
         runs = _run_scanners(scanners, [t for e in exams for t in e.targets], scratch, progress)
         progress.check()
         reports = tuple(judge_file(exam, runs, config) for exam in exams)
@@ -93,6 +95,22 @@ def _examine(examiner: Examiner, root: Path, item: FileToScan) -> FileExam:
     return exam
 
 
+def _claim_external_data(exams: list[FileExam]) -> None:
+    """Raw bytes an ONNX model of the candidate reads its tensors from are that model's data, not unknowns."""
+    referenced = set()
+    for onnx in (e for e in exams if e.format == "onnx"):
+        for part in onnx.parts:
+            locations = part.get("external_data")
+            folder = posixpath.dirname(onnx.path)
+            for location in locations if isinstance(locations, list) else []:
+                referenced.add(posixpath.normpath(posixpath.join(folder, str(location))))
+    for exam in exams:
+        if exam.format == "data" and exam.path in referenced and not exam.findings:
+            exam.format = "onnx-external-data"
+            exam.detail = "tensor bytes an ONNX model of the candidate reads"
+            exam.unread = [u for u in exam.unread if not u.startswith(f"{exam.path}: data ")]
+
+
 def _run_scanners(scanners: list[Scanner], targets: list[ScanTarget], scratch: Path,
                   progress: Progress) -> dict[str, ScannerRun]:
     """Every scanner over the targets it reads, in parallel child processes."""
@@ -105,6 +123,11 @@ def _run_scanners(scanners: list[Scanner], targets: list[ScanTarget], scratch: P
                 mine.append(target)
             else:
                 skipped[target.key] = reason
+        # a file already given as a routed target needs no second, as-is reading
+        routed = {t.path.resolve() for t in mine if t.format != "file"}
+        for target in [t for t in mine if t.format == "file" and t.path.resolve() in routed]:
+            mine.remove(target)
+            skipped[target.key] = "already read as curator routed it"
         if not scanner.available():
             run = ScannerRun(scanner.name, "missing", "missing", skipped=skipped, outcomes={
                 t.key: TargetOutcome(error=f"{scanner.name} is not installed") for t in mine})

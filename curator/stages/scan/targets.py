@@ -22,11 +22,17 @@ class ScanTarget:
     path: Path
     file: str
     member: str | None
-    format: str  # pickle | hdf5 | keras | gguf | template | savedmodel
+    format: str  # pickle | hdf5 | keras | gguf | template | savedmodel | file (the candidate's file as it is)
     size: int
-    suffix: str = ""
-    #: a pickle whose every import the policy allows (curator's walk found nothing to say)
-    allowlisted: bool = False
+    #: the file name scanners see (they choose parsers by extension, some by the whole name)
+    link_name: str = "model"
+    #: a pickle of nothing but torch's state-dict rebuild calls (modelaudit may skip it)
+    state_dict: bool = False
+    #: curator's own reader that read this content completely: a scanner that cannot parse it
+    #: leaves a note, not an unscanned file (its findings still count)
+    covered_by: str | None = None
+    #: for a ``file`` target: the format curator found in it
+    sniffed: str = ""
 
     @property
     def label(self) -> str:
@@ -45,3 +51,6 @@ class FileExam:
     targets: list[ScanTarget] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # code-capable content nobody could read
     parts: list[dict[str, object]] = field(default_factory=list)  # members and layers looked at
+    exhausted: bool = False  # a pickle walk stopped at the opcode budget: no scanner gets the file
+    pickles: int = 0
+    state_dicts: int = 0  # pickles made only of torch state-dict rebuild calls

@@ -8,9 +8,6 @@ from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.report import FileReport, Verdict, Voice
 from curator.stages.scan.targets import FileExam, ScanTarget
 
-#: formats curator has no check of its own for: without a scanner that reads them, they are unread
-NEEDS_A_SCANNER = frozenset({"savedmodel"})
-
 
 def judge_file(exam: FileExam, runs: dict[str, ScannerRun], config: ScanConfig) -> FileReport:
     """One file's verdict from curator's own exam and every scanner's outcome on its targets."""
@@ -20,9 +17,6 @@ def judge_file(exam: FileExam, runs: dict[str, ScannerRun], config: ScanConfig) 
         voices[name] = _scanner_voice(exam.targets, run, config)
         if voices[name].status == "error":
             unread.append(f"{name}: {voices[name].error}")
-    for target in exam.targets:
-        if target.format in NEEDS_A_SCANNER and not any(target.key in r.outcomes for r in runs.values()):
-            unread.append(f"{target.label}: no enabled scanner reads {target.format}")
     findings = tuple(f for v in voices.values() for f in v.findings if f.severity != Severity.INFO)
     blocking = [f for f in findings if config.blocks(f.severity)]
     if blocking:
@@ -52,12 +46,16 @@ def _scanner_voice(targets: list[ScanTarget], run: ScannerRun, config: ScanConfi
         return Voice("not-given", note="; ".join(reasons) or "no content of a format it reads")
     outcomes = [run.outcomes[t.key] for t in mine]
     findings = tuple(f for o in outcomes for f in o.findings)
-    errors = [f"{t.label}: {run.outcomes[t.key].error}" for t in mine if run.outcomes[t.key].error]
+    failed = [t for t in mine if run.outcomes[t.key].error]
+    # a scanner that cannot parse what curator's own reader read completely leaves a note, not a hole
+    errors = [f"{t.label}: {run.outcomes[t.key].error}" for t in failed if t.covered_by is None]
+    notes = [f"{t.label}: {run.outcomes[t.key].error} (covered by {t.covered_by})" for t in failed
+             if t.covered_by is not None and t.format != "file"]
     status = _status(findings, config)
     labels = tuple(t.label for t in mine)
     if errors and status != "flagged":
         return Voice("error", findings, "; ".join(errors[:3]), labels)
-    return Voice(status, findings, None, labels)
+    return Voice(status, findings, None, labels, "; ".join(notes[:3]) or None)
 
 
 def _status(findings: tuple[Finding, ...], config: ScanConfig) -> str:

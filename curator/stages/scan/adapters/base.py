@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import importlib.metadata
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,8 +84,14 @@ class Scanner(abc.ABC):
         self._version: str | None = None
 
     def accepts(self, target: ScanTarget) -> str | None:
-        """None if this scanner should read ``target``, else why it is not given it."""
-        return None if target.format in self.formats else "format not read by this scanner"
+        """None if this scanner should read ``target``, else why it is not given it.
+
+        Every scanner also gets each candidate file as it is (format ``file``): whatever curator
+        decided the file is, what a scanner finds in it reaches the verdict.
+        """
+        if target.format in self.formats or target.format == "file":
+            return None
+        return "format not read by this scanner"
 
     def version(self) -> str:
         """The installed version, read once from package metadata (no subprocess, no import)."""
@@ -124,7 +131,7 @@ class Scanner(abc.ABC):
         deadline = started + self.config.timeout_seconds
         try:
             # a session of its own: on timeout the whole group (the scanner and its children) is killed
-            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen([*self._capped(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}, cwd=cwd,
                                     start_new_session=True)
         except OSError as exc:
@@ -145,6 +152,16 @@ class Scanner(abc.ABC):
                           out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
                           time.monotonic() - started, timed_out, stopped)
 
+    def _capped(self) -> list[str]:
+        """A launcher that caps the child's address space, then becomes the scanner (exec)."""
+        cap = self.config.scanner_memory_bytes
+        if cap <= 0:
+            return []
+        return [sys.executable, "-c", "import os, resource, sys\n"
+                f"resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))\n"
+                "try:\n    os.execvp(sys.argv[1], sys.argv[1:])\n"
+                "except OSError as exc:\n    sys.exit(f'cannot start {sys.argv[1]}: {exc}')\n"]
+
     def failed_run(self, targets: list[ScanTarget], result: ToolResult, args: list[str],
                    why: str) -> ScannerRun:
         """Every target errors: the scanner produced no usable verdict."""
@@ -164,17 +181,26 @@ class Scanner(abc.ABC):
                        tool_version=self.version(), file=target.file)
 
 
+KEY_IN_PATH = re.compile(r"(?:^|[/\\])(t\d{5})[/\\]")
+
+
 def link_targets(targets: list[ScanTarget], folder: Path) -> dict[str, ScanTarget]:
-    """Lay targets out as ``<key><suffix>`` symlinks, so name-picky scanners see the right extension."""
+    """Lay targets out as ``<key>/<link_name>`` symlinks, so name-picky scanners pick the right parser."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    names = {}
+    keys = {}
     for target in targets:
-        name = f"{target.key}{target.suffix}"
-        (folder / name).symlink_to(target.path.resolve())
-        names[name] = target
-    return names
+        (folder / target.key).mkdir()
+        (folder / target.key / target.link_name).symlink_to(target.path.resolve())
+        keys[target.key] = target
+    return keys
+
+
+def owner(keys: dict[str, ScanTarget], source: str) -> ScanTarget | None:
+    """The target a scanner's path (``.../t00003/model.pt:archive/data.pkl``) is about."""
+    match = KEY_IN_PATH.search(str(source))
+    return keys.get(match.group(1)) if match else None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -27,6 +27,9 @@ _UNREAD = re.compile(r"unable to read|could not (?:be )?(?:read|parse|open|load|
                      r"parsing (?:stopped|failed)|dependency is unavailable|not installed|"
                      r"coverage is incomplete", re.IGNORECASE)
 _POSITION = re.compile(r" \(pos \d+\)$")
+#: "(function: __inference__traced_save_180, node: SaveV2)": TF2's own checkpoint functions
+_SAVER_PLACE = re.compile(r"\(function: __inference__traced_(?:save|restore)_\d+, node: [^)]*\)")
+_SAVER_OPS = ("SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename")
 
 
 class ModelAudit(Scanner):
@@ -37,11 +40,11 @@ class ModelAudit(Scanner):
     formats = frozenset({"pickle", "hdf5", "keras", "gguf", "template", "savedmodel"})
 
     def accepts(self, target: ScanTarget) -> str | None:
-        if target.format not in self.formats:
+        if target.format not in self.formats and target.format != "file":
             return "format not read by this scanner"
-        if target.allowlisted and self.config.modelaudit_skip_allowlisted_pickles:
-            return ("every import of this pickle is on the policy's allow-list; modelaudit's "
-                    "call-graph analysis of allowed callables costs ~0.5 s each and decides nothing")
+        if target.state_dict and self.config.modelaudit_skip_state_dicts:
+            return ("a plain torch state dict (only OrderedDict, _rebuild_tensor*, storages, dtypes); "
+                    "modelaudit's call-graph analysis of it costs ~0.5 s per callable and decides nothing")
         if target.size > self.config.modelaudit_max_file_bytes:
             return (f"{target.size} bytes is over modelaudit_max_file_bytes "
                     f"({self.config.modelaudit_max_file_bytes}); it hashes whole files three ways")
@@ -85,6 +88,8 @@ class ModelAudit(Scanner):
                 continue  # folder-wide notes (licences) name no file
             target = by_path[path]
             level = str(issue.get("severity", "warning")).lower()
+            if target.format == "file" and level not in ("critical", "error"):
+                continue  # the as-is pass only adds what could block; the routed pass gives the rest
             message = str(issue.get("message", ""))
             if _UNREAD.search(message) and level != "critical":
                 errors.setdefault(target.key, f"modelaudit could not read it: {message[:200]}")
@@ -92,14 +97,19 @@ class ModelAudit(Scanner):
                 where = location[len(path):].strip(" :")
                 text = f"{where}: {message}" if where else message
                 rule = str(issue.get("rule_code") or issue.get("type") or "issue")
-                findings[target.key].append(self.finding(target, _SEVERITY[level], rule, level, text))
+                severity = _SEVERITY[level]
+                if _SAVER_PLACE.search(where) and message.rstrip().endswith(_SAVER_OPS):
+                    # every TF2 SavedModel writes these inside its saver functions; curator's graph
+                    # check flags them anywhere else
+                    severity, text = Severity.INFO, f"{text} (inside TF's own saver function)"
+                findings[target.key].append(self.finding(target, severity, rule, level, text))
         assets = report.get("assets", [])
         listed = {str(a.get("path")) for a in assets if isinstance(a, dict)} if isinstance(assets, list) \
             else set()
         outcomes = {}
         for path, target in by_path.items():
             error = errors.get(target.key)
-            if error is None and path not in listed:
+            if error is None and path not in listed and target.format != "file":
                 error = "modelaudit did not list it among the files it scanned"
             outcomes[target.key] = TargetOutcome(tuple(findings[target.key]), error)
         return outcomes

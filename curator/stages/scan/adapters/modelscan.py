@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from curator.core.models import Severity
-from curator.stages.scan.adapters.base import Scanner, ScannerRun, TargetOutcome, link_targets
+from curator.stages.scan.adapters.base import Scanner, ScannerRun, TargetOutcome, link_targets, owner
 from curator.stages.scan.targets import ScanTarget
 
 _SEVERITY = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "MEDIUM": Severity.MEDIUM,
@@ -41,21 +41,22 @@ class ModelScan(Scanner):
         found: dict[str, list[tuple[Severity, str, str]]] = {t.key: [] for t in targets}
         errors: dict[str, str] = {}
         for issue in report.get("issues", []):
-            target = _owner(names, issue.get("source", ""))
+            target = owner(names, issue.get("source", ""))
             if target is not None:
                 found[target.key].append((_SEVERITY.get(str(issue.get("severity")), Severity.HIGH),
                                           str(issue.get("scanner", "")).rsplit(".", 1)[-1] or "issue",
                                           str(issue.get("description", ""))))
         for error in report.get("errors", []):
-            target = _owner(names, error.get("source", ""))
+            target = owner(names, error.get("source", ""))
             if target is not None:
                 errors[target.key] = f"modelscan could not read it: {error.get('description', '?')}"
         scanned = {t.key for s in report.get("summary", {}).get("scanned", {}).get("scanned_files", [])
-                   if (t := _owner(names, s)) is not None}
+                   if (t := owner(names, s)) is not None}
         outcomes = {}
         for target in targets:
             error = errors.get(target.key)
-            if error is None and target.key not in scanned and not found[target.key]:
+            skipped = target.key not in scanned and not found[target.key]
+            if error is None and skipped and target.format != "file":
                 error = "modelscan skipped it: none of its parsers took the file"
             findings = tuple(self.finding(target, sev, rule, sev.value, text)
                              for sev, rule, text in found[target.key])
@@ -63,7 +64,3 @@ class ModelScan(Scanner):
         return ScannerRun(self.name, self.version(), "ok", result.seconds, result.exit_code,
                           result.stderr_tail, tuple(args), outcomes)
 
-
-def _owner(names: dict[str, ScanTarget], source: str) -> ScanTarget | None:
-    """``t00003.pkl`` or ``t00003.pt:archive/data.pkl`` -> the target."""
-    return names.get(Path(str(source).split(":", 1)[0]).name)

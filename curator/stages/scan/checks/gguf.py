@@ -8,6 +8,7 @@ from typing import BinaryIO
 _SCALARS = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 STRING, ARRAY = 8, 9
 MAX_KV = 1 << 20
+MAX_NESTING = 16
 MAX_DIMS = 4  # GGML_MAX_DIMS: loaders index fixed arrays with n_dims
 
 
@@ -57,6 +58,7 @@ class _Reader:
     def __init__(self, fh: BinaryIO, size: int) -> None:
         self.fh = fh
         self.size = size
+        self.depth = 0
         fh.seek(0)
 
     def take(self, n: int) -> bytes:
@@ -85,11 +87,18 @@ class _Reader:
             item, count = self.u32(), self.u64()
             if item in _SCALARS:
                 self.fh.seek(self._checked(count * _SCALARS[item]), 1)
-            elif item == STRING:
+            elif item in (STRING, ARRAY):  # the spec allows arrays of strings and of arrays
                 if count > self.size // 8:
-                    raise GGUFUnreadable(f"array claims {count} strings")
+                    raise GGUFUnreadable(f"array claims {count} items of at least 8 bytes")
+                self.depth += 1
+                if self.depth > MAX_NESTING:
+                    raise GGUFUnreadable("arrays nested deeper than the check follows")
                 for _ in range(count):
-                    self.fh.seek(self._checked(self.u64()), 1)
+                    if item == STRING:
+                        self.fh.seek(self._checked(self.u64()), 1)
+                    else:
+                        self.skip_value(ARRAY)
+                self.depth -= 1
             else:
                 raise GGUFUnreadable(f"array of value type {item} is not in the GGUF spec")
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.models import Finding, Severity
-from curator.stages.scan.config import GlobalRules
+from curator.stages.scan.rules import GlobalRules
 
 KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "keras_hub", "keras_nlp", "keras_cv")
 _READ_H5 = (
@@ -33,8 +33,36 @@ class KerasUnreadable(Exception):
     """The HDF5 file could not be opened to read its model config."""
 
 
+#: Keras objects that fetch, read or write files, load other models, or turn safe mode off
+KERAS_DANGEROUS_NAMES = frozenset({
+    "get_file", "load_model", "load_weights", "save_model", "save_weights", "load_img", "save_img",
+    "enable_unsafe_deserialization", "image_dataset_from_directory", "text_dataset_from_directory",
+    "audio_dataset_from_directory", "plot_model", "model_to_dot", "TFSMLayer", "deserialize_keras_object",
+    "custom_object_scope", "CustomObjectScope", "get_custom_objects", "register_keras_serializable",
+    "validate_file", "extract_archive", "TensorBoard", "ModelCheckpoint", "BackupAndRestore", "CSVLogger",
+    "RemoteMonitor", "LambdaCallback", "Lambda", "save", "load",
+})
+#: where a Keras function reference may point: math, no I/O
+KERAS_FUNCTION_MODULES = ("activations", "losses", "metrics", "initializers", "regularizers", "constraints",
+                          "ops", "optimizers", "layers", "backend")
+
+
+def is_keras_module(module: str) -> bool:
+    """``keras`` or a submodule of it (``keras_evil`` is not ``keras``)."""
+    return any(module == k or module.startswith(k + ".") for k in KERAS_MODULES)
+
+
+def _math_module(module: str) -> bool:
+    """``keras.activations``, ``keras.src.ops.numpy``, ``tf_keras.losses``: no I/O in there."""
+    for root in sorted(KERAS_MODULES, key=len, reverse=True):
+        if module.startswith(root + "."):
+            rest = module[len(root) + 1:].removeprefix("src.")
+            return rest.split(".", 1)[0] in KERAS_FUNCTION_MODULES
+    return False
+
+
 def check_keras_config(doc: Any, rules: GlobalRules, where: str) -> list[Finding]:
-    """Lambda layers and objects from outside Keras, anywhere in a model config."""
+    """Lambda layers, objects from outside Keras, Keras functions that reach files: anywhere in a config."""
     findings = []
     for node in _dicts(doc):
         cls = node.get("class_name")
@@ -45,12 +73,41 @@ def check_keras_config(doc: Any, rules: GlobalRules, where: str) -> list[Finding
                                     f"{where}: Lambda layer {name!r} carries Python bytecode that runs "
                                     "when the model is loaded without safe_mode"))
         module = node.get("module")
-        if isinstance(module, str) and isinstance(cls, str) and not module.startswith(KERAS_MODULES):
-            dotted = f"{module}.{cls}"
-            severity = Severity.CRITICAL if rules.is_dangerous(dotted) else Severity.HIGH
+        if not isinstance(module, str) or not isinstance(cls, str):
+            continue
+        target = node.get("config") if cls == "function" and isinstance(node.get("config"), str) else cls
+        dotted = f"{module}.{target}"
+        if not is_keras_module(module):
+            severity = Severity.CRITICAL if rules.is_dangerous(module, str(target)) else Severity.HIGH
             findings.append(Finding(severity, "keras-foreign-object",
                                     f"{where}: config deserializes {dotted}, which is not part of Keras"))
+        elif target in KERAS_DANGEROUS_NAMES and target != "Lambda":
+            findings.append(Finding(Severity.CRITICAL, "keras-file-access",
+                                    f"{where}: config calls {dotted}, which fetches, reads or writes files, "
+                                    "loads another model or turns safe mode off"))
+        elif cls == "function" and not _math_module(module):
+            findings.append(Finding(Severity.HIGH, "keras-function-reference",
+                                    f"{where}: config references the function {dotted}, outside Keras's "
+                                    "math modules"))
     return findings
+
+
+def keras_metadata_configs(data: bytes) -> list[tuple[str, Any]]:
+    """The JSON layer configs in a Keras SavedModel ``keras_metadata.pb`` (SavedMetadata.nodes[].metadata)."""
+    from curator.stages.scan.checks.protobuf import ProtobufUnreadable, fields
+
+    found: list[tuple[str, Any]] = []
+    try:
+        for number, wire, start, end in fields(data, 0, len(data)):
+            if number != 1 or wire != 2:
+                continue
+            for n, w, s, e in fields(data, start, end):
+                if n == 5 and w == 2:
+                    text = data[s:e].decode("utf-8")
+                    found.append((f"node {len(found)} metadata", json.loads(text)))
+    except (ProtobufUnreadable, UnicodeDecodeError, ValueError) as exc:
+        raise KerasUnreadable(f"keras_metadata.pb does not parse ({exc})") from exc
+    return found
 
 
 def looks_like_keras(doc: Any) -> bool:
@@ -59,7 +116,11 @@ def looks_like_keras(doc: Any) -> bool:
 
 
 def read_h5_model_config(path: Path, timeout: float) -> Any:
-    """The parsed ``model_config`` attribute of a Keras HDF5 file, or None if it has none."""
+    """The parsed ``model_config`` attribute of a Keras HDF5 file, or None if it has none.
+
+    A ``training_config`` (losses, metrics, optimizer: objects the loader deserializes too) is
+    returned inside it under ``__training_config__``.
+    """
     try:
         done = subprocess.run([sys.executable, "-c", _READ_H5, str(path)], capture_output=True,
                               timeout=timeout, check=False, text=True)
@@ -73,9 +134,12 @@ def read_h5_model_config(path: Path, timeout: float) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        config = json.loads(raw)
+        if attrs.get("training_config") and isinstance(config, dict):
+            config["__training_config__"] = json.loads(attrs["training_config"])
     except ValueError as exc:
-        raise KerasUnreadable(f"model_config attribute is not JSON ({exc})") from exc
+        raise KerasUnreadable(f"model_config or training_config attribute is not JSON ({exc})") from exc
+    return config
 
 
 def _dicts(doc: Any) -> Iterator[dict[str, Any]]:

@@ -15,6 +15,7 @@ from curator.stages.scan.checks.pickle_values import (
     Walk,
     WalkError,
 )
+from curator.stages.scan.rules import CALL_GADGETS, IMPORTERS
 
 
 def _global(walk: Walk, module: str, name: str, offset: int, opcode: str) -> Global:
@@ -32,11 +33,56 @@ def _is_dotted_identifier(text: str) -> bool:
     return bool(text) and all(part.isidentifier() for part in text.split("."))
 
 
-def _invoke(walk: Walk, target: Any, how: str, offset: int) -> None:
+def _invoke(walk: Walk, target: Any, how: str, offset: int, args: Any = None) -> None:
     if isinstance(target, Global):
         target.uses.add(how)
+        gadget = CALL_GADGETS.get(target.dotted)
+        if gadget and isinstance(args, tuple):
+            _gadget_args(walk, gadget, args, offset)
     else:
         walk.computed_calls.append(offset)
+
+
+def _gadget_args(walk: Walk, gadget: tuple[tuple[int, str], ...], args: tuple[Any, ...], offset: int) -> None:
+    """An allowed function that calls what it is given: its callable arguments count as called."""
+    for position, use in gadget:
+        if position >= len(args):
+            continue
+        arg = args[position]
+        if use == "hooks":  # a container of callables that run later
+            for ref in _globals_in(arg, skip=arg.by if isinstance(arg, Made) else None):
+                ref.uses.add("call")
+        elif isinstance(arg, Global):
+            arg.uses.add(use)
+        elif use == "call" and isinstance(arg, Made):
+            walk.computed_calls.append(offset)
+
+
+def _hooks_in_state(state: Any) -> None:
+    """``_forward_hooks``, ``_backward_hooks``, ...: an object's state that names callables it will call."""
+    if isinstance(state, tuple) and state:  # (dict state, slot state)
+        state = state[0]
+    if not isinstance(state, DictVal):
+        return
+    for key, value in state.items:
+        if isinstance(key, str) and "hook" in key.lower():
+            for ref in _globals_in(value, skip=value.by if isinstance(value, Made) else None):
+                ref.uses.add("call")
+
+
+def _globals_in(value: Any, skip: Any = None, depth: int = 0) -> list[Global]:
+    if depth > 8:
+        return []
+    if isinstance(value, Global):
+        return [] if value is skip else [value]
+    children: list[Any] = []
+    if isinstance(value, (tuple, list)):
+        children = list(value)
+    elif isinstance(value, DictVal):
+        children = [v for pair in value.items for v in pair]
+    elif isinstance(value, Made):
+        children = [value.by, value.args, value.state, *value.items]
+    return [g for child in children for g in _globals_in(child, skip, depth + 1)]
 
 
 _LITERALS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",
@@ -75,8 +121,8 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
     elif name in ("APPEND", "APPENDS", "ADDITEMS"):
         values = [s.pop(offset)] if name == "APPEND" else s.pop_mark(offset)
         target = s.top(offset)
-        if isinstance(target, list):
-            target.extend(values)
+        if isinstance(target, (list, Made)):
+            (target.items if isinstance(target, Made) else target).extend(values)
     elif name in ("SETITEM", "SETITEMS"):
         if name == "SETITEM":
             value, key = s.pop(offset), s.pop(offset)
@@ -87,6 +133,8 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
         target = s.top(offset)
         if isinstance(target, DictVal):
             target.items.extend(pairs)
+        elif isinstance(target, Made):
+            target.items.extend(v for pair in pairs for v in pair)
     elif name == "POP":
         if s.stack:
             s.stack.pop()
@@ -114,23 +162,29 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
     elif name == "INST":
         args = s.pop_mark(offset)
         ref = _global(walk, arg[0], arg[1], offset, name)
-        ref.uses.add("call")
+        _invoke(walk, ref, "call", offset, tuple(args))
         s.stack.append(Made(ref, "inst", tuple(args)))
     elif name == "OBJ":
         items = s.pop_mark(offset)
         if not items:
             raise WalkError(offset, "OBJ without a class")
-        _invoke(walk, items[0], "call", offset)
+        _invoke(walk, items[0], "call", offset, tuple(items[1:]))
         s.stack.append(Made(items[0], "obj", tuple(items[1:])))
     elif name == "REDUCE":
         args, func = s.pop(offset), s.pop(offset)
-        _invoke(walk, func, "call", offset)
+        if isinstance(func, Global) and func.dotted in IMPORTERS:
+            func.uses.add("call")
+            if isinstance(args, tuple) and len(args) == 2 and all(isinstance(a, str) for a in args):
+                s.stack.append(_global(walk, args[0], args[1], offset, "REDUCE"))  # the import it makes
+                return
+            walk.computed_calls.append(offset)  # an importer fed computed names imports anything
+        _invoke(walk, func, "call", offset, args)
         s.stack.append(Made(func, "reduce", args))
     elif name in ("NEWOBJ", "NEWOBJ_EX"):
         if name == "NEWOBJ_EX":
             s.pop(offset)
         args, cls = s.pop(offset), s.pop(offset)
-        _invoke(walk, cls, "new", offset)
+        _invoke(walk, cls, "new", offset, args)
         s.stack.append(Made(cls, "new", args))
     elif name == "BUILD":
         state, target = s.pop(offset), s.top(offset)
@@ -138,6 +192,7 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
             target.uses.add("setattr")
         elif isinstance(target, Made):
             target.state = state
+            _hooks_in_state(state)
             if isinstance(target.by, Global):
                 target.by.uses.add("build")
                 if (target.by.module, target.by.name) in JOBLIB_WRAPPERS:

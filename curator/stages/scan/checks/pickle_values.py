@@ -43,6 +43,7 @@ class Made:
     how: str
     args: Any = None
     state: Any = None
+    items: list[Any] = field(default_factory=list)  # what APPENDS / SETITEMS put into it
 
 
 @dataclass(eq=False)
@@ -80,6 +81,7 @@ class Walk:
     end: int = 0  # first byte after the last stream
     opcodes: int = 0
     protocol: int = 0
+    exhausted: bool = False  # stopped at the policy's opcode budget
 
     @property
     def invoked(self) -> bool:

@@ -81,6 +81,7 @@ def _stream(fh: BinaryIO, size: int, walk: Walk, budget: list[int]) -> Any:
         budget[0] -= 1
         walk.opcodes += 1
         if budget[0] < 0:
+            walk.exhausted = True
             raise WalkError(offset, "more opcodes than the walk allows")
         arg = _read_arg(fh, op, offset, size)
         if op.name == "STOP":

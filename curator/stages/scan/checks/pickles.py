@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from curator.core.models import Finding, Severity
 from curator.stages.scan.checks.pickle_walk import Global, Walk
-from curator.stages.scan.config import GlobalRules
+from curator.stages.scan.rules import GlobalRules
 
 
 def judge_pickle(walk: Walk, rules: GlobalRules, where: str) -> list[Finding]:
@@ -50,27 +50,18 @@ _TEXT = {
 
 
 def _grade(ref: Global, rules: GlobalRules) -> tuple[Severity, str] | None:
-    dotted = ref.dotted
     if "ext" in ref.uses:
         return Severity.HIGH, "pickle-extension-registry"
-    if rules.is_dangerous(dotted) or _dotted_reaches_danger(ref, rules):
+    if rules.reaches_danger(ref.module, ref.name):
         return Severity.CRITICAL, "pickle-dangerous-global"
     if "setattr" in ref.uses:
         return Severity.HIGH, "pickle-global-setattr"
-    if rules.is_safe(dotted):
-        return None
-    if "." in ref.name:
+    if "." in ref.name:  # attribute traversal: whatever the allow-list says, it is not the listed object
         return Severity.HIGH, "pickle-dotted-global"
+    if rules.is_safe(ref.module, ref.name):
+        return None
     if "call" in ref.uses:
         return Severity.HIGH, "pickle-unknown-call"
     if ref.uses & {"new", "build"}:
         return Severity.MEDIUM, "pickle-unknown-class"
     return Severity.LOW, "pickle-unknown-import"
-
-
-def _dotted_reaches_danger(ref: Global, rules: GlobalRules) -> bool:
-    """``('logging', 'os.system')`` is ``os.system`` reached through logging's namespace."""
-    parts = ref.name.split(".")
-    if any(p.startswith("__") for p in parts[:-1]):  # Foo.__init__.__globals__ and the like
-        return True
-    return any(rules.is_dangerous(".".join(parts[i:])) for i in range(len(parts) - 1))
