@@ -28,6 +28,9 @@ def eval_(
                        "path; repeatable (default: the policy's baseline).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Examples per task (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    unsandboxed: Annotated[bool, typer.Option(
+        "--unsandboxed", help="Load the weights without the bubblewrap sandbox (when eval.sandbox is none "
+                              "or bwrap is missing); recorded in the result as a finding.")] = False,
 ) -> None:
     """Measure a model with lm-eval in an isolated, offline child; check its card's claims."""
     from curator.cli.progress import TerminalObserver
@@ -47,9 +50,11 @@ def eval_(
     ws = workspace()
     work_dir = ws.cache_dir / "eval" / "runs" / f"{root.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     candidate = Candidate(repo_id=f"local/{root.name}", revision="local", source="local", path=str(root))
-    ctx = ReviewContext("eval-cli", candidate, root, work_dir, Policy.load())
+    # fetch copies the folder into the run's own: eval loads the bytes scan saw
+    ctx = ReviewContext("eval-cli", candidate, work_dir / "files", work_dir, Policy.load())
     stages = [*build_stages([s for s in PRE_STAGES if s in STAGES]),
-              EvalStage(tasks=list(task) if task else None, limit=limit, cache_dir=ws.cache_dir / "eval")]
+              EvalStage(tasks=list(task) if task else None, limit=limit, cache_dir=ws.cache_dir / "eval",
+                        unsandboxed=unsandboxed)]
     work_dir.mkdir(parents=True, exist_ok=True)
     results = Pipeline(stages, [TerminalObserver(quiet=as_json)]).run(ctx)
     result = results.get("eval")
