@@ -30,7 +30,7 @@ class Recorder(BaseHTTPRequestHandler):
     seen: list[tuple[str, str | None]]
     challenge = ""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.seen.append((self.path, self.headers.get("Authorization")))
         status = 401 if self.challenge else 200
         body = b"{}" if status == 401 else b'{"token": "t"}'
@@ -41,7 +41,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_HEAD = do_GET  # noqa: N815
+    do_HEAD = do_GET
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -145,9 +145,9 @@ def test_push_checks_the_local_file_before_skipping_a_blob_the_registry_has(
     [review] = session.ledger.reviews()
     a = assess(session, review.id)
     assert a.manifest is not None
-    name, tag, artifact = model_artifact(session, a.review, a.manifest)
+    name, _, artifact = model_artifact(session, a.review, a.manifest)
     files_dir = session.context(a.review).files_dir
     weights = files_dir / "model.safetensors"
     weights.write_bytes(b"\0" * weights.stat().st_size)  # same size, other bytes
-    with pytest.raises(IntegrityError, match="model.safetensors no longer matches what was reviewed"):
+    with pytest.raises(IntegrityError, match=r"model\.safetensors no longer matches what was reviewed"):
         push_model(approved.backend.registry, name, "again", artifact, files_dir, [])
