@@ -90,19 +90,19 @@ def _document(root: Path, results: dict[str, Any], result: Any, reason: str) -> 
 
 
 def _say_scores(evidence: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from curator.core.text import markup
 
     for key, metrics in evidence["results"].items():
         shown = ", ".join(f"{m} {v:.4f} ± {metrics.get(m + '_stderr', 0) or 0:.4f}"
                           for m, v in metrics.items() if not m.endswith("_stderr") and isinstance(v, float))
-        say(f"  [bold]{escape(key)}[/]: {shown}")
+        say(f"  [bold]{markup(key)}[/]: {shown}")
     verdict_style = {"consistent": "green", "gap": "yellow", "not-reproduced": "red", "understated": "cyan"}
     for claim in evidence.get("claims", []):
         verdict = claim.get("verdict", "unchecked")
-        where = escape(str(claim.get("dataset") or claim.get("dataset_name") or "?"))
+        where = markup(str(claim.get("dataset") or claim.get("dataset_name") or "?"))
         if verdict == "unchecked":
             say(f"  [dim]claim {where} {claim.get('metric')}={claim.get('value')}: unchecked "
-                f"({escape(str(claim.get('reason')))})[/]")
+                f"({markup(str(claim.get('reason')))})[/]")
         else:
             say(f"  claim {where} → {claim['mapped_task']} {claim['mapped_metric']}: claimed "
                 f"{claim['claimed']:.4f}, measured {claim['measured']:.4f} "

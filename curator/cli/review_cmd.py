@@ -51,16 +51,17 @@ def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only:
                  as_json: bool = False, unsandboxed: bool = False) -> int:
     """Run a review's stages without the TUI: progress on stderr, verdict or JSON on stdout."""
     from curator.cli.progress import TerminalObserver
+    from curator.core.text import markup
     from curator.reviews import Session, exit_code, review_document
 
     session = Session.open(ws)
     try:
         for finding in session.name_check(candidate):  # before any byte is downloaded
-            say(f"[red]{finding.severity.value}[/] {finding.message}")
+            say(f"[red]{finding.severity.value}[/] {markup(finding.message)}")
         opened = session.open_review(candidate, fresh=fresh)
         if not as_json:
             where = f" from {candidate.endpoint}" if candidate.endpoint else ""
-            say(f"review [bold]{opened.id}[/] of {opened.candidate.label}{where}")
+            say(f"review [bold]{opened.id}[/] of {markup(opened.candidate.label)}{markup(where)}")
         results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)],
                               unsandboxed=unsandboxed)
         document = review_document(opened, results, session.policy)
