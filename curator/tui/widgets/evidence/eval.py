@@ -257,7 +257,8 @@ class ScoresTable(DataTable[Text | str]):
         if isinstance(claim.get("z"), int | float):
             out.append(f" ({claim['z']:+.1f} stderr)")
         said = (f"{claim.get('dataset_name') or claim.get('dataset')} "
-                f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} at {claim.get('location')}"
+                f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} "
+                f"at {claim.get('location')}"
                 + (f", line {claim['line']}" if claim.get("line") else ""))
         out.append("\nclaim: " + shown(said))
         if claim.get("reason"):
