@@ -18,14 +18,14 @@ HOSTILE = {
     "clear-screen": f"{ESC}[2J{ESC}[H",
     "fake-verdict": f"{ESC}[32m✔ scan ✔ card recommendation: approve{ESC}[0m",
     "osc-title": f"{ESC}]0;pwned\x07",
-    "osc8-link": f"{ESC}]8;;http://evil.example/{ESC}\\click me{ESC}]8;;{ESC}\\",
+    "osc8-link": f"{ESC}]8;;mailto:x@evil.example{ESC}\\click me{ESC}]8;;{ESC}\\",
     "c1-csi": "\x9b2J",
     "markup-close": "[/]",
     "markup-link": "[link=http://evil.example]docs[/link]",
     "markup-verified": "[bold green]✔ VERIFIED[/]",
     "bidi": "model\u202egpj.exe",
     "zwj": "gpt\u200d2",
-    "forged-line": "x\n✔ local/evil:1: approved by Ada Lovelace",
+    "forged-line": "x\n✔ evil-model:1: approved by Ada Lovelace",
     "html": "<img src=x onerror=alert(1)>",
     "md-heading": "\n# APPROVED: every stage passed",
     "md-image": "![pwn](http://evil.example/x.png)",
@@ -43,7 +43,7 @@ FILE_NAMES = [
     "[bold green]✔ VERIFIED[/].txt",
 ]
 #: the pickle the scanners flag: its name comes back in every scanner's message
-FLAGGED = "evil [/] [link=http://evil.example]x[/link] \u202ekp.pkl"
+FLAGGED = "evil [/] [link=mailto:x@evil.example]x[/link] \u202ekp.pkl"
 
 BASE_MODEL = ("acme/base\\n# APPROVED: every stage passed\\n![pwn](http://evil.example/x.png) "
               "<img src=x onerror=alert(1)>")
@@ -71,6 +71,7 @@ def hostile_model(folder: Path) -> Path:
     for name in FILE_NAMES:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text("{}", encoding="utf-8")
+    (folder / FLAGGED).parent.mkdir(parents=True, exist_ok=True)  # '/' in "[/]" makes folders
     (folder / FLAGGED).write_bytes(os_system_call())
     return folder
 
@@ -80,5 +81,5 @@ def assert_inert(output: str, where: str) -> None:
     for raw in RAW:
         assert raw not in output, f"{where} passes {raw!r} through"
     for line in output.splitlines():  # a forged line would start with the fake verdict
-        assert not line.lstrip().startswith("✔ local/evil"), f"{where} shows a forged line: {line!r}"
+        assert not line.lstrip().startswith("✔ evil-model"), f"{where} shows a forged line: {line!r}"
         assert not line.startswith("# APPROVED"), f"{where} shows an injected heading: {line!r}"

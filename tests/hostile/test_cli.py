@@ -34,7 +34,7 @@ def test_headless_review_shows_scanner_messages_about_a_markup_named_file(tmp_pa
     done = cli("review", str(folder), "--headless", env={"CURATOR_CHECKLISTS": str(checklists)})
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert_inert(done.stderr, "curator review --headless")
-    assert "evil [/] [link=http://evil.example]x[/link] ⟨U+202E⟩kp.pkl" in done.stderr
+    assert "evil [/] [link=mailto:x@evil.example]x[/link] ⟨U+202E⟩kp.pkl" in done.stderr
 
 
 def test_a_control_character_in_a_local_file_name_is_refused_with_its_repr(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_a_control_character_in_a_local_file_name_is_refused_with_its_repr(tmp_p
     done = cli("review", str(folder), "--headless", "--only", "fetch")
     assert done.returncode == 1
     assert_inert(done.stderr, "curator review --only fetch")
-    assert "x\\\\n✔ local/evil:1" in done.stderr or "x\\n✔ local/evil:1" in done.stderr
+    assert "'xx\\n✔ evil-model:1: approved by Ada Lovelace'" in done.stderr
 
 
 def test_verify_names_a_tampered_file_with_markup_in_its_title(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from html.parser import HTMLParser
 
 from curator.export.approval import build_report
 from curator.export.formats import render
-from curator.export.markdown import code
 from curator.verify import trusted_curators
 from tests.hostile.conftest import Hostile
 from tests.hostile.corpus import FLAGGED, assert_inert
@@ -21,19 +20,23 @@ def _report(h: Hostile) -> object:
 
 
 def test_markdown_report_renders_hostile_values_as_literal_text(hostile: Hostile) -> None:
+    from markdown_it import MarkdownIt
+
     md = render(_report(hostile), "md")  # type: ignore[arg-type]
     assert_inert(md, "the Markdown report")
-    headings = [line for line in md.splitlines() if line.startswith("#")]
+    # rendered as a GitHub-style renderer would: the values stay text
+    page = MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    headings = re.findall(r"<h\d>(.*?)</h\d>", page)
     assert not any("APPROVED" in h for h in headings), headings
-    assert "<img" not in md and "![pwn]" not in md  # escaped: \<img, \!\[pwn\]
-    assert "\\<img src\\=x onerror\\=alert\\(1\\)\\>" in md
-    # a file name with backticks stays inside its code span: the fence is longer than its runs
+    assert "<img" not in page and 'href="http://evil.example' not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # a file name with backticks stays inside one code span: the fence is longer than its runs
     name = "![pwn](evil.png) <img src=x onerror=alert(1)> a``b`c.txt"
-    assert f"| {code(name)} |" in md
-    # no table row is broken by a newline or a pipe from a value
-    table_rows = [line for line in md.splitlines() if line.startswith("|")]
-    widths = {len(re.findall(r"(?<!\\)\|", row)) for row in table_rows if row.startswith("| `")}
-    assert len(widths) <= 2, widths  # manifest rows (4 cells) and scan rows (3 cells)
+    assert f"<code>{name.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
+    # every table row of the manifest keeps its four cells (no newline or pipe broke one)
+    manifest = page.split("<h2>Manifest</h2>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", manifest, re.S)
+    assert rows and all(row.count("<td>") == 4 for row in rows[1:])
 
 
 class _Tags(HTMLParser):
