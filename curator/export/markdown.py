@@ -2,21 +2,25 @@
 
 A card's ``base_model`` with a newline and ``# APPROVED`` must not become a heading; a file
 name with backticks must not close its code span; ``<img onerror=…>`` and ``![](http://…)``
-must not reach a renderer as HTML or an image. ``text`` escapes every ASCII punctuation
-character (CommonMark allows a backslash before any of them); ``code`` picks a fence longer
-than any backtick run in the value. Both go through ``shown`` first: no control character,
-no newline, no invisible character survives.
+must not reach a renderer as HTML or an image. ``text`` backslash-escapes every character
+that opens inline Markdown, HTML or an entity anywhere, and the ones that open a block at
+the start of a value (CommonMark allows a backslash before any ASCII punctuation); ``code``
+picks a fence longer than any backtick run in the value. Both go through ``shown`` first: no
+control character, no newline, no invisible character survives.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
 from curator.core.text import shown
 
-_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+#: inline syntax, HTML, entities, table pipes and headings wherever they are ('_' inside a word
+#: cannot open emphasis, so curator_basics stays as it is)
+_INLINE = re.compile(r"([\\`*\[\]<>!|~&#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+#: list items, setext underlines, thematic breaks and ordered lists, when a value starts with them
+_BLOCK_START = re.compile(r"^(\s*)([-+=]+|\d+[.)])(?=\s|$)")
 _TICKS = re.compile("`+")
 
 
@@ -29,7 +33,8 @@ def text(value: Any) -> Md:
     if isinstance(value, Md):
         return value
     plain = shown("" if value is None else value)
-    return Md(_PUNCTUATION.sub(r"\\\1", plain))
+    escaped = _INLINE.sub(r"\\\1", plain)
+    return Md(_BLOCK_START.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", escaped))
 
 
 def code(value: Any) -> Md:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from curator.core.errors import IntegrityError
+from curator.core.errors import IntegrityError, UsageError
 from curator.core.hashing import hash_files
 from curator.core.models import FileEntry, Finding, Manifest, Severity, StageResult, Status
 from curator.core.progress import Progress
@@ -101,6 +101,9 @@ class FetchStage(Stage):
     def _local(self, ctx: ReviewContext, progress: Progress, cfg: dict[str, Any]) -> StageResult:
         source = Path(ctx.candidate.path) if ctx.candidate.path else ctx.files_dir
         dest = ctx.files_dir
+        if not source.is_dir():
+            raise UsageError(f"the local candidate {source} is not a folder (moved or deleted?)",
+                             "restore it, or review the folder where it is now")
         # only the one-off commands hash a folder where it is; a review always copies it
         in_place = dest.exists() and os.path.samefile(source, dest)
         paths, findings = _local_files(source, set(cfg.get("local_ignore", [])))
