@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from curator.core.errors import IntegrityError, NotInRegistry, RegistryUnreachable, UsageError
 from curator.core.hashing import CHUNK
+from curator.core.text import shown
 from curator.registry.interface import (
     INDEX_TYPE,
     MANIFEST_TYPE,
@@ -195,8 +196,9 @@ class RemoteRegistry(Registry):
         return f"repository:{name}:{'pull,push' if push else 'pull'}"
 
     def _fail(self, resp: Any, what: str) -> RegistryUnreachable:
+        # the body is the registry's to choose: quoted as visible text, one line
         return RegistryUnreachable(f"the registry {self.base} refused {what} "
-                                   f"(HTTP {resp.status_code}: {resp.text[:200].strip()})",
+                                   f"(HTTP {resp.status_code}: {shown(resp.text[:200].strip())})",
                                    "check the registry's logs and permissions")
 
     # -- blobs ----------------------------------------------------------------------------
