@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import CuratorError, UsageError
+from curator.core.text import markup
 
 GLYPHS = {"verified": "[green]✔ verified[/]", "declared": "[yellow]◐ declared[/]",
           "missing": "[red]✘ missing[/]"}
@@ -66,12 +67,11 @@ def _ledger(quiet: bool) -> Any:
         return open_ledger(workspace())
     except CuratorError as exc:
         if not quiet:
-            say(f"[yellow]no ledger ({exc.diagnostics()}); base models count as not approved[/]")
+            say(f"[yellow]no ledger ({markup(exc.diagnostics())}); base models count as not approved[/]")
         return None
 
 
 def _say(doc: dict[str, Any]) -> None:
-    from curator.core.text import markup
 
     card = doc["card"]
     say(f"[bold]{markup(doc['path'])}[/]: card [bold]{doc['status']}[/]"

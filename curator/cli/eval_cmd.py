@@ -16,6 +16,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 PRE_STAGES = ("fetch", "scan", "card")
 
@@ -70,7 +71,7 @@ def eval_(
     elif result is not None and result.evidence.get("results"):
         _say_scores(result.evidence)
     if reason and not as_json:
-        say(f"[yellow]eval did not run:[/] {reason}")
+        say(f"[yellow]eval did not run:[/] {markup(reason)}")
     raise typer.Exit(code)
 
 
@@ -90,7 +91,6 @@ def _document(root: Path, results: dict[str, Any], result: Any, reason: str) -> 
 
 
 def _say_scores(evidence: dict[str, Any]) -> None:
-    from curator.core.text import markup
 
     for key, metrics in evidence["results"].items():
         shown = ", ".join(f"{m} {v:.4f} ± {metrics.get(m + '_stderr', 0) or 0:.4f}"
