@@ -86,6 +86,18 @@ def test_inside_the_sandbox_the_key_network_and_workspace_are_out_of_reach(
                for p in sandbox["read_only"] + sandbox["writable"])
 
 
+def test_a_data_folder_holding_the_workspace_does_not_expose_it(
+        workspace_review: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A policy that points datasets_dir at the workspace itself: mounted, then the workspace masked."""
+    home = workspace_review["home"]
+    result, report = probe(workspace_review, monkeypatch, datasets_dir=str(home.parent))
+    assert str(home.parent) in result.evidence["sandbox"]["read_only"]
+    assert result.evidence["sandbox"]["hidden"] == [str(home)]
+    assert report["read_key"] == "refused: ENOENT"
+    assert report["list_home"] == ["reviews"]
+    assert report["write:scratch"] == "done" and report["host:scratch"] == "written"
+
+
 def test_without_the_sandbox_the_same_probe_reaches_everything(
         workspace_review: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """The old plain child: what the walls above keep out (and --unsandboxed lets in, recorded)."""

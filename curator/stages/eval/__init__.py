@@ -103,7 +103,8 @@ class EvalStage(Stage):
         sandbox, findings = self._sandbox(settings, Mounts(
             read_only=tuple(p for p in (ctx.files_dir, datasets_dir, datasets_cache, *_task_inputs(plan))
                             if p is not None),
-            writable=(run_dir, cache_folder), share_net=settings.backend == "local-completions"))
+            writable=(run_dir, cache_folder), share_net=settings.backend == "local-completions",
+            hidden=tuple(h for h in (_workspace_home(ctx.work_dir),) if h is not None)))
         evidence["sandbox"] = {**sandbox.evidence(),
                                "unsandboxed": self.unsandboxed and sandbox.kind == "none"}
         if sandbox.kind == "none" and not self.unsandboxed:
@@ -245,6 +246,14 @@ def _changed_files(root: Path, manifest: Manifest, progress: Progress) -> list[s
     # a detail only: the stage's progress total is counted in lm-eval requests
     progress.advance(0, f"re-hashing {manifest.total_size / 1e6:.0f} MB of pinned files")
     return changed_files(root, [(f.path, f.sha256) for f in manifest.files])
+
+
+def _workspace_home(work_dir: Path) -> Path | None:
+    """The curator workspace a review folder lives in (the folder holding keys/ and reviews/)."""
+    for parent in work_dir.resolve().parents:
+        if (parent / "keys").is_dir() and (parent / "reviews").is_dir():
+            return parent
+    return None
 
 
 def _task_inputs(plan: Plan) -> list[Path]:

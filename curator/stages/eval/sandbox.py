@@ -42,6 +42,9 @@ class Mounts:
     read_only: tuple[Path, ...] = ()
     writable: tuple[Path, ...] = ()
     share_net: bool = False
+    #: folders masked with an empty tmpfs (the workspace home), whatever else was bound above
+    #: them; only the mounts inside them (the review's own) are bound again on top
+    hidden: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class Sandbox:
                 "seccomp": self.kind == "bwrap" and self.seccomp,
                 "network": "host" if self.mounts.share_net else "none",
                 "read_only": [str(p) for p in self.mounts.read_only],
-                "writable": [str(p) for p in self.mounts.writable]}
+                "writable": [str(p) for p in self.mounts.writable],
+                "hidden": [str(p) for p in self.mounts.hidden]}
 
 
 def bwrap_path() -> str | None:
@@ -112,7 +116,15 @@ def _bwrap_args(mounts: Mounts, seccomp: bool) -> tuple[list[str], list[int]]:
         args += [x for f in ("/etc/resolv.conf", "/etc/hosts") if os.path.exists(f)
                  for x in ("--ro-bind", f, f)]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", HOME]
-    for path in _outermost([*python_paths(), *mounts.read_only]):
+    hidden = [Path(os.path.abspath(h)) for h in mounts.hidden if os.path.isdir(h)]
+    read_only = [Path(os.path.abspath(p)) for p in [*python_paths(), *mounts.read_only] if os.path.exists(p)]
+    inside = [p for p in read_only if any(p.is_relative_to(h) and p != h for h in hidden)]
+    # a source tree or a data folder that holds the workspace is bound, then the workspace masked
+    for path in _outermost([p for p in read_only if p not in inside]):
+        args += ["--ro-bind", str(path), str(path)]
+    for path in hidden:
+        args += ["--tmpfs", str(path)]
+    for path in _outermost(inside):
         args += ["--ro-bind", str(path), str(path)]
     for path in mounts.writable:  # after the read-only ones: a scratch folder inside one stays writable
         args += ["--bind", str(path), str(path)]
