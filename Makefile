@@ -45,15 +45,16 @@ lint: $(STAMP)
 
 # Debian tools the registry tests and the bench run against: distribution 2.8 and skopeo;
 # the ledger tests run a throw-away PostgreSQL server; the report tests print HTML to PDF in
-# headless Chromium and read it back with poppler's pdftotext; the eval child runs in bubblewrap
+# headless Chromium and read it back with poppler's pdftotext; the eval child runs in a
+# bubblewrap sandbox with a seccomp filter compiled by libseccomp
 sysdeps:
 	@if command -v docker-registry >/dev/null && command -v skopeo >/dev/null \
 		&& ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
 		&& command -v chromium >/dev/null && command -v pdftotext >/dev/null \
-		&& command -v bwrap >/dev/null; then :; else \
+		&& command -v bwrap >/dev/null && ldconfig -p | grep -q libseccomp.so.2; then :; else \
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo postgresql \
-			chromium poppler-utils bubblewrap; fi
+			chromium poppler-utils bubblewrap libseccomp2; fi
 
 test: lint sysdeps
 	$(VENV)/bin/pytest -q --ignore=tests/bench

@@ -36,7 +36,10 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except CuratorError as exc:
-        print(f"curator: error: {exc.diagnostics()}", file=sys.stderr)
+        from curator.core.text import shown
+
+        # an error may quote a file name or a server's answer: one line, nothing the terminal obeys
+        print(f"curator: error: {shown(exc.diagnostics())}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("curator: interrupted; finished stages are kept, run the same command to resume",

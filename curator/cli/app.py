@@ -45,7 +45,13 @@ def emit_json(document: Any) -> None:
 
 
 def say(message: str) -> None:
-    """Human-facing lines go to stderr so stdout stays clean for data."""
+    """Human-facing lines go to stderr so stdout stays clean for data.
+
+    ``message`` is Rich markup: callers pass outside text through ``curator.core.text.markup``.
+    Control characters are made visible here too, whoever forgot.
+    """
     from rich.console import Console
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(message)
+    from curator.core.text import shown
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(shown(message, keep_newlines=True))

@@ -10,6 +10,7 @@ import typer
 from curator.cli.app import app, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
 from curator.cli.report_cmd import write_output
+from curator.core.text import markup
 
 
 @app.command()
@@ -44,7 +45,7 @@ def bom(
     if check:
         problems = validate(text)
         if problems:
-            say(f"[red]✘[/] the BOM does not validate against CycloneDX 1.6: {problems[0][:500]}")
+            say(f"[red]✘[/] the BOM does not validate against CycloneDX 1.6: {markup(problems[0][:500])}")
             raise typer.Exit(1)
         say("[green]✔[/] valid CycloneDX 1.6")
     write_output(text, output, f"the AI-BOM of {len(found.entries)} model(s)")

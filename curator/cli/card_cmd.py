@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import CuratorError, UsageError
+from curator.core.text import markup
 
 GLYPHS = {"verified": "[green]✔ verified[/]", "declared": "[yellow]◐ declared[/]",
           "missing": "[red]✘ missing[/]"}
@@ -66,31 +67,30 @@ def _ledger(quiet: bool) -> Any:
         return open_ledger(workspace())
     except CuratorError as exc:
         if not quiet:
-            say(f"[yellow]no ledger ({exc.diagnostics()}); base models count as not approved[/]")
+            say(f"[yellow]no ledger ({markup(exc.diagnostics())}); base models count as not approved[/]")
         return None
 
 
 def _say(doc: dict[str, Any]) -> None:
-    from rich.markup import escape
 
     card = doc["card"]
-    say(f"[bold]{escape(doc['path'])}[/]: card [bold]{doc['status']}[/]"
+    say(f"[bold]{markup(doc['path'])}[/]: card [bold]{doc['status']}[/]"
         + ("" if card["present"] else " (no model card)"))
     for grade in doc["fields"].values():
         where = grade["evidence"][0] if grade["evidence"] else None
         detail = (f"{where['location']}: {where['excerpt'][:90]}" if where else grade["note"])
-        say(f"  {GLYPHS[grade['status']]} {grade['title']:<18} {escape(detail)}")
+        say(f"  {GLYPHS[grade['status']]} {markup(grade['title']):<18} {markup(detail)}")
     lic = doc["license"]
-    say(f"  license: {escape(lic['id'] or '-')} -> [bold]{lic['verdict']}[/]"
-        + (f" ({escape(lic['link'])})" if lic["link"] else ""))
+    say(f"  license: {markup(lic['id'] or '-')} -> [bold]{lic['verdict']}[/]"
+        + (f" ({markup(lic['link'])})" if lic["link"] else ""))
     bases = doc["lineage"]["bases"]
     if bases:
         chain = ", ".join(f"{b['repo_id']}{'' if b['approved'] else ' (not approved)'}"
                           for b in bases)
-        say(f"  lineage: {escape(doc['lineage']['relation'] or 'derived')} from {escape(chain)}")
+        say(f"  lineage: {markup(doc['lineage']['relation'] or 'derived')} from {markup(chain)}")
     if doc["claims"]:
         say(f"  claims: {len(doc['claims'])} from model-index")
     for finding in doc["findings"]:
-        say(escape(f"  [{finding['severity']}] {finding['code']}: {finding['message']}"))
+        say(markup(f"  [{finding['severity']}] {finding['code']}: {finding['message']}"))
     for reason in doc["summary"]:
-        say(f"  - {escape(reason)}")
+        say(f"  - {markup(reason)}")

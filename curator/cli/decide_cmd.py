@@ -12,6 +12,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.review.session import Session
@@ -106,11 +107,11 @@ def decide(
     if as_json:
         emit_json(outcome.to_dict())
         return
-    say(f"[bold]{outcome.outcome}[/] by {outcome.curator.label}, decision {outcome.decision_id}")
+    say(f"[bold]{outcome.outcome}[/] by {markup(outcome.curator.label)}, decision {outcome.decision_id}")
     if outcome.outcome == "pending":
         say(f"  {outcome.approvals} of {outcome.approvals_required} approvals; another curator must approve")
     if outcome.ref:
-        say(f"  pushed {outcome.ref}\n  digest {outcome.digest_ref}")
+        say(f"  pushed {markup(outcome.ref)}\n  digest {markup(outcome.digest_ref)}")
 
 
 def _review_bytes(session: Session, review_id: str) -> int | None:
@@ -142,5 +143,5 @@ def push(
         emit_json({"ref": pushed.ref, "digest_ref": pushed.digest_ref, "digest": pushed.digest,
                    "uploaded_bytes": pushed.uploaded_bytes, "skipped_bytes": pushed.skipped_bytes})
         return
-    say(f"pushed {pushed.ref}\n  digest {pushed.digest_ref}\n  "
+    say(f"pushed {markup(pushed.ref)}\n  digest {markup(pushed.digest_ref)}\n  "
         f"{pushed.uploaded_bytes} bytes sent, {pushed.skipped_bytes} already there")

@@ -19,31 +19,31 @@ def _short(value: Any) -> str:
 
 def diff_lines(doc: dict[str, Any]) -> list[str]:
     """The diff as a curator reads it in a terminal (rich markup), highlights first."""
-    from rich.markup import escape
+    from curator.core.text import markup
 
-    lines = [f"[bold]{escape(doc['a']['label'])}[/] → [bold]{escape(doc['b']['label'])}[/]"]
-    lines += [f"[bold red]! {escape(h['message'])}[/]" for h in doc["highlights"]]
+    lines = [f"[bold]{markup(doc['a']['label'])}[/] → [bold]{markup(doc['b']['label'])}[/]"]
+    lines += [f"[bold red]! {markup(h['message'])}[/]" for h in doc["highlights"]]
     files = doc["files"]
     lines.append(f"files: {len(files['added'])} added, {len(files['removed'])} removed, "
                  f"{len(files['changed'])} changed, {files['unchanged']} unchanged")
     for mark, key in (("[green]+", "added"), ("[red]-", "removed")):
-        lines += [f"  {mark} {escape(f['path'])}[/] {f['size']} bytes {f['sha256'][:12]}" for f in files[key]]
-    lines += [f"  [yellow]~ {escape(f['path'])}[/] {f['a']['size']} → {f['b']['size']} bytes, "
+        lines += [f"  {mark} {markup(f['path'])}[/] {f['size']} bytes {f['sha256'][:12]}" for f in files[key]]
+    lines += [f"  [yellow]~ {markup(f['path'])}[/] {f['a']['size']} → {f['b']['size']} bytes, "
               f"{f['a']['sha256'][:12]} → {f['b']['sha256'][:12]}" for f in files["changed"]]
     card = doc["card"]
     for row in card["fields"]:
         lines.append(f"card {row['field']}: {row['a']} → {row['b']}")
     if card["base_models"]:
         lines.append(f"base models: {card['base_models']['a']} → {card['base_models']['b']}")
-    lines += [f"claim {escape(c['claim'])}: {c['a']} → {c['b']}" for c in card["claims"]]
+    lines += [f"claim {markup(c['claim'])}: {c['a']} → {c['b']}" for c in card["claims"]]
     scan = doc["scan"]
-    lines += [f"scan {escape(v['path'])}: {v['a']} → {v['b']}" for v in scan["verdicts"]]
+    lines += [f"scan {markup(v['path'])}: {v['a']} → {v['b']}" for v in scan["verdicts"]]
     lines += [f"scanner {s['scanner']}: {s['a']} → {s['b']}" for s in scan["scanners"]]
     for row in doc["eval"]:
         delta = f" ({row['delta']:+.4f})" if row["delta"] is not None else ""
         lines.append(f"eval {row['task']} {row['metric']}: {_short(row['a'])} ± {_short(row['a_stderr'])} → "
                      f"{_short(row['b'])} ± {_short(row['b_stderr'])}{delta}")
-    lines += [f"[dim]{escape(n)}[/]" for n in doc["notes"]]
+    lines += [f"[dim]{markup(n)}[/]" for n in doc["notes"]]
     return lines
 
 

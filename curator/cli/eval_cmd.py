@@ -16,6 +16,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 PRE_STAGES = ("fetch", "scan", "card")
 
@@ -28,6 +29,9 @@ def eval_(
                        "path; repeatable (default: the policy's baseline).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Examples per task (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    unsandboxed: Annotated[bool, typer.Option(
+        "--unsandboxed", help="Load the weights without the bubblewrap sandbox (when eval.sandbox is none "
+                              "or bwrap is missing); recorded in the result as a finding.")] = False,
 ) -> None:
     """Measure a model with lm-eval in an isolated, offline child; check its card's claims."""
     from curator.cli.progress import TerminalObserver
@@ -47,9 +51,11 @@ def eval_(
     ws = workspace()
     work_dir = ws.cache_dir / "eval" / "runs" / f"{root.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     candidate = Candidate(repo_id=f"local/{root.name}", revision="local", source="local", path=str(root))
-    ctx = ReviewContext("eval-cli", candidate, root, work_dir, Policy.load())
+    # fetch copies the folder into the run's own: eval loads the bytes scan saw
+    ctx = ReviewContext("eval-cli", candidate, work_dir / "files", work_dir, Policy.load())
     stages = [*build_stages([s for s in PRE_STAGES if s in STAGES]),
-              EvalStage(tasks=list(task) if task else None, limit=limit, cache_dir=ws.cache_dir / "eval")]
+              EvalStage(tasks=list(task) if task else None, limit=limit, cache_dir=ws.cache_dir / "eval",
+                        unsandboxed=unsandboxed)]
     work_dir.mkdir(parents=True, exist_ok=True)
     results = Pipeline(stages, [TerminalObserver(quiet=as_json)]).run(ctx)
     result = results.get("eval")
@@ -65,7 +71,7 @@ def eval_(
     elif result is not None and result.evidence.get("results"):
         _say_scores(result.evidence)
     if reason and not as_json:
-        say(f"[yellow]eval did not run:[/] {reason}")
+        say(f"[yellow]eval did not run:[/] {markup(reason)}")
     raise typer.Exit(code)
 
 
@@ -85,19 +91,18 @@ def _document(root: Path, results: dict[str, Any], result: Any, reason: str) -> 
 
 
 def _say_scores(evidence: dict[str, Any]) -> None:
-    from rich.markup import escape
 
     for key, metrics in evidence["results"].items():
         shown = ", ".join(f"{m} {v:.4f} ± {metrics.get(m + '_stderr', 0) or 0:.4f}"
                           for m, v in metrics.items() if not m.endswith("_stderr") and isinstance(v, float))
-        say(f"  [bold]{escape(key)}[/]: {shown}")
+        say(f"  [bold]{markup(key)}[/]: {shown}")
     verdict_style = {"consistent": "green", "gap": "yellow", "not-reproduced": "red", "understated": "cyan"}
     for claim in evidence.get("claims", []):
         verdict = claim.get("verdict", "unchecked")
-        where = escape(str(claim.get("dataset") or claim.get("dataset_name") or "?"))
+        where = markup(str(claim.get("dataset") or claim.get("dataset_name") or "?"))
         if verdict == "unchecked":
             say(f"  [dim]claim {where} {claim.get('metric')}={claim.get('value')}: unchecked "
-                f"({escape(str(claim.get('reason')))})[/]")
+                f"({markup(str(claim.get('reason')))})[/]")
         else:
             say(f"  claim {where} → {claim['mapped_task']} {claim['mapped_metric']}: claimed "
                 f"{claim['claimed']:.4f}, measured {claim['measured']:.4f} "

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from curator.cli.app import app, say
+from curator.core.text import markup
 
 hub_app = typer.Typer(name="hub", help="The local HF-compatible hub.", no_args_is_help=True)
 app.add_typer(hub_app)
@@ -39,7 +40,7 @@ def serve(
 
         root.mkdir(parents=True, exist_ok=True)
         for sample in build_samples(root):
-            say(f"sample {sample.repo_id}: {sample.description}")
+            say(f"sample {markup(sample.repo_id)}: {markup(sample.description)}")
     if not root.is_dir():
         raise UsageError(f"hub folder {root} does not exist",
                          "create it with ORG/NAME/ subfolders, or add --samples")

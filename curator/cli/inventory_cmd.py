@@ -8,6 +8,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
+from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.inventory.build import Inventory
@@ -80,5 +81,5 @@ def inventory(
     say(f"{len(entries)} of {len(found.entries)} model(s) shown; " + ", ".join(f"{v} {k}" for k, v in
                                                                           counts.items()))
     if not found.registry_listed:
-        say(f"  {found.registry} cannot list tags: presence in the registry was not checked "
+        say(f"  {markup(found.registry)} cannot list tags: presence in the registry was not checked "
             "(run 'curator quarterly')")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
+from curator.core.text import markup
 
 keys_app = typer.Typer(help="The curator's signing key (ECDSA P-256) and identity.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -34,7 +35,7 @@ def init(
     if as_json:
         emit_json({**identity.to_dict(), "key_dir": str(folder)})
         return
-    say(f"[green]✔[/] key for [bold]{identity.label}[/] in {folder}")
+    say(f"[green]✔[/] key for [bold]{markup(identity.label)}[/] in {markup(folder)}")
     say(f"  fingerprint {identity.keyid}")
     say("  trusted by this workspace; to be trusted by deploy gates, add the entry printed by "
         "'curator keys show' to checklists/curators.yaml")
@@ -59,7 +60,7 @@ def show(
     if as_json:
         emit_json({**identity.to_dict(), "public_key": pem})
         return
-    say(f"{identity.label}, fingerprint {identity.keyid}")
+    say(f"{markup(identity.label)}, fingerprint {identity.keyid}")
     indented = "".join(f"      {line}\n" for line in pem.strip().splitlines())
     typer.echo(f"  - name: {identity.name}\n    email: {identity.email}\n    public_key: |\n{indented}",
                nl=False)

@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
+from curator.core.text import markup
 
 ledger_app = typer.Typer(help="Inspect the ledger: the workspace's tamper-evident record.",
                          no_args_is_help=True)
@@ -50,7 +51,7 @@ def verify(
         emit_json({**report.to_dict(), "ok": ok, "chain_ok": report.ok,
                    "checkpoint": check.to_dict() if check else None})
     elif not report.ok:
-        say(f"[red]✘[/] ledger tampered at row {report.first_bad}: {report.reason}")
+        say(f"[red]✘[/] ledger tampered at row {report.first_bad}: {markup(report.reason)}")
     elif check is not None and not check.ok:
         say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but it fails its checkpoint: "
             + "; ".join(check.problems))
@@ -58,7 +59,8 @@ def verify(
         say(f"[green]✔[/] ledger intact: {report.rows} rows, head {report.head[:16]}")
         if check is not None and check.checkpoint is not None:
             cp = check.checkpoint
-            say(f"  holds the checkpoint of {cp.time} by {cp.curator.get('name', '?')} ({cp.rows} rows)")
+            who = markup(cp.curator.get("name", "?"))
+            say(f"  holds the checkpoint of {cp.time} by {who} ({cp.rows} rows)")
         elif check is not None:
             say("  no signed checkpoint yet: 'curator ledger checkpoint' makes one")
     raise typer.Exit(0 if ok else 1)
@@ -92,4 +94,4 @@ def checkpoint(
         return
     say(f"[green]✔[/] checkpoint {made.checkpoint_id}: {made.rows} rows, head {made.head[:16]}, "
         f"signed by {signer.identity.label}")
-    say(f"  stored as {made.ref}")
+    say(f"  stored as {markup(made.ref)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from curator.core.models import StageResult, Status
+from curator.core.text import markup
 
 GLYPH = {Status.PASSED: "[green]✔[/]", Status.WARNED: "[yellow]▲[/]", Status.FAILED: "[red]✘[/]",
          Status.ERRORED: "[magenta]![/]", Status.SKIPPED: "[dim]–[/]"}
@@ -59,10 +60,10 @@ class TerminalObserver:
         reason = result.evidence.get("reason", "") if result.status == Status.SKIPPED else ""
         took = f" in {result.seconds:.1f}s" if result.seconds else ""
         self.console.print(f"{GLYPH[result.status]} {result.stage}: {result.status.value}"
-                           f"{took}{note}{' (' + reason + ')' if reason else ''}")
+                           f"{took}{note}{' (' + markup(reason) + ')' if reason else ''}")
         for finding in sorted(result.findings, key=lambda f: -f.severity.rank)[:8]:
             rank = finding.severity.rank
             colour = "red" if rank >= 3 else "yellow" if rank >= 1 else "dim"
-            self.console.print(f"    [{colour}]{finding.severity.value}[/] {finding.message}")
+            self.console.print(f"    [{colour}]{finding.severity.value}[/] {markup(finding.message)}")
         if len(result.findings) > 8:
             self.console.print(f"    … and {len(result.findings) - 8} more (see --json)")

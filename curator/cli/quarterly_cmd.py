@@ -12,6 +12,7 @@ from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
 from curator.cli.report_cmd import write_output
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.quarterly.run import ModelResult
@@ -25,10 +26,10 @@ MARK = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[red]✘[/]"}
 
 
 def _line(n: int, total: int, result: ModelResult) -> None:
-    say(f"{MARK[result.outcome]} [{n}/{total}] {result.entry.ref}: {result.outcome}")
+    say(f"{MARK[result.outcome]} [{n}/{total}] {markup(result.entry.ref)}: {result.outcome}")
     for check in result.checks:
         if check.outcome not in ("ok", "skipped"):
-            say(f"    {check.name} {check.outcome}: {check.message}")
+            say(f"    {check.name} {check.outcome}: {markup(check.message)}")
 
 
 @quarterly_app.callback()
@@ -109,13 +110,14 @@ def _act(action: str, ref: str, rationale: str, replacement: str, key_dir: Path 
     if as_json:
         emit_json(outcome.to_dict())
         return
-    say(f"[bold]{action}[/] {outcome.ref} signed by {signer.identity.label} (action {outcome.action_id})")
+    say(f"[bold]{action}[/] {markup(outcome.ref)} signed by {markup(signer.identity.label)} "
+        f"(action {outcome.action_id})")
     if outcome.rejection_id:
         tag = "removed" if outcome.tag_removed else "not removed"
         say(f"  signed rejection {outcome.rejection_id} attached; tag {tag}: "
             f"'curator verify {outcome.ref}' now refuses it")
     if outcome.note:
-        say(f"  {outcome.note}")
+        say(f"  {markup(outcome.note)}")
 
 
 Rationale = Annotated[str, typer.Option(help="Why; signed into the action.")]

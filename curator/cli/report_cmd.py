@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, say, workspace
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 FORMATS = ("html", "md", "json", "sarif")
 
@@ -28,7 +29,7 @@ def write_output(text: str, output: Path | None, what: str) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {what} to {output} ({exc.strerror})",
                          "pass -o with a writable path") from exc
-    say(f"wrote {what} to {output}")
+    say(f"wrote {what} to {markup(output)}")
 
 
 @app.command()

@@ -23,6 +23,10 @@ def review(
     only: Annotated[str | None, typer.Option(help="Comma-separated stages to run, e.g. fetch,scan.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new review instead of resuming.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    unsandboxed: Annotated[bool, typer.Option(
+        "--unsandboxed", help="With --headless: let eval load the weights without the bubblewrap sandbox "
+                              "(when eval.sandbox is none or bwrap is missing); recorded as a finding.",
+    )] = False,
 ) -> None:
     """Review a candidate: pin it, then fetch, scan, check signature and card, evaluate."""
     from curator.review.session import parse_target
@@ -30,28 +34,36 @@ def review(
     candidate = parse_target(target, revision, endpoint)
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     if not headless:
+        if unsandboxed:
+            from curator.core.errors import UsageError
+
+            raise UsageError("--unsandboxed works only with --headless",
+                             "run `curator review TARGET --headless --unsandboxed`")
         from curator.tui.app import make_app
 
         make_app(workspace(), candidate=candidate, fresh=fresh, only=stages).run()
         return
-    raise typer.Exit(run_headless(workspace(), candidate, fresh=fresh, only=stages, as_json=as_json))
+    raise typer.Exit(run_headless(workspace(), candidate, fresh=fresh, only=stages, as_json=as_json,
+                                  unsandboxed=unsandboxed))
 
 
 def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only: list[str] | None = None,
-                 as_json: bool = False) -> int:
+                 as_json: bool = False, unsandboxed: bool = False) -> int:
     """Run a review's stages without the TUI: progress on stderr, verdict or JSON on stdout."""
     from curator.cli.progress import TerminalObserver
+    from curator.core.text import markup
     from curator.review.session import Session, exit_code, review_document
 
     session = Session.open(ws)
     try:
         for finding in session.name_check(candidate):  # before any byte is downloaded
-            say(f"[red]{finding.severity.value}[/] {finding.message}")
+            say(f"[red]{finding.severity.value}[/] {markup(finding.message)}")
         opened = session.open_review(candidate, fresh=fresh)
         if not as_json:
             where = f" from {candidate.endpoint}" if candidate.endpoint else ""
-            say(f"review [bold]{opened.id}[/] of {opened.candidate.label}{where}")
-        results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)])
+            say(f"review [bold]{opened.id}[/] of {markup(opened.candidate.label)}{markup(where)}")
+        results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)],
+                              unsandboxed=unsandboxed)
         document = review_document(opened, results, session.policy)
     finally:
         session.close()

@@ -9,6 +9,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt
+from curator.core.text import markup
 
 
 @app.command()
@@ -41,6 +42,7 @@ def rollback(
     if as_json:
         emit_json(outcome.to_dict())
         return
-    say(f"[bold]rolled back[/] {outcome.ref} by {outcome.curator.label}, decision {outcome.decision_id}")
-    say(f"  now {outcome.to.ref} ({outcome.to.digest}, review {outcome.to.review_id})")
+    say(f"[bold]rolled back[/] {markup(outcome.ref)} by {markup(outcome.curator.label)}, "
+        f"decision {outcome.decision_id}")
+    say(f"  now {markup(outcome.to.ref)} ({outcome.to.digest}, review {outcome.to.review_id})")
     say(f"  was {outcome.from_digest}")

@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say
 from curator.core.errors import UsageError
+from curator.core.text import markup
 
 GLYPHS = {"clean": "[green]✓ clean    [/]", "blocked": "[red]✗ blocked  [/]",
           "unscanned": "[yellow]? unscanned[/]"}
@@ -24,8 +25,6 @@ def scan(
 
     Exit 0 when every file is clean, 1 when any is blocked or unscanned, 2 on bad input.
     """
-    from rich.markup import escape
-
     from curator.core.policy import Policy
     from curator.core.progress import Progress
     from curator.stages.scan import ScanConfig, files_under, scan_paths
@@ -35,15 +34,15 @@ def scan(
     config = ScanConfig.from_section(Policy.load().section("scan"))
     files = files_under(path, config)
     if not json_out:
-        say(f"scanning {len(files)} file(s) under {path} ...")
+        say(f"scanning {len(files)} file(s) under {markup(path)} ...")
     report = scan_paths(path, files, config, Progress("scan", [], threading.Event()))
     if json_out:
         emit_json({"path": str(path), **report.to_json()})
     else:
         for item in report.files:
-            say(f"{GLYPHS[item.verdict.value]} {escape(item.path)}  [dim]({item.format})[/]")
-            for reason in item.reasons[:3]:
-                say(f"      {escape(reason)}")
-        runs = ", ".join(f"{n} {r.version} ({r.status})" for n, r in report.runs.items())
+            say(f"{GLYPHS[item.verdict.value]} {markup(item.path)}  [dim]({markup(item.format)})[/]")
+            for reason in item.reasons[:3]:  # scanners quote the file's own bytes: data, never markup
+                say(f"      {markup(reason)}")
+        runs = ", ".join(f"{n} {markup(r.version)} ({markup(r.status)})" for n, r in report.runs.items())
         say(f"{report.counts} — status {report.status.value} — {runs} — {report.seconds:.1f}s")
     raise typer.Exit(0 if all(f.verdict.value == "clean" for f in report.files) else 1)

@@ -9,6 +9,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.cli.decide_cmd import RegistryOpt, byte_progress
+from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.decision.verify import VerifyReport
@@ -22,14 +23,14 @@ def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
     if as_json:
         emit_json(report.to_dict())
     elif report.ok:
-        who = ", ".join(sorted({d["curator"]["name"] for d in report.decisions}))
-        say(f"[green]✔[/] {report.ref}: approved by {who}; {report.files} file(s), "
+        who = ", ".join(sorted({markup(d["curator"]["name"]) for d in report.decisions}))
+        say(f"[green]✔[/] {markup(report.ref)}: approved by {who}; {report.files} file(s), "
             f"{report.bytes / 1e6:.1f} MB {verb} in {report.seconds:.1f}s")
-        say(f"  {report.manifest_digest}")
+        say(f"  {markup(report.manifest_digest)}")
     else:
-        say(f"[red]✘[/] {report.ref} refused")
-        for problem in report.problems:
-            say(f"  {problem.code}: {problem.message}")
+        say(f"[red]✘[/] {markup(report.ref)} refused")
+        for problem in report.problems:  # a problem quotes registry data (layer titles): never markup
+            say(f"  {markup(problem.code)}: {markup(problem.message)}")
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -70,3 +70,11 @@ class HashingWriter:
         with open(path, "rb") as fh:
             while chunk := fh.read(CHUNK):
                 self.feed(chunk)
+
+
+def changed_files(root: Path, pinned: Iterable[tuple[str, str]], workers: int | None = None) -> list[str]:
+    """Which pinned ``(path, sha256)`` files under ``root`` are missing or hold other bytes now."""
+    paths = {root / rel: (rel, digest) for rel, digest in pinned}
+    missing = [rel for p, (rel, _) in paths.items() if not p.is_file()]
+    hashed = hash_files([p for p in paths if p.is_file()], workers)
+    return missing + sorted(paths[p][0] for p, (_, digest) in hashed.items() if digest != paths[p][1])

@@ -6,10 +6,18 @@ import os
 from pathlib import Path
 
 
+def control_characters(text: str) -> list[str]:
+    """The C0/C1 control characters (newlines, ESC, DEL...) in ``text``, repr-escaped."""
+    return sorted({repr(c)[1:-1] for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
+
+
 def unsafe_reason(path: str) -> str | None:
     """Why a repo path may not be written under the candidate folder, or None if it is safe."""
     if not path or "\x00" in path:
         return "empty or NUL in the name"
+    controls = control_characters(path)
+    if controls:  # a name that can move a terminal's cursor or forge a line is never a model file
+        return f"control character(s) {' '.join(controls)} in the name"
     if "\\" in path:
         return "backslash in the name"
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):

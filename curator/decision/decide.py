@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
@@ -17,6 +18,7 @@ from curator.attest.keys import CuratorIdentity, Signer
 from curator.attest.statement import DecisionFacts, build_statement
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
+from curator.core.hashing import changed_files
 from curator.core.models import Manifest, Review, StageResult, digest_of
 from curator.decision.production import promote_pushed
 from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
@@ -115,6 +117,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     if a.manifest is None:
         raise DecisionRefused(f"review {a.review.id} has no fetched files to decide on",
                               "run the review (at least the fetch stage) first")
+    if request.approve:
+        refuse_changed_files(session.context(a.review).files_dir, a.manifest)
     me = signer.identity
     waivers: tuple[Any, ...] = ()
     if request.approve:
@@ -189,6 +193,14 @@ def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[byte
     approvals = [e["envelope"].encode() for e in events
                  if e.get("outcome") == "approved" and e.get("subject_digest") == subject]
     return subject, approvals
+
+
+def refuse_changed_files(files_dir: Path, manifest: Manifest) -> None:
+    """Re-hash the review's files: what is signed and pushed is what fetch pinned."""
+    changed = changed_files(files_dir, [(f.path, f.sha256) for f in manifest.files])
+    if changed:
+        raise DecisionRefused(f"{', '.join(repr(p) for p in changed[:5])} changed since fetch pinned "
+                              f"them in {files_dir}: nothing was signed", "open a new review with --fresh")
 
 
 def push_review(session: Session, review_id: str, registry: Registry,

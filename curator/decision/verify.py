@@ -23,6 +23,7 @@ from typing import Any
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
 from curator.attest.statement import Decision
 from curator.attest.trust import TrustedCurator, load_trusted
+from curator.core.durable import sync_tree
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.decision.rules import DecisionRules
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
@@ -230,6 +231,9 @@ def _check_blob(registry: Registry, name: str, digest: str, size: int, label: st
                     sink.write(chunk)
                 if on_bytes:
                     on_bytes(len(chunk))
+            if out is not None:  # on disk before the folder is renamed into place
+                sink.flush()
+                os.fsync(sink.fileno())
     except NotInRegistry:
         return Problem("missing-blob", f"{label} ({digest}) is missing from the registry")
     except OSError as exc:  # e.g. a manifest naming both 'a' and 'a/b'
@@ -244,6 +248,9 @@ def _check_blob(registry: Registry, name: str, digest: str, size: int, label: st
 def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, TrustedCurator],
          rules: DecisionRules, on_bytes: OnBytes | None = None) -> VerifyReport:
     """Verify and write the files into ``dest`` (new or empty), all or nothing."""
+    if dest.is_symlink():  # the rename would follow nothing and land nowhere the user meant
+        raise UsageError(f"{dest} is a symbolic link (to {os.readlink(dest)})",
+                         "pass a new or empty folder that is not a link")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} exists and is not an empty folder", "pass a new or empty folder")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -252,9 +259,11 @@ def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, Trus
     try:
         report = verify(registry, ref, trusted, rules, dest=staging, on_bytes=on_bytes)
         if report.ok:
+            sync_tree(staging)
             if dest.exists():
                 dest.rmdir()
             os.replace(staging, dest)
+            sync_tree(dest.parent, recursive=False)
         return report
     finally:
         if staging.exists():

@@ -33,6 +33,14 @@ class Faults:
     extra_files: dict[str, bytes] = field(default_factory=dict)
     #: the size siblings and the tree announce for a path, instead of the real one
     declared_size: dict[str, int] = field(default_factory=dict)
+    #: files listed by name only: no size, blob id or LFS pointer in the siblings
+    bare_listing: set[str] = field(default_factory=set)
+    #: bodies with no Content-Length that never end (until the client hangs up)
+    endless: set[str] = field(default_factory=set)
+    #: bodies sent one byte every this many seconds
+    drip: dict[str, float] = field(default_factory=dict)
+    #: bytes sent in endless bodies so far (observable by tests)
+    endless_sent: int = 0
     #: connections cut so far (observable by tests)
     drops: int = 0
 

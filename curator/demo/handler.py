@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from contextlib import nullcontext, suppress
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -156,6 +157,9 @@ class HubHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         start, end = rng or (0, size - 1)
+        if self.command == "GET" and hits(self.hub.faults.endless, key):
+            self._send_endless(headers)
+            return
         self.send_response(206 if rng else 200)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -171,11 +175,42 @@ class HubHandler(BaseHTTPRequestHandler):
         if cut is not None and cut > end:
             cut = None  # this range ends before the cut
         flip = size // 2 if hits(faults.corrupt, key) and start <= size // 2 <= end else None
+        if key in faults.drip:
+            self._send_drip(faults.drip[key], start, end, location, data)
+            return
         if location is not None and cut is None and flip is None:
             with open(location, "rb") as fh:
                 self.connection.sendfile(fh, start, end - start + 1)
             return
         self._send_slowly(key, start, end, cut, flip, location, data)
+
+    def _send_endless(self, headers: dict[str, str]) -> None:
+        """No length, no end: only the client's own limit stops it (capped at 1 GiB here)."""
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        block = b"\xee" * CHUNK
+        try:
+            for _ in range((1 << 30) // CHUNK):
+                self.wfile.write(block)
+                with self.hub.lock:
+                    self.hub.faults.endless_sent += len(block)
+        except OSError:
+            return
+
+    def _send_drip(self, seconds: float, start: int, end: int, location: Path | None,
+                   data: bytes | None) -> None:
+        body = location.read_bytes() if location is not None else data or b""
+        try:
+            for pos in range(start, end + 1):
+                self.wfile.write(body[pos:pos + 1])
+                self.wfile.flush()
+                time.sleep(seconds)
+        except OSError:
+            return
 
     def _send_slowly(self, key: str, start: int, end: int, cut: int | None, flip: int | None,
                      location: Path | None, data: bytes | None) -> None:

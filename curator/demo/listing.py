@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from curator.demo.faults import Faults
+from curator.demo.faults import Faults, hits
 from curator.demo.gitobjects import git_blob_sha1
 from curator.demo.store import Commit, Repo, StoredFile
 
@@ -72,7 +72,7 @@ def _declared(f: StoredFile, faults: Faults) -> int:
 
 def _sibling(f: StoredFile, faults: Faults, blobs: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"rfilename": f.path}
-    if blobs:
+    if blobs and not hits(faults.bare_listing, f.path):
         size = _declared(f, faults)
         doc.update(blobId=f.blob_id, size=size)
         if f.lfs:

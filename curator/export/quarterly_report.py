@@ -79,26 +79,28 @@ def render_html(s: QuarterlySummary) -> str:
 
 
 def render_md(s: QuarterlySummary) -> str:
-    from curator.export.report_md import table as md_table
+    from curator.export.markdown import code
+    from curator.export.markdown import table as md_table
+    from curator.export.markdown import text as md
 
     run, counts = s.run, s.run.get("counts", {})
-    out = [f"# Quarterly review {run.get('date')}", "",
-           f"run `{run.get('run_id')}`, registry `{run.get('registry')}`, scanners today: "
-           + ", ".join(f"{k} {v}" for k, v in (run.get("scanners_now") or {}).items()), "",
+    out = [f"# Quarterly review {md(run.get('date'))}", "",
+           f"run {code(run.get('run_id'))}, registry {code(run.get('registry'))}, scanners today: "
+           + md(", ".join(f"{k} {v}" for k, v in (run.get("scanners_now") or {}).items())), "",
            *md_table(["models", "ok", "warn", "fail", "retired (not checked)"],
                      [[counts.get(k, 0) for k in ("models", "ok", "warn", "fail", "retired")]]),
            "## Models", "",
            *md_table(["ref", "outcome", "failed checks"],
-                     [[f"`{m['ref']}`", m.get("outcome"), ", ".join(m.get("failed") or [])]
+                     [[code(m["ref"]), m.get("outcome"), ", ".join(m.get("failed") or [])]
                       for m in s.models]),
            "## Changes and findings", "",
            *md_table(["ref", "check", "outcome", "what"],
-                     [[f"`{ref}`", c.get("name"), c.get("outcome"), c.get("message")]
+                     [[code(ref), c.get("name"), c.get("outcome"), c.get("message")]
                       for ref, c in s.changes],
                      "_nothing changed: every check passed_"),
            "## Actions", "",
            *md_table(["ref", "action", "by", "when", "rationale", "signed id"],
-                     [[f"`{a.get('ref')}`", a.get("action"), (a.get("curator") or {}).get("name"),
-                       a.get("time"), a.get("rationale"), f"`{a.get('action_id')}`"] for a in s.actions],
+                     [[code(a.get("ref")), a.get("action"), (a.get("curator") or {}).get("name"),
+                       a.get("time"), a.get("rationale"), code(a.get("action_id"))] for a in s.actions],
                      "_no keep / replace / retire recorded yet_")]
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from curator.core.text import shown
 from curator.export import sections as s
 from curator.export.approval import ApprovalReport
 from curator.export.chart import eval_chart
@@ -48,7 +49,8 @@ footer { margin-top: 2rem; color: var(--muted); font-size: .85em; }
 
 
 def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+    # escaped for HTML, and no control or invisible (bidi, zero-width) character left to mislead
+    return escape(shown("" if value is None else value))
 
 
 def badge(status: Any) -> str:

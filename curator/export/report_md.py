@@ -6,20 +6,11 @@ from typing import Any
 
 from curator.export import sections as s
 from curator.export.approval import ApprovalReport
+from curator.export.markdown import code, table
+from curator.export.markdown import text as _c
 
-
-def _c(value: Any) -> str:
-    """A table cell: one line, pipes escaped."""
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
-
-
-def table(headers: list[str], rows: list[list[Any]], empty: str = "_none_") -> list[str]:
-    if not rows:
-        return [empty, ""]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(_c(v) for v in row) + " |" for row in rows]
-    return [*lines, ""]
+# every value below comes from a candidate, a hub, a scanner or a curator: it goes through
+# _c (literal text) or code (a code span); only the report's own words are Markdown
 
 
 def _interval(row: dict[str, Any]) -> str:
@@ -29,20 +20,21 @@ def _interval(row: dict[str, Any]) -> str:
 def _head(r: ApprovalReport) -> list[str]:
     c = r.review.candidate
     pin = r.revision
-    out = [f"# {r.final.upper()}: {c.repo_id}@{pin.split(':')[-1][:12]}", ""]
+    out = [f"# {_c(r.final.upper())}: {_c(c.repo_id)}@{_c(pin.split(':')[-1][:12])}", ""]
     for d in r.decisions:
         sig = d.signature
-        out += [f"- **{d.outcome}** by {d.curator.get('name')} <{d.curator.get('email')}> on {d.time}, "
-                f"decision `{d.decision_id}`, signature **{sig['status']}** ({sig['message']})",
+        who = f"{d.curator.get('name')} <{d.curator.get('email')}>"
+        out += [f"- **{_c(d.outcome)}** by {_c(who)} on {_c(d.time)}, decision {code(d.decision_id)}, "
+                f"signature **{_c(sig['status'])}** ({_c(sig['message'])})",
                 f"  - rationale: {_c(d.rationale)}"]
         out += [f"  - condition: {_c(x)}" for x in d.conditions]
     if not r.decisions:
         out.append("- no decision has been signed on this review yet")
     pushed = r.pushed or {}
-    facts = [["review", f"`{r.review.id}`"], ["revision", f"`{pin}`"],
+    facts = [["review", code(r.review.id)], ["revision", code(pin)],
              ["source", f"{c.source} {c.endpoint or c.path or ''}"], ["recommendation", r.recommendation],
-             ["policy", r.policy_version], ["registry ref", f"`{pushed.get('ref', 'not pushed')}`"],
-             ["manifest digest", f"`{pushed.get('digest', '-')}`"]]
+             ["policy", r.policy_version], ["registry ref", code(pushed.get("ref", "not pushed"))],
+             ["manifest digest", code(pushed.get("digest", "-"))]]
     return [*out, "", *table(["", ""], facts)]
 
 
@@ -51,15 +43,15 @@ def _evidence(r: ApprovalReport) -> list[str]:
                                    [[x["stage"], x["status"], x["findings"], x["worst"][:160]]
                                     for x in s.stage_rows(r)])]
     out += ["## Manifest", "", *table(["path", "size", "sha256", "checked against"],
-                                      [[f"`{m['path']}`", s.human_size(m["size"]), f"`{m['sha256']}`",
+                                      [[code(m["path"]), s.human_size(m["size"]), code(m["sha256"]),
                                         m["check"]] for m in s.manifest_rows(r)], "_fetch did not run_")]
     out += ["## Scan", "", *table(["file", "format", "verdict"],
-                                  [[f"`{f['path']}`", f["format"], f["verdict"]] for f in s.file_verdicts(r)],
+                                  [[code(f["path"]), f["format"], f["verdict"]] for f in s.file_verdicts(r)],
                                   "_scan did not run_")]
     for sc in s.scanners(r):
-        out += [f"### {sc['scanner']} {sc['version']} ({sc['status']})", ""]
+        out += [f"### {_c(sc['scanner'])} {_c(sc['version'])} ({_c(sc['status'])})", ""]
         out += table(["severity", "code", "file", "message"],
-                     [[f["severity"], f"`{f['code']}`", f.get("file"), f["message"]] for f in sc["findings"]],
+                     [[f["severity"], code(f["code"]), f.get("file"), f["message"]] for f in sc["findings"]],
                      "_no findings_")
     sig = s.signature(r)
     signer = ", ".join(f"{k}: {v}" for k, v in sig["signer"].items()) or "none"
@@ -70,12 +62,12 @@ def _evidence(r: ApprovalReport) -> list[str]:
     bases = ", ".join(f"{b['repo_id']} ({'approved' if b['approved'] else 'not approved'})"
                       for b in facts["bases"]) or "none declared"
     out += ["## Model card and provenance", "",
-            f"- license: **{facts['license'] or 'none'}** ({facts['license_verdict']})",
-            f"- lineage: {facts['relation'] or 'none'}: {bases}", ""]
+            f"- license: **{_c(facts['license'] or 'none')}** ({_c(facts['license_verdict'])})",
+            f"- lineage: {_c(facts['relation'] or 'none')}: {_c(bases)}", ""]
     for f in s.provenance(r):
-        out += [f"### {f['title']}: {f['status']}", "", f"_{_c(f['note'])}_", ""]
-        out += [f"> {_c(ex['excerpt'])} — {ex['location']}" + (f", line {ex['line']}" if ex["line"] else "")
-                for ex in f["excerpts"]]
+        out += [f"### {_c(f['title'])}: {_c(f['status'])}", "", f"_{_c(f['note'])}_" if f["note"] else "", ""]
+        out += [f"> {_c(ex['excerpt'])} — {_c(ex['location'])}"
+                + (f", line {_c(ex['line'])}" if ex["line"] else "") for ex in f["excerpts"]]
         out.append("")
     return out
 
@@ -93,8 +85,9 @@ def _eval_and_after(r: ApprovalReport) -> list[str]:
                                       for w in r.waivers], "_no waiver_")]
     ch = r.chain
     state = "ok" if ch.get("ok") else f"BROKEN (first bad row {ch.get('first_bad')}: {ch.get('reason')})"
-    out += ["## Ledger", "", f"Chain **{state}** over {ch.get('rows')} rows, head `{ch.get('head')}`", ""]
-    rows: list[list[Any]] = [[f"decision {d.decision_id} ({d.outcome})", d.seq, f"`{d.hash}`"]
+    out += ["## Ledger", "",
+            f"Chain **{_c(state)}** over {_c(ch.get('rows'))} rows, head {code(ch.get('head'))}", ""]
+    rows: list[list[Any]] = [[f"decision {d.decision_id} ({d.outcome})", d.seq, code(d.hash)]
                              for d in r.decisions]
     if r.pushed:
         rows.append([f"pushed {r.pushed.get('ref')}", r.pushed.get("seq"), ""])
@@ -105,5 +98,5 @@ def _eval_and_after(r: ApprovalReport) -> list[str]:
 def render(r: ApprovalReport) -> str:
     """The whole report as Markdown."""
     lines = [*_head(r), *_evidence(r), *_eval_and_after(r),
-             f"_curator approval report, generated {r.generated}_"]
+             f"_curator approval report, generated {_c(r.generated)}_"]
     return "\n".join(lines) + "\n"

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+from urllib.parse import quote
 
 from curator.core.models import Finding, Severity
+from curator.core.text import shown
 from curator.export import sections
 from curator.export.approval import ApprovalReport
 
@@ -32,9 +35,19 @@ def curator_version() -> str:
         return "0.0.0"
 
 
+def message(value: Any) -> str:
+    """SARIF message text: plain, one line, and no embedded link (``[text](id)`` is a link in SARIF)."""
+    return re.sub(r"([\\\[\]])", r"\\\1", shown(value))
+
+
+def uri(path: str) -> str:
+    """A file's relative path as a URI reference: spaces, '#', '?' and the like percent-encoded."""
+    return quote(path, safe="/")
+
+
 def _rule(finding: Finding) -> dict[str, Any]:
     return {"id": finding.code, "name": finding.code.split(":")[-1],
-            "shortDescription": {"text": finding.code},
+            "shortDescription": {"text": message(finding.code)},
             "defaultConfiguration": {"level": LEVEL[finding.severity]},
             "properties": {"tags": ["security", "ml-model"],
                            "security-severity": SECURITY_SEVERITY[finding.severity]}}
@@ -52,15 +65,15 @@ def _run(tool: str, version: str, findings: list[Finding], artifacts: list[dict[
             rule_list.append(_rule(f))
         result: dict[str, Any] = {
             "ruleId": f.code, "ruleIndex": rules[f.code], "level": LEVEL[f.severity],
-            "message": {"text": f.message},
+            "message": {"text": message(f.message)},
             "partialFingerprints": {"curatorFinding/v1": hashlib.sha256(
                 f"{tool}\0{f.code}\0{f.file}\0{f.message}".encode()).hexdigest()},
             "properties": {"severity": f.severity.value},
         }
         if f.file:
-            location: dict[str, Any] = {"uri": f.file}
-            if f.file in index:
-                location["index"] = index[f.file]
+            location: dict[str, Any] = {"uri": uri(f.file)}
+            if uri(f.file) in index:
+                location["index"] = index[uri(f.file)]
             result["locations"] = [{"physicalLocation": {"artifactLocation": location}}]
         results.append(result)
     c = report.review.candidate
@@ -83,7 +96,7 @@ def sarif_document(report: ApprovalReport) -> dict[str, Any]:
     """The SARIF log: one run per scanner that the scan stage used or that reported a finding."""
     result = report.results.get("scan")
     files = sections.evidence(report, "scan").get("files", [])
-    artifacts = [{"location": {"uri": str(f.get("path"))}, "length": int(f.get("size") or 0),
+    artifacts = [{"location": {"uri": uri(str(f.get("path")))}, "length": int(f.get("size") or 0),
                   **({"hashes": {"sha-256": f["sha256"]}} if f.get("sha256") else {})} for f in files]
     runs = []
     for sc in sections.scanners(report):

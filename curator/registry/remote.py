@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from curator.core.errors import IntegrityError, NotInRegistry, RegistryUnreachable, UsageError
 from curator.core.hashing import CHUNK
+from curator.core.text import shown
 from curator.registry.interface import (
     INDEX_TYPE,
     MANIFEST_TYPE,
@@ -67,6 +68,17 @@ class HashingReader:
         return chunk
 
 
+def _loopback(host: str | None) -> bool:
+    import ipaddress
+
+    if (host or "").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 class RemoteRegistry(Registry):
     """One registry endpoint, e.g. ``http://127.0.0.1:5000`` or ``https://registry.example.org``."""
 
@@ -82,6 +94,9 @@ class RemoteRegistry(Registry):
         self._basic = (username, password or "") if username else None
         self._auth: dict[str, str] = {"*": f"Bearer {token}"} if token else {}
         self._local = threading.local()
+        if (username or token) and not self._safe_for_credentials(self.base):
+            raise UsageError(f"registry credentials would travel in clear to {self.base}",
+                             "use the registry's https:// URL (plain http only to this machine)")
 
     def describe(self, ref: Reference) -> str:
         return f"{self.host}/{ref}"
@@ -136,9 +151,22 @@ class RemoteRegistry(Registry):
         raise RegistryUnreachable(f"cannot reach the registry {self.base} ({last})",
                                   "check the URL, the network, and that the registry is running")
 
+    def _safe_for_credentials(self, url: str) -> bool:
+        """Credentials go only to this registry's own host, over https (or to this machine)."""
+        parts = urlsplit(url)
+        same_host = (parts.hostname or "").lower() == (urlsplit(self.base).hostname or "").lower()
+        private = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
+        return same_host and private
+
     def _answer_challenge(self, resp: Any, scope: str) -> bool:
         challenge = resp.headers.get("WWW-Authenticate", "")
         kind = challenge.split(" ", 1)[0].lower()
+        where = dict(CHALLENGE_RE.findall(challenge)).get("realm") if kind == "bearer" else self.base
+        if self._basic and where and not self._safe_for_credentials(where):
+            raise RegistryUnreachable(
+                f"the registry {self.base} asks for the username and password at {where!r}, which is not "
+                "its own host over https: curator did not send them",
+                "use the registry's https URL, or fix its token realm to be on the same host")
         if kind == "basic" and self._basic:
             import base64
 
@@ -168,8 +196,9 @@ class RemoteRegistry(Registry):
         return f"repository:{name}:{'pull,push' if push else 'pull'}"
 
     def _fail(self, resp: Any, what: str) -> RegistryUnreachable:
+        # the body is the registry's to choose: quoted as visible text, one line
         return RegistryUnreachable(f"the registry {self.base} refused {what} "
-                                   f"(HTTP {resp.status_code}: {resp.text[:200].strip()})",
+                                   f"(HTTP {resp.status_code}: {shown(resp.text[:200].strip())})",
                                    "check the registry's logs and permissions")
 
     # -- blobs ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curator.core.errors import IntegrityError
+from curator.core.hashing import file_sha256
 from curator.core.paths import escapes
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, ModelArtifact, build_decision
 from curator.registry.interface import MANIFEST_TYPE, OnBytes, Reference, Registry, sha256_digest
@@ -40,12 +41,6 @@ def push_model(registry: Registry, name: str, tag: str, artifact: ModelArtifact,
 
     def push_one(digest: str) -> None:
         layer = unique[digest]
-        if registry.has_blob(name, digest):
-            with lock:
-                sent["skipped"] += layer.descriptor.size
-            if on_bytes:
-                on_bytes(layer.descriptor.size)
-            return
         path = files_dir / layer.path
         if path.is_symlink() and escapes(files_dir, path):
             raise IntegrityError(f"{path} now links outside the model folder",
@@ -53,6 +48,19 @@ def push_model(registry: Registry, name: str, tag: str, artifact: ModelArtifact,
         if not path.is_file():
             raise IntegrityError(f"{path} is gone since the review",
                                  "restore the file or re-run the review")
+        if registry.has_blob(name, digest):
+            # the registry having the approved digest says nothing about our file: check it
+            size, actual = file_sha256(path)
+            if "sha256:" + actual != digest or size != layer.descriptor.size:
+                raise IntegrityError(
+                    f"{path} no longer matches what was reviewed: sha256:{actual} ({size} bytes), "
+                    f"approved {digest} ({layer.descriptor.size} bytes)",
+                    "re-run the review on the current files")
+            with lock:
+                sent["skipped"] += layer.descriptor.size
+            if on_bytes:
+                on_bytes(layer.descriptor.size)
+            return
         registry.push_blob(name, digest, layer.descriptor.size, path, on_bytes)
         with lock:
             sent["uploaded"] += layer.descriptor.size

@@ -87,8 +87,8 @@ class Session:
     def context(self, review: Review) -> ReviewContext:
         c = review.candidate
         work_dir = self.workspace.review_dir(review.id)
-        files_dir = Path(c.path) if c.source == "local" and c.path else work_dir / "files"
-        return ReviewContext(review_id=review.id, candidate=c, files_dir=files_dir,
+        # a local folder too: fetch copies it here, so later stages read the pinned bytes
+        return ReviewContext(review_id=review.id, candidate=c, files_dir=work_dir / "files",
                              work_dir=work_dir, policy=self.policy, ledger=self.ledger)
 
     def stage_names(self, only: list[str] | None = None) -> list[str]:
@@ -103,9 +103,9 @@ class Session:
 
     def run(self, review: Review, only: list[str] | None = None,
             observers: list[Observer] | None = None,
-            cancel: threading.Event | None = None) -> dict[str, StageResult]:
+            cancel: threading.Event | None = None, unsandboxed: bool = False) -> dict[str, StageResult]:
         """Run the review's unfinished stages (all policy stages, or just ``only``)."""
-        pipeline = Pipeline(build_stages(self.stage_names(only)), observers or [])
+        pipeline = Pipeline(build_stages(self.stage_names(only), unsandboxed=unsandboxed), observers or [])
         return pipeline.run(self.context(review), cancel)
 
 

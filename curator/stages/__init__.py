@@ -17,12 +17,16 @@ STAGES: dict[str, str] = {
 }
 
 
-def build_stages(names: list[str]) -> list[Stage]:
-    """Instantiate stages by name, in the order given."""
+def build_stages(names: list[str], unsandboxed: bool = False) -> list[Stage]:
+    """Instantiate stages by name, in the order given.
+
+    ``unsandboxed``: the curator's --unsandboxed, for the eval stage only.
+    """
     stages = []
     for name in names:
         if name not in STAGES:
             raise UsageError(f"unknown stage '{name}'", f"choose from {', '.join(STAGES)}")
         module, cls = STAGES[name].split(":")
-        stages.append(getattr(importlib.import_module(module), cls)())
+        options = {"unsandboxed": True} if name == "eval" and unsandboxed else {}
+        stages.append(getattr(importlib.import_module(module), cls)(**options))
     return stages

@@ -67,3 +67,26 @@ def test_fetch_hashing_vs_file_digest(tmp_path_factory: pytest.TempPathFactory, 
     print(f"\n[bench] fetch hashing, {files} file(s), 1 GiB: file_digest {GIB / ref / 1e6:.0f} MB/s "
           f"(1 core), fetch stage {GIB / ours / 1e6:.0f} MB/s on {os.cpu_count()} cores: "
           f"ratio {ratio:.2f}x (target {'>= 0.9' if files == 1 else '> 1.0'})")
+
+
+def test_local_review_copy_vs_file_digest(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A review copies a local folder into its own while hashing (issue #16): the cost of that copy."""
+    import threading
+
+    folder = tmp_path_factory.mktemp("local-model")
+    paths = [folder / f"model-{i:05d}.safetensors" for i in range(4)]
+    for p in paths:
+        _write(p, GIB // 4)
+    ref = _reference(paths)
+    best = float("inf")
+    for attempt in range(2):
+        review = tmp_path_factory.mktemp(f"review{attempt}")
+        ctx = ReviewContext("bench", Candidate("local/bench", "local", "local", path=str(folder)),
+                            review / "files", review, Policy.load())
+        start = time.perf_counter()
+        result = FetchStage().run(ctx, Progress("fetch", [], threading.Event()))
+        best = min(best, time.perf_counter() - start)
+        assert result.evidence["copied_to"] == str(review / "files")
+        assert sorted(p.name for p in (review / "files").iterdir()) == [p.name for p in paths]
+    print(f"\n[bench] local review copy+hash of 1 GiB in 4 files: {GIB / best / 1e6:.0f} MB/s; "
+          f"file_digest {GIB / ref / 1e6:.0f} MB/s (1 core): ratio {ref / best:.2f}x")

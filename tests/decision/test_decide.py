@@ -173,16 +173,39 @@ def test_separation_of_duties_fails_closed_without_an_opener(tmp_path: Path, mod
 def test_files_changed_after_review_are_refused_at_push(session: Session, ada: FileSigner,
                                                         model: Path) -> None:
     rid = _clean_review(session, model)
-    original = (model / "config.json").read_bytes()
-    (model / "config.json").write_bytes(original.replace(b"gpt2", b"evil"))
+    decide(session, DecisionRequest(rid, True, "ok"), ada, None)  # approved, not pushed yet
+    pinned = session.context(session.ledger.get_review(rid)).files_dir / "config.json"
+    original = pinned.read_bytes()
+    pinned.write_bytes(original.replace(b"gpt2", b"evil"))
     with pytest.raises(IntegrityError, match=r"no longer matches what was reviewed.*curator push"):
-        decide(session, DecisionRequest(rid, True, "ok"), ada, _layout(session))
+        push_review(session, rid, _layout(session))
     assert session.ledger.get_review(rid).state == "decided"  # the decision itself stands
     assert _layout(session).tags() == []  # and no tag points at a partial push
     assert session.ledger.events(rid, kind="push_failed")
-    (model / "config.json").write_bytes(original)
+    pinned.write_bytes(original)
     pushed = push_review(session, rid, _layout(session))
     assert pushed.ref in {f"{n}:{t}" for n, t, _ in _layout(session).tags()}
+
+
+def test_the_source_folder_swapped_after_fetch_is_not_what_is_approved(session: Session, ada: FileSigner,
+                                                                       model: Path) -> None:
+    """Issue #16: fetch copies the folder; a swap of the source afterwards reaches nothing."""
+    rid = _clean_review(session, model)
+    (model / "config.json").write_bytes(b'{"model_type": "evil"}')
+    outcome = decide(session, DecisionRequest(rid, True, "ok"), ada, _layout(session))
+    pinned = session.context(session.ledger.get_review(rid)).files_dir / "config.json"
+    assert outcome.outcome == "approved" and b"evil" not in pinned.read_bytes()
+
+
+def test_decide_re_hashes_the_pinned_files_before_signing(session: Session, ada: FileSigner,
+                                                          model: Path) -> None:
+    rid = _clean_review(session, model)
+    pinned = session.context(session.ledger.get_review(rid)).files_dir / "config.json"
+    pinned.write_bytes(pinned.read_bytes().replace(b"gpt2", b"evil"))
+    with pytest.raises(DecisionRefused, match=r"'config.json' changed since fetch pinned them"):
+        decide(session, DecisionRequest(rid, True, "ok"), ada, _layout(session))
+    assert session.ledger.get_review(rid).state == "open"
+    assert session.ledger.events(rid, kind="decision") == []
 
 
 def test_a_second_push_uploads_nothing(session: Session, ada: FileSigner, model: Path) -> None:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from curator.core.hashing import hash_files
+from curator.core.hashing import changed_files
 from curator.core.models import Finding, Manifest, Severity, StageResult, Status, digest_of
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
@@ -27,6 +27,7 @@ from curator.stages.eval.claims import ClaimMap, Judgement
 from curator.stages.eval.model_files import TOKENIZER_FILES, ModelFiles, read_model_files
 from curator.stages.eval.plan import Plan, check_claims, make_plan, result_key
 from curator.stages.eval.runner import Limits, child_env, run_child
+from curator.stages.eval.sandbox import Mounts, Sandbox, bwrap_path
 from curator.stages.eval.settings import EvalSettings, optional_path
 
 TOOL = "lm-eval"
@@ -40,11 +41,13 @@ class EvalStage(Stage):
     requires = ("fetch", "scan")
 
     def __init__(self, tasks: list[str] | None = None, limit: int | None = None,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, unsandboxed: bool = False) -> None:
         #: the CLI's --task / --limit; None means the policy's baseline for the model's kind
         self.tasks = tasks
         self.limit = limit
         self.cache_dir = cache_dir
+        #: the curator's --unsandboxed: run without bwrap when the policy or the machine has none
+        self.unsandboxed = unsandboxed
 
     def run(self, ctx: ReviewContext, progress: Progress) -> StageResult:
         cfg = ctx.policy.section("eval")
@@ -91,9 +94,21 @@ class EvalStage(Stage):
         cache_root = self.cache_dir or _cache_root(ctx.work_dir)
         answers_key = digest_of({k: v for k, v in settings.to_dict().items()
                                  if k in ("backend", "base_url", "served_model", "extra_args", "dtype")})
-        cache_path = cache_root / "requests" / f"{manifest.digest[7:31]}-{answers_key[7:15]}"
+        # one folder per model and answers: the only part of the shared cache the child sees
+        cache_folder = cache_root / "requests" / f"{manifest.digest[7:31]}-{answers_key[7:15]}"
+        cache_folder.mkdir(parents=True, exist_ok=True)
+        cache_path = cache_folder / "answers"
         datasets_cache = optional_path(cfg, "datasets_cache", ctx.policy.directory)
         datasets_dir = optional_path(cfg, "datasets_dir", ctx.policy.directory)
+        sandbox, findings = self._sandbox(settings, Mounts(
+            read_only=tuple(p for p in (ctx.files_dir, datasets_dir, datasets_cache, *_task_inputs(plan))
+                            if p is not None),
+            writable=(run_dir, cache_folder), share_net=settings.backend == "local-completions",
+            hidden=tuple(h for h in (_workspace_home(ctx.work_dir),) if h is not None)))
+        evidence["sandbox"] = {**sandbox.evidence(),
+                               "unsandboxed": self.unsandboxed and sandbox.kind == "none"}
+        if sandbox.kind == "none" and not self.unsandboxed:
+            return self._result(Status.ERRORED, findings, evidence)
         spec = {
             "backend": settings.backend, "model_args": settings.model_args(
                 ctx.files_dir, facts.kind, "bin" not in cfg.get("weights_formats", ["safetensors"])),
@@ -105,10 +120,10 @@ class EvalStage(Stage):
             "datasets_dir": str(datasets_dir) if datasets_dir else None,
             "datasets_cache": str(datasets_cache) if datasets_cache else None,
         }
-        env = child_env(cache_root / "hf-home", run_dir / "home", datasets_cache)
+        env = child_env(run_dir / "hf-home", run_dir / "home", datasets_cache, sandbox.kind == "bwrap")
         started = time.time()
         outcome = run_child(spec, run_dir, env, progress,
-                            Limits(settings.timeout_seconds, settings.max_memory_mb))
+                            Limits(settings.timeout_seconds, settings.max_memory_mb), sandbox)
         evidence.update(child=outcome.evidence(), wall_seconds=round(time.time() - started, 2),
                         cache={"path": str(cache_path) + "_rank0.db"})
         if outcome.status != "ok":
@@ -117,11 +132,31 @@ class EvalStage(Stage):
                 Severity.HIGH, "eval-errored",
                 f"the eval of {ctx.candidate.label} did not finish: {outcome.message[:400]}; "
                 "see the stderr tail in the evidence, fix the cause and run the stage again "
-                "(finished requests are cached)")], evidence)
-        return self._verdict(cfg, settings, facts, plan, outcome.result, evidence)
+                "(finished requests are cached)"), *findings], evidence)
+        return self._verdict(cfg, settings, facts, plan, outcome.result, evidence, findings)
+
+    def _sandbox(self, settings: EvalSettings, mounts: Mounts) -> tuple[Sandbox, list[Finding]]:
+        """The sandbox this run gets, or ``none`` with the finding that says why."""
+        from curator.stages.eval import seccomp
+
+        if settings.sandbox == "bwrap" and bwrap_path() is not None:
+            return Sandbox("bwrap", mounts, seccomp=seccomp.available()), []
+        why = ("the policy sets eval.sandbox: none" if settings.sandbox == "none"
+               else "bubblewrap (bwrap) is not installed")
+        if not self.unsandboxed:
+            return Sandbox("none", mounts), [_finding(
+                Severity.HIGH, "sandbox-unavailable",
+                f"{why}: curator loads a candidate's weights only inside the sandbox, so nothing was "
+                "loaded; install bubblewrap (apt-get install bubblewrap) and set eval.sandbox: bwrap, "
+                "or pass --unsandboxed to run it with your own user's access")]
+        return Sandbox("none", mounts), [_finding(
+            Severity.MEDIUM, "eval-unsandboxed",
+            f"{why}: the curator passed --unsandboxed, so the model ran as a plain child process with "
+            "this user's file system and network (only a Python-level network guard)")]
 
     def _verdict(self, cfg: dict[str, Any], settings: EvalSettings, facts: ModelFiles, plan: Plan,
-                 result: dict[str, Any], evidence: dict[str, Any]) -> StageResult:
+                 result: dict[str, Any], evidence: dict[str, Any], findings: list[Finding]) -> StageResult:
+        findings = list(findings)
         harness = str(result.get("versions", {}).get("lm_eval", ""))
         unavailable = {u["task"]: u["reason"] for u in result.get("unavailable", [])}
         sources = result.get("task_sources", {})
@@ -134,14 +169,13 @@ class EvalStage(Stage):
         for key in ("versions", "model_info", "requests", "load_seconds"):
             evidence[key] = result.get(key)
         evidence["cache"]["entries"] = result.get("cache_entries")
-        findings: list[Finding] = []
         if not rows:
             evidence["claims"] = plan.claims
             return self._result(Status.ERRORED, [_finding(
                 Severity.HIGH, "eval-no-task",
                 "no evaluation task could run: " + "; ".join(f"{k}: {v}" for k, v in unavailable.items())
-                + " — use curator's own tasks (--task curator) or provide the datasets locally")],
-                evidence)
+                + " — use curator's own tasks (--task curator) or provide the datasets locally"),
+                *findings], evidence)
         baseline_names = {r.name for r in plan.refs if any(r.name in run["tasks"] for run in plan.runs
                                                            if run["key"] == "default")}
         findings += [_finding(Severity.MEDIUM, "task-unavailable", f"baseline task {name} did not run: {why}")
@@ -211,10 +245,25 @@ def _changed_files(root: Path, manifest: Manifest, progress: Progress) -> list[s
     """Re-hash the pinned files just before loading them: what is loaded is what was scanned."""
     # a detail only: the stage's progress total is counted in lm-eval requests
     progress.advance(0, f"re-hashing {manifest.total_size / 1e6:.0f} MB of pinned files")
-    paths = {(root / f.path): f for f in manifest.files}
-    missing = [f.path for p, f in paths.items() if not p.is_file()]
-    hashed = hash_files([p for p in paths if p.is_file()])
-    return missing + sorted(paths[p].path for p, (_, digest) in hashed.items() if digest != paths[p].sha256)
+    return changed_files(root, [(f.path, f.sha256) for f in manifest.files])
+
+
+def _workspace_home(work_dir: Path) -> Path | None:
+    """The curator workspace a review folder lives in (the folder holding keys/ and reviews/)."""
+    for parent in work_dir.resolve().parents:
+        if (parent / "keys").is_dir() and (parent / "reviews").is_dir():
+            return parent
+    return None
+
+
+def _task_inputs(plan: Plan) -> list[Path]:
+    """Task YAML folders and data files the child reads (curator's rendered ones live in its scratch)."""
+    paths = []
+    for ref in plan.refs:
+        if ref.yaml_path:
+            paths.append(Path(ref.yaml_path).parent)
+        paths += [Path(p) for p in ref.data_files]
+    return paths
 
 
 def _baseline(cfg: dict[str, Any], kind: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Parent side of an eval: start the child, relay its progress, and stay in control.
 
 The child is a fresh interpreter (a spawn, never a fork of the curator process) with an
-offline environment and a curator-owned HF_HOME. The parent cancels it (a ``cancel`` line,
+offline environment and a curator-owned HF_HOME, started inside the sandbox the stage
+chose (``sandbox.py``). The parent cancels it (a ``cancel`` line,
 then SIGTERM, then SIGKILL), stops it at the wall-clock limit or when its memory passes
 the guard, and turns any death into an outcome with the tail of its stderr.
 """
@@ -21,6 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from curator.core.progress import Cancelled, Progress
+from curator.stages.eval.sandbox import HOME as SANDBOX_HOME
+from curator.stages.eval.sandbox import Sandbox
+
+#: what the child runs: ``python -P -m CHILD_MODULE SPEC MSG_FD``
+CHILD_MODULE = "curator.stages.eval.child"
 
 POLL_SECONDS = 0.1
 CANCEL_GRACE_SECONDS = 5.0
@@ -57,14 +63,20 @@ class ChildOutcome:
                 "stderr_tail": self.stderr_tail}
 
 
-def child_env(hf_home: Path, sandbox: Path, datasets_cache: Path | None) -> dict[str, str]:
-    """A minimal, offline environment: nothing of the user's HF setup or tokens leaks in."""
+def child_env(hf_home: Path, home: Path, datasets_cache: Path | None, sandboxed: bool) -> dict[str, str]:
+    """A minimal, offline environment: nothing of the user's HF setup or tokens leaks in.
+
+    In the sandbox, home and temp are the sandbox's own tmpfs folders.
+    """
     import curator
 
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")}
+    if sandboxed:
+        home = Path(SANDBOX_HOME)
+        keep["TMPDIR"] = "/tmp"
     env = {
         **keep,
-        "HOME": str(sandbox), "XDG_CACHE_HOME": str(sandbox / "cache"),
+        "HOME": str(home), "XDG_CACHE_HOME": str(home / "cache"),
         "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
         "TOKENIZERS_PARALLELISM": "false", "PYTHONNOUSERSITE": "1", "PYTHONUNBUFFERED": "1",
@@ -88,6 +100,26 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the sandbox puts bwrap on top)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss_mb(current)
+        todo.extend(parents.get(current, []))
+    return total
 
 
 def stderr_tail(path: Path, lines: int = TAIL_LINES) -> list[str]:
@@ -135,10 +167,11 @@ def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 
 def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress: Progress,
-              limits: Limits) -> ChildOutcome:
+              limits: Limits, sandbox: Sandbox) -> ChildOutcome:
     """Run one eval child to its end; raises ``Cancelled`` when the user stopped it."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    for folder in (env.get("HOME"), env.get("XDG_CACHE_HOME"), env.get("HF_HOME")):
+    own = (env.get("HOME"), env.get("XDG_CACHE_HOME")) if sandbox.kind == "none" else ()
+    for folder in (*own, env.get("HF_HOME")):
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
     spec_path = run_dir / "spec.json"
@@ -146,13 +179,17 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     err_path = run_dir / "child.stderr.log"
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen(
-            # -P: the working folder never shadows a module the child imports
-            [sys.executable, "-P", "-m", "curator.stages.eval.child", str(spec_path), str(write_fd)],
-            stdin=subprocess.PIPE, stdout=err, stderr=err, env=env, cwd=str(run_dir),
-            pass_fds=(write_fd,), start_new_session=True)
-    os.close(write_fd)
+    # -P: the working folder never shadows a module the child imports
+    argv, sandbox_fds = sandbox.command(
+        [sys.executable, "-P", "-m", CHILD_MODULE, str(spec_path), str(write_fd)])
+    try:
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err, env=env,
+                                    cwd=str(run_dir), pass_fds=(write_fd, *sandbox_fds),
+                                    start_new_session=True)
+    finally:
+        for fd in (write_fd, *sandbox_fds):
+            os.close(fd)
     messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
     reader = threading.Thread(target=_read_messages, args=(os.fdopen(read_fd, "rb"), messages),
                               daemon=True)
@@ -207,7 +244,7 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
         elif event == "cancelled":
             _stop(proc, CANCEL_GRACE_SECONDS)
             raise Cancelled(progress.stage)
-        outcome.peak_rss_mb = max(outcome.peak_rss_mb, round(rss_mb(proc.pid), 1))
+        outcome.peak_rss_mb = max(outcome.peak_rss_mb, round(tree_rss_mb(proc.pid), 1))
         if progress.cancelled and not cancel_sent:
             cancel_sent = True
             _tell(proc, "cancel")

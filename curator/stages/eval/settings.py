@@ -12,7 +12,7 @@ from curator.core.errors import UsageError
 
 SECTION_KEYS = {"tasks", "check_claims", "claims", "backend", "dtype", "device", "batch_size", "limit",
                 "bootstrap_iters", "seeds", "apply_chat_template", "timeout_seconds", "max_memory_mb",
-                "weights_formats", "run_after_scan", "datasets_dir", "datasets_cache", "floors"}
+                "weights_formats", "run_after_scan", "datasets_dir", "datasets_cache", "floors", "sandbox"}
 BACKENDS = {"hf", "local-completions", "vllm"}
 DEFAULT_SEEDS = {"random": 0, "numpy": 1234, "torch": 1234, "fewshot": 1234}
 
@@ -34,6 +34,7 @@ class EvalSettings:
     apply_chat_template: bool = False
     timeout_seconds: float = 1800.0
     max_memory_mb: float | None = None
+    sandbox: str = "bwrap"
 
     @classmethod
     def from_policy(cls, cfg: dict[str, Any], limit: int | None = None) -> EvalSettings:
@@ -51,6 +52,10 @@ class EvalSettings:
             raise UsageError("eval.backend.kind is local-completions but base_url is not set",
                              "set eval.backend.base_url to the serving engine's /v1/completions URL")
         memory = cfg.get("max_memory_mb")
+        sandbox = str(cfg.get("sandbox", "bwrap"))
+        if sandbox not in ("bwrap", "none"):
+            raise UsageError(f"eval.sandbox '{sandbox}' is not supported",
+                             "use bwrap (the default) or none (then every eval needs --unsandboxed)")
         return cls(
             backend=kind, base_url=base_url,
             served_model=backend.get("model") if isinstance(backend, dict) else None,
@@ -63,6 +68,7 @@ class EvalSettings:
             apply_chat_template=bool(cfg.get("apply_chat_template", False)),
             timeout_seconds=float(cfg.get("timeout_seconds", 1800)),
             max_memory_mb=float(memory) if memory else default_memory_guard_mb(),
+            sandbox=sandbox,
         )
 
     @property
@@ -95,7 +101,8 @@ class EvalSettings:
                 "batch_size": self.batch_size, "limit": self.limit,
                 "bootstrap_iters": self.bootstrap_iters, "seeds": self.seeds,
                 "apply_chat_template": self.apply_chat_template, "trust_remote_code": False,
-                "timeout_seconds": self.timeout_seconds, "max_memory_mb": self.max_memory_mb}
+                "timeout_seconds": self.timeout_seconds, "max_memory_mb": self.max_memory_mb,
+                "sandbox": self.sandbox}
 
 
 def default_memory_guard_mb() -> float | None:

@@ -1,8 +1,10 @@
 """Download one hub file in a single pass that writes, hashes and checks it.
 
-Bytes land in ``.incomplete/`` first and move into the candidate folder only once
-size, SHA-256 (LFS) or git blob SHA-1 (regular files) and the served commit match
-what the hub declared. A dropped connection resumes with a Range request.
+Bytes land in a partial folder beside the candidate folder (never inside it, where a repo
+file of the same name could collide) and move into the candidate folder only once size,
+SHA-256 (LFS) or git blob SHA-1 (regular files) and the served commit match what the hub
+declared. A dropped connection resumes with a Range request. A body is read up to its
+declared size plus one byte, never further, and within a wall-clock budget per file.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from curator.core.hashing import CHUNK, HashingWriter, file_sha256
 from curator.core.progress import Progress
 from curator.stages.fetch.hub import RemoteFile, transport_errors
 
-PARTIAL_DIR = ".incomplete"
+
+def partial_dir(files_dir: Path) -> Path:
+    """Where downloads in progress live: a sibling of the candidate folder, outside its tree."""
+    return files_dir.parent / f"{files_dir.name}.partial"
 
 
 @dataclass
@@ -28,7 +33,7 @@ class Downloaded:
     path: str
     size: int = 0
     sha256: str = ""
-    check: str = "size-only"  # lfs-sha256 | git-blob-sha1 | size-only
+    check: str = "size-only"  # lfs-sha256 | git-blob-sha1 | size-only | unchecked
     problems: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int = 0
 
@@ -49,6 +54,10 @@ class Source:
     max_bytes: int
     retries: int
     timeout: float
+    #: wall-clock seconds one file may take, all attempts included
+    file_seconds: float = 3600.0
+    #: time.monotonic() by which the whole stage must be done
+    deadline: float = float("inf")
 
     def url(self, path: str) -> str:
         from huggingface_hub import hf_hub_url
@@ -72,13 +81,28 @@ def _linked_etag(response: Any) -> str | None:
     return None
 
 
+class OverBudget(HubUnreachable):
+    """A download ran past its wall-clock budget."""
+
+
+def check_of(remote: RemoteFile) -> str:
+    """What the hub's listing lets us compare a file against."""
+    if remote.sha256:
+        return "lfs-sha256"
+    if remote.blob_id and remote.size is not None:
+        return "git-blob-sha1"
+    return "size-only" if remote.size is not None else "unchecked"
+
+
 def fetch_file(source: Source, remote: RemoteFile, files_dir: Path,
                progress: Progress) -> Downloaded:
     """Bring ``remote`` into ``files_dir``, checked; a file already in place is re-verified."""
     final = files_dir / remote.path
     out = Downloaded(remote.path)
-    out.check = ("lfs-sha256" if remote.sha256 else
-                 "git-blob-sha1" if remote.blob_id and remote.size is not None else "size-only")
+    out.check = check_of(remote)
+    started = time.monotonic()
+    deadline = min(started + source.file_seconds, source.deadline)
+    _within(deadline, source, remote.path)
     if final.is_file():  # finished by an earlier, interrupted run: verify instead of re-downloading
         out.size, out.sha256 = file_sha256(final, lambda n: progress.advance(n))
         _compare(out, remote, git_sha1=None, served_commit=source.commit, commit=source.commit,
@@ -87,11 +111,12 @@ def fetch_file(source: Source, remote: RemoteFile, files_dir: Path,
             return out
         final.unlink()
         out.problems.clear()
-    part = files_dir / PARTIAL_DIR / (remote.path + ".part")
+    part = partial_dir(files_dir) / (remote.path + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(source.retries):
+        _within(deadline, source, remote.path)
         try:
-            writer, served, linked = _stream(source, remote, part, out, progress)
+            writer, served, linked = _stream(source, remote, part, out, progress, deadline)
             break
         except transport_errors() as exc:
             if attempt + 1 == source.retries:
@@ -111,14 +136,28 @@ def fetch_file(source: Source, remote: RemoteFile, files_dir: Path,
     return out
 
 
+def _within(deadline: float, source: Source, path: str) -> None:
+    if time.monotonic() <= deadline:
+        return
+    if deadline >= source.deadline:
+        raise OverBudget(f"fetching {source.repo_id} from {source.endpoint} ran past the stage's "
+                         f"wall-clock budget (fetch.stage_timeout_seconds) at {path!r}",
+                         "the hub is too slow or stalling; raise the budget or try again later")
+    raise OverBudget(f"download of {path!r} from {source.endpoint} took longer than "
+                     f"{source.file_seconds:.0f}s (fetch.file_timeout_seconds)",
+                     "the hub is too slow or stalling; raise the budget or try again later")
+
+
 def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
-            progress: Progress) -> tuple[HashingWriter, str | None, str | None]:
+            progress: Progress, deadline: float) -> tuple[HashingWriter, str | None, str | None]:
     offset = part.stat().st_size if part.exists() else 0
     headers = dict(source.headers)
     if offset:
         headers["Range"] = f"bytes={offset}-"
+    # a stalled read may not outlast the budget either
+    timeout = max(0.1, min(source.timeout, deadline - time.monotonic()))
     with source.session.stream("GET", source.url(remote.path), headers=headers,
-                               follow_redirects=True, timeout=source.timeout) as response:
+                               follow_redirects=True, timeout=timeout) as response:
         if response.status_code == 416:  # our partial is already whole or stale: start over
             part.unlink()
             offset = 0
@@ -134,13 +173,18 @@ def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
             if offset:
                 writer.absorb_existing(part)
                 out.resumed_from = offset
-            for chunk in response.iter_bytes(CHUNK):
+            # one byte past the declared size is enough to know the body is wrong
+            limit = source.max_bytes if remote.size is None else min(remote.size, source.max_bytes)
+            for chunk in response.iter_bytes():  # as the bytes arrive: the budget is checked each time
                 progress.check()
-                if writer.size + len(chunk) > source.max_bytes:
-                    out.problems.append({"code": "file-too-large", "limit": source.max_bytes})
-                    break
+                _within(deadline, source, remote.path)
+                chunk = chunk[:limit + 1 - writer.size]
                 writer.write(chunk)
                 progress.advance(len(chunk))
+                if writer.size > limit:
+                    if writer.size > source.max_bytes:
+                        out.problems.append({"code": "file-too-large", "limit": source.max_bytes})
+                    break
         return writer, _served_commit(response), _linked_etag(response)
 
 

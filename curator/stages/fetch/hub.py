@@ -36,10 +36,41 @@ def endpoint_of(candidate: Candidate) -> str:
     return (candidate.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
+def hf_token_for(endpoint: str) -> str | bool:
+    """``HF_TOKEN`` for ``endpoint`` when it is safe to send, else ``False`` (never the env's token).
+
+    Only over https, or plain http to this machine (the local hub): a token sent in clear
+    to another host is a token given away. ``False`` also stops huggingface_hub from
+    reading the token from the environment or its cache by itself.
+    """
+    from urllib.parse import urlsplit
+
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        return False
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+        return token
+    return False
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _api(candidate: Candidate) -> Any:
     from huggingface_hub import HfApi
 
-    return HfApi(endpoint=endpoint_of(candidate), token=os.environ.get("HF_TOKEN"))
+    endpoint = endpoint_of(candidate)
+    return HfApi(endpoint=endpoint, token=hf_token_for(endpoint))
 
 
 def _model_info(candidate: Candidate, revision: str) -> Any:

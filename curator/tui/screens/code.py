@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from curator.core.models import Review, StageResult
+from curator.core.text import shown
 from curator.review.session import Session
 
 MAX_SHOWN_BYTES = 2 << 20
@@ -27,25 +28,27 @@ MAX_SHOWN_BYTES = 2 << 20
 
 def summary_text(entry: dict[str, Any]) -> Text:
     """What the scan's static read of one file found."""
-    line = Text(entry["path"], style="bold")
+    line = Text(shown(entry["path"]), style="bold")
     summary = entry.get("summary") or {}
     for kind, names in (summary.get("imports") or {}).items():
         if names:
-            line.append(f"\n{kind}: ", style="bold red")
-            line.append(", ".join(names))
+            line.append(f"\n{shown(kind)}: ", style="bold red")
+            line.append(shown(", ".join(names)))
     if summary.get("dynamic"):
         line.append("\nexec/eval/decoding: ", style="bold red")
-        line.append(", ".join(f"{d['call']} (line {d['line']})" for d in summary["dynamic"][:8]))
+        line.append(shown(", ".join(f"{d['call']} (line {d['line']})" for d in summary["dynamic"][:8])))
     for blob in (summary.get("blobs") or [])[:4]:
-        line.append(f"\n{blob['kind']} blob of {blob['chars']:,} chars (line {blob['line']})", style="yellow")
+        line.append(f"\n{shown(blob['kind'])} blob of {blob['chars']:,} chars (line {blob['line']})",
+                    style="yellow")
     if summary.get("parse_error"):
-        line.append(f"\n{summary['parse_error']}", style="yellow")
+        line.append(f"\n{shown(summary['parse_error'])}", style="yellow")
     for ref in entry.get("references") or []:
         where = f"from {ref['remote_repo']}" if ref.get("remote_repo") else (
             "present" if ref.get("present") else "missing")
-        line.append(f"\n{ref['key']} → {ref['reference']} ({ref['module_file']}, {where})")
+        line.append("\n" + shown(f"{ref['key']} → {ref['reference']} ({ref['module_file']}, {where})"))
     for unknown in entry.get("unknown_classes") or []:
-        line.append(f"\n{unknown['key']} {unknown['class']}: not a transformers class", style="yellow")
+        line.append("\n" + shown(f"{unknown['key']} {unknown['class']}: not a transformers class"),
+                    style="yellow")
     return line
 
 
@@ -56,8 +59,9 @@ def read_code(files_dir: Path, rel: str) -> Syntax | Text:
         with open(path, "rb") as fh:
             data = fh.read(MAX_SHOWN_BYTES + 1)
     except OSError as exc:
-        return Text(f"cannot read {rel}: {exc.strerror}", style="red")
-    text = data[:MAX_SHOWN_BYTES].decode("utf-8", errors="replace")
+        return Text(shown(f"cannot read {rel}: {exc.strerror}"), style="red")
+    # a publisher's source may carry escape sequences: shown, never sent to the terminal
+    text = shown(data[:MAX_SHOWN_BYTES].decode("utf-8", errors="replace"), keep_newlines=True)
     if len(data) > MAX_SHOWN_BYTES:
         text += f"\n# … cut at {MAX_SHOWN_BYTES >> 20} MiB"
     lexer = "python" if rel.endswith(".py") else "json" if rel.endswith(".json") else "text"

@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
+from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.swap import SwapRequest, swap_target
 from curator.review.session import Session
@@ -88,7 +89,7 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
                 yield Input(placeholder=f"waivers expire on (YYYY-MM-DD, default {default})",
                             id="waive-until")
             if self.replaces is not None:  # a swap: change control asks why, and how to go back
-                yield Label(f"Replaces {self.replaces.ref}: why, and how to go back", classes="section")
+                yield Label(text(f"Replaces {self.replaces.ref}: why, and how to go back"), classes="section")
                 yield Input(placeholder="why replace it (signed in)", id="justification")
                 yield Input(placeholder=f"how to go back, e.g. curator rollback {self.replaces.name}",
                             id="rollback-plan")

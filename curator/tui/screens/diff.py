@@ -21,6 +21,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from curator.core.errors import CuratorError
 from curator.core.models import Review
+from curator.core.text import shown, text
 from curator.decision.history import ApprovedModel, approved_models
 from curator.review.session import Session
 
@@ -32,8 +33,15 @@ def _cell(value: Any) -> str:
     return text[:19] + "…" if text.startswith("sha256:") else text
 
 
+class _PlainTable(Table):
+    """A Rich table whose string cells are data (two reviews' files and cards), never markup."""
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(text(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
 def _table(*columns: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
+    table = _PlainTable(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
@@ -117,12 +125,13 @@ class DiffScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="diff-body"):
             a, b = doc["a"], doc["b"]
-            yield Static(Text.assemble((a["label"], "bold"), "  →  ", (b["label"], "bold"),
-                                       f"\n{a['repo_id']} {_cell(a['revision'])} → "
-                                       f"{b['repo_id']} {_cell(b['revision'])}"), id="diff-head")
-            highlights = "\n".join(f"! {h['message']}" for h in doc["highlights"])
-            yield Static(highlights or Text("no signer, license, custom-code or scan change", style="dim"),
-                         id="diff-highlights", markup=False)
+            revisions = f"{a['repo_id']} {_cell(a['revision'])} → {b['repo_id']} {_cell(b['revision'])}"
+            yield Static(Text.assemble((shown(a["label"]), "bold"), "  →  ", (shown(b["label"]), "bold"),
+                                       "\n" + shown(revisions)), id="diff-head")
+            highlights = "\n".join(f"! {shown(h['message'])}" for h in doc["highlights"])
+            yield Static(Text(highlights) if highlights
+                         else Text("no signer, license, custom-code or scan change", style="dim"),
+                         id="diff-highlights")
             yield Label("Files", classes="section")
             yield Static(files_table(doc["files"]), id="diff-files")
             yield Label("Card, scan, signature", classes="section")
@@ -130,7 +139,7 @@ class DiffScreen(Screen[None]):
             yield Label("Eval", classes="section")
             yield Static(eval_table(doc["eval"]), id="diff-eval")
             if doc["notes"]:
-                yield Static(Text("\n".join(doc["notes"]), style="dim"), id="diff-notes")
+                yield Static(Text("\n".join(map(shown, doc["notes"])), style="dim"), id="diff-notes")
         yield Footer()
 
     def action_back(self) -> None:
@@ -157,6 +166,6 @@ def open_diff(screen: Screen[Any], session: Session, review: Review | None,
     try:
         doc = diff(review_side(session.ledger, twin.review_id), review_side(session.ledger, review.id))
     except CuratorError as exc:
-        screen.notify(exc.diagnostics(), severity="error")
+        screen.notify(shown(exc.diagnostics()), severity="error", markup=False)
         return
     screen.app.push_screen(DiffScreen(doc))

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from curator.core.text import text
+
 
 class ErrorScreen(ModalScreen[None]):
     """The one-line diagnostics of a CuratorError (or a crash), on top of the screen."""
@@ -28,7 +30,7 @@ class ErrorScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
             yield Label(self.heading, id="error-title")
-            yield Static(self.message, id="error-message", markup=False)
+            yield Static(text(self.message), id="error-message")
             yield Label("Enter or Escape to close", id="error-hint")
 
     def action_close(self) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
+from curator.core.text import shown, text
 from curator.inventory.build import COLUMNS, Inventory, InventoryEntry, filter_entries, sort_entries
 from curator.review.session import Session
 from curator.tui.screens.error import ErrorScreen
@@ -35,22 +36,27 @@ class InventoryLoaded(Message):
 def entry_details(entry: InventoryEntry) -> Text:
     """The panel under the table: decision, waivers, scanners, lineage, last check and why."""
     d = entry.decision
-    text = Text.assemble((entry.ref, "bold"), "  ", (entry.status, STATUS_STYLE.get(entry.status, "")), "\n")
-    text.append(f"{entry.repo_id} @ {entry.revision}  ({entry.files} files, {entry.size / 1e6:.1f} MB)\n")
-    text.append(f"approved by {entry.curator} on {entry.approved_at} (decision {d.get('decision_id')}): "
-                f"{d.get('rationale', '')}\n")
+    text = Text.assemble((shown(entry.ref), "bold"), "  ",
+                         (shown(entry.status), STATUS_STYLE.get(entry.status, "")), "\n")
+
+    def line(value: str, style: str = "") -> None:  # one shown line each: a value cannot forge another
+        text.append(shown(value) + "\n", style=style)
+
+    line(f"{entry.repo_id} @ {entry.revision}  ({entry.files} files, {entry.size / 1e6:.1f} MB)")
+    line(f"approved by {entry.curator} on {entry.approved_at} (decision {d.get('decision_id')}): "
+         f"{d.get('rationale', '')}")
     for w in entry.waivers:
-        text.append(f"waiver {w.get('stage')} until {w.get('expires')}: {w.get('reason')}\n", style="yellow")
-    text.append(f"scanners {entry.cell('scanners')} · license {entry.cell('license')} · "
-                f"lineage {entry.cell('lineage')}\n")
+        line(f"waiver {w.get('stage')} until {w.get('expires')}: {w.get('reason')}", "yellow")
+    line(f"scanners {entry.cell('scanners')} · license {entry.cell('license')} · "
+         f"lineage {entry.cell('lineage')}")
     check = entry.last_check
-    text.append(f"last check: {check['time']} {check['outcome']}\n" if check else "last check: never\n")
+    line(f"last check: {check['time']} {check['outcome']}" if check else "last check: never")
     for reason in entry.reasons:
-        text.append(f"needs re-review: {reason}\n", style="yellow")
+        line(f"needs re-review: {reason}", "yellow")
     if entry.last_action:
         a = entry.last_action
         who = (a.get("curator") or {}).get("name")
-        text.append(f"quarterly {a.get('action')} by {who} on {a.get('time')}: {a.get('rationale')}\n")
+        line(f"quarterly {a.get('action')} by {who} on {a.get('time')}: {a.get('rationale')}")
     return text
 
 
@@ -121,25 +127,26 @@ class InventoryScreen(Screen[None]):
             try:
                 entries = filter_entries(entries, self.filter_spec)
             except CuratorError as exc:
-                self.notify(exc.diagnostics(), severity="error")
+                self.notify(shown(exc.diagnostics()), severity="error", markup=False)
         self.shown = sort_entries(entries, self.sort_column, self.descending)
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
         for e in self.shown:
             style = STATUS_STYLE.get(e.status, "")
-            table.add_row(*[Text(e.cell(c), style=style if c == "status" else "") for c in COLUMNS],
+            table.add_row(*[text(e.cell(c), style if c == "status" else "") for c in COLUMNS],
                           key=e.ref)
         if self.shown:
             table.move_cursor(row=min(keep, len(self.shown) - 1))
         counts = self.inventory.counts()
         arrow = "↓" if self.descending else "↑"
         total = len(self.inventory.entries)
-        self.query_one("#inventory-intro", Static).update(
-            f"Inventory of {self.inventory.registry} · {len(self.shown)} of {total} shown · "
-            + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" · sorted by {self.sort_column} {arrow}"
-            + (f" · filter '{self.filter_spec}'" if self.filter_spec else "")
-            + "\ns: sort · r: reverse · /: filter · click a header to sort by it · Esc: back")
+        head = (f"Inventory of {self.inventory.registry} · {len(self.shown)} of {total} shown · "
+                + ", ".join(f"{v} {k}" for k, v in counts.items())
+                + f" · sorted by {self.sort_column} {arrow}"
+                + (f" · filter '{self.filter_spec}'" if self.filter_spec else ""))
+        self.query_one("#inventory-intro", Static).update(Text.assemble(
+            shown(head), "\ns: sort · r: reverse · /: filter · click a header to sort by it · Esc: back"))
         self.show_detail()
 
     def show_detail(self) -> None:

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
+from curator.core.text import shown, text
 from curator.inventory.build import Inventory, InventoryEntry
 from curator.quarterly.actions import ActionOutcome, ActionRequest
 from curator.quarterly.run import CHECKS, ModelResult, QuarterlyRun
@@ -53,12 +54,12 @@ class ActionSigned(Message):
 
 
 def check_details(result: ModelResult) -> Text:
-    text = Text.assemble((result.entry.ref, "bold"), "  ",
+    text = Text.assemble((shown(result.entry.ref), "bold"), "  ",
                          (result.outcome, OUTCOME_STYLE[result.outcome]), "\n")
     for check in result.checks:
         text.append(f"{check.name:<11}", style="bold")
         text.append(f"{check.outcome:<8}", style=OUTCOME_STYLE.get(check.outcome, ""))
-        text.append(f"{check.message}\n")
+        text.append(f"{shown(check.message)}\n")
     return text
 
 
@@ -152,7 +153,7 @@ class QuarterlyScreen(Screen[None]):
             outcome = "retired" if status.get(ref) == "retired" else r.outcome
             cells = [Text(by_name.get(n, "-"), style=OUTCOME_STYLE.get(by_name.get(n, ""), ""))
                      for n in CHECKS]
-            table.add_row(ref, Text(outcome, style=OUTCOME_STYLE.get(outcome, "dim")), *cells, key=ref)
+            table.add_row(text(ref), Text(outcome, style=OUTCOME_STYLE.get(outcome, "dim")), *cells, key=ref)
         if self.results:
             table.move_cursor(row=min(keep, len(self.results) - 1))
         if self.run is None:
@@ -161,8 +162,9 @@ class QuarterlyScreen(Screen[None]):
             c = self.run.counts()
             head = (f"Quarterly review {self.run.today} · run {self.run.run_id} · {c['models']} checked: "
                     f"{c['ok']} ok, {c['warn']} warn, {c['fail']} fail")
-        self.query_one("#quarterly-intro", Static).update(
-            head + "\nk: keep · p: replace · x: retire (signed, with a rationale) · g: run again · Esc: back")
+        self.query_one("#quarterly-intro", Static).update(Text.assemble(
+            shown(head),
+            "\nk: keep · p: replace · x: retire (signed, with a rationale) · g: run again · Esc: back"))
         self.show_detail()
 
     def selected(self) -> ModelResult | None:
@@ -208,7 +210,8 @@ class QuarterlyScreen(Screen[None]):
     def on_action_signed(self, message: ActionSigned) -> None:
         self.inventory = message.inventory
         o = message.outcome
-        self.notify(f"{o.action} {o.ref} signed (action {o.action_id})" + (f"; {o.note}" if o.note else ""))
+        said = f"{o.action} {o.ref} signed (action {o.action_id})" + (f"; {o.note}" if o.note else "")
+        self.notify(shown(said), markup=False)
         self.refill()
 
     def action_rerun(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from curator.core.models import Candidate, Review, StageResult
+from curator.core.text import text
 from curator.review.session import Session
 from curator.tui.format import RECOMMENDATION_STYLE, glyph
 from curator.tui.items import QueueItem
@@ -28,7 +29,7 @@ class QueueRow:
         c = self.candidate
         commit = (self.review.candidate.commit if self.review else None) or ""
         revision = f"{c.revision} @ {commit[:10]}" if commit and c.source == "hub" else c.revision
-        return (c.repo_id, revision, c.source, self.state, self.stages, self.note)
+        return (text(c.repo_id), text(revision), text(c.source), self.state, self.stages, text(self.note))
 
 
 def same_candidate(a: Candidate, b: Candidate) -> bool:

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 from curator.core.errors import CuratorError
 from curator.core.models import Candidate, Review, StageResult
 from curator.core.progress import Cancelled
+from curator.core.text import shown, text
 from curator.decision.history import ApprovedModel
 from curator.review.session import Session
 from curator.tui.format import RECOMMENDATION_STYLE
@@ -93,8 +94,8 @@ class ReviewScreen(Screen[None]):
         if self.review is not None:
             await self.show_review(self.review, self.session.ledger.results(self.review.id))
         else:
-            await self.show_note(f"Opening {self.candidate.repo_id if self.candidate else ''}: "
-                                 "pinning the revision to a commit…")
+            await self.show_note(text(f"Opening {self.candidate.repo_id if self.candidate else ''}: "
+                                      "pinning the revision to a commit…"))
             self.open_review()
 
     def on_unmount(self) -> None:
@@ -105,11 +106,11 @@ class ReviewScreen(Screen[None]):
         """Candidate, pinned revision, review id and the policy's recommendation."""
         candidate = self.review.candidate if self.review else self.candidate
         assert candidate is not None
-        line = Text.assemble((candidate.repo_id, "bold"), "  ")
+        line = Text.assemble((shown(candidate.repo_id), "bold"), "  ")
         if candidate.source == "local":
-            line.append(f"folder {candidate.path}")
+            line.append(f"folder {shown(candidate.path)}")
         else:
-            line.append(f"{candidate.revision} → {candidate.commit or self.pin_state}")
+            line.append(shown(f"{candidate.revision} → {candidate.commit or self.pin_state}"))
         if self.review is not None:
             recommendation = self.session.policy.recommend(self.results)
             line.append(f"\nreview {self.review.id} · recommendation: ")
@@ -245,7 +246,7 @@ class ReviewScreen(Screen[None]):
         if event.worker.name == "open":
             self.pin_state = "(not pinned)"
             self.refresh_head()
-            await self.show_note(Text(f"Could not open the review: {message}", style="red"))
+            await self.show_note(text(f"Could not open the review: {message}", "red"))
             title = "Could not open the review"
         else:
             await self.end_run()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from curator.core.text import text
 from curator.tui.format import human_bytes, human_seconds
 
 
@@ -39,7 +41,7 @@ class StageProgressBar(Horizontal):
         self.query_one(ProgressBar).update(total=total, progress=done)
         self.query_one("#progress-text", Label).update(self.describe(done, total, unit, detail))
 
-    def describe(self, done: float, total: float | None, unit: str, detail: str) -> str:
+    def describe(self, done: float, total: float | None, unit: str, detail: str) -> Text:
         """The text beside the bar; the rate is the average since the stage began."""
         elapsed = max(time.monotonic() - self._started, 1e-6)
         rate = done / elapsed
@@ -49,6 +51,6 @@ class StageProgressBar(Horizontal):
             parts.append(f"{show(rate)}/s")
             if total and rate > 0:
                 parts.append(f"{human_seconds((total - done) / rate)} left")
-        if detail:
+        if detail:  # a detail may name a candidate's file
             parts.append(detail)
-        return " · ".join(parts)
+        return text(" · ".join(parts))

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.text import shown, text
 from curator.tui.format import human_bytes, short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
@@ -51,7 +52,7 @@ def where(item: dict[str, Any], short: bool = False) -> str:
     if short:
         location = location.rpartition(" > ")[2]
     line = item.get("line")
-    return f"{location}, line {line}" if line else location
+    return shown(f"{location}, line {line}" if line else location)
 
 
 def markdown_of(card: str) -> str:
@@ -95,7 +96,7 @@ class CardPanel(EvidencePanel):
                 yield Static(Text("No card evidence was recorded: the stage did not get that far.",
                                   style="bold magenta"), classes="alarm")
             else:
-                yield Static(Text("\n".join(map(str, evidence.get("summary") or [])), style="dim"))
+                yield Static(Text("\n".join(map(shown, evidence.get("summary") or [])), style="dim"))
                 yield Label("Provenance", classes="section")
                 yield FieldsTable(evidence["fields"], id="fields")
                 yield Static("", id="field-detail")
@@ -115,7 +116,7 @@ class CardPanel(EvidencePanel):
     @staticmethod
     def lookalike(near: dict[str, Any]) -> Text:
         what = "same name as" if near.get("kind") == "name" else "looks like"
-        return Text(f"⚠ LOOK-ALIKE: {near.get('kind')} '{near.get('name')}' {what} {near.get('source')} "
+        return text(f"⚠ LOOK-ALIKE: {near.get('kind')} '{near.get('name')}' {what} {near.get('source')} "
                     f"'{near.get('resembles')}' ({near.get('why')}) — make sure this is not an impostor "
                     "before going on")
 
@@ -123,15 +124,15 @@ class CardPanel(EvidencePanel):
     def license(lic: dict[str, Any]) -> Text:
         verdict = str(lic.get("verdict", "missing"))
         char, style = LICENSE.get(verdict, ("?", "magenta"))
-        line = Text.assemble((str(lic.get("id") or lic.get("name") or "no license"), "bold"), "  ",
+        line = Text.assemble((shown(lic.get("id") or lic.get("name") or "no license"), "bold"), "  ",
                              (f"{char} {verdict}", style))
         if lic.get("location"):
             line.append(f"  ({where(lic)})", style="dim")
         if lic.get("link"):
-            line.append(f"\nlink: {lic['link']}", style="dim")
+            line.append(f"\nlink: {shown(lic['link'])}", style="dim")
         for other in (lic.get("declared") or [])[1:]:
-            line.append(f"\nalso: {other.get('text') or other.get('id')} at {where(other)} → "
-                        f"{other.get('verdict')}", style="dim")
+            line.append(f"\nalso: {shown(other.get('text') or other.get('id'))} at {where(other)} → "
+                        f"{shown(other.get('verdict'))}", style="dim")
         return line
 
     @staticmethod
@@ -143,10 +144,10 @@ class CardPanel(EvidencePanel):
         lines = []
         for base in bases:
             line = Text()
-            line.append("this model ◀── ", style="bold").append(f"{relation} of", style="italic")
-            line.append(" ── ").append(str(base.get("repo_id")), style="bold")
+            line.append("this model ◀── ", style="bold").append(f"{shown(relation)} of", style="italic")
+            line.append(" ── ").append(shown(base.get("repo_id")), style="bold")
             if base.get("approved"):
-                line.append(f"  ✔ approved (review {base.get('approved_by')})", style="green")
+                line.append(f"  ✔ approved (review {shown(base.get('approved_by'))})", style="green")
             else:
                 line.append("  ✘ not approved in curator", style="red")
             line.append(f"  ({where(base)})", style="dim")
@@ -163,17 +164,19 @@ class CardPanel(EvidencePanel):
         for claim in claims:
             shots = claim.get("n_shot")
             verified = Text("hub token", style="green") if claim.get("verified") else Text("no", style="dim")
-            table.add_row(str(claim.get("dataset_name") or claim.get("dataset") or "?"),
-                          str(claim.get("split") or ""), str(claim.get("metric_name") or claim.get("metric")),
-                          str(claim.get("value")), "" if shots is None else str(shots), verified,
-                          Text(str(claim.get("line") or ""), style="dim"))
+            # a dataset name is the card author's text: "[bold green]✔ VERIFIED" must stay those characters
+            table.add_row(text(claim.get("dataset_name") or claim.get("dataset") or "?"),
+                          text(claim.get("split") or ""),
+                          text(claim.get("metric_name") or claim.get("metric")),
+                          text(claim.get("value")), text("" if shots is None else shots), verified,
+                          text(claim.get("line") or "", "dim"))
         return table
 
     @staticmethod
     def card_file(card: dict[str, Any]) -> Text:
         if not card.get("present", True):
-            return Text(f"no {card.get('path') or 'README.md'} in the candidate", style="bold red")
-        line = Text.assemble((str(card.get("path")), "bold"), f"  {human_bytes(card.get('bytes') or 0)}",
+            return text(f"no {card.get('path') or 'README.md'} in the candidate", "bold red")
+        line = Text.assemble((shown(card.get("path")), "bold"), f"  {human_bytes(card.get('bytes') or 0)}",
                              f"  sha256 {short_digest(str(card.get('sha256') or ''))}")
         if card.get("truncated"):
             line.append("  truncated: graded on its first part only", style="yellow")
@@ -196,11 +199,13 @@ class CardPanel(EvidencePanel):
             # markdown-it and the Markdown widget cost ~50 ms: only when a curator asks for the card
             from textual.widgets import Markdown
 
-            text, note = self.read_card()
+            card_text, note = self.read_card()
             if note:
                 await holder.mount(Static(note, classes="alarm"))
-            if text is not None:
-                await holder.mount(Markdown(markdown_of(text), open_links=False))
+            if card_text is not None:
+                # escape sequences in the card are shown, never sent to the terminal
+                await holder.mount(Markdown(markdown_of(shown(card_text, keep_newlines=True)),
+                                            open_links=False))
         self.add_class("reading")
         self.scroll_home(animate=False)
 
@@ -216,18 +221,18 @@ class CardPanel(EvidencePanel):
                               style="yellow")
         path = folder / name
         if not path.resolve().is_relative_to(folder.resolve()):  # a link out of the candidate
-            return None, Text(f"{name} points outside the candidate's folder: not shown.", style="bold red")
+            return None, text(f"{name} points outside the candidate's folder: not shown.", "bold red")
         try:
             with path.open("rb") as handle:
                 data = handle.read(MAX_CARD_BYTES)
         except OSError as exc:
-            return None, Text(f"cannot read {path} ({exc.strerror or exc}): run the fetch stage again",
-                              style="bold red")
-        note = Text(f"{name} as written — m goes back to the evidence", style="dim italic")
+            return None, text(f"cannot read {path} ({exc.strerror or exc}): run the fetch stage again",
+                              "bold red")
+        note = text(f"{name} as written — m goes back to the evidence", "dim italic")
         expected = str(card.get("sha256") or "")
         if expected and not card.get("truncated") and hashlib.sha256(data).hexdigest() != expected:
-            note = Text(f"⚠ {path} is not the file the card stage graded (sha256 differs): "
-                        "run the review again", style="bold red")
+            note = text(f"⚠ {path} is not the file the card stage graded (sha256 differs): "
+                        "run the review again", "bold red")
         return data.decode("utf-8", errors="replace"), note
 
     def files_dir(self) -> Path | None:
@@ -265,22 +270,22 @@ class FieldsTable(DataTable[Text | str]):
             if not found and placeholders:
                 excerpt = f"only placeholders: {excerpt}"
             line = f"line {first['line']}" if first.get("line") else ""
-            self.add_row(grade_text(status), Text(str(field.get("title") or key), style="bold"),
-                         Text(excerpt[:EXCERPT] + ("…" if len(excerpt) > EXCERPT else ""),
-                              style="" if found else "red"),
+            self.add_row(grade_text(status), text(field.get("title") or key, "bold"),
+                         text(excerpt[:EXCERPT] + ("…" if len(excerpt) > EXCERPT else ""),
+                              "" if found else "red"),
                          Text(line, style="dim"), key=key)
 
     def detail(self, key: str) -> Text:
         """Every excerpt of one field with its location, its placeholders, and curator's note."""
         field = self.fields.get(key, {})
-        text = Text.assemble((str(field.get("title") or key), "bold"), "  ")
-        text.append_text(grade_text(str(field.get("status"))))
+        out = Text.assemble((shown(field.get("title") or key), "bold"), "  ")
+        out.append_text(grade_text(str(field.get("status"))))
         if field.get("note"):
-            text.append(f" — {field['note']}", style="italic")
+            out.append(f" — {shown(field['note'])}", style="italic")
         for item in field.get("evidence") or []:
-            text.append(f"\n• {where(item)}: ", style="bold")
-            text.append(str(item.get("excerpt", "")))
+            out.append(f"\n• {where(item)}: ", style="bold")
+            out.append(shown(item.get("excerpt", "")))
         for item in field.get("placeholders") or []:
-            text.append(f"\n◦ placeholder at {where(item)}: ", style="yellow")
-            text.append(str(item.get("excerpt", "")), style="yellow")
-        return text
+            out.append(f"\n◦ placeholder at {where(item)}: ", style="yellow")
+            out.append(shown(item.get("excerpt", "")), style="yellow")
+        return out

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.text import shown, text
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
 
@@ -115,7 +116,7 @@ class EvalPanel(EvidencePanel):
         evidence = self.result.evidence
         yield Static(self.headline(), classes="headline")
         if evidence.get("reason"):
-            yield Static(Text(f"Not measured: {evidence['reason']}", style="bold yellow"), classes="alarm")
+            yield Static(text(f"Not measured: {evidence['reason']}", "bold yellow"), classes="alarm")
         rows = rows_of(evidence)
         if rows:
             yield Label("Measured vs claimed — ↑↓ for a claim's location and what may explain a gap",
@@ -141,19 +142,19 @@ class EvalPanel(EvidencePanel):
         """Measured (cyan) and claimed (the verdict's colour) bars on one scale, per claimed metric;
         tasks without a claim show their first metric only."""
         claimed = {row.task for row in rows if row.claim}
-        shown: list[Row] = []
+        charted: list[Row] = []
         seen: set[str] = set()
         for row in rows:
             if row.claim or (row.task not in claimed | seen and row.measured is not None):
-                shown.append(row)
+                charted.append(row)
             seen.add(row.task)
-        values = [v for r in shown for v in (r.measured, r.claimed) if v is not None]
+        values = [v for r in charted for v in (r.measured, r.claimed) if v is not None]
         scale = max([1.0, *values])
         # the task's name on a line of its own: the evidence area is ~80 cells wide
         chart = Text(no_wrap=True)
         chart.append(f"{'':11}0{number(scale, 1):>{BAR_WIDTH - 1}}", style="dim")
-        for row in shown:
-            chart.append(f"\n{row.task} {row.metric}", style="bold")
+        for row in charted:
+            chart.append("\n" + shown(f"{row.task} {row.metric}"), style="bold")
             if row.measured is not None:
                 plus = f" ±{number(row.stderr, 3)}" if isinstance(row.stderr, int | float) else ""
                 chart.append("\n  measured ", style="dim")
@@ -175,8 +176,8 @@ class EvalPanel(EvidencePanel):
             status = str(task.get("status") or "planned")
             if task.get("reason"):
                 status += f": {task['reason']}"
-            grid.add_row(Text(str(task.get("task")), style="bold"), str(task.get("source") or ""),
-                         Text(status, style="" if ran else "yellow"))
+            grid.add_row(text(task.get("task"), "bold"), text(task.get("source") or ""),
+                         text(status, "" if ran else "yellow"))
         return grid
 
     @staticmethod
@@ -187,32 +188,41 @@ class EvalPanel(EvidencePanel):
         model = evidence.get("model") or {}
         if model:
             weights = ", ".join(f"{p} ({f})" for p, f in (model.get("weights") or {}).items())
-            grid.add_row("model", f"{model.get('kind', '?')} · {', '.join(model.get('architectures') or [])}"
-                         f" · weights {weights or 'none'}")
+            architectures = ", ".join(model.get("architectures") or [])
+            grid.add_row("model", text(f"{model.get('kind', '?')} · {architectures} · "
+                                       f"weights {weights or 'none'}"))
         settings = evidence.get("settings") or {}
         if settings:
-            grid.add_row("settings", f"{settings.get('backend')} · {settings.get('dtype')} on "
-                         f"{settings.get('device')} · batch {settings.get('batch_size')} · limit "
-                         f"{settings.get('limit') or 'none'} · trust_remote_code "
-                         f"{settings.get('trust_remote_code', False)}")
+            grid.add_row("settings", text(
+                f"{settings.get('backend')} · {settings.get('dtype')} on {settings.get('device')} · batch "
+                f"{settings.get('batch_size')} · limit {settings.get('limit') or 'none'} · trust_remote_code "
+                f"{settings.get('trust_remote_code', False)}"))
+        sandbox = evidence.get("sandbox") or {}
+        if sandbox:
+            walls = (f"bubblewrap {sandbox.get('bwrap') or ''} · network {sandbox.get('network')} · seccomp "
+                     f"{'on' if sandbox.get('seccomp') else 'off'}" if sandbox.get("kind") == "bwrap"
+                     else "none: the model ran with this user's access (--unsandboxed)")
+            grid.add_row("sandbox", text(walls, "" if sandbox.get("kind") == "bwrap" else "bold red"))
         versions = evidence.get("versions") or {}
         if versions:
-            grid.add_row("versions", " · ".join(f"{k} {v}" for k, v in versions.items()))
+            grid.add_row("versions", text(" · ".join(f"{k} {v}" for k, v in versions.items())))
         child = evidence.get("child") or {}
         if child:
-            grid.add_row("child", f"exit {child.get('exit_code')} · {child.get('seconds')} s · peak "
-                         f"{child.get('peak_rss_mb')} MB" + (f" · {child['message']}" if child.get("message")
-                                                            else ""))
+            grid.add_row("child", text(f"exit {child.get('exit_code')} · {child.get('seconds')} s · peak "
+                                       f"{child.get('peak_rss_mb')} MB"
+                                       + (f" · {child['message']}" if child.get("message") else "")))
         tail = [line for line in child.get("stderr_tail") or [] if str(line).strip()]
         if tail:
-            grid.add_row("child said", Text("\n".join(map(str, tail[-6:])), style="magenta"))
+            # what the child printed is the model's to choose: each line shown, none obeyed
+            grid.add_row("child said", Text("\n".join(map(shown, tail[-6:])), style="magenta"))
         requests = evidence.get("requests") or {}
         if requests:
             cache = (evidence.get("cache") or {}).get("entries") or {}
-            grid.add_row("requests", f"{requests.get('computed')} computed of {requests.get('announced')}"
-                         + (f" · cache {cache.get('before')} → {cache.get('after')}" if cache else ""))
+            grid.add_row("requests", text(
+                f"{requests.get('computed')} computed of {requests.get('announced')}"
+                + (f" · cache {cache.get('before')} → {cache.get('after')}" if cache else "")))
         if evidence.get("claims_source"):
-            grid.add_row("claims from", str(evidence["claims_source"]))
+            grid.add_row("claims from", text(evidence["claims_source"]))
         return grid
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -232,7 +242,7 @@ class ScoresTable(DataTable[Text | str]):
         for column in ("task", "metric", "shots", "measured", "±", "claimed", "verdict"):
             self.add_column(column, key=column)
         for key, row in self.rows_by_key.items():
-            self.add_row(Text(row.task, style="bold"), row.metric, number(row.n_shot, 0),
+            self.add_row(text(row.task, "bold"), text(row.metric), text(number(row.n_shot, 0)),
                          Text(number(row.measured, 3), justify="right"),
                          Text(number(row.stderr, 3), style="dim"),
                          Text(number(row.claimed, 3), justify="right"), verdict_text(row.verdict), key=key)
@@ -240,17 +250,19 @@ class ScoresTable(DataTable[Text | str]):
     def detail(self, key: str) -> Text:
         row = self.rows_by_key[key]
         claim = row.claim
-        text = Text.assemble((f"{row.task} {row.metric}", "bold"), "  ")
-        text.append_text(verdict_text(row.verdict))
+        out = Text.assemble((shown(f"{row.task} {row.metric}"), "bold"), "  ")
+        out.append_text(verdict_text(row.verdict))
         if not claim:
-            return text.append(" — the card makes no claim here: a baseline measurement", style="dim")
+            return out.append(" — the card makes no claim here: a baseline measurement", style="dim")
         if isinstance(claim.get("z"), int | float):
-            text.append(f" ({claim['z']:+.1f} stderr)")
-        text.append(f"\nclaim: {claim.get('dataset_name') or claim.get('dataset')} "
-                    f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} at "
-                    f"{claim.get('location')}" + (f", line {claim['line']}" if claim.get("line") else ""))
+            out.append(f" ({claim['z']:+.1f} stderr)")
+        said = (f"{claim.get('dataset_name') or claim.get('dataset')} "
+                f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} "
+                f"at {claim.get('location')}"
+                + (f", line {claim['line']}" if claim.get("line") else ""))
+        out.append("\nclaim: " + shown(said))
         if claim.get("reason"):
-            text.append(f"\nwhy unchecked: {claim['reason']}", style="yellow")
+            out.append(f"\nwhy unchecked: {shown(claim['reason'])}", style="yellow")
         for note in claim.get("notes") or []:
-            text.append(f"\n• {note}")
-        return text
+            out.append(f"\n• {shown(note)}")
+        return out

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.text import shown, text
 from curator.tui.format import human_bytes, short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
@@ -40,18 +41,18 @@ class FetchPanel(EvidencePanel):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("candidate", str(evidence.get("repo_id", "")))
+        grid.add_row("candidate", text(evidence.get("repo_id", "")))
         if "commit" in evidence:
-            grid.add_row("revision", f"{evidence.get('revision')} → {evidence['commit']}")
-            grid.add_row("endpoint", str(evidence.get("endpoint", "")))
+            grid.add_row("revision", text(f"{evidence.get('revision')} → {evidence['commit']}"))
+            grid.add_row("endpoint", text(evidence.get("endpoint", "")))
         if "path" in evidence:
-            grid.add_row("folder", str(evidence["path"]))
-        grid.add_row("manifest", str(evidence.get("manifest_digest", "")))
+            grid.add_row("folder", text(evidence["path"]))
+        grid.add_row("manifest", text(evidence.get("manifest_digest", "")))
         files = evidence.get("files") or []
         checks = Counter((evidence.get("checks") or {}).values())
         how = ", ".join(f"{n} {kind}" for kind, n in sorted(checks.items()))
-        grid.add_row("total", f"{human_bytes(evidence.get('total_bytes', 0))} in {len(files)} file(s)"
-                      + (f" — checked: {how}" if how else ""))
+        grid.add_row("total", text(f"{human_bytes(evidence.get('total_bytes', 0))} in {len(files)} file(s)"
+                                   + (f" — checked: {how}" if how else "")))
         return grid
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -84,11 +85,11 @@ class FilesTable(DataTable[Text | str]):
             verdict = (", ".join(p["code"] for p in bad["problems"]) if bad
                        else "ok")
             self.add_row(
-                Text(path, style=style),
+                text(path, style),
                 Text(human_bytes(entry.get("size", 0)), style=style, justify="right"),
-                Text(short_digest(entry.get("sha256", "")), style=style),
-                Text(self.checks.get(path, self.default_check), style=style),
-                Text(verdict, style=style or "green"),
+                text(short_digest(entry.get("sha256", "")), style),
+                text(self.checks.get(path, self.default_check), style),
+                text(verdict, style or "green"),
                 key=path,
             )
 
@@ -96,10 +97,10 @@ class FilesTable(DataTable[Text | str]):
         """The full digest of a file; for a mismatch, every expected-vs-actual pair."""
         bad = self.mismatches.get(path)
         entry = bad or self.rows_by_path.get(path, {})
-        line = Text.assemble((path, "bold"), f"  {entry.get('size', 0)} bytes  sha256 ",
-                             entry.get("sha256", ""))
+        line = Text.assemble((shown(path), "bold"), f"  {entry.get('size', 0)} bytes  sha256 ",
+                             shown(entry.get("sha256", "")))
         for problem in (bad or {}).get("problems", []):
-            line.append(f"\n{problem['code']}: ", style=BAD)
+            line.append(f"\n{shown(problem['code'])}: ", style=BAD)
             if "expected" in problem:
-                line.append(f"expected {problem['expected']}, got {problem.get('actual')}", style=BAD)
+                line.append(shown(f"expected {problem['expected']}, got {problem.get('actual')}"), style=BAD)
         return line

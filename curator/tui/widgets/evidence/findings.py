@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from curator.core.models import Finding
+from curator.core.text import shown, text
 from curator.tui.format import SEVERITY_STYLE
 
 
@@ -29,10 +30,10 @@ class FindingsTable(Static):
         table.add_column("message", ratio=1, overflow="fold")
         for finding in self.findings:
             style = SEVERITY_STYLE[finding.severity]
-            message = Text(finding.message, style=style)
+            message = text(finding.message, style)
             tool = f"{finding.tool} {finding.tool_version}".strip()
             if tool:
-                message.append(f" ({tool})", style="dim")
-            table.add_row(Text(finding.severity.value, style=style), finding.code, finding.file or "",
-                          message)
+                message.append(f" ({shown(tool)})", style="dim")
+            table.add_row(Text(finding.severity.value, style=style), text(finding.code),
+                          text(finding.file or ""), message)
         return table

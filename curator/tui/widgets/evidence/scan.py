@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Label, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from curator.core.models import Severity
+from curator.core.text import shown, text
 from curator.tui.format import SEVERITY_STYLE, human_bytes, short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
@@ -81,8 +82,8 @@ class ScanPanel(EvidencePanel):
                               style="bold magenta"), classes="alarm")
         else:
             yield Static(self.summary(evidence), classes="summary")
-        for text in self.alarms(evidence):
-            yield Static(text, classes="alarm")
+        for alarm in self.alarms(evidence):
+            yield Static(alarm, classes="alarm")
         if evidence.get("scanners"):
             yield Label("Scanners", classes="section")
             yield Static(self.scanners_table(evidence["scanners"]), id="scanners")
@@ -115,11 +116,12 @@ class ScanPanel(EvidencePanel):
         grid.add_row("files", line)
         policy = evidence.get("policy") or {}
         if policy:
-            grid.add_row("blocks at", ", ".join(policy.get("block_severities") or [])
-                         + f" · formats allowed: {_formats(policy.get('allowed_formats'))}")
+            allowed = _formats(policy.get("allowed_formats"))
+            grid.add_row("blocks at", text(", ".join(policy.get("block_severities") or [])
+                                           + f" · formats allowed: {allowed}"))
         took = f"{float(evidence.get('seconds') or 0):.1f} s"
         unpacked = evidence.get("unpacked_bytes") or 0
-        grid.add_row("took", took + (f" · unpacked {human_bytes(unpacked)}" if unpacked else ""))
+        grid.add_row("took", Text(took + (f" · unpacked {human_bytes(unpacked)}" if unpacked else "")))
         return grid
 
     @staticmethod
@@ -127,15 +129,15 @@ class ScanPanel(EvidencePanel):
         """Scanners that disagree about a file, and scanners whose run did not finish."""
         out = []
         for d in evidence.get("disagreements") or []:
-            text = Text("⚠ scanners disagree on ", style=DISAGREE)
-            text.append(str(d.get("file")), style="bold")
-            text.append(f": flagged by {', '.join(d.get('flagged_by', []))}; "
-                        f"clean by {', '.join(d.get('clean_by', []))}", style=DISAGREE)
-            out.append(text)
+            line = Text("⚠ scanners disagree on ", style=DISAGREE)
+            line.append(shown(d.get("file")), style="bold")
+            line.append(shown(f": flagged by {', '.join(d.get('flagged_by', []))}; "
+                              f"clean by {', '.join(d.get('clean_by', []))}"), style=DISAGREE)
+            out.append(line)
         for name, run in (evidence.get("scanners") or {}).items():
             if run.get("status") not in ("ok", "idle"):
-                out.append(Text(f"! {name} {run.get('status')}: its files count as unscanned",
-                                style="bold magenta"))
+                out.append(text(f"! {name} {run.get('status')}: its files count as unscanned",
+                                "bold magenta"))
         return out
 
     @staticmethod
@@ -146,12 +148,12 @@ class ScanPanel(EvidencePanel):
         for name, run in runs.items():
             ok = run.get("status") in ("ok", "idle")
             tail = [line for line in run.get("stderr_tail") or [] if line.strip()]
-            table.add_row(name, str(run.get("version") or "?"),
-                          Text(str(run.get("status")), style="green" if ok else "bold magenta"),
-                          str(run.get("targets", 0)),
-                          Text(str(run.get("errors", 0)), style="magenta" if run.get("errors") else ""),
-                          f"{float(run.get('seconds') or 0):.2f}", str(run.get("exit_code")),
-                          Text("" if ok else (tail[-1] if tail else ""), style="dim"))
+            table.add_row(text(name), text(run.get("version") or "?"),
+                          text(run.get("status"), "green" if ok else "bold magenta"),
+                          text(run.get("targets", 0)),
+                          text(run.get("errors", 0), "magenta" if run.get("errors") else ""),
+                          Text(f"{float(run.get('seconds') or 0):.2f}"), text(run.get("exit_code")),
+                          text("" if ok else (tail[-1] if tail else ""), "dim"))
         return table
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -191,7 +193,7 @@ class ScanFilesTable(DataTable[Text | str]):
             if entry.get("disagreement"):
                 mark.append("⚠", style=DISAGREE)
             self.add_row(
-                mark, Text(path, style=style), Text(human_bytes(entry.get("size") or 0), justify="right"),
+                mark, text(path, style), Text(human_bytes(entry.get("size") or 0), justify="right"),
                 *[voice_text(str((voices.get(n) or {}).get("status", "not-run"))) for n in self.scanners],
                 key=path)
 
@@ -199,24 +201,24 @@ class ScanFilesTable(DataTable[Text | str]):
 def fill_tree(tree: Tree[None], entry: dict[str, Any], scanners: list[str]) -> None:
     """One file: why its verdict, then each scanner's status with its findings, then its contents."""
     path = str(entry.get("path"))
-    root = Text.assemble((path, "bold"), " — ")
+    root = Text.assemble((shown(path), "bold"), " — ")
     root.append_text(verdict_text(str(entry.get("verdict"))))
-    root.append(f" · {entry.get('format', '?')} · {human_bytes(entry.get('size') or 0)}")
+    root.append(shown(f" · {entry.get('format', '?')} · {human_bytes(entry.get('size') or 0)}"))
     if entry.get("sha256"):
-        root.append(f" · sha256 {short_digest(str(entry['sha256']))}", style="dim")
+        root.append(shown(f" · sha256 {short_digest(str(entry['sha256']))}"), style="dim")
     if entry.get("detail"):
-        root.append(f" · {entry['detail']}", style="dim")
+        root.append(shown(f" · {entry['detail']}"), style="dim")
     tree.reset(root)
     tree.root.expand()
     disagreement = entry.get("disagreement")
     if disagreement:
-        tree.root.add_leaf(Text(f"⚠ flagged by {', '.join(disagreement.get('flagged_by', []))}, "
-                                f"clean by {', '.join(disagreement.get('clean_by', []))}", style=DISAGREE))
+        tree.root.add_leaf(text(f"⚠ flagged by {', '.join(disagreement.get('flagged_by', []))}, "
+                                f"clean by {', '.join(disagreement.get('clean_by', []))}", DISAGREE))
     reasons = entry.get("reasons") or []
     if reasons and entry.get("verdict") != "clean":
         why = tree.root.add(Text(f"why {entry.get('verdict')} ({len(reasons)})", style="bold"), expand=False)
         for reason in reasons:
-            why.add_leaf(Text(str(reason)))
+            why.add_leaf(text(reason))
     voices = entry.get("scanners") or {}
     for name in [n for n in scanners if n in voices] + [n for n in voices if n not in scanners]:
         _add_voice(tree.root, name, voices[name], path)
@@ -230,38 +232,39 @@ def fill_tree(tree: Tree[None], entry: dict[str, Any], scanners: list[str]) -> N
 def _add_voice(root: TreeNode[None], name: str, voice: dict[str, Any], path: str) -> None:
     status = str(voice.get("status", "not-run"))
     findings = voice.get("findings") or []
-    label = Text.assemble((name, "bold"), " ")
+    label = Text.assemble((shown(name), "bold"), " ")
     version = next((str(f.get("tool_version")) for f in findings if f.get("tool_version")), "")
     if version:
-        label.append(f"{version} ", style="dim")
+        label.append(shown(f"{version} "), style="dim")
     label.append_text(voice_text(status, with_word=True))
     if findings:
         label.append(f" · {len(findings)} finding(s)")
     if voice.get("note") and not findings:
-        label.append(f" · {voice['note']}", style="dim")
+        label.append(shown(f" · {voice['note']}"), style="dim")
     node = root.add(label, expand=status in ("flagged", "warned", "error"))
     if voice.get("error"):
-        node.add_leaf(Text(f"error: {voice['error']}", style="magenta"))
+        node.add_leaf(text(f"error: {voice['error']}", "magenta"))
     for finding in findings:
         message = str(finding.get("message", ""))
         message = message.removeprefix(f"{path}: ")  # the file is the tree's root already
         style = severity_style(str(finding.get("severity")))
         # the message first: a tree line does not wrap, and the message is what the curator reads
-        node.add_leaf(Text.assemble((message, style), (f"  {finding.get('severity')} {finding.get('code')}",
-                                                       "dim")))
+        node.add_leaf(Text.assemble((shown(message), style),
+                                    (shown(f"  {finding.get('severity')} {finding.get('code')}"), "dim")))
     if voice.get("findings_omitted"):
         node.add_leaf(Text(f"… and {voice['findings_omitted']} more", style="dim"))
     if voice.get("targets") and status != "not-given":
-        node.add_leaf(Text(f"read: {', '.join(map(str, voice['targets']))}", style="dim"))
+        node.add_leaf(text(f"read: {', '.join(map(str, voice['targets']))}", "dim"))
 
 
 def _part_text(part: dict[str, Any]) -> Text:
     where = part.get("member") or "(the file itself)"
-    text = Text.assemble((str(where), "bold"), f" {part.get('format', '?')}")
+    line = Text.assemble((shown(where), "bold"), shown(f" {part.get('format', '?')}"))
     if "streams" in part:
-        text.append(f" · {part['streams']} stream(s), {part.get('opcodes', '?')} opcodes")
+        line.append(shown(f" · {part['streams']} stream(s), {part.get('opcodes', '?')} opcodes"))
     imports = part.get("globals") or []
     if imports:
-        text.append(" · imports ")
-        text.append(", ".join(map(str, imports[:12])) + (" …" if len(imports) > 12 else ""), style="yellow")
-    return text
+        line.append(" · imports ")
+        line.append(shown(", ".join(map(str, imports[:12])) + (" …" if len(imports) > 12 else "")),
+                    style="yellow")
+    return line

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.text import shown, text
 from curator.tui.format import short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
@@ -50,7 +51,7 @@ SIGNER_FIELDS = {
 def state_text(state: str) -> Text:
     """``✔ match`` in green … ``✘ mismatch`` in red, ``– ignored`` dimmed."""
     char, style = STATE.get(state, ("?", "magenta"))
-    return Text(f"{char} {state}", style=style)
+    return Text(shown(f"{char} {state}"), style=style)
 
 
 def _grid() -> Table:
@@ -61,7 +62,7 @@ def _grid() -> Table:
 
 
 def _value(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return shown(", ".join(map(str, value)) if isinstance(value, list) else value)
 
 
 class SignaturePanel(EvidencePanel):
@@ -111,10 +112,10 @@ class SignaturePanel(EvidencePanel):
         line = Text(f"{char} signature {status}", style=style)
         mode = evidence.get("mode")
         if mode and mode != "none":
-            line.append(f" · {mode}")
-        line.append(f" · {evidence.get('signature_file', 'model.sig')}", style="dim")
+            line.append(f" · {shown(mode)}")
+        line.append(f" · {shown(evidence.get('signature_file', 'model.sig'))}", style="dim")
         if evidence.get("error"):
-            line.append(f"\n{evidence['error']}", style="red" if status == "failed" else "yellow")
+            line.append(f"\n{shown(evidence['error'])}", style="red" if status == "failed" else "yellow")
         return line
 
     @staticmethod
@@ -131,20 +132,20 @@ class SignaturePanel(EvidencePanel):
             value = signer[key]
             if value in (None, "", []):
                 continue
-            grid.add_row(SIGNER_FIELDS.get(key, key), _value(value))
+            grid.add_row(text(SIGNER_FIELDS.get(key, key)), Text(_value(value)))
         return grid
 
     @staticmethod
     def transparency(entry: dict[str, Any]) -> Table:
         grid = _grid()
         if "log_index" in entry:
-            grid.add_row("log index", str(entry["log_index"]))
+            grid.add_row("log index", text(entry["log_index"]))
         when = entry.get("integrated_time_utc") or entry.get("integrated_time")
         if when:
-            grid.add_row("integrated", str(when))
+            grid.add_row("integrated", text(when))
         for key in ("log_id", "entries"):
             if key in entry:
-                grid.add_row(key.replace("_", " "), str(entry[key]))
+                grid.add_row(key.replace("_", " "), text(entry[key]))
         return grid
 
     @staticmethod
@@ -153,17 +154,17 @@ class SignaturePanel(EvidencePanel):
         decision = str(trust.get("decision", "unknown"))
         char, style, meaning = TRUST.get(decision, ("?", "magenta", ""))
         grid = _grid()
-        grid.add_row("decision", Text.assemble((f"{char} {decision}", style), f" — {meaning}"))
-        grid.add_row("why", str(trust.get("why", "")))
+        grid.add_row("decision", Text.assemble((shown(f"{char} {decision}"), style), f" — {meaning}"))
+        grid.add_row("why", text(trust.get("why", "")))
         for anchor in trust.get("expected") or []:
-            grid.add_row("expected", ", ".join(f"{k} {_value(v)}" for k, v in anchor.items() if v))
-        publisher = Text(str(evidence.get("publisher", "")))
+            grid.add_row("expected", text(", ".join(f"{k} {_value(v)}" for k, v in anchor.items() if v)))
+        publisher = text(evidence.get("publisher", ""))
         rule = evidence.get("publisher_rule")
-        publisher.append(f" · listed in publishers.yaml as {rule.get('match')}" if rule
+        publisher.append(f" · listed in publishers.yaml as {shown(rule.get('match'))}" if rule
                          else " · not in publishers.yaml", style="dim")
         publisher.append(" · must sign" if evidence.get("required") else " · signing optional", style="dim")
         if rule and rule.get("note"):
-            publisher.append(f"\n{rule['note']}", style="italic")
+            publisher.append(f"\n{shown(rule['note'])}", style="italic")
         grid.add_row("publisher", publisher)
         return grid
 
@@ -179,46 +180,47 @@ class SignaturePanel(EvidencePanel):
     @staticmethod
     def attestations(attestations: list[dict[str, Any]]) -> Text:
         """Each shipped attestation: verified or not, by whom, what it says was built from where."""
-        text = Text()
+        out = Text()
         for i, entry in enumerate(attestations):
             status = str(entry.get("status", "?"))
             usable = bool(entry.get("usable"))
             where = f"{entry.get('file')}" + (f":{entry['line']}" if entry.get("line") else "")
-            text.append("\n" if i else "")
-            text.append("✔ " if usable else "✘ ", style="green" if usable else "red")
-            text.append(where, style="bold").append(f"  {entry.get('format') or ''} {status}")
+            out.append("\n" if i else "")
+            out.append("✔ " if usable else "✘ ", style="green" if usable else "red")
+            out.append(shown(where), style="bold").append(shown(f"  {entry.get('format') or ''} {status}"))
             trust = entry.get("trust") or {}
             if trust:
                 decision = str(trust.get("decision"))
-                text.append(f" · signer {decision}", style=TRUST.get(decision, ("", "", ""))[1])
+                out.append(f" · signer {shown(decision)}", style=TRUST.get(decision, ("", "", ""))[1])
             facts = entry.get("facts") or {}
             source = facts.get("source") or {}
-            if facts:
-                text.append(f"\n   built by {facts.get('builder') or '?'} from {source.get('repo') or '?'}"
-                            f"@{str(source.get('commit') or '?')[:12]}", style="dim")
+            if facts:  # an attestation's builder and source are whatever its author wrote
+                built = (f"built by {facts.get('builder') or '?'} from {source.get('repo') or '?'}"
+                         f"@{str(source.get('commit') or '?')[:12]}")
+                out.append("\n   " + shown(built), style="dim")
             subjects = entry.get("subjects") or []
             if subjects:
                 states = Counter(str(s.get("state")) for s in subjects)
-                text.append("\n   subjects: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())),
-                            style="red" if states.get("mismatch") else "dim")
+                tally = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+                out.append("\n   subjects: " + shown(tally), style="red" if states.get("mismatch") else "dim")
             if entry.get("error"):
-                text.append(f"\n   {entry['error']}", style="red")
-        return text
+                out.append(f"\n   {shown(entry['error'])}", style="red")
+        return out
 
     @staticmethod
     def details(evidence: dict[str, Any]) -> Table:
         grid = _grid()
         if evidence.get("ignore_paths"):
-            grid.add_row("ignored", ", ".join(map(str, evidence["ignore_paths"])))
+            grid.add_row("ignored", text(", ".join(map(str, evidence["ignore_paths"]))))
         serialization = evidence.get("serialization") or {}
         if serialization:
-            grid.add_row("hashed as", f"{serialization.get('method', '?')} · "
-                         f"{serialization.get('hash_type', '?')}")
+            grid.add_row("hashed as", text(f"{serialization.get('method', '?')} · "
+                                           f"{serialization.get('hash_type', '?')}"))
         if evidence.get("model_name"):
-            grid.add_row("signed name", str(evidence["model_name"]))
+            grid.add_row("signed name", text(evidence["model_name"]))
         against = evidence.get("verified_against") or {}
         for key, value in against.items():
-            grid.add_row(f"verified with {key.replace('_', ' ')}", str(value))
+            grid.add_row(text(f"verified with {key.replace('_', ' ')}"), text(value))
         return grid
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -244,7 +246,7 @@ class DigestTable(DataTable[Text | str]):
             style = STATE.get(state, ("", "magenta"))[1] if state in ("mismatch", "missing") else ""
             signed = row.get("signed_sha256") or row.get("signed_digest") or ""
             now = row.get("manifest_sha256") or row.get("actual_digest") or ""
-            self.add_row(state_text(state), Text(path, style=style),
+            self.add_row(state_text(state), text(path, style),
                          Text(short_digest(signed) if signed else "—", style=style),
                          Text(short_digest(now) if now else "—", style=style), key=path)
 
@@ -252,12 +254,12 @@ class DigestTable(DataTable[Text | str]):
         """Both digests in full, and what the state means for this file."""
         row = self.by_path.get(path, {})
         state = str(row.get("state"))
-        line = Text.assemble((path, "bold"), "  ")
+        line = Text.assemble((shown(path), "bold"), "  ")
         line.append_text(state_text(state))
         signed = row.get("signed_sha256") or row.get("signed_digest")
         now = row.get("manifest_sha256") or row.get("actual_digest")
-        line.append(f"\nsigned: {signed or '(not in the signature)'}")
-        line.append(f"\nnow:    {now or '(no such file)'}")
+        line.append(f"\nsigned: {shown(signed or '(not in the signature)')}")
+        line.append(f"\nnow:    {shown(now or '(no such file)')}")
         meaning = {"mismatch": "the bytes changed after signing",
                    "missing": "the signature names this file but it is not here",
                    "unsigned": "present but neither signed nor in the signer's ignore paths",
