@@ -29,10 +29,10 @@ def review(
     )] = False,
 ) -> None:
     """Review a candidate: pin it, then fetch, scan, check signature and card, evaluate."""
-    from curator.review.session import parse_target
+    from curator.review.session import parse_only, parse_target
 
+    stages = parse_only(only)  # before any review is recorded
     candidate = parse_target(target, revision, endpoint)
-    stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     if not headless:
         if unsandboxed:
             from curator.core.errors import UsageError

@@ -39,6 +39,18 @@ def parse_target(target: str, revision: str | None = None, endpoint: str | None 
     return Candidate(repo_id=target, revision=revision or "main", source="hub", endpoint=endpoint)
 
 
+def parse_only(value: str | None) -> list[str] | None:
+    """``--only fetch,scan`` as stage names; an empty or unknown name is a usage error."""
+    if value is None:
+        return None
+    names = [s.strip() for s in value.split(",")]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        raise UsageError(f"--only {value!r}: {', '.join(map(repr, unknown))} is not a stage",
+                         f"choose from {', '.join(STAGES)}")
+    return names
+
+
 @dataclass
 class Session:
     """An open workspace: ledger and policy, for as long as a command or the TUI runs."""
