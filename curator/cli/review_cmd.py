@@ -62,7 +62,7 @@ def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only:
         if not as_json:
             where = f" from {candidate.endpoint}" if candidate.endpoint else ""
             say(f"review [bold]{opened.id}[/] of {markup(opened.candidate.label)}{markup(where)}")
-        results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)],
+        results = session.run(opened, only, observers=[TerminalObserver()],
                               unsandboxed=unsandboxed)
         document = review_document(opened, results, session.policy)
     finally:
