@@ -22,6 +22,11 @@ def review(
     headless: Annotated[bool, typer.Option("--headless", help="Run the stages without the TUI.")] = False,
     only: Annotated[str | None, typer.Option(help="Comma-separated stages to run, e.g. fetch,scan.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new review instead of resuming.")] = False,
+    name: Annotated[str | None, typer.Option(
+        help="A local folder's repo id ORG/NAME (default: local/FOLDER); its publisher's rules apply.")
+    ] = None,
+    publisher: Annotated[str | None, typer.Option(
+        help="A local folder's publisher ORG (default: local), held to publishers.yaml.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     unsandboxed: Annotated[bool, typer.Option(
         "--unsandboxed", help="With --headless: let eval load the weights without the bubblewrap sandbox "
@@ -32,7 +37,7 @@ def review(
     from curator.review.session import parse_only, parse_target
 
     stages = parse_only(only)  # before any review is recorded
-    candidate = parse_target(target, revision, endpoint)
+    candidate = parse_target(target, revision, endpoint, name, publisher)
     if not headless:
         if unsandboxed:
             from curator.core.errors import UsageError
