@@ -85,7 +85,9 @@ def verify_envelope(envelope: bytes, trusted: dict[str, TrustedCurator]) -> Veri
     known = [k for k in keyids if k in trusted]
     if not known:
         raise EnvelopeProblem("untrusted-key",
-                              f"signed by key {keyids[0][:16]}, which is not a trusted curator key")
+                              f"signed by key {keyids[0][:16]}, which is not a trusted curator key; if that "
+                              "curator is one of yours, add the entry 'curator keys show' prints on their "
+                              "machine to checklists/curators.yaml (the team's trust root)")
     signer = trusted[known[0]]
     if signer.revoked:
         raise EnvelopeProblem("revoked-key", f"signed by {signer.identity.label}, whose key "

@@ -99,6 +99,17 @@ def _pairs(a: dict[str, Any], b: dict[str, Any], label: str) -> list[dict[str, A
             if a.get(key) != b.get(key)]
 
 
+def findings_diff(a: Side, b: Side, stage: str) -> dict[str, list[dict[str, Any]]]:
+    """Findings of ``stage`` only one side has (same code, file and message count as the same)."""
+    def keyed(side: Side) -> dict[tuple[str, str, str], dict[str, Any]]:
+        result = side.results.get(stage)
+        return {(f.code, f.file or "", f.message): f.to_dict() for f in (result.findings if result else ())}
+
+    old, new = keyed(a), keyed(b)
+    return {"added": [new[k] for k in sorted(set(new) - set(old))],
+            "removed": [old[k] for k in sorted(set(old) - set(new))]}
+
+
 def files_diff(a: Side, b: Side) -> dict[str, Any]:
     old, new = {f["path"]: f for f in a.files}, {f["path"]: f for f in b.files}
     changed = [{"path": p, "a": {"size": old[p]["size"], "sha256": old[p]["sha256"]},
@@ -132,7 +143,7 @@ def card_diff(a: Side, b: Side) -> dict[str, Any]:
                                                   "a_verdict": ca["license_verdict"],
                                                   "b_verdict": cb["license_verdict"]},
             "base_models": None if ca["bases"] == cb["bases"] else {"a": ca["bases"], "b": cb["bases"]},
-            "claims": _pairs(ca["claims"], cb["claims"], "claim")}
+            "claims": _pairs(ca["claims"], cb["claims"], "claim"), "findings": findings_diff(a, b, "card")}
 
 
 def _scanners(side: Side) -> dict[str, str]:
@@ -148,7 +159,8 @@ def scan_diff(a: Side, b: Side) -> dict[str, Any]:
     code = [(_evidence(s, "scan").get("custom_code") or {}).get("files_to_review", []) for s in (a, b)]
     return {"status": {"a": _status(a, "scan"), "b": _status(b, "scan")},
             "verdicts": _pairs(va, vb, "path"), "scanners": _pairs(_scanners(a), _scanners(b), "scanner"),
-            "custom_code": None if code[0] == code[1] else {"a": code[0], "b": code[1]}}
+            "custom_code": None if code[0] == code[1] else {"a": code[0], "b": code[1]},
+            "findings": findings_diff(a, b, "scan")}
 
 
 def signer_of(side: Side) -> str | None:
@@ -199,7 +211,8 @@ def highlights(doc: dict[str, Any]) -> list[dict[str, str]]:
         out.append({"what": "signer", "message": f"signer changed: {old} → {new}"})
     lic = doc["card"]["license"]
     if lic:
-        old, new = (f"{lic[s] or 'none'} ({lic[s + '_verdict']})" for s in SIDES)
+        old, new = (f"{lic[s] or 'none'}" + (f" ({lic[s + '_verdict']})" if lic[s + "_verdict"] else "")
+                    for s in SIDES)
         out.append({"what": "license", "message": f"license changed: {old} → {new}"})
     code = doc["scan"]["custom_code"]
     if code and set(code["b"]) - set(code["a"]):
@@ -207,7 +220,8 @@ def highlights(doc: dict[str, Any]) -> list[dict[str, str]]:
             sorted(set(code["b"]) - set(code["a"])))})
     status = doc["scan"]["status"]
     if status["a"] != status["b"]:
-        out.append({"what": "scan", "message": f"scan {status['a']} → {status['b']}"})
+        old, new = (status[s] or "not run" for s in SIDES)
+        out.append({"what": "scan", "message": f"scan {old} → {new}"})
     return out
 
 

@@ -123,12 +123,22 @@ def attach_rollback(registry: Registry, name: str, subject: str, envelope: bytes
     return sha256_digest(data)
 
 
+def rollback_rationale(name_text: str, rationale: str) -> str:
+    """The rationale signed into a rollback: like a decision's, it cannot be blank."""
+    why = rationale.strip()
+    if not why:
+        raise UsageError(f"rolling back {name_text} needs a rationale",
+                         "pass --rationale 'why production goes back'")
+    return why
+
+
 def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
-             to: str | None = None, rationale: str = "", today: dt.date | None = None) -> RollbackOutcome:
+             to: str | None, rationale: str, today: dt.date | None = None) -> RollbackOutcome:
     """Put an earlier approved artifact back into production, signed and recorded."""
     from curator.decision.verify import verify
     from curator.registry import settings
 
+    why = rollback_rationale(name_text, rationale)
     rules = DecisionRules.from_policy(session.policy)
     name = repository(name_text, str(settings(session.policy).get("namespace", "")))
     tag = rules.production_tag
@@ -142,7 +152,6 @@ def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, t
         problems = "; ".join(f"{p.code}: {p.message}" for p in report.problems[:3]) or "blobs not checked"
         raise DecisionRefused(f"{target.ref} ({target.digest[:19]}…) fails the deploy gate: {problems}",
                               "roll back to another approved artifact (--to REF), or re-review it")
-    why = rationale.strip() or f"roll back {name} to {target.ref}"
     envelope = sign_statement(rollback_statement(name, tag, current, target, signer.identity, why), signer)
     did = decision_id(envelope)
     referrer = attach_rollback(registry, name, target.digest, envelope)

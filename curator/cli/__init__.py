@@ -47,13 +47,14 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
+    except Exception as exc:  # typer's (vendored click's) usage errors arrive here in non-standalone mode
+        import typer
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             sys.exit(130)
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.exceptions.TyperException) and callable(show):
+            show()
+            sys.exit(2)
         raise
     sys.exit(code if isinstance(code, int) else 0)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.core.workspace import Workspace
 
+if TYPE_CHECKING:
+    from curator.tui.app import CuratorApp
+
 app = typer.Typer(
     name="curator",
-    help="Adopt public ML models into a private registry, with signed, verifiable evidence.",
-    no_args_is_help=True,
+    help="Adopt public ML models into a private registry, with signed, verifiable evidence. "
+         "With no command, opens the review queue.",
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -25,12 +29,23 @@ _home: Path | None = None
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     home: Annotated[Path | None, typer.Option(
         "--home", help="Workspace folder (default: $CURATOR_HOME or the user data dir).",
         envvar="CURATOR_HOME", show_envvar=False)] = None,
 ) -> None:
+    """With no command, open the review queue of the workspace."""
     global _home
     _home = home
+    if ctx.invoked_subcommand is None:
+        queue_app(workspace()).run()
+
+
+def queue_app(ws: Workspace) -> CuratorApp:
+    """The TUI on the review queue: the reviews already in the workspace's ledger."""
+    from curator.tui.app import make_app
+
+    return make_app(ws, queue=[])
 
 
 def workspace() -> Workspace:

@@ -13,8 +13,38 @@ Side = Annotated[str, typer.Argument(help="A review id, or NAME:TAG / NAME@sha25
 
 
 def _short(value: Any) -> str:
-    text = "—" if value is None else str(value)
+    """A value as people read it: numbers to two decimals, lists joined, nothing as '—'."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    text = str(value)
     return text[:19] + "…" if text.startswith("sha256:") or len(text) > 40 else text
+
+
+def _score(value: Any, stderr: Any) -> str:
+    """'0.76 ± 0.04'; a stderr that is not a number (lm-eval's 'N/A') is left out."""
+    if not isinstance(stderr, (int, float)) or isinstance(stderr, bool):
+        return _short(value)
+    return f"{_short(value)} ± {stderr:.2f}"
+
+
+def _change(a: Any, b: Any) -> str:
+    from curator.core.text import markup
+
+    return f"{markup(_short(a))} → {markup(_short(b))}"
+
+
+def _findings(stage: str, changes: dict[str, list[dict[str, Any]]]) -> list[str]:
+    from curator.core.text import markup
+
+    lines = []
+    for mark, key in (("[red]+", "added"), ("[green]-", "removed")):
+        lines += [f"  {mark} {stage} {markup(str(f['severity']))}[/] {markup(str(f['message']))}"
+                  for f in changes.get(key, [])]
+    return lines
 
 
 def diff_lines(doc: dict[str, Any]) -> list[str]:
@@ -31,18 +61,20 @@ def diff_lines(doc: dict[str, Any]) -> list[str]:
     lines += [f"  [yellow]~ {markup(f['path'])}[/] {f['a']['size']} → {f['b']['size']} bytes, "
               f"{f['a']['sha256'][:12]} → {f['b']['sha256'][:12]}" for f in files["changed"]]
     card = doc["card"]
-    for row in card["fields"]:
-        lines.append(f"card {row['field']}: {row['a']} → {row['b']}")
+    lines += [f"card {markup(row['field'])}: {_change(row['a'], row['b'])}" for row in card["fields"]]
     if card["base_models"]:
-        lines.append(f"base models: {card['base_models']['a']} → {card['base_models']['b']}")
-    lines += [f"claim {markup(c['claim'])}: {c['a']} → {c['b']}" for c in card["claims"]]
+        lines.append(f"base models: {_change(card['base_models']['a'], card['base_models']['b'])}")
+    lines += [f"claim {markup(c['claim'])}: {_change(c['a'], c['b'])}" for c in card["claims"]]
+    lines += _findings("card", card.get("findings", {}))
     scan = doc["scan"]
-    lines += [f"scan {markup(v['path'])}: {v['a']} → {v['b']}" for v in scan["verdicts"]]
-    lines += [f"scanner {s['scanner']}: {s['a']} → {s['b']}" for s in scan["scanners"]]
+    lines += [f"scan {markup(v['path'])}: {_change(v['a'], v['b'])}" for v in scan["verdicts"]]
+    lines += [f"scanner {markup(s['scanner'])}: {_change(s['a'], s['b'])}" for s in scan["scanners"]]
+    lines += _findings("scan", scan.get("findings", {}))
     for row in doc["eval"]:
-        delta = f" ({row['delta']:+.4f})" if row["delta"] is not None else ""
-        lines.append(f"eval {row['task']} {row['metric']}: {_short(row['a'])} ± {_short(row['a_stderr'])} → "
-                     f"{_short(row['b'])} ± {_short(row['b_stderr'])}{delta}")
+        delta = f" ({row['delta']:+.3f})" if row["delta"] is not None else ""
+        lines.append(f"eval {markup(str(row['task']))} {markup(str(row['metric']))}: "
+                     f"{markup(_score(row['a'], row['a_stderr']))} → "
+                     f"{markup(_score(row['b'], row['b_stderr']))}{delta}")
     lines += [f"[dim]{markup(n)}[/]" for n in doc["notes"]]
     return lines
 

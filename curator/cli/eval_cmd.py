@@ -57,7 +57,7 @@ def eval_(
               EvalStage(tasks=list(task) if task else None, limit=limit, cache_dir=ws.cache_dir / "eval",
                         unsandboxed=unsandboxed)]
     work_dir.mkdir(parents=True, exist_ok=True)
-    results = Pipeline(stages, [TerminalObserver(quiet=as_json)]).run(ctx)
+    results = Pipeline(stages, [TerminalObserver()]).run(ctx)
     result = results.get("eval")
     if result is None or result.status == Status.SKIPPED:
         blocked = [n for n in ("fetch", "scan") if n in results and results[n].status.blocks]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -62,5 +63,6 @@ def show(
         return
     say(f"{markup(identity.label)}, fingerprint {identity.keyid}")
     indented = "".join(f"      {line}\n" for line in pem.strip().splitlines())
-    typer.echo(f"  - name: {identity.name}\n    email: {identity.email}\n    public_key: |\n{indented}",
-               nl=False)
+    # JSON strings are YAML scalars: a name with ':' or '#' stays one value
+    typer.echo(f"  - name: {json.dumps(identity.name)}\n    email: {json.dumps(identity.email)}\n"
+               f"    public_key: |\n{indented}", nl=False)

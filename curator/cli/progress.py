@@ -1,7 +1,8 @@
-"""The terminal observer: a rich progress bar per stage on stderr."""
+"""The terminal observer: progress of each stage on stderr, live bars or plain lines."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from curator.core.models import StageResult, Status
@@ -10,52 +11,80 @@ from curator.core.text import markup
 GLYPH = {Status.PASSED: "[green]✔[/]", Status.WARNED: "[yellow]▲[/]", Status.FAILED: "[red]✘[/]",
          Status.ERRORED: "[magenta]![/]", Status.SKIPPED: "[dim]–[/]"}
 
+#: seconds between two plain progress lines of one stage (a log or a CI job, not a person, reads them)
+PLAIN_EVERY_S = 5.0
+
+
+def amount(done: float, total: float | None, unit: str) -> str:
+    """'12.0 MB of 48.0 MB', '120/400 requests': how far a stage is, in its own unit."""
+    if unit == "bytes":
+        return f"{done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else "")
+    count = f"{done:.0f}/{total:.0f}" if total else f"{done:.0f}"
+    return f"{count} {unit}" + (f" ({100 * done / total:.0f}%)" if total else "")
+
 
 class TerminalObserver:
-    """Shows bytes, rate and ETA while a stage runs, then one summary line per stage."""
+    """On a terminal, a live bar per stage (bytes, rate and ETA, or N of M in the stage's unit).
+    Piped or redirected, plain lines: each stage's start, its progress at most every
+    ``PLAIN_EVERY_S`` seconds, then one summary line per stage with its top findings.
+    Everything goes to stderr, so ``--json`` keeps stdout to its one document."""
 
-    def __init__(self, quiet: bool = False) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.quiet = quiet
-        self.show_bars = self.console.is_terminal
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.live = self.console.is_terminal
         self._bars: Any = None
-        self._tasks: dict[str, Any] = {}
+        self._unit = ""
+        self._task: Any = None
+        self._last_line = 0.0
 
-    def _ensure_bars(self, unit: str) -> Any:
+    def _bar(self, stage: str, unit: str) -> Any:
+        """The live bar of ``stage``, rebuilt when its unit changes (eval hashes, then counts requests)."""
         from rich import progress as rp
 
-        if self._bars is None:
-            columns: list[Any] = [rp.TextColumn("[bold]{task.description}"), rp.BarColumn()]
-            if unit == "bytes":
-                columns += [rp.DownloadColumn(), rp.TransferSpeedColumn()]
-            else:
-                columns += [rp.MofNCompleteColumn()]
-            columns += [rp.TimeRemainingColumn()]
-            self._bars = rp.Progress(*columns, console=self.console, transient=True)
-            self._bars.start()
+        if self._bars is not None and unit == self._unit:
+            return self._bars
+        self._stop_bars()
+        columns: list[Any] = [rp.TextColumn("[bold]{task.description}"), rp.BarColumn()]
+        if unit == "bytes":
+            columns += [rp.DownloadColumn(), rp.TransferSpeedColumn()]
+        else:
+            columns += [rp.MofNCompleteColumn(), rp.TextColumn(markup(unit))]
+        columns += [rp.TimeRemainingColumn()]
+        self._bars = rp.Progress(*columns, console=self.console, transient=True)
+        self._bars.start()
+        self._unit = unit
+        self._task = self._bars.add_task(stage, total=None)
         return self._bars
 
-    def stage_started(self, stage: str) -> None:
-        pass
-
-    def stage_progress(self, stage: str, done: float, total: float | None, unit: str,
-                       detail: str) -> None:
-        if not self.show_bars:
-            return
-        bars = self._ensure_bars(unit)
-        if stage not in self._tasks:
-            self._tasks[stage] = bars.add_task(stage, total=total)
-        bars.update(self._tasks[stage], completed=done, total=total)
-
-    def stage_finished(self, result: StageResult) -> None:
+    def _stop_bars(self) -> None:
         if self._bars is not None:
             self._bars.stop()
             self._bars = None
-            self._tasks.clear()
-        if self.quiet:
+            self._task = None
+
+    def stage_started(self, stage: str) -> None:
+        self._last_line = time.monotonic()
+        if not self.live:
+            self.console.print(f"▸ {stage} …")
+
+    def stage_progress(self, stage: str, done: float, total: float | None, unit: str,
+                       detail: str) -> None:
+        note = "" if detail in ("", unit) else detail
+        if self.live:
+            bars = self._bar(stage, unit)
+            description = f"{stage} {markup(note)}" if note else stage
+            bars.update(self._task, completed=done, total=total, description=description)
             return
+        now = time.monotonic()
+        if now - self._last_line < PLAIN_EVERY_S:
+            return
+        self._last_line = now
+        self.console.print(f"  {stage}: {amount(done, total, unit)}{' — ' + markup(note) if note else ''}")
+
+    def stage_finished(self, result: StageResult) -> None:
+        self._stop_bars()
         note = f" — {len(result.findings)} finding(s)" if result.findings else ""
         reason = result.evidence.get("reason", "") if result.status == Status.SKIPPED else ""
         took = f" in {result.seconds:.1f}s" if result.seconds else ""

@@ -22,6 +22,11 @@ def review(
     headless: Annotated[bool, typer.Option("--headless", help="Run the stages without the TUI.")] = False,
     only: Annotated[str | None, typer.Option(help="Comma-separated stages to run, e.g. fetch,scan.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new review instead of resuming.")] = False,
+    name: Annotated[str | None, typer.Option(
+        help="A local folder's repo id ORG/NAME (default: local/FOLDER); its publisher's rules apply.")
+    ] = None,
+    publisher: Annotated[str | None, typer.Option(
+        help="A local folder's publisher ORG (default: local), held to publishers.yaml.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
     unsandboxed: Annotated[bool, typer.Option(
         "--unsandboxed", help="With --headless: let eval load the weights without the bubblewrap sandbox "
@@ -29,10 +34,10 @@ def review(
     )] = False,
 ) -> None:
     """Review a candidate: pin it, then fetch, scan, check signature and card, evaluate."""
-    from curator.review.session import parse_target
+    from curator.review.session import parse_only, parse_target
 
-    candidate = parse_target(target, revision, endpoint)
-    stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
+    stages = parse_only(only)  # before any review is recorded
+    candidate = parse_target(target, revision, endpoint, name, publisher)
     if not headless:
         if unsandboxed:
             from curator.core.errors import UsageError
@@ -62,7 +67,7 @@ def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only:
         if not as_json:
             where = f" from {candidate.endpoint}" if candidate.endpoint else ""
             say(f"review [bold]{opened.id}[/] of {markup(opened.candidate.label)}{markup(where)}")
-        results = session.run(opened, only, observers=[TerminalObserver(quiet=as_json)],
+        results = session.run(opened, only, observers=[TerminalObserver()],
                               unsandboxed=unsandboxed)
         document = review_document(opened, results, session.policy)
     finally:

@@ -15,9 +15,9 @@ from curator.core.text import markup
 @app.command()
 def rollback(
     name: Annotated[str, typer.Argument(help="The model's repository name (or hub repo id).")],
+    rationale: Annotated[str, typer.Option(help="Why; signed into the rollback decision.")],
     to: Annotated[str | None, typer.Option(
         "--to", help="REF or review id to go back to (default: the one in production before).")] = None,
-    rationale: Annotated[str, typer.Option(help="Why; signed into the rollback decision.")] = "",
     key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
     = None,
     registry: RegistryOpt = None,
@@ -26,10 +26,12 @@ def rollback(
     """Move the production tag (NAME:prod) back to an approved digest that passes the gate; signed."""
     from curator.attest.keys import FileSigner
     from curator.changes.rollback import rollback as run_rollback
+    from curator.changes.rollback import rollback_rationale
     from curator.decision.verify import trusted_curators
     from curator.registry import open_registry
     from curator.review.session import Session
 
+    rollback_rationale(name, rationale)  # before the key is asked for
     ws = workspace()
     signer = FileSigner(key_dir or ws.keys_dir)
     session = Session.open(ws)

@@ -44,5 +44,6 @@ def scan(
             for reason in item.reasons[:3]:  # scanners quote the file's own bytes: data, never markup
                 say(f"      {markup(reason)}")
         runs = ", ".join(f"{n} {markup(r.version)} ({markup(r.status)})" for n, r in report.runs.items())
-        say(f"{report.counts} — status {report.status.value} — {runs} — {report.seconds:.1f}s")
+        say(f"[dim]scanners: {runs} — {report.seconds:.1f}s[/]")
+        say(f"[bold]{markup(report.summary())}[/]")
     raise typer.Exit(0 if all(f.verdict.value == "clean" for f in report.files) else 1)

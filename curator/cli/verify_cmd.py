@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,7 +12,9 @@ from curator.cli.decide_cmd import RegistryOpt, byte_progress
 from curator.core.text import markup
 
 if TYPE_CHECKING:
+    from curator.core.workspace import Workspace
     from curator.decision.verify import VerifyReport
+    from curator.registry.interface import Reference, Registry
 
 Ref = Annotated[str, typer.Argument(
     help="NAME:TAG or NAME@sha256:HEX (configured registry), HOST[:PORT]/NAME:TAG, or oci:DIR:NAME:TAG.")]
@@ -34,6 +36,24 @@ def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _explain_retired(ws: Workspace, policy: Any, target: Registry, reference: Reference,
+                     report: VerifyReport) -> None:
+    """A tag the quarterly review retired is not just "not-found": say when, who and why."""
+    if not reference.tag or [p.code for p in report.problems] != ["not-found"]:
+        return
+    from curator.decision.verify import Problem
+    from curator.ledger import open_ledger
+    from curator.quarterly.actions import retirement
+
+    ledger = open_ledger(ws, policy)
+    try:
+        why = retirement(ledger, target.location, reference.name, reference.tag)
+    finally:
+        ledger.close()
+    if why:
+        report.problems[:] = [Problem("retired", f"{reference} was {why}")]
+
+
 @app.command()
 def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False) -> None:
     """Deploy gate: exit 0 only if the registry holds exactly what trusted curators approved."""
@@ -49,6 +69,7 @@ def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False) -> Non
     with byte_progress("verify", None, as_json) as on_bytes:
         report = run_verify(target, reference, trusted_curators(ws.keys_dir, policy),
                             DecisionRules.from_policy(policy), on_bytes=on_bytes)
+    _explain_retired(ws, policy, target, reference, report)
     _report(report, as_json, "verified")
 
 
@@ -72,4 +93,5 @@ def pull(
     with byte_progress("pull", None, as_json) as on_bytes:
         report = run_pull(target, reference, dest, trusted_curators(ws.keys_dir, policy),
                           DecisionRules.from_policy(policy), on_bytes=on_bytes)
+    _explain_retired(ws, policy, target, reference, report)
     _report(report, as_json, f"written to {dest}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from curator.attest.statement import Waiver
 from curator.core.errors import DecisionRefused, UsageError
-from curator.core.models import Finding, StageResult
+from curator.core.models import Finding, StageResult, Status
 
 RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
              "approvals_required", "separation_of_duties", "trust_workspace_keys", "swap_requires",
@@ -73,21 +73,28 @@ class Blocker:
     """A policy stage whose outcome stops an approval unless waived."""
 
     stage: str
-    status: str  # failed | errored | missing | any status listed in block_on
+    status: str  # failed | errored | missing | skipped | any status listed in block_on
     findings: tuple[Finding, ...] = ()
     #: custom code: the files a waiver must name as reviewed
     files: tuple[str, ...] = ()
+    #: skipped: why the stage reached no verdict
+    reason: str = ""
 
     @property
     def summary(self) -> str:
         if self.files:
             return f"{self.stage}: {', '.join(self.files)} (waive naming each file you reviewed)"
+        if self.status == "skipped":
+            return f"{self.stage} reached no verdict ({self.reason or 'skipped'})"
         worst = sorted(self.findings, key=lambda f: -f.severity.rank)[:1]
         return f"{self.stage} {self.status}" + (f": {worst[0].message}" if worst else "")
 
 
 def blockers(stages: list[str], results: dict[str, StageResult], rules: DecisionRules) -> list[Blocker]:
-    """Every policy stage that blocks approval as things stand."""
+    """Every policy stage that blocks approval as things stand.
+
+    A skipped stage reached no verdict, so under ``missing_blocks`` it blocks like one that
+    never ran: approving without it takes a signed waiver that says why."""
     found = []
     for stage in stages:
         result = results.get(stage)
@@ -96,6 +103,9 @@ def blockers(stages: list[str], results: dict[str, StageResult], rules: Decision
                 found.append(Blocker(stage, "missing"))
         elif result.status.value in rules.block_on:
             found.append(Blocker(stage, result.status.value, result.findings))
+        elif result.status == Status.SKIPPED and rules.missing_blocks:
+            found.append(Blocker(stage, "skipped", result.findings,
+                                 reason=str(result.evidence.get("reason") or "")))
     return _custom_code(found, results.get("scan"), rules)
 
 

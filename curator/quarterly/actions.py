@@ -148,3 +148,18 @@ def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, s
         "tag_removed": removed, "registry": registry.location if registry is not None else None},
         entry.review_id)
     return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note)
+
+
+def retirement(ledger: Any, registry_location: str, name: str, tag: str) -> str | None:
+    """Why NAME:TAG is gone from this registry, if a quarterly retire removed it:
+    "retired on DATE by WHO: REASON" (None when the ledger knows no such retire)."""
+    import datetime as dt
+
+    for event in reversed(ledger.events(kind="quarterly_action")):
+        p = event["payload"]
+        if (p.get("action"), p.get("name"), p.get("tag")) == ("retire", name, tag) \
+                and p.get("registry") in (None, registry_location):
+            day = dt.datetime.fromtimestamp(event["time"], dt.UTC).date().isoformat()
+            who = (p.get("curator") or {}).get("name", "an unknown curator")
+            return f"retired on {day} by {who}: {p.get('rationale', '')}"
+    return None

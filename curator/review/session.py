@@ -21,8 +21,13 @@ from curator.stages import STAGES, build_stages
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
-def parse_target(target: str, revision: str | None = None, endpoint: str | None = None) -> Candidate:
-    """A local folder if ``target`` exists on disk, else a hub repo id ``ORG/NAME``."""
+def parse_target(target: str, revision: str | None = None, endpoint: str | None = None,
+                 name: str | None = None, publisher: str | None = None) -> Candidate:
+    """A local folder if ``target`` exists on disk, else a hub repo id ``ORG/NAME``.
+
+    A folder is ``local/<folder>`` unless the curator names it (``name`` ORG/NAME, or
+    ``publisher`` ORG): then the publisher's rules (signers, look-alikes) hold it like a hub repo.
+    """
     path = Path(target).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -32,11 +37,42 @@ def parse_target(target: str, revision: str | None = None, endpoint: str | None 
             raise UsageError(f"{target} is a local folder: --revision and --endpoint apply to hub repos",
                              "drop them, or pass ORG/NAME")
         path = path.resolve()
-        return Candidate(repo_id=f"local/{path.name}", revision="local", source="local", path=str(path))
+        return Candidate(repo_id=_local_name(path, name, publisher), revision="local", source="local",
+                         path=str(path))
+    if name or publisher:
+        raise UsageError(f"--name and --publisher apply to local folders; {target} is not one",
+                         "drop them: a hub repo's id names it already")
     if not REPO_ID_RE.match(target):
         raise UsageError(f"'{target}' is neither an existing folder nor a hub repo id",
                          "pass ORG/NAME (e.g. acme/model) or the path of a model folder")
     return Candidate(repo_id=target, revision=revision or "main", source="hub", endpoint=endpoint)
+
+
+def _local_name(path: Path, name: str | None, publisher: str | None) -> str:
+    """The repo id a local folder is reviewed as."""
+    if name is not None and not REPO_ID_RE.match(name):
+        raise UsageError(f"--name {name!r} is not ORG/NAME", "pass e.g. --name acme-labs/tinyllama")
+    if publisher is not None and not re.fullmatch(r"[A-Za-z0-9][\w.\-]*", publisher):
+        raise UsageError(f"--publisher {publisher!r} is not an organisation name",
+                         "pass e.g. --publisher acme-labs")
+    if name and publisher and name.split("/", 1)[0] != publisher:
+        raise UsageError(f"--name {name} is not published by --publisher {publisher}",
+                         f"pass --name {publisher}/{name.split('/', 1)[1]}, or drop --publisher")
+    if name:
+        return name
+    return f"{publisher or 'local'}/{path.name}"
+
+
+def parse_only(value: str | None) -> list[str] | None:
+    """``--only fetch,scan`` as stage names; an empty or unknown name is a usage error."""
+    if value is None:
+        return None
+    names = [s.strip() for s in value.split(",")]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        raise UsageError(f"--only {value!r}: {', '.join(map(repr, unknown))} is not a stage",
+                         f"choose from {', '.join(STAGES)}")
+    return names
 
 
 @dataclass

@@ -80,6 +80,10 @@ def test_swap_needs_justification_then_rollback_restores_the_old_digest(revision
     assert (by_ref["a"]["review_id"], by_ref["b"]["review_id"]) == (r1, r2)
     assert "model.safetensors" in {f["path"] for f in by_ref["files"]["changed"]}
 
+    for blank in ([], ["--rationale", "  "]):  # like decide and retire, a rollback says why
+        refused = cli("rollback", NAME, *blank)
+        assert refused.returncode == 2 and "--rationale" in refused.stderr, refused.stderr
+    assert _json("verify", f"{NAME}:prod")["manifest_digest"] == second["manifest_digest"]
     rolled = _json("rollback", NAME, "--rationale", "regression in production")
     assert rolled["to_digest"] == first["manifest_digest"]
     assert rolled["from_digest"] == second["manifest_digest"]
@@ -93,7 +97,7 @@ def test_swap_needs_justification_then_rollback_restores_the_old_digest(revision
                for d in registry.referrers(NAME, first["manifest_digest"]))
     _json("push", r2)  # pushing the rolled-back review again does not sneak it back into production
     assert _json("verify", f"{NAME}:prod")["manifest_digest"] == first["manifest_digest"]
-    again = cli("rollback", NAME)
+    again = cli("rollback", NAME, "--rationale", "again")
     assert again.returncode == 1 and "no earlier approved artifact" in again.stderr
     assert cli("ledger", "verify").returncode == 0
 

@@ -95,6 +95,8 @@ def test_untrusted_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EnvelopeProblem) as caught:
         verify_envelope(envelope, _trust(ada))
     assert caught.value.code == "untrusted-key"
+    assert mallory.identity.keyid[:16] in caught.value.message  # which key, and how to trust it
+    assert "'curator keys show'" in caught.value.message and "curators.yaml" in caught.value.message
 
 
 def test_claiming_a_trusted_keyid_with_another_key_is_forgery(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -136,3 +137,26 @@ def test_many_threads_deciding_at_once_record_one_decision(checklists: Path, tmp
         assert check.ledger.get_review(rid).state == "decided"
     finally:
         check.close()
+
+
+def test_a_skipped_stage_blocks_approval_until_waived(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # eval on a model it cannot measure reaches no verdict: it skips, and says why
+    stages = ["fetch", "scan", "eval"]
+    monkeypatch.setenv("CURATOR_CHECKLISTS", str(isolated_checklists(tmp_path / "checklists", stages)))
+    model = make_model(tmp_path / "tiny")
+    shutil.rmtree(model / "tokenizer")
+    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    doc = json.loads(cli("review", str(model), "--headless", "--json").stdout)
+    assert doc["stages"]["scan"]["status"] == "passed", doc["stages"]["scan"]
+    assert doc["stages"]["eval"]["status"] == "skipped", doc["stages"]["eval"]
+    rid = doc["review_id"]
+    refused = cli("decide", rid, "--approve", "--rationale", "looks fine")
+    assert refused.returncode == 1 and refused.stdout == ""
+    why = doc["stages"]["eval"]["evidence"]["reason"]
+    assert f"approval blocked by eval reached no verdict ({why[:40]}" in refused.stderr
+    assert "--waive" in refused.stderr
+    waived = cli("decide", rid, "--approve", "--rationale", "looks fine", "--json",
+                 "--waive", "eval=measured by the platform team's own harness")
+    assert waived.returncode == 0, waived.stderr
+    assert json.loads(waived.stdout)["outcome"] == "approved"

@@ -69,7 +69,7 @@ def test_encrypted_key_needs_its_passphrase(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_cli_init_then_show_gives_a_trust_entry(tmp_path: Path) -> None:
-    made = cli("keys", "init", "--name", "Ada Lovelace", "--email", "ada@example.org", "--json")
+    made = cli("keys", "init", "--name", "Ada: Lovelace #1", "--email", "ada@example.org", "--json")
     assert made.returncode == 0, made.stderr
     identity = json.loads(made.stdout)
     again = cli("keys", "init", "--name", "Ada", "--email", "ada@example.org")
@@ -78,7 +78,9 @@ def test_cli_init_then_show_gives_a_trust_entry(tmp_path: Path) -> None:
     shown = cli("keys", "show")
     assert shown.returncode == 0, shown.stderr
     assert identity["keyid"] in shown.stderr
+    assert shown.stdout.endswith("-----END PUBLIC KEY-----\n")  # the shell prompt starts on its own line
     entry = yaml.safe_load(shown.stdout)  # the stdout is a ready curators.yaml list entry
+    assert entry[0]["name"] == "Ada: Lovelace #1"
     (tmp_path / "curators.yaml").write_text(yaml.safe_dump({"curators": entry}))
     trusted = load_trusted(tmp_path, None)
     assert list(trusted) == [identity["keyid"]]

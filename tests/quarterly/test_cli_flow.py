@@ -3,6 +3,7 @@ that model, the lead retires it with a signed rationale and `curator verify` ref
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -58,7 +59,12 @@ def test_retire_is_signed_and_verify_refuses_the_model(adopted: Adoptions, tmp_p
     outcome = json.loads(retired.stdout)
     assert outcome["action"] == "retire" and outcome["tag_removed"] is True and outcome["rejection_id"]
     by_tag = cli("verify", adopted.second.ref, "--json")
-    assert by_tag.returncode == 1 and json.loads(by_tag.stdout)["reason"] == "not-found"
+    assert by_tag.returncode == 1 and json.loads(by_tag.stdout)["reason"] == "retired"
+    human = cli("verify", adopted.second.ref)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert human.returncode == 1 and "not-found" not in human.stderr
+    assert f"retired on {today} by Ada Lovelace: registry copy altered" in human.stderr
+    assert cli("pull", adopted.second.ref, str(tmp_path / "out")).returncode == 1
     name = adopted.second.ref.rsplit(":", 1)[0]
     by_digest = cli("verify", f"{name}@{adopted.second.digest}", "--json")
     assert by_digest.returncode == 1

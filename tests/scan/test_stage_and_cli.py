@@ -134,3 +134,15 @@ def test_state_dicts_reach_modelaudit_when_the_policy_says_so(hf_folder: Path) -
     assert item.voices["modelaudit"].status == "clean"
     assert item.voices["modelaudit"].targets == ("pytorch_model.bin!pytorch_model/data.pkl",
                                                  "pytorch_model.bin")
+
+
+def test_cli_ends_with_a_summary_line_naming_the_blocked_and_unscanned_files(hf_folder: Path) -> None:
+    (hf_folder / "evil.pkl").write_bytes(pickles.os_system_call())
+    (hf_folder / "model.7z").write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 24)
+    doc = json.loads(_curator("scan", str(hf_folder), "--json").stdout)
+    counts = {v: sum(1 for f in doc["files"] if f["verdict"] == v) for v in ("clean", "blocked", "unscanned")}
+    done = _curator("scan", str(hf_folder))
+    assert done.returncode == 1 and done.stdout == ""
+    last = done.stderr.rstrip("\n").splitlines()[-1]
+    assert last == (f"{len(doc['files'])} files: {counts['clean']} clean, {counts['blocked']} blocked, "
+                    f"{counts['unscanned']} unscanned — blocked: evil.pkl — unscanned: model.7z")

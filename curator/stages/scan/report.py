@@ -100,6 +100,18 @@ class ScanReport:
     def counts(self) -> dict[str, int]:
         return {v.value: sum(1 for f in self.files if f.verdict == v) for v in Verdict}
 
+    def summary(self, names_shown: int = 5) -> str:
+        """One line for people: "3 files: 2 clean, 1 blocked, 0 unscanned — blocked: model.pkl"."""
+        counts = self.counts
+        line = (f"{len(self.files)} file{'' if len(self.files) == 1 else 's'}: "
+                + ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict))
+        for verdict in (Verdict.BLOCKED, Verdict.UNSCANNED):
+            paths = [f.path for f in self.files if f.verdict == verdict]
+            if paths:
+                more = f" and {len(paths) - names_shown} more" if len(paths) > names_shown else ""
+                line += f" — {verdict.value}: {', '.join(paths[:names_shown])}{more}"
+        return line
+
     @property
     def tool_versions(self) -> dict[str, str]:
         return {name: run.version for name, run in self.runs.items()}
