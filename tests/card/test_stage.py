@@ -152,5 +152,5 @@ def test_bad_card_policy_is_a_usage_error(tmp_path: Path, checklists: Path) -> N
     data["card"]["pased"] = {"present": 3}
     path.write_text(yaml.safe_dump(data))
     # refused when the policy loads, before any stage runs
-    with pytest.raises(UsageError, match="card.pased is not a known key; did you mean 'passed'"):
+    with pytest.raises(UsageError, match=r"card\.pased is not a known key; did you mean 'passed'"):
         Policy.load(checklists)
