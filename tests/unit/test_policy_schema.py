@@ -163,3 +163,15 @@ def test_policy_check_prints_every_problem_and_exits_1(checklists: Path) -> None
     plain = _cli("policy", "check", str(checklists))
     assert plain.returncode == 1
     assert "decision.block_on" in plain.stderr and "scan.safe_globals" in plain.stderr
+
+
+def test_a_command_refuses_a_typo_with_exit_2(checklists: Path, tmp_path: Path) -> None:
+    _write(checklists, "decision", "block_on", "failed")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    done = subprocess.run([sys.executable, "-m", "curator", "scan", str(tmp_path / "notes.txt")],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "CURATOR_CHECKLISTS": str(checklists),
+                               "CURATOR_HOME": str(tmp_path / "home")})
+    assert done.returncode == 2, done.stderr
+    assert "default.yaml: decision.block_on must be a list" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
