@@ -19,6 +19,7 @@ from curator.cli import (  # noqa: F401
     inventory_cmd,
     keys_cmd,
     ledger_cmd,
+    policy_cmd,
     quarterly_cmd,
     report_cmd,
     review_cmd,

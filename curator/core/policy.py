@@ -11,9 +11,6 @@ from curator.core.errors import UsageError
 from curator.core.models import StageResult, Status
 
 CHECKLISTS_ENV = "CURATOR_CHECKLISTS"
-#: top-level sections of default.yaml; anything else is a typo worth refusing
-KNOWN_SECTIONS = {"version", "stages", "fetch", "scan", "signature", "card", "eval", "decision", "registry",
-                  "ledger", "quarterly"}
 
 
 def checklists_dir() -> Path:
@@ -49,14 +46,13 @@ class Policy:
     def load(cls, directory: Path | None = None) -> Policy:
         directory = directory or checklists_dir()
         data = load_yaml("default.yaml", directory)
-        if not isinstance(data, dict):
-            raise UsageError(f"checklist {directory / 'default.yaml'} must be a mapping", "fix the file")
-        unknown = set(data) - KNOWN_SECTIONS
-        if unknown:
-            raise UsageError(
-                f"checklist {directory / 'default.yaml'} has unknown sections: {', '.join(sorted(unknown))}",
-                f"use only {', '.join(sorted(KNOWN_SECTIONS))}",
-            )
+        from curator.core.policy_schema import problems
+
+        found = problems(data, str(directory / "default.yaml"))
+        if found:
+            more = f" (and {len(found) - 1} more; run `curator policy check`)" if len(found) > 1 else ""
+            raise UsageError(f"checklist {found[0]}{more}", "fix the file; the shipped checklist's comments "
+                             "say what each key takes")
         return cls(data, directory)
 
     @property

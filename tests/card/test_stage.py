@@ -151,7 +151,6 @@ def test_bad_card_policy_is_a_usage_error(tmp_path: Path, checklists: Path) -> N
     data = yaml.safe_load(path.read_text())
     data["card"]["pased"] = {"present": 3}
     path.write_text(yaml.safe_dump(data))
-    ctx = ReviewContext("r", Candidate("x/y", "main", "hub"), tmp_path, tmp_path,
-                        Policy.load(checklists))
-    with pytest.raises(UsageError, match="unknown card keys pased"):
-        CardStage().run(ctx, Progress("card", [], threading.Event()))
+    # refused when the policy loads, before any stage runs
+    with pytest.raises(UsageError, match=r"card\.pased is not a known key; did you mean 'passed'"):
+        Policy.load(checklists)

@@ -88,7 +88,8 @@ def test_a_check_that_cannot_run_errors_and_fails_even_outside_fail_on(adopted: 
 
 def test_unknown_quarterly_keys_are_refused(adopted: Adoptions) -> None:
     _with(adopted.checklists, "quarterly", max_agee_days=3)
-    with pytest.raises(UsageError, match="unknown keys max_agee_days"):
+    with pytest.raises(UsageError,
+                       match=r"quarterly\.max_agee_days is not a known key; did you mean 'max_age_days'"):
         QuarterlySettings.from_policy(Policy.load(adopted.checklists))
 
 
