@@ -39,7 +39,7 @@ demo: $(STAMP)
 	$(VENV)/bin/curator --home $(DEMO_HOME) demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check curator tests
+	$(VENV)/bin/ruff check curator tests scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
