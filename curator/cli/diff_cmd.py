@@ -24,14 +24,14 @@ def _short(value: Any) -> str:
     return text[:19] + "…" if text.startswith("sha256:") or len(text) > 40 else text
 
 
-def _score(value: Any, stderr: Any) -> str:
+def _score(value: object, stderr: object) -> str:
     """'0.76 ± 0.04'; a stderr that is not a number (lm-eval's 'N/A') is left out."""
     if not isinstance(stderr, (int, float)) or isinstance(stderr, bool):
         return _short(value)
     return f"{_short(value)} ± {stderr:.2f}"
 
 
-def _change(a: Any, b: Any) -> str:
+def _change(a: object, b: object) -> str:
     from curator.core.text import markup
 
     return f"{markup(_short(a))} → {markup(_short(b))}"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.models import StageResult, Status
 from curator.core.text import markup
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
 
 GLYPH = {Status.PASSED: "[green]✔[/]", Status.WARNED: "[yellow]▲[/]", Status.FAILED: "[red]✘[/]",
          Status.ERRORED: "[magenta]![/]", Status.SKIPPED: "[dim]–[/]"}
@@ -29,14 +34,14 @@ class TerminalObserver:
     ``PLAIN_EVERY_S`` seconds, then one summary line per stage with its top findings.
     Everything goes to stderr, so ``--json`` keeps stdout to its one document."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Console | None = None) -> None:
         from rich.console import Console
 
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.live = self.console.is_terminal
         self._bars: Any = None
         self._unit = ""
-        self._task: Any = None
+        self._task: TaskID | None = None
         self._last_line = 0.0
 
     def _bar(self, stage: str, unit: str) -> Any:

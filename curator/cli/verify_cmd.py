@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,7 @@ from curator.cli.decide_cmd import RegistryOpt, byte_progress
 from curator.core.text import markup
 
 if TYPE_CHECKING:
+    from curator.core.policy import Policy
     from curator.core.workspace import Workspace
     from curator.decision.verify import VerifyReport
     from curator.registry.interface import Reference, Registry
@@ -36,7 +37,7 @@ def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _explain_retired(ws: Workspace, policy: Any, target: Registry, reference: Reference,
+def _explain_retired(ws: Workspace, policy: Policy, target: Registry, reference: Reference,
                      report: VerifyReport) -> None:
     """A tag the quarterly review retired is not just "not-found": say when, who and why."""
     if not reference.tag or [p.code for p in report.problems] != ["not-found"]:

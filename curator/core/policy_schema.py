@@ -10,9 +10,13 @@ cannot be negative. The stages still read their sections as plain mappings; this
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 
 #: the stages a policy may name (kept here, not imported: core sits below the stages)
 StageName = Literal["fetch", "scan", "signature", "card", "eval"]
@@ -196,7 +200,7 @@ def problems(data: object, file: str = "default.yaml") -> list[str]:
     return []
 
 
-def _line(file: str, error: Any) -> str:
+def _line(file: str, error: ErrorDetails) -> str:
     loc = tuple(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"] if not _is_union_tag(p))
     key = ".".join(loc).replace(".[", "[")
     value = error.get("input")
@@ -208,7 +212,7 @@ def _line(file: str, error: Any) -> str:
     return f"{file}: {key} {_expected(error)}, got {_kind(value)} {_short(value)}"
 
 
-def _expected(error: Any) -> str:
+def _expected(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "list_type":
@@ -243,7 +247,7 @@ def _fields_at(loc: tuple[str, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def _model_of(annotation: object) -> type[BaseModel] | None:
     candidates = getattr(annotation, "__args__", None) or (annotation,)
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):

@@ -28,7 +28,7 @@ class Md(str):
     """A string that is already Markdown (built here from escaped parts)."""
 
 
-def text(value: Any) -> Md:
+def text(value: object) -> Md:
     """Literal inline text."""
     if isinstance(value, Md):
         return value
@@ -37,7 +37,7 @@ def text(value: Any) -> Md:
     return Md(_BLOCK_START.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", escaped))
 
 
-def code(value: Any) -> Md:
+def code(value: object) -> Md:
     """A code span of ``value``, whatever backticks it holds."""
     plain = shown("" if value is None else value)
     longest = max((len(run) for run in _TICKS.findall(plain)), default=0)
@@ -45,7 +45,7 @@ def code(value: Any) -> Md:
     return Md(f"{fence} {plain} {fence}")
 
 
-def cell(value: Any) -> str:
+def cell(value: object) -> str:
     """A GFM table cell: literal text (or Markdown built here) with its pipes escaped, even in code."""
     md = value if isinstance(value, Md) else text(value)
     return re.sub(r"(?<!\\)\|", r"\\|", md)

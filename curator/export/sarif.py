@@ -35,7 +35,7 @@ def curator_version() -> str:
         return "0.0.0"
 
 
-def message(value: Any) -> str:
+def message(value: object) -> str:
     """SARIF message text: plain, one line, and no embedded link (``[text](id)`` is a link in SARIF)."""
     return re.sub(r"([\\\[\]])", r"\\\1", shown(value))
 

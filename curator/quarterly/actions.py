@@ -10,10 +10,14 @@ the model in the registry and removes its tag: ``curator verify`` then refuses t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
 from curator.inventory.build import RETIRED, InventoryEntry
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
+
 
 ACTIONS = ("keep", "replace", "retire")
 PREDICATE_TYPE = "https://curator.dev/attestation/quarterly-action/v1"
@@ -150,7 +154,7 @@ def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, s
     return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note)
 
 
-def retirement(ledger: Any, registry_location: str, name: str, tag: str) -> str | None:
+def retirement(ledger: LedgerBase, registry_location: str, name: str, tag: str) -> str | None:
     """Why NAME:TAG is gone from this registry, if a quarterly retire removed it:
     "retired on DATE by WHO: REASON" (None when the ledger knows no such retire)."""
     import datetime as dt

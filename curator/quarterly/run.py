@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from curator.inventory.build import RETIRED, Inventory, build_inventory
 from curator.quarterly.checks import check_model
@@ -33,8 +33,16 @@ from curator.quarterly.settings import CHECKS as CHECKS
 from curator.quarterly.settings import KEYS as KEYS
 from curator.quarterly.settings import QuarterlySettings as QuarterlySettings
 
+if TYPE_CHECKING:
+    from curator.attest.trust import TrustedCurator
+    from curator.core.policy import Policy
+    from curator.decision.rules import DecisionRules
+    from curator.registry.interface import Registry
+    from curator.review.session import Session
 
-def scanner_versions(policy: Any) -> dict[str, str]:
+
+
+def scanner_versions(policy: Policy) -> dict[str, str]:
     """Versions of the scanners the policy runs, as installed today."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -50,7 +58,8 @@ def scanner_versions(policy: Any) -> dict[str, str]:
 OnModel = Callable[[int, int, ModelResult], None]
 
 
-def run_quarterly(session: Any, registry: Any, trusted: dict[str, Any], rules: Any, *,
+def run_quarterly(session: Session, registry: Registry, trusted: dict[str, TrustedCurator],
+                  rules: DecisionRules, *,
                   today: dt.date | None = None, upstream: bool | None = None, record: bool = True,
                   on_model: OnModel | None = None, cancel: threading.Event | None = None) -> QuarterlyRun:
     """Check every non-retired model of the inventory; record each outcome in the ledger."""

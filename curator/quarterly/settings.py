@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+
 
 CHECKS = ("verify", "rescan", "waiver", "max-age", "base-model", "upstream")
 KEYS = {"max_age_days", "waiver_warn_days", "rescan", "check_upstream", "upstream_timeout_seconds",
@@ -27,7 +31,7 @@ class QuarterlySettings:
     fail_on: frozenset[str] = frozenset({"verify", "rescan", "waiver", "max-age", "base-model"})
 
     @classmethod
-    def from_policy(cls, policy: Any) -> QuarterlySettings:
+    def from_policy(cls, policy: Policy) -> QuarterlySettings:
         section: dict[str, Any] = policy.section("quarterly")
         unknown = set(section) - KEYS
         if unknown:

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import IntegrityError
 from curator.core.models import Candidate, Manifest, Review
@@ -27,6 +27,10 @@ from curator.registry.interface import (
     parse_json,
     sha256_digest,
 )
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+
 
 MODEL_ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 MODEL_CONFIG_TYPE = "application/vnd.cncf.model.config.v1+json"
@@ -206,7 +210,7 @@ def revision_of(review: Review, manifest: Manifest) -> str:
     return review.candidate.commit or manifest.digest
 
 
-def model_artifact(policy: Any, review: Review, manifest: Manifest) -> tuple[str, str, ModelArtifact]:
+def model_artifact(policy: Policy, review: Review, manifest: Manifest) -> tuple[str, str, ModelArtifact]:
     """The repository name, tag and (deterministic) artifact a review's files become."""
     revision = revision_of(review, manifest)
     name = repository_name(review.candidate.repo_id, str(settings(policy).get("namespace", "")))

@@ -20,7 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.scan import formats, pickles, tf_formats
-from tests.scan.attacks import _joblib_with_array_then_reduce, _npy_object_array, _tar_bytes, _zip_bytes
+from tests.scan.attacks import (
+    _joblib_with_array_then_reduce,
+    _npy_object_array,
+    _tar_bytes,
+    _write,
+    _zip_bytes,
+)
 from tests.scan.corpus import BLOCKED, INPUT_LAYER, Sample, _dir, _keras_zip
 from tests.scan.pickles import Ops
 
@@ -157,15 +163,6 @@ def _onnx_subgraph_traversal(path: Path) -> Path:
     path.write_bytes(field_varint(1, 8) + field_bytes(2, "curator-test") + field_bytes(7, graph)
                      + field_bytes(8, field_bytes(1, "") + field_varint(2, 17)))
     return path
-
-
-def _write(name: str, blob: bytes) -> Writer:
-    def writer(folder: Path) -> Path:
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(blob)
-        return path
-    return writer
 
 
 def _tar_with_dot(members: dict[str, bytes]) -> bytes:

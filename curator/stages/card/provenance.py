@@ -8,9 +8,13 @@ the signature stage.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
+
+if TYPE_CHECKING:
+    from curator.core.models import StageResult
+
 
 
 def pipeline_excerpt(facts: dict[str, Any]) -> str:
@@ -30,14 +34,14 @@ def lineage_excerpt(facts: dict[str, Any]) -> str:
     return ("built from " + ", ".join(d["uri"] for d in deps[:4]))[:240]
 
 
-def usable_attestations(signature: Any) -> list[dict[str, Any]]:
+def usable_attestations(signature: StageResult | None) -> list[dict[str, Any]]:
     """Provenance attestations the signature stage verified, trusts and matched to the pinned files."""
-    evidence = getattr(signature, "evidence", None) or {}
+    evidence = signature.evidence if signature is not None else {}
     items = (evidence.get("provenance") or {}).get("attestations") or []
     return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)]
 
 
-def lift_fields(fields: dict[str, Any], signature: Any) -> None:
+def lift_fields(fields: dict[str, Any], signature: StageResult | None) -> None:
     """Mark training_pipeline (and lineage, when dependencies are attested) verified by provenance."""
     for attestation in usable_attestations(signature):
         facts, where = attestation["facts"], f"provenance {attestation.get('file')}"

@@ -26,6 +26,7 @@ from curator.core.text import shown, text
 from curator.inventory.build import Inventory, InventoryEntry
 from curator.quarterly.actions import ActionOutcome, ActionRequest
 from curator.quarterly.run import CHECKS, ModelResult, QuarterlyRun
+from curator.registry.interface import Registry
 from curator.review.session import Session
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.quarterly_action import ActionScreen
@@ -106,7 +107,7 @@ class QuarterlyScreen(Screen[None]):
         table.focus()
         self.check_all()
 
-    def _registry(self) -> object:
+    def _registry(self) -> Registry:
         from curator.registry import open_registry
 
         return open_registry(self.session.workspace.registry_dir, self.session.policy, self.registry_url)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from curator.core.models import Finding, Severity
+from curator.stages.scan.checks import protobuf
 
 # message -> {field number: message type of that field} for the path to every TensorProto
 _SCHEMA: dict[str, dict[int, str]] = {
@@ -69,45 +70,20 @@ def _escape_reason(location: str, model_dir: Path | None) -> str | None:
     return None
 
 
-def _varint(buf: mmap.mmap, pos: int, end: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= end or shift > 63:
-            raise OnnxUnreadable(f"truncated varint at byte {pos}")
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
 def _message(buf: mmap.mmap, pos: int, end: int, kind: str, found: list[str], depth: int) -> None:
     if depth > MAX_NESTING:
         raise OnnxUnreadable("graphs nested deeper than the walk allows")
-    fields = _SCHEMA[kind]
+    nested = _SCHEMA[kind]
     entry: dict[int, bytes] = {}
-    while pos < end:
-        tag, pos = _varint(buf, pos, end)
-        number, wire = tag >> 3, tag & 7
-        if wire == 0:
-            _, pos = _varint(buf, pos, end)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            if pos + length > end:
-                raise OnnxUnreadable(f"field {number} of a {kind} runs past its end at byte {pos}")
-            if number in fields:
-                _message(buf, pos, pos + length, fields[number], found, depth + 1)
+    try:
+        for number, wire, start, stop in protobuf.fields(buf, pos, end):
+            if wire != 2:
+                continue
+            if number in nested:
+                _message(buf, start, stop, nested[number], found, depth + 1)
             elif kind == "entry" and number in (1, 2):
-                entry[number] = bytes(buf[pos:pos + length])
-            pos += length
-        else:
-            raise OnnxUnreadable(f"wire type {wire} at byte {pos} is not ONNX protobuf")
-        if pos > end:
-            raise OnnxUnreadable(f"a {kind} runs past its end")
+                entry[number] = bytes(buf[start:stop])
+    except protobuf.ProtobufUnreadable as exc:
+        raise OnnxUnreadable(f"a {kind} is not ONNX protobuf ({exc})") from exc
     if kind == "entry" and entry.get(1) == b"location":
         found.append(entry.get(2, b"").decode("utf-8", "replace"))

@@ -33,7 +33,7 @@ def _is_dotted_identifier(text: str) -> bool:
     return bool(text) and all(part.isidentifier() for part in text.split("."))
 
 
-def _invoke(walk: Walk, target: Any, how: str, offset: int, args: Any = None) -> None:
+def _invoke(walk: Walk, target: object, how: str, offset: int, args: object = None) -> None:
     if isinstance(target, Global):
         target.uses.add(how)
         gadget = CALL_GADGETS.get(target.dotted)
@@ -58,7 +58,7 @@ def _gadget_args(walk: Walk, gadget: tuple[tuple[int, str], ...], args: tuple[An
             walk.computed_calls.append(offset)
 
 
-def _hooks_in_state(state: Any) -> None:
+def _hooks_in_state(state: object) -> None:
     """``_forward_hooks``, ``_backward_hooks``, ...: an object's state that names callables it will call."""
     if isinstance(state, tuple) and state:  # (dict state, slot state)
         state = state[0]
@@ -70,7 +70,7 @@ def _hooks_in_state(state: Any) -> None:
                 ref.uses.add("call")
 
 
-def _globals_in(value: Any, skip: Any = None, depth: int = 0) -> list[Global]:
+def _globals_in(value: object, skip: object = None, depth: int = 0) -> list[Global]:
     if depth > 8:
         return []
     if isinstance(value, Global):
