@@ -10,6 +10,7 @@ import typer
 
 from curator.cli.app import app, emit_json
 from curator.core.errors import UsageError
+from curator.core.text import shown
 
 
 @app.command()
@@ -112,9 +113,10 @@ def _say(report: Any, sig: Path) -> None:
         log = report.transparency
         entry = (f", Rekor log index {log['log_index']} at {log['integrated_time_utc']}" if log else "")
         signed = sum(1 for f in report.files if f.state == "match")
-        typer.echo(f"✔ verified: {signed} file(s) signed by {signer_label(report.signer)}{entry}", err=True)
+        signer = shown(signer_label(report.signer))
+        typer.echo(f"✔ verified: {signed} file(s) signed by {signer}{entry}", err=True)
     else:
-        typer.echo(f"✘ {report.status}: {report.error or sig.name}", err=True)
+        typer.echo(f"✘ {report.status}: {shown(report.error or sig.name)}", err=True)
     for finding in report.findings:
         if finding.message != report.error:
-            typer.echo(f"  {finding.severity.value}: {finding.message}", err=True)
+            typer.echo(f"  {finding.severity.value}: {shown(finding.message)}", err=True)
