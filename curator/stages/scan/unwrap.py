@@ -125,7 +125,8 @@ def _settled_by_head(config: ScanConfig, exam: FileExam, head: bytes, size: int,
     """True when the head alone settles the member: inert content read whole, or a plain NumPy array."""
     if len(head) >= size:
         sniffed = sniff(head, posixpath.basename(name), config.max_pickle_opcodes)
-        if sniffed.format in _SEEN_WHOLE and sniffed.format in config.inert_formats:
+        inert = sniffed.format in _SEEN_WHOLE and sniffed.format in config.inert_formats
+        if inert and not sniffed.pickle_face:
             exam.parts.append({"member": label, "format": sniffed.format})
             return True
         return False

@@ -1,0 +1,154 @@
+"""Round 2 of the scan gate's bypasses: one test per technique, each sample built here, never loaded.
+
+The samples are written into one folder and scanned once, for real, through ``curator scan --json``
+(all three scanners). Each test names the finding curator's *own* checks must raise: several of
+these samples came out ``clean`` from the whole gate (scanners included) before the fix.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.scan.pickles import Ops
+
+#: ``os.system('true')`` without a PROTO header: opcodes that can follow any prefix
+PAYLOAD = Ops(None).global_("os", "system").string("true").tuple1().reduce().stop().bytes_()
+
+
+def _gif_headed_pickle() -> bytes:
+    """``GIF89a`` is BINFLOAT ('G') and 5 of its 8 bytes; POP the float, then the payload."""
+    return b"GIF89a\x01\x00\x01" + b"0" + PAYLOAD
+
+
+def _ftyp_headed_pickle() -> bytes:
+    """``ftyp`` at byte 4 (ISO media) sits inside a LONG1 argument after a protocol 2 header."""
+    return b"\x80\x02\x8a\x05ftyp\x00" + b"0" + PAYLOAD
+
+
+def _tar_pax_name_pickle() -> bytes:
+    """A pax tar whose extended-header block's name field is the pickle.
+
+    tarfile never shows that name (it is the pax header's own), so no member-path check sees it;
+    ``pickle.load`` / ``joblib.load`` / ``numpy.load(allow_pickle=True)`` read it from byte 0.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        data = b"hello world\n"
+        info = tarfile.TarInfo("notes/\u00e9t\u00e9.txt")  # non-ASCII: tarfile writes a pax header
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    raw = bytearray(buffer.getvalue())
+    assert raw[156:157] == b"x", "expected a pax extended header first"
+    raw[0:100] = PAYLOAD.ljust(100, b"\x00")
+    raw[148:156] = b" " * 8
+    raw[148:156] = b"%06o\x00 " % sum(raw[0:512])
+    return bytes(raw)
+
+
+def _torch_zip_gif_data_pkl() -> bytes:
+    """torch.load unpickles ``archive/data.pkl``; this one starts like a GIF (a small member, read whole)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("archive/data.pkl", _gif_headed_pickle())
+        zf.writestr("archive/byteorder", "little")
+        zf.writestr("archive/version", "3\n")
+    return buffer.getvalue()
+
+
+def _png_bytes() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+def _benign_gif() -> bytes:
+    """A real 1x1 GIF: its magic opens a BINFLOAT too, but nothing after it walks as a pickle."""
+    return (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+            b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+
+def _benign_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        data = b"hello world\n"
+        info = tarfile.TarInfo("notes/\u00e9t\u00e9.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "gif_magic_pickle": ("preview.gif", _gif_headed_pickle),
+    "ftyp_magic_pickle": ("clip.mp4", _ftyp_headed_pickle),
+    "tar_pax_name_pickle": ("assets.tar", _tar_pax_name_pickle),
+    "torch_zip_data_pkl_gif_magic": ("model.pt", _torch_zip_gif_data_pkl),
+    "benign_gif": ("logo.gif", _benign_gif),
+    "benign_png": ("logo.png", _png_bytes),
+    "benign_pax_tar": ("notes.tar", _benign_tar),
+}
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every sample in its own folder, ``curator scan ROOT --json`` once; reports by sample name."""
+    root = tmp_path_factory.mktemp("scan-round2")
+    paths = {}
+    for name, (filename, build) in SAMPLES.items():
+        (root / name).mkdir()
+        (root / name / filename).write_bytes(build())
+        paths[f"{name}/{filename}"] = name
+    done = subprocess.run([sys.executable, "-m", "curator", "scan", str(root), "--json"],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    return {paths[f["path"]]: f for f in document["files"]}
+
+
+def _blocked_by_curator(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
+    report = scanned[name]
+    assert report["verdict"] == "blocked", report
+    own = {f["code"] for f in report["findings"]
+           if f["tool"] == "curator" and f["severity"] in ("high", "critical")}
+    assert code in own, f"{name}: expected curator's own {code} finding, got {sorted(own)}"
+
+
+def test_gif_magic_pickle(scanned: dict[str, dict[str, Any]]) -> None:
+    """A pickle whose first bytes are ``GIF89a`` was sniffed as an image (inert) and never walked."""
+    _blocked_by_curator(scanned, "gif_magic_pickle", "pickle-dangerous-global")
+
+
+def test_ftyp_magic_pickle(scanned: dict[str, dict[str, Any]]) -> None:
+    """``ftyp`` at byte 4 made a protocol 2 pickle an inert video."""
+    _blocked_by_curator(scanned, "ftyp_magic_pickle", "pickle-dangerous-global")
+
+
+def test_tar_pax_name_pickle(scanned: dict[str, dict[str, Any]]) -> None:
+    """A tar whose pax header name is a pickle: members clean, the file itself runs os.system."""
+    _blocked_by_curator(scanned, "tar_pax_name_pickle", "pickle-dangerous-global")
+
+
+def test_torch_zip_data_pkl_gif_magic(scanned: dict[str, dict[str, Any]]) -> None:
+    """torch zip whose data.pkl starts with ``GIF89a``: settled as an inert image member."""
+    _blocked_by_curator(scanned, "torch_zip_data_pkl_gif_magic", "pickle-dangerous-global")
+
+
+@pytest.mark.parametrize("name", ["benign_gif", "benign_png", "benign_pax_tar"])
+def test_benign_magic_files_stay_clean(scanned: dict[str, dict[str, Any]], name: str) -> None:
+    """The pickle probe behind a magic number must not flag real images and archives."""
+    report = scanned[name]
+    assert report["verdict"] == "clean", report
+    assert not [f for f in report["findings"] if f["code"] == "polyglot-pickle"], report
