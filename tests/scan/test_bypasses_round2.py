@@ -91,7 +91,33 @@ def _benign_tar() -> bytes:
     return buffer.getvalue()
 
 
+#: ``namespace.__init__.__globals__.os.system('true')`` with every name put together at render time:
+#: Jinja's ``x[key]`` falls back to getattr, so no attribute is ever spelled (unsandboxed engines run it)
+BUILT_KEYS_TEMPLATE = (
+    "{% set u = (raise_exception|string)[10] %}{% set g = [u, u, 'globals', u, u]|join %}"
+    "{% set i = [u, u, 'init', u, u]|join %}{% set o = ['o', 's']|join %}{% set s = ['sys', 'tem']|join %}"
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}{{ namespace[i][g][o][s]('true') }}"
+)
+#: ``map(attribute=...)`` walks a dotted path with the same getitem/getattr fallback
+MAP_ATTRIBUTE_TEMPLATE = (
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    "{{ messages|map(attribute='__class__.__mro__')|list }}"
+)
+#: ``map('attr', name)`` applies the attr filter without an attr Filter node
+MAP_ATTR_FILTER_TEMPLATE = (
+    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    "{{ [raise_exception]|map('attr', ['__glo', 'bals__']|join)|list }}"
+)
+
+
+def _tokenizer_config(template: str) -> Callable[[], bytes]:
+    return lambda: json.dumps({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template}).encode()
+
+
 SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "template_built_keys": ("tokenizer_config.json", _tokenizer_config(BUILT_KEYS_TEMPLATE)),
+    "template_map_attribute_path": ("chat_template.jinja", MAP_ATTRIBUTE_TEMPLATE.encode),
+    "template_map_attr_filter": ("tokenizer_config.json", _tokenizer_config(MAP_ATTR_FILTER_TEMPLATE)),
     "gif_magic_pickle": ("preview.gif", _gif_headed_pickle),
     "ftyp_magic_pickle": ("clip.mp4", _ftyp_headed_pickle),
     "tar_pax_name_pickle": ("assets.tar", _tar_pax_name_pickle),
@@ -146,9 +172,37 @@ def test_torch_zip_data_pkl_gif_magic(scanned: dict[str, dict[str, Any]]) -> Non
     _blocked_by_curator(scanned, "torch_zip_data_pkl_gif_magic", "pickle-dangerous-global")
 
 
+def test_template_built_keys(scanned: dict[str, dict[str, Any]]) -> None:
+    """Item lookups by names the template joins together at render time reach ``__globals__``."""
+    _blocked_by_curator(scanned, "template_built_keys", "template-suspicious")
+
+
+def test_template_map_attribute_path(scanned: dict[str, dict[str, Any]]) -> None:
+    """``map(attribute='__class__.__mro__')`` walks attributes no Getattr node names."""
+    _blocked_by_curator(scanned, "template_map_attribute_path", "template-injection")
+
+
+def test_template_map_attr_filter(scanned: dict[str, dict[str, Any]]) -> None:
+    """``map('attr', ...)``: the attr filter without an attr filter node."""
+    _blocked_by_curator(scanned, "template_map_attr_filter", "template-suspicious")
+
+
 @pytest.mark.parametrize("name", ["benign_gif", "benign_png", "benign_pax_tar"])
 def test_benign_magic_files_stay_clean(scanned: dict[str, dict[str, Any]], name: str) -> None:
     """The pickle probe behind a magic number must not flag real images and archives."""
     report = scanned[name]
     assert report["verdict"] == "clean", report
     assert not [f for f in report["findings"] if f["code"] == "polyglot-pickle"], report
+
+
+@pytest.mark.parametrize("template", [
+    "{% for m in messages %}{{ messages[loop.index0 + 1] if not loop.last }}{% endfor %}",
+    "{% for k in tools %}{{ tools[k] }}{% endfor %}",
+    "{% set ns = namespace(i=0) %}{% set ns.i = messages|length - 1 %}{{ messages[ns.i]['content'] }}",
+    "{{ messages|selectattr('role', 'equalto', 'system')|map(attribute='content')|join }}",
+])
+def test_context_keys_and_plain_attribute_paths_pass(template: str) -> None:
+    """Keys read from the render context, index arithmetic and plain attribute names are no finding."""
+    from curator.stages.scan.checks.templates import check_template
+
+    assert check_template(template, "t") == []
