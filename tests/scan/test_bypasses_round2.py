@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.scan import pickles
 from tests.scan.pickles import Ops
 
 #: ``os.system('true')`` without a PROTO header: opcodes that can follow any prefix
@@ -114,7 +115,23 @@ def _tokenizer_config(template: str) -> Callable[[], bytes]:
     return lambda: json.dumps({"bos_token": "<s>", "eos_token": "</s>", "chat_template": template}).encode()
 
 
+def _npz_storage_named_object_array() -> bytes:
+    """A zip with a data.pkl, so ``data/0`` looked like a torch storage and was skipped unread; but
+    ``numpy.load(f, allow_pickle=True)['data/0']`` reads it as a .npy and unpickles its object array."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    npy = buffer.getvalue() + pickles.os_system_call()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data.pkl", pickles.benign_state_dict({"w": ("FloatStorage", (2,))}))
+        zf.writestr("data/0", npy)
+    return archive.getvalue()
+
+
 SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "npz_storage_named_object_array": ("arrays.npz", _npz_storage_named_object_array),
     "template_built_keys": ("tokenizer_config.json", _tokenizer_config(BUILT_KEYS_TEMPLATE)),
     "template_map_attribute_path": ("chat_template.jinja", MAP_ATTRIBUTE_TEMPLATE.encode),
     "template_map_attr_filter": ("tokenizer_config.json", _tokenizer_config(MAP_ATTR_FILTER_TEMPLATE)),
@@ -185,6 +202,11 @@ def test_template_map_attribute_path(scanned: dict[str, dict[str, Any]]) -> None
 def test_template_map_attr_filter(scanned: dict[str, dict[str, Any]]) -> None:
     """``map('attr', ...)``: the attr filter without an attr filter node."""
     _blocked_by_curator(scanned, "template_map_attr_filter", "template-suspicious")
+
+
+def test_npz_storage_named_object_array(scanned: dict[str, dict[str, Any]]) -> None:
+    """A member named like a torch storage is still read when it is a .npy (numpy loads it by name)."""
+    _blocked_by_curator(scanned, "npz_storage_named_object_array", "pickle-dangerous-global")
 
 
 @pytest.mark.parametrize("name", ["benign_gif", "benign_png", "benign_pax_tar"])
