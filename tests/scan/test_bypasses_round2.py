@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import subprocess
 import sys
 import tarfile
@@ -66,7 +67,6 @@ def _torch_zip_gif_data_pkl() -> bytes:
 
 
 def _png_bytes() -> bytes:
-    import struct
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -130,7 +130,33 @@ def _npz_storage_named_object_array() -> bytes:
     return archive.getvalue()
 
 
+def _safetensors_pickle_polyglot() -> bytes:
+    """A valid safetensors file that is also a pickle from byte 0.
+
+    Header length 0x43 + 256*n: byte 0 is SHORT_BINBYTES ('C') of n bytes, swallowing the zero length
+    bytes and the JSON up to a metadata string; inside it, printable ``C~`` chunks (each skips 126
+    bytes) run to the end of the header; the tensor's U8 bytes hold POP and the payload.
+    """
+    tail = b"0" + PAYLOAD
+    tensor = json.dumps({"dtype": "U8", "shape": [len(tail)], "data_offsets": [0, len(tail)]})
+    prefix = ('{"w":' + tensor + ',"__metadata__":{"p":"').encode()
+    start = 8 + len(prefix)
+    n = start - 2
+    length = 0x43 + 256 * n
+    end = 8 + length
+    body = bytearray()
+    while end - (start + len(body)) > 128 + 40:
+        body += b"C~" + b"a" * 126
+    last = end - (start + len(body)) - 2
+    assert 32 <= last <= 126 and last not in (34, 92), last  # printable, no quote or backslash
+    body += b"C" + bytes([last]) + b"a" * (last - 7) + b'"}}' + b" " * 4
+    header = prefix + bytes(body)
+    assert len(header) == length and json.loads(header)["w"]["dtype"] == "U8"
+    return struct.pack("<Q", length) + header + tail
+
+
 SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "safetensors_pickle_polyglot": ("model.safetensors", _safetensors_pickle_polyglot),
     "npz_storage_named_object_array": ("arrays.npz", _npz_storage_named_object_array),
     "template_built_keys": ("tokenizer_config.json", _tokenizer_config(BUILT_KEYS_TEMPLATE)),
     "template_map_attribute_path": ("chat_template.jinja", MAP_ATTRIBUTE_TEMPLATE.encode),
@@ -202,6 +228,11 @@ def test_template_map_attribute_path(scanned: dict[str, dict[str, Any]]) -> None
 def test_template_map_attr_filter(scanned: dict[str, dict[str, Any]]) -> None:
     """``map('attr', ...)``: the attr filter without an attr filter node."""
     _blocked_by_curator(scanned, "template_map_attr_filter", "template-suspicious")
+
+
+def test_safetensors_pickle_polyglot(scanned: dict[str, dict[str, Any]]) -> None:
+    """A safetensors header was trusted before any pickle probe; the same bytes unpickle."""
+    _blocked_by_curator(scanned, "safetensors_pickle_polyglot", "pickle-dangerous-global")
 
 
 def test_npz_storage_named_object_array(scanned: dict[str, dict[str, Any]]) -> None:
