@@ -154,6 +154,11 @@ class Examiner:
         elif fmt not in self.config.inert_formats:
             exam.unread.append(f"{where}: {fmt} ({sniffed.detail}) is content neither curator nor its "
                                "scanners read, and scan.inert_formats does not list it as inert")
+        if sniffed.pickle_face:
+            exam.findings.append(Finding(Severity.MEDIUM, "polyglot-pickle",
+                                         f"{where}: is {fmt} and also a pickle from byte 0 that imports or "
+                                         "calls something; pickle.load reads that face"))
+            self._pickle(exam, path, f"{member or ''}(pickle face)", f"{where} (pickle face)")
         for item in inner:
             self.dispatch(exam, item.path, item.label,
                           sniff_file(item.path, item.name, self.config.max_pickle_opcodes), depth + 1, None)

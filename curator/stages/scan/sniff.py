@@ -58,6 +58,9 @@ class Sniffed:
 
     format: str
     detail: str = ""
+    #: the bytes also walk as a pickle from byte 0 that imports or calls something: ``pickle.load``
+    #: (and numpy, joblib, legacy torch, which fall back to it) reads that face whatever the magic says
+    pickle_face: bool = False
 
     @property
     def code_capable(self) -> bool:
@@ -84,17 +87,12 @@ def sniff_stream(fh: BinaryIO, size: int, name: str, max_opcodes: int = 50_000_0
     fh.seek(0)
     head = fh.read(HEAD_BYTES)
     lower = name.lower()
-    found = _by_magic(head, fh, size)
+    found = _by_structure(head, fh, size)
     if found is not None:
+        if found.format != "pickle" and _has_pickle_face(fh, size, max_opcodes):
+            return Sniffed(found.format, f"{found.detail}; also walks as a pickle from byte 0",
+                           pickle_face=True)
         return found
-    if _is_safetensors(head, size):  # before the pickle header: a header length 0x0280.. starts b"\x80\x02"
-        return Sniffed("safetensors", "header length and JSON header")
-    if head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
-        return Sniffed("pickle", f"protocol {head[1]} header")
-    if _is_zlib(head):
-        return Sniffed("zlib", "zlib header that inflates")
-    if _is_lzma_alone(head):
-        return Sniffed("lzma", "LZMA-alone header that decodes")
     walked = _walks_as_pickle(fh, size, max_opcodes)
     text = _as_text(head, size)
     if walked == "stream" or (walked == "imports" and text is None):
@@ -111,6 +109,22 @@ def sniff_stream(fh: BinaryIO, size: int, name: str, max_opcodes: int = 50_000_0
             return Sniffed("safetensors", "named .safetensors, header does not parse")
         return Sniffed("text", "UTF-8 text")
     return _binary(fh, head, size, lower, path)
+
+
+def _by_structure(head: bytes, fh: BinaryIO, size: int) -> Sniffed | None:
+    """What the first bytes say, before any pickle probe: magic numbers, a safetensors header, compression."""
+    found = _by_magic(head, fh, size)
+    if found is not None:
+        return found
+    if _is_safetensors(head, size):  # before the pickle header: a header length 0x0280.. starts b"\x80\x02"
+        return Sniffed("safetensors", "header length and JSON header")
+    if head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+        return Sniffed("pickle", f"protocol {head[1]} header")
+    if _is_zlib(head):
+        return Sniffed("zlib", "zlib header that inflates")
+    if _is_lzma_alone(head):
+        return Sniffed("lzma", "LZMA-alone header that decodes")
+    return None
 
 
 def _by_magic(head: bytes, fh: BinaryIO, size: int) -> Sniffed | None:
@@ -364,6 +378,14 @@ def _walks_as_pickle(fh: BinaryIO, size: int, max_opcodes: int) -> str | None:
             floor.reaches_danger(g.module, g.name) for g in walk.globals):
         return "stream"
     return "imports" if walk.globals else None
+
+
+def _has_pickle_face(fh: BinaryIO, size: int, max_opcodes: int) -> bool:
+    """A magic number is only what *one* reader checks: ``GIF89a`` opens a pickle (BINFLOAT eats the
+    next 8 bytes), a tar header's name field can hold one, ``ftyp`` at byte 4 sits inside a LONG1.
+    Walked from byte 0 like any headerless file: a face that imports or calls something is a pickle."""
+    walk = walk_file(fh, size, max_opcodes=max_opcodes, probe=True)
+    return bool(walk.globals or walk.invoked or walk.exhausted)
 
 
 #: control bytes text never holds (tab, newlines, form feed and escape are fine); protobuf is full of them

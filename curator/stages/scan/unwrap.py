@@ -100,9 +100,9 @@ def _zip_member(config: ScanConfig, scratch: Scratch, exam: FileExam, zf: zipfil
         return
     if _too_big(config, exam, where, info.file_size, info.compress_size):
         return
-    if torch and _TORCH_STORAGE.search(name):
-        return  # raw tensor storage: torch.load never unpickles these
     try:
+        if torch and _TORCH_STORAGE.search(name) and not _starts_as_npy(zf, info):
+            return  # raw tensor storage: torch.load never unpickles these
         with zf.open(info) as fh:
             head = fh.read(HEAD_BYTES + 1)
     except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError, RuntimeError) as exc:
@@ -120,12 +120,20 @@ def _zip_member(config: ScanConfig, scratch: Scratch, exam: FileExam, zf: zipfil
     yield Member(label, copy, posixpath.basename(name))
 
 
+def _starts_as_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """A storage-named member that is a .npy: ``numpy.load`` reads every member of a zip by name
+    (``npz['data/0']``) and unpickles an object array in any of them."""
+    with zf.open(info) as fh:
+        return fh.read(6) == b"\x93NUMPY"
+
+
 def _settled_by_head(config: ScanConfig, exam: FileExam, head: bytes, size: int, name: str,
                      label: str) -> bool:
     """True when the head alone settles the member: inert content read whole, or a plain NumPy array."""
     if len(head) >= size:
         sniffed = sniff(head, posixpath.basename(name), config.max_pickle_opcodes)
-        if sniffed.format in _SEEN_WHOLE and sniffed.format in config.inert_formats:
+        inert = sniffed.format in _SEEN_WHOLE and sniffed.format in config.inert_formats
+        if inert and not sniffed.pickle_face:
             exam.parts.append({"member": label, "format": sniffed.format})
             return True
         return False

@@ -39,8 +39,9 @@ def check_template(source: str, where: str) -> list[Finding]:
                                  f"(line {exc.lineno}: {exc.message})") from exc
     findings: list[Finding] = []
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    built = _Built(tree, nodes)
     for node in tree.find_all(nodes.Node):
-        problem = _judge(node, nodes, assigned)
+        problem = _judge(node, nodes, assigned) or _judge_lookup(node, nodes, built)
         if problem is not None:
             severity, what = problem
             findings.append(Finding(severity, "template-injection" if severity == Severity.CRITICAL
@@ -63,6 +64,122 @@ def _judge(node: Any, nodes: Any, assigned: set[str]) -> tuple[Severity, str] | 
     if isinstance(node, nodes.Import | nodes.FromImport | nodes.Include | nodes.Extends):
         return Severity.HIGH, "loads other templates"
     return None
+
+
+#: filters that look attributes up by a (dotted) name: the position or keyword the name is given in
+ATTRIBUTE_FILTERS = {"selectattr": 0, "rejectattr": 0, "groupby": 0, "map": "attribute", "sort": "attribute",
+                     "sum": "attribute", "unique": "attribute", "min": "attribute", "max": "attribute"}
+#: filters whose result is a number or a boolean: never a name
+NUMERIC_FILTERS = {"length", "count", "int", "float", "abs", "round", "wordcount"}
+
+
+def _judge_lookup(node: Any, nodes: Any, built: _Built) -> tuple[Severity, str] | None:
+    """Lookups by a name the template computes: Jinja's ``x[key]`` falls back to ``getattr`` (and
+    ``map(attribute=...)`` walks a dotted path), so a key put together at run time reaches
+    ``__globals__`` as surely as ``x.__globals__`` does, without ever spelling it."""
+    if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+        if built.computed(node.arg):
+            return Severity.HIGH, "looks up an item or attribute by a name built at run time"
+        return None
+    if not isinstance(node, nodes.Filter) or node.name not in ATTRIBUTE_FILTERS:
+        return None
+    if node.name == "map" and node.args and not (isinstance(node.args[0], nodes.Const)
+                                                 and node.args[0].value != "attr"):
+        return Severity.HIGH, "maps the attr filter (or a filter chosen at run time) over values"
+    where = ATTRIBUTE_FILTERS[node.name]
+    if isinstance(where, int):
+        arg = node.args[where] if len(node.args) > where else None
+    else:
+        arg = next((k.value for k in node.kwargs if k.key == where), None)
+    if arg is None:
+        return None
+    if isinstance(arg, nodes.Const):
+        for part in str(arg.value).split("."):
+            problem = _judge_name(part, f"{node.name} filter reaches attribute")
+            if problem is not None and problem[0] == Severity.CRITICAL:
+                return problem
+        return None
+    if built.computed(arg):
+        return Severity.HIGH, f"{node.name} filter looks up an attribute by a name built at run time"
+    return None
+
+
+class _Built:
+    """Which expressions of a template compute a value in the template itself (as opposed to reading
+    the render context: messages, tools, tokens), following ``set``, ``for``, ``with`` and macro names."""
+
+    def __init__(self, tree: Any, nodes: Any) -> None:
+        self.nodes = nodes
+        self.bindings: dict[str, list[Any]] = {}
+        for node in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For, nodes.With, nodes.Macro,
+                                   nodes.CallBlock)):
+            if isinstance(node, nodes.Assign):
+                self._bind(node.target, node.node)
+                if isinstance(node.node, nodes.Call) and _is_name(node.node.node, nodes, "namespace") \
+                        and isinstance(node.target, nodes.Name):
+                    for kw in node.node.kwargs:
+                        self.bindings.setdefault(f"{node.target.name}.{kw.key}", []).append(kw.value)
+            elif isinstance(node, nodes.AssignBlock):
+                self._bind(node.target, None)
+            elif isinstance(node, nodes.For):
+                self._bind(node.target, node.iter)
+            elif isinstance(node, nodes.With):
+                for target, value in zip(node.targets, node.values, strict=False):
+                    self._bind(target, value)
+            else:  # macro and call-block parameters: whatever a caller passes
+                for arg in node.args:
+                    self._bind(arg, None)
+
+    def _bind(self, target: Any, value: Any) -> None:
+        nodes = self.nodes
+        if isinstance(target, nodes.NSRef):
+            self.bindings.setdefault(f"{target.name}.{target.attr}", []).append(value)
+        elif isinstance(target, nodes.Name):
+            self.bindings.setdefault(target.name, []).append(value)
+        elif isinstance(target, nodes.Tuple):
+            for item in target.items:
+                self._bind(item, value)
+
+    def computed(self, node: Any, seen: frozenset[str] = frozenset()) -> bool:
+        """True unless ``node`` is a constant with a plain name, arithmetic, or a path into the context."""
+        nodes = self.nodes
+        if node is None:
+            return True  # a block body or a macro argument: anything
+        if isinstance(node, nodes.Const):
+            return isinstance(node.value, str) and _judge_name(node.value, "") is not None
+        if isinstance(node, nodes.Name):
+            return self._bound(node.name, seen)
+        if isinstance(node, nodes.Getattr):
+            if isinstance(node.node, nodes.Name) and f"{node.node.name}.{node.attr}" in self.bindings:
+                return self._bound(f"{node.node.name}.{node.attr}", seen)
+            return self.computed(node.node, seen)
+        if isinstance(node, nodes.Getitem):
+            return self.computed(node.node, seen) or (not isinstance(node.arg, nodes.Const)
+                                                       and self.computed(node.arg, seen))
+        if isinstance(node, nodes.Slice):
+            return any(self.computed(p, seen) for p in (node.start, node.stop, node.step) if p is not None)
+        if isinstance(node, nodes.BinExpr):
+            sides = (node.left, node.right)
+            if any(isinstance(side, nodes.Const) and isinstance(side.value, str) for side in sides):
+                return True  # pieces of a name put together
+            return any(self.computed(side, seen) for side in sides)
+        if isinstance(node, nodes.Neg | nodes.Pos):
+            return self.computed(node.node, seen)
+        if isinstance(node, nodes.Compare | nodes.Test | nodes.Not):
+            return False  # a boolean
+        # string building (~, join, format, string, replace, ...), calls, literals: built here
+        return not (isinstance(node, nodes.Filter) and node.name in NUMERIC_FILTERS)
+
+    def _bound(self, name: str, seen: frozenset[str]) -> bool:
+        if name not in self.bindings:
+            return False  # the render context's own value
+        if name in seen:
+            return True
+        return any(self.computed(v, seen | {name}) for v in self.bindings[name])
+
+
+def _is_name(node: Any, nodes: Any, name: str) -> bool:
+    return isinstance(node, nodes.Name) and node.name == name
 
 
 def _judge_name(name: str, what: str) -> tuple[Severity, str] | None:
