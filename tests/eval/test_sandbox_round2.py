@@ -9,7 +9,10 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +193,8 @@ def test_the_host_environment_does_not_reach_the_child(review: dict[str, Path],
     "[" * 100_000 + "]" * 100_000 + "\n",  # deep enough to raise RecursionError, not ValueError
     '["a list, not an object"]\n',
     '{"event": "progress", "done": "many", "total": null}\n',
+    '{"event": "result", "rows": "not rows", "unavailable": 5}\n',
+    '{"event": "result", "rows": [{"task": "probe_task", "run": "default", "metrics": "none"}]}\n',
 ])
 def test_a_hostile_message_ends_the_run_as_an_error_at_once(
         review: dict[str, Path], monkeypatch: pytest.MonkeyPatch, line: str) -> None:
@@ -208,3 +213,43 @@ def test_an_oversized_message_is_refused_without_being_held(
     assert result.status.value == "errored"
     assert "larger than" in result.evidence["child"]["message"]
     assert len(result.evidence["child"]["message"]) < 1000
+
+
+def test_the_sandboxed_child_dies_with_the_curator(tmp_path: Path) -> None:
+    """A child that forked and left its session still goes when the curator process is killed."""
+    script = tmp_path / "curator_stand_in.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "from curator.stages.eval.sandbox import Mounts, Sandbox\n"
+        "code = 'import os, time\\nif os.fork() == 0:\\n    os.setsid()\\ntime.sleep(300)'\n"
+        "argv, fds = Sandbox('bwrap', Mounts()).command([sys.executable, '-c', code, 'round2-orphan'])\n"
+        "subprocess.Popen(argv, pass_fds=fds, start_new_session=True, env={'PATH': '/usr/bin:/bin'})\n"
+        "print('started', flush=True)\n"
+        "time.sleep(300)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert parent.stdout is not None and parent.stdout.readline() == b"started\n"
+    for _ in range(100):
+        if len(_orphans()) == 2:
+            break
+        time.sleep(0.1)
+    assert len(_orphans()) == 2  # the child and its fork really ran
+    parent.kill()
+    parent.wait()
+    for _ in range(100):
+        if not _orphans():
+            break
+        time.sleep(0.1)
+    assert _orphans() == []
+
+
+def _orphans() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if b"round2-orphan" in cmdline and not cmdline.startswith(b"bwrap") and b"/bwrap" not in cmdline:
+            found.append(int(entry.name))
+    return found

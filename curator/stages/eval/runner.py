@@ -299,6 +299,11 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
         elif event == "phase":
             progress.advance(0, str(message.get("detail", "")))
         elif event == "result":
+            problem = result_problem(message)
+            if problem:
+                _stop(proc, 0.0)
+                outcome.message = f"the eval child sent a malformed result ({problem}) and was stopped"
+                return
             outcome.status, outcome.result = "ok", message
             _stop(proc, EXIT_GRACE_SECONDS)  # it has nothing more to say; don't wait on a stuck exit
             return
@@ -323,6 +328,45 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
             outcome.message = (f"the eval child used {outcome.peak_rss_mb:.0f} MB, over the memory guard "
                                f"of {limits.max_memory_mb:.0f} MB (eval.max_memory_mb), and was stopped")
             return
+
+
+#: what the stage reads of a result, by key: the JSON type each must have
+_RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "rows": list, "unavailable": list, "task_sources": dict, "versions": dict, "model_info": dict,
+    "requests": dict, "cache_entries": dict, "load_seconds": (int, float), "peak_rss_mb": (int, float)}
+_ROW_TYPES: dict[str, type | tuple[type, ...]] = {
+    "task": str, "run": str, "metrics": dict, "n_shot": (int, type(None)),
+    "version": (int, float, str, type(None)),
+    "output_type": (str, type(None)), "task_hash": (str, type(None))}
+
+
+def result_problem(result: dict[str, Any]) -> str | None:
+    """What makes a child's result unfit for the stage to read, or None: the child is not trusted."""
+    for key, kind in _RESULT_TYPES.items():
+        if key in result and not isinstance(result[key], kind):
+            return f"{key} is not a {_name(kind)}"
+    for row in result.get("rows", []):
+        if not isinstance(row, dict):
+            return "a row is not an object"
+        for key, kind in _ROW_TYPES.items():
+            if key in ("task", "run", "metrics") and key not in row:
+                return f"a row has no {key}"
+            if key in row and not isinstance(row[key], kind):
+                return f"a row's {key} is not a {_name(kind)}"
+        for name, value in row["metrics"].items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str | None):
+                return f"metric {str(name)[:40]!r} is not a number"
+    for item in result.get("unavailable", []):
+        if not (isinstance(item, dict) and isinstance(item.get("task"), str)
+                and isinstance(item.get("reason"), str)):
+            return "an unavailable task is not {task, reason}"
+    if not all(isinstance(v, dict) for v in result.get("task_sources", {}).values()):
+        return "a task source is not an object"
+    return None
+
+
+def _name(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
 
 
 def _counts(message: dict[str, Any]) -> tuple[float, float] | None:
