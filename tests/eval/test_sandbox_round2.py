@@ -135,9 +135,10 @@ def test_only_the_socket_families_a_run_needs_can_be_created(
     try:
         result, report = attack(review, monkeypatch, {
             "socket": [AF_INET, AF_INET | HIGH_BITS, AF_VSOCK, AF_UNIX | HIGH_BITS],
-            "unix_connect": [str(review["task"] / "agent.sock")]})
+            "unix_connect": [str(review["task"] / "agent.sock")]}, datasets_dir=str(review["task"]))
     finally:
         listener.close()
+    assert str(review["task"]) in result.evidence["sandbox"]["read_only"]
     assert report, result.evidence["child"]
     assert all(v.startswith("refused") for k, v in report.items()), report
     assert listener.connections == 0
