@@ -42,7 +42,8 @@ def probe(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
           **eval_keys: Any) -> tuple[Any, dict[str, Any]]:
     listener = Listener()
     writes = {"model": paths["files"] / "config.json", "review": paths["review"] / "planted.txt",
-              "home": paths["home"] / "planted.txt", "scratch": paths["review"] / "eval" / "ok.txt",
+              "home": paths["home"] / "planted.txt",
+              "scratch": paths["review"] / "eval" / "scratch" / "ok.txt",
               "root": Path("/planted-by-eval.txt")}
     (paths["review"] / "eval").mkdir(parents=True, exist_ok=True)
     (paths["review"] / "eval" / "probe.json").write_text(json.dumps({

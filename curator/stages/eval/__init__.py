@@ -26,7 +26,7 @@ from curator.core.stage import ReviewContext, Stage
 from curator.stages.eval.claims import ClaimMap, Judgement
 from curator.stages.eval.model_files import TOKENIZER_FILES, ModelFiles, read_model_files
 from curator.stages.eval.plan import Plan, check_claims, make_plan, result_key
-from curator.stages.eval.runner import Limits, child_env, run_child
+from curator.stages.eval.runner import SCRATCH, Limits, child_env, reset_run_dir, run_child
 from curator.stages.eval.sandbox import Mounts, Sandbox, bwrap_path
 from curator.stages.eval.settings import EvalSettings, optional_path
 
@@ -82,6 +82,7 @@ class EvalStage(Stage):
         claims, evidence["claims_source"] = _card_claims(ctx)
         claim_map = ClaimMap.load(ctx.policy.directory) if cfg.get("check_claims", True) else None
         run_dir = ctx.work_dir / "eval"
+        reset_run_dir(run_dir)
         evals_dir = ctx.policy.directory / "evals"
         plan = make_plan(baseline, claims, claim_map, evals_dir, run_dir / "tasks",
                          restrict_claims=self.tasks is not None)
@@ -101,9 +102,9 @@ class EvalStage(Stage):
         datasets_cache = optional_path(cfg, "datasets_cache", ctx.policy.directory)
         datasets_dir = optional_path(cfg, "datasets_dir", ctx.policy.directory)
         sandbox, findings = self._sandbox(settings, Mounts(
-            read_only=tuple(p for p in (ctx.files_dir, datasets_dir, datasets_cache, *_task_inputs(plan))
-                            if p is not None),
-            writable=(run_dir, cache_folder), share_net=settings.backend == "local-completions",
+            read_only=tuple(p for p in (ctx.files_dir, run_dir, datasets_dir, datasets_cache,
+                                        *_task_inputs(plan)) if p is not None),
+            writable=(run_dir / SCRATCH, cache_folder), share_net=settings.backend == "local-completions",
             hidden=tuple(h for h in (_workspace_home(ctx.work_dir),) if h is not None)))
         evidence["sandbox"] = {**sandbox.evidence(),
                                "unsandboxed": self.unsandboxed and sandbox.kind == "none"}
@@ -120,7 +121,8 @@ class EvalStage(Stage):
             "datasets_dir": str(datasets_dir) if datasets_dir else None,
             "datasets_cache": str(datasets_cache) if datasets_cache else None,
         }
-        env = child_env(run_dir / "hf-home", run_dir / "home", datasets_cache, sandbox.kind == "bwrap")
+        scratch = run_dir / SCRATCH
+        env = child_env(scratch / "hf-home", scratch / "home", datasets_cache, sandbox.kind == "bwrap")
         started = time.time()
         outcome = run_child(spec, run_dir, env, progress,
                             Limits(settings.timeout_seconds, settings.max_memory_mb), sandbox)

@@ -5,13 +5,20 @@ offline environment and a curator-owned HF_HOME, started inside the sandbox the 
 chose (``sandbox.py``). The parent cancels it (a ``cancel`` line,
 then SIGTERM, then SIGKILL), stops it at the wall-clock limit or when its memory passes
 the guard, and turns any death into an outcome with the tail of its stderr.
+
+The eval folder is the parent's (spec, stderr log, rendered tasks; read-only to the child);
+only its ``scratch`` subfolder is the child's, emptied before each run. The parent never
+opens anything the child could have written by its path: the stderr tail is read back
+through the parent's own descriptor, and what comes down the pipe is size-capped data.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +34,12 @@ from curator.stages.eval.sandbox import Sandbox
 
 #: what the child runs: ``python -P -m CHILD_MODULE SPEC MSG_FD``
 CHILD_MODULE = "curator.stages.eval.child"
+#: the eval folder's only part the child may write
+SCRATCH = "scratch"
+#: one pipe message at most (a result holds scores and facts, never samples)
+MAX_MESSAGE_BYTES = 16 << 20
+#: how much of the stderr log's end is read for its tail
+TAIL_BYTES = 200_000
 
 POLL_SECONDS = 0.1
 CANCEL_GRACE_SECONDS = 5.0
@@ -122,10 +135,37 @@ def tree_rss_mb(pid: int) -> float:
     return total
 
 
-def stderr_tail(path: Path, lines: int = TAIL_LINES) -> list[str]:
-    """The last meaningful lines a child wrote, progress bars left out."""
+def reset_run_dir(run_dir: Path) -> None:
+    """The eval folder ready for a run: links an older child planted in it removed, the rendered
+    tasks and the child's scratch folder emptied (a child may have left links there too)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for entry in run_dir.iterdir():
+        if entry.is_symlink():
+            entry.unlink()
+        elif entry.name in ("tasks", SCRATCH) and entry.is_dir():
+            shutil.rmtree(entry)  # never follows links out of the folder
+    (run_dir / SCRATCH).mkdir()
+
+
+def _create(path: Path) -> int:
+    """A fresh file the parent owns, opened for reading and writing; never through a link."""
+    path.unlink(missing_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
+def stderr_tail(log: int | Path, lines: int = TAIL_LINES) -> list[str]:
+    """The last meaningful lines a child wrote, progress bars left out.
+
+    ``log`` is best the parent's own descriptor of the log: a path could have been swapped.
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")[-200_000:]
+        fd = log if isinstance(log, int) else os.open(log, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            size = os.fstat(fd).st_size
+            text = os.pread(fd, TAIL_BYTES, max(0, size - TAIL_BYTES)).decode("utf-8", errors="replace")
+        finally:
+            if not isinstance(log, int):
+                os.close(fd)
     except OSError:
         return []
     parts = [p.rstrip() for chunk in text.split("\n") for p in chunk.split("\r") if p.strip()]
@@ -139,12 +179,20 @@ def stderr_tail(path: Path, lines: int = TAIL_LINES) -> list[str]:
 
 
 def _read_messages(stream: IO[bytes], sink: queue.Queue[dict[str, Any] | None]) -> None:
-    for raw in stream:
-        try:
-            sink.put(json.loads(raw))
-        except ValueError:
-            continue
-    sink.put(None)
+    """Each JSON object line onto ``sink``, then None; a line over the cap ends the reading."""
+    try:
+        while raw := stream.readline(MAX_MESSAGE_BYTES + 1):
+            if len(raw) > MAX_MESSAGE_BYTES:
+                sink.put({"event": "oversized"})
+                return
+            try:
+                message = json.loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(message, dict):
+                sink.put(message)
+    finally:
+        sink.put(None)
 
 
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
@@ -175,18 +223,23 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
     spec_path = run_dir / "spec.json"
-    spec_path.write_text(json.dumps(spec, indent=1), encoding="utf-8")
-    err_path = run_dir / "child.stderr.log"
+    spec_fd = _create(spec_path)
+    with os.fdopen(spec_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(spec, indent=1))
+    err = os.fdopen(_create(run_dir / "child.stderr.log"), "w+b")
+    (run_dir / SCRATCH).mkdir(exist_ok=True)
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
     # -P: the working folder never shadows a module the child imports
     argv, sandbox_fds = sandbox.command(
         [sys.executable, "-P", "-m", CHILD_MODULE, str(spec_path), str(write_fd)])
     try:
-        with open(err_path, "wb") as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err, env=env,
-                                    cwd=str(run_dir), pass_fds=(write_fd, *sandbox_fds),
-                                    start_new_session=True)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err, env=env,
+                                cwd=str(run_dir / SCRATCH), pass_fds=(write_fd, *sandbox_fds),
+                                start_new_session=True)
+    except BaseException:
+        err.close()
+        raise
     finally:
         for fd in (write_fd, *sandbox_fds):
             os.close(fd)
@@ -205,12 +258,13 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
         reader.join(timeout=2.0)
     outcome.exit_code = proc.returncode
     outcome.seconds = time.monotonic() - started
-    if outcome.status != "ok":
-        outcome.stderr_tail = stderr_tail(err_path)
-        if not outcome.message:
-            code = proc.returncode
-            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with {code}"
-            outcome.message = f"the eval child {how} without a result"
+    with err:
+        if outcome.status != "ok":
+            outcome.stderr_tail = stderr_tail(err.fileno())
+    if outcome.status != "ok" and not outcome.message:
+        code = proc.returncode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with {code}"
+        outcome.message = f"the eval child {how} without a result"
     return outcome
 
 
@@ -228,19 +282,33 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
             return
         event = message.get("event")
         if event == "progress":
-            total = float(message["total"])
-            if total != progress.total:
-                progress.set_total(total, unit="requests")
-            progress.advance(float(message["done"]) - done, "requests")
-            done = float(message["done"])
+            counts = _counts(message)
+            if counts is None:
+                _stop(proc, 0.0)
+                outcome.message = f"the eval child sent an unreadable progress message: {str(message)[:200]}"
+                return
+            if counts[1] != progress.total:
+                progress.set_total(counts[1], unit="requests")
+            progress.advance(counts[0] - done, "requests")
+            done = counts[0]
+        elif event == "oversized":
+            _stop(proc, 0.0)
+            outcome.message = (f"the eval child sent a message larger than {MAX_MESSAGE_BYTES >> 20} MB "
+                               "and was stopped")
+            return
         elif event == "phase":
             progress.advance(0, str(message.get("detail", "")))
         elif event == "result":
+            problem = result_problem(message)
+            if problem:
+                _stop(proc, 0.0)
+                outcome.message = f"the eval child sent a malformed result ({problem}) and was stopped"
+                return
             outcome.status, outcome.result = "ok", message
             _stop(proc, EXIT_GRACE_SECONDS)  # it has nothing more to say; don't wait on a stuck exit
             return
         elif event == "error":
-            outcome.message = str(message.get("message", ""))
+            outcome.message = str(message.get("message", ""))[:4000]
         elif event == "cancelled":
             _stop(proc, CANCEL_GRACE_SECONDS)
             raise Cancelled(progress.stage)
@@ -260,6 +328,54 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
             outcome.message = (f"the eval child used {outcome.peak_rss_mb:.0f} MB, over the memory guard "
                                f"of {limits.max_memory_mb:.0f} MB (eval.max_memory_mb), and was stopped")
             return
+
+
+#: what the stage reads of a result, by key: the JSON type each must have
+_RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "rows": list, "unavailable": list, "task_sources": dict, "versions": dict, "model_info": dict,
+    "requests": dict, "cache_entries": dict, "load_seconds": (int, float), "peak_rss_mb": (int, float)}
+_ROW_TYPES: dict[str, type | tuple[type, ...]] = {
+    "task": str, "run": str, "metrics": dict, "n_shot": (int, type(None)),
+    "version": (int, float, str, type(None)),
+    "output_type": (str, type(None)), "task_hash": (str, type(None))}
+
+
+def result_problem(result: dict[str, Any]) -> str | None:
+    """What makes a child's result unfit for the stage to read, or None: the child is not trusted."""
+    for key, kind in _RESULT_TYPES.items():
+        if key in result and not isinstance(result[key], kind):
+            return f"{key} is not a {_name(kind)}"
+    for row in result.get("rows", []):
+        if not isinstance(row, dict):
+            return "a row is not an object"
+        for key, kind in _ROW_TYPES.items():
+            if key in ("task", "run", "metrics") and key not in row:
+                return f"a row has no {key}"
+            if key in row and not isinstance(row[key], kind):
+                return f"a row's {key} is not a {_name(kind)}"
+        for name, value in row["metrics"].items():
+            if isinstance(value, bool) or not isinstance(value, int | float | str | None):
+                return f"metric {str(name)[:40]!r} is not a number"
+    for item in result.get("unavailable", []):
+        if not (isinstance(item, dict) and isinstance(item.get("task"), str)
+                and isinstance(item.get("reason"), str)):
+            return "an unavailable task is not {task, reason}"
+    if not all(isinstance(v, dict) for v in result.get("task_sources", {}).values()):
+        return "a task source is not an object"
+    return None
+
+
+def _name(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def _counts(message: dict[str, Any]) -> tuple[float, float] | None:
+    """A progress message's (done, total), or None when they are not finite numbers."""
+    try:
+        done, total = float(message["done"]), float(message["total"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (done, total) if math.isfinite(done) and math.isfinite(total) else None
 
 
 def _tell(proc: subprocess.Popen[bytes], line: str) -> None:

@@ -33,6 +33,9 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/et
                 "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives")
 #: the sandbox's own home and temp folder (tmpfs, gone when the child exits)
 HOME = "/home/curator-eval"
+#: tmpfs sizes in MB: their pages are the machine's memory but not the child's RSS, so the
+#: memory guard cannot see them; ``hidden`` is the empty tmpfs masking the workspace
+TMPFS_MB = {"/tmp": 1024, "/dev/shm": 256, "home": 64, "hidden": 1}
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ def _bwrap_args(mounts: Mounts, seccomp: bool) -> tuple[list[str], list[int]]:
     if mounts.share_net:  # name resolution for the serving engine's host
         args += [x for f in ("/etc/resolv.conf", "/etc/hosts") if os.path.exists(f)
                  for x in ("--ro-bind", f, f)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", HOME]
+    args += ["--proc", "/proc", "--dev", "/dev", *_tmpfs("/dev/shm", "/dev/shm"), *_tmpfs("/tmp", "/tmp"),
+             *_tmpfs(HOME, "home")]
     hidden = [Path(os.path.abspath(h)) for h in mounts.hidden if os.path.isdir(h)]
     read_only = [Path(os.path.abspath(p)) for p in [*python_paths(), *mounts.read_only] if os.path.exists(p)]
     inside = [p for p in read_only if any(p.is_relative_to(h) and p != h for h in hidden)]
@@ -123,7 +127,7 @@ def _bwrap_args(mounts: Mounts, seccomp: bool) -> tuple[list[str], list[int]]:
     for path in _outermost([p for p in read_only if p not in inside]):
         args += ["--ro-bind", str(path), str(path)]
     for path in hidden:
-        args += ["--tmpfs", str(path)]
+        args += _tmpfs(str(path), "hidden")
     for path in _outermost(inside):
         args += ["--ro-bind", str(path), str(path)]
     for path in mounts.writable:  # after the read-only ones: a scratch folder inside one stays writable
@@ -137,6 +141,10 @@ def _bwrap_args(mounts: Mounts, seccomp: bool) -> tuple[list[str], list[int]]:
         args += ["--seccomp", str(fd)]
         fds.append(fd)
     return args, fds
+
+
+def _tmpfs(path: str, size: str) -> list[str]:
+    return ["--size", str(TMPFS_MB[size] << 20), "--tmpfs", path]
 
 
 def _outermost(paths: list[Path]) -> list[Path]:

@@ -3,9 +3,13 @@
 Default allow, with a deny list of what an ML workload never calls and an attacker would:
 debugging other processes, mounting, new namespaces (so the sandbox cannot be re-nested or
 escaped through a user namespace), kernel keyrings, bpf, perf, userfaultfd, io_uring,
-module loading, terminal injection (TIOCSTI), and, when the child has no network, IP and
-packet sockets. Other architectures' system call tables are killed by libseccomp's
-bad-arch default, so a 32-bit ``int 0x80`` does not walk around the list.
+module loading, terminal injection (TIOCSTI). Sockets are an allow-list of families: none
+when the child has no network (its pipes and ``socketpair`` need none), IP and netlink when it
+must reach a serving engine; never unix sockets, which would reach the host's abstract ones
+(in the host's network namespace) or any socket file under a mounted folder, nor vsock.
+Arguments the kernel reads as 32-bit ints are compared on their low 32 bits only. Other
+architectures' system call tables are killed by libseccomp's bad-arch default, so a 32-bit
+``int 0x80`` does not walk around the list.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ import errno
 import os
 
 ALLOW = 0x7FFF0000
-CMP_EQ, CMP_MASKED_EQ = 4, 7
+CMP_MASKED_EQ = 7
 CLONE_NEWUSER = 0x10000000
 TIOCSTI = 0x5412
-AF_INET, AF_INET6, AF_PACKET = 2, 10, 17
+AF_INET, AF_INET6, AF_NETLINK = 2, 10, 16
+#: every family number is checked up to here (AF_MAX is 46 in Linux 6.x; the kernel refuses above)
+FAMILIES = 64
+LOW32 = 0xFFFFFFFF
 
 DENIED = (
     "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
@@ -77,10 +84,10 @@ def compiled_filter(block_ip: bool) -> int:
             _rule(lib, ctx, _errno(errno.EPERM), name)
         _rule(lib, ctx, _errno(errno.ENOSYS), "clone3")  # its flags are unreadable: glibc falls back to clone
         _rule(lib, ctx, _errno(errno.EPERM), "clone", _ArgCmp(0, CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
-        _rule(lib, ctx, _errno(errno.EPERM), "ioctl", _ArgCmp(1, CMP_MASKED_EQ, 0xFFFFFFFF, TIOCSTI))
-        if block_ip:
-            for family in (AF_INET, AF_INET6, AF_PACKET):
-                _rule(lib, ctx, _errno(errno.EACCES), "socket", _ArgCmp(0, CMP_EQ, family, 0))
+        _rule(lib, ctx, _errno(errno.EPERM), "ioctl", _ArgCmp(1, CMP_MASKED_EQ, LOW32, TIOCSTI))
+        allowed = set() if block_ip else {AF_INET, AF_INET6, AF_NETLINK}
+        for family in sorted(set(range(FAMILIES)) - allowed):
+            _rule(lib, ctx, _errno(errno.EACCES), "socket", _ArgCmp(0, CMP_MASKED_EQ, LOW32, family))
         fd = os.memfd_create("curator-eval-seccomp", 0)
         if lib.seccomp_export_bpf(ctx, fd) != 0:
             os.close(fd)
