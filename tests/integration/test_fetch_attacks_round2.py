@@ -9,6 +9,7 @@ pinned both. Such a listing is refused before anything is written.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,4 +64,20 @@ def test_local_paths_that_collide_after_normalisation_refuse_the_folder(tmp_path
     assert run.returncode == 1, run.stdout
     doc = json.loads(run.stdout)
     assert {f["code"] for f in _findings(doc)} == {"colliding-paths"}
+    assert doc["files"] == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dangling-link"])
+def test_a_local_entry_that_is_no_regular_file_refuses_the_folder(tmp_path: Path, kind: str) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"reviewed bytes\n")
+    if kind == "fifo":
+        os.mkfifo(model / "evil.pkl")
+    else:
+        (model / "evil.pkl").symlink_to("not-there.pkl")
+    run = curator("review", str(model), "--headless", "--only", "fetch", "--json")
+    assert run.returncode == 1, run.stdout
+    doc = json.loads(run.stdout)
+    assert [(f["code"], f["file"]) for f in _findings(doc)] == [("not-a-file", "evil.pkl")]
     assert doc["files"] == []

@@ -211,6 +211,10 @@ def _local_files(root: Path, ignore: set[str]) -> tuple[list[Path], list[Finding
                                         f"(to {os.path.realpath(path)})", file=rel))
             elif path.is_file():
                 paths.append(path)
+            elif not path.is_dir():  # FIFO, socket, device, dangling link: no bytes to pin
+                findings.append(Finding(Severity.HIGH, "not-a-file",
+                                        f"{rel} is not a regular file (a FIFO, socket, device or "
+                                        "dangling link); remove it from the folder", file=rel))
     findings += _collision_findings([p.relative_to(root).as_posix() for p in paths],
                                     "the folder holds", "folder")
     return paths, findings
