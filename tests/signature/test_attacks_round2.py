@@ -106,3 +106,29 @@ def test_a_certificate_inside_its_validity_still_verifies(tmp_path: Path) -> Non
     sign_with_certificate(model, pki)
     run = cli("signature", model, "--certificate-chain", pki["ca"], "--json")
     assert run.code == 0, run.err
+
+
+# -- a publisher's rule dodged by spelling its name another way -------------------------------
+@pytest.mark.parametrize(("match", "repo_id"), [("acme", "ACME/tiny"), ("acme", "Acme/tiny"),
+                                              ("acme/tiny", "acme/Tiny"), ("acme/*", "ACME/tiny")])
+def test_a_required_signer_rule_holds_whatever_the_case_of_the_repo_id(tmp_path: Path, match: str,
+                                                                       repo_id: str) -> None:
+    """The Hub resolves repo ids case-insensitively: ``ACME/tiny`` is acme's repo, held to acme's rule."""
+    from curator.core.models import Status
+    from curator.ledger import Ledger
+    from tests.signature.helpers import checklists, review
+
+    (tmp_path / "cl").mkdir()
+    make_key(tmp_path / "cl" / "acme.pem")
+    model = make_model(tmp_path / "m", FILES)
+    sign_with_key(model, make_key(tmp_path / "other.pem"))
+    rule = {"match": match, "required": True, "signers": [{"key": "acme.pub"}]}
+    policy = checklists(tmp_path / "cl", [rule])
+    ledger = Ledger(tmp_path / "ledger.db")
+    try:
+        result = review(model, repo_id, policy, ledger, tmp_path / "w")
+    finally:
+        ledger.close()
+    assert result.status == Status.FAILED, result.findings
+    assert any("acme.pub" in f.message for f in result.findings)
+
