@@ -48,8 +48,9 @@ def test_a_socket_beside_the_signed_files_is_unsigned(tmp_path: Path) -> None:
 
 
 # -- certificates outside their validity ------------------------------------------------------
-def _pki(folder: Path, leaf_days: tuple[int, int], ca_days: tuple[int, int] = (-400, 400)) -> dict[str, Path]:
-    """A CA and a code-signing leaf valid from/to the given day offsets from now."""
+def _pki(folder: Path, leaf_days: tuple[int, int], ca_days: tuple[int, int] = (-400, 400),
+         usage: str = "code-signing") -> dict[str, Path]:
+    """A CA and a leaf (code-signing, or TLS server) valid from/to these day offsets from now."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -73,7 +74,8 @@ def _pki(folder: Path, leaf_days: tuple[int, int], ca_days: tuple[int, int] = (-
             .serial_number(x509.random_serial_number())
             .not_valid_before(day(leaf_days[0])).not_valid_after(day(leaf_days[1]))
             .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING if usage == "code-signing"
+                                                  else ExtendedKeyUsageOID.SERVER_AUTH]), False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     paths = {"ca": folder / "ca.pem", "leaf": folder / "leaf.pem", "key": folder / "leaf.key"}
@@ -98,6 +100,16 @@ def test_a_certificate_outside_its_validity_does_not_verify(tmp_path: Path, leaf
     assert run.code == 1, run.err
     assert run.json["status"] == "failed"
     assert word in run.json["error"], run.json["error"]
+
+
+def test_a_tls_server_certificate_from_the_ca_cannot_sign_models(tmp_path: Path) -> None:
+    """Any web server's key under the same CA would otherwise sign for the publisher."""
+    pki = _pki(tmp_path / "pki", (-10, 10), usage="tls-server")
+    model = make_model(tmp_path / "m", FILES)
+    sign_with_certificate(model, pki)
+    run = cli("signature", model, "--certificate-chain", pki["ca"], "--json")
+    assert run.code == 1, run.err
+    assert "code signing" in run.json["error"], run.json["error"]
 
 
 def test_a_certificate_inside_its_validity_still_verifies(tmp_path: Path) -> None:
