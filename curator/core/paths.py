@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -32,3 +34,32 @@ def escapes(root: Path, path: Path) -> bool:
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
     return os.path.commonpath([real_root, real]) != real_root
+
+
+def fold(path: str) -> str:
+    """``path`` as a case-insensitive, normalising file system (macOS, Windows) names it.
+
+    NFC, case-folded, each part without Windows' trailing dots and spaces: two paths that
+    fold alike are one file there, whichever of them was written last.
+    """
+    return "/".join(unicodedata.normalize("NFC", part).casefold().rstrip(". ")
+                    for part in path.split("/"))
+
+
+def collisions(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of paths that are one file, or a file and a folder, once folded (duplicates too)."""
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for path in paths:
+        folded = fold(path)
+        parts = folded.split("/")
+        above = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        other = files.get(folded) or folders.get(folded) or next(
+            (files[f] for f in above if f in files), None)
+        if other is not None:
+            pairs.append((other, path))
+            continue
+        files[folded] = path
+        folders.update({f: path for f in above if f not in folders})
+    return pairs

@@ -17,7 +17,7 @@ from typing import Any
 from curator.core.errors import IntegrityError, UsageError
 from curator.core.hashing import hash_files
 from curator.core.models import FileEntry, Finding, Manifest, Severity, StageResult, Status
-from curator.core.paths import escapes, unsafe_reason
+from curator.core.paths import collisions, escapes, unsafe_reason
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
 from curator.stages.fetch.download import Downloaded, Source, fetch_file, partial_dir
@@ -155,7 +155,19 @@ def _refusals(remotes: list[RemoteFile], max_bytes: int) -> list[Finding]:
             findings.append(Finding(Severity.HIGH, "file-too-large",
                                     f"{r.path} is {r.size} bytes, over the cap of {max_bytes}",
                                     file=r.path))
-    return findings
+    return findings + _collision_findings([r.path for r in remotes], "the hub lists", "repo")
+
+
+def _collision_findings(paths: list[str], where: str, what: str) -> list[Finding]:
+    """Names that are one file on a case-insensitive or normalising file system.
+
+    Which of them a consumer reads would depend on the order they land in, so the whole
+    candidate is refused rather than one of them picked.
+    """
+    return [Finding(Severity.CRITICAL, "colliding-paths",
+                    f"{where} {first!r} and {second!r}, one file (or a file and a folder) on a "
+                    f"case-insensitive or Unicode-normalising file system; refusing the whole {what}",
+                    file=second) for first, second in collisions(paths)]
 
 
 def _mismatch_findings(outcome: Downloaded) -> list[Finding]:
@@ -199,6 +211,12 @@ def _local_files(root: Path, ignore: set[str]) -> tuple[list[Path], list[Finding
                                         f"(to {os.path.realpath(path)})", file=rel))
             elif path.is_file():
                 paths.append(path)
+            elif not path.is_dir():  # FIFO, socket, device, dangling link: no bytes to pin
+                findings.append(Finding(Severity.HIGH, "not-a-file",
+                                        f"{rel} is not a regular file (a FIFO, socket, device or "
+                                        "dangling link); remove it from the folder", file=rel))
+    findings += _collision_findings([p.relative_to(root).as_posix() for p in paths],
+                                    "the folder holds", "folder")
     return paths, findings
 
 

@@ -138,7 +138,8 @@ def disk_sha256(folder: Path, ignore_paths: list[str],
     Ignored files are hashed too (a signed file is compared even if ignored); ignored
     folders (``.git``) are not walked and show as ``name/`` -> None. Symlinks are
     followed only when the signer allowed them and only inside the folder; any other
-    symlink gets an empty digest, so it can never match.
+    symlink, and any entry that is not a regular file (FIFO, socket, device), gets an
+    empty digest, so it can never match and is never silently left out.
     """
     root = folder.resolve()
     paths: dict[str, Path] = {}
@@ -159,6 +160,8 @@ def disk_sha256(folder: Path, ignore_paths: list[str],
                     continue
             if path.is_file():
                 paths[rel] = path
+            else:  # a FIFO, socket or device: nothing the signer hashed, never a match
+                out[rel] = ""
     hashed = hash_files(paths.values())
     out.update({rel: hashed[p][1] for rel, p in paths.items()})
     return out

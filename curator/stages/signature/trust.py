@@ -34,10 +34,15 @@ class PublisherRule:
     note: str = ""
 
     def applies_to(self, repo_id: str) -> bool:
-        """An org matches every repo under it; a pattern with ``/`` or ``*`` matches repo ids."""
-        if "/" in self.match or any(c in self.match for c in "*?["):
-            return fnmatch.fnmatchcase(repo_id, self.match)
-        return publisher_of(repo_id) == self.match
+        """An org matches every repo under it; a pattern with ``/`` or ``*`` matches repo ids.
+
+        The Hub resolves repo ids whatever their case, so a rule does too: ``ACME/x`` is
+        acme's repo and may not dodge acme's required signers.
+        """
+        match = self.match.casefold()
+        if "/" in match or any(c in match for c in "*?["):
+            return fnmatch.fnmatchcase(repo_id.casefold(), match)
+        return publisher_of(repo_id) == match
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,8 @@ class TrustDecision:
 
 
 def publisher_of(repo_id: str) -> str:
-    """The hub org of ``org/name``; a bare name is its own publisher."""
-    return repo_id.split("/", 1)[0] if "/" in repo_id else repo_id
+    """The hub org of ``org/name``, case-folded as the Hub resolves it; a bare name is its own."""
+    return (repo_id.split("/", 1)[0] if "/" in repo_id else repo_id).casefold()
 
 
 def load_publishers(directory: Path) -> list[PublisherRule]:
@@ -174,6 +179,11 @@ def tofu_key(signer: dict[str, Any]) -> list[str]:
     return [kind, str(signer.get("fingerprint"))]
 
 
+def _same_publisher(event: dict[str, Any], publisher: str) -> bool:
+    """Sightings recorded before publishers were case-folded still count."""
+    return str(event["payload"].get("publisher", "")).casefold() == publisher.casefold()
+
+
 def on_first_use(ledger: Any, publisher: str, signer: dict[str, Any], review_id: str) -> TrustDecision:
     """Trust on first use: record the first signer of an unlisted publisher, compare later ones.
 
@@ -181,11 +191,11 @@ def on_first_use(ledger: Any, publisher: str, signer: dict[str, Any], review_id:
     not turn its own first sight into a match.
     """
     seen = [e for e in ledger.events(kind="signer_seen")
-            if e["payload"].get("publisher") == publisher and e.get("review_id") != review_id]
+            if _same_publisher(e, publisher) and e.get("review_id") != review_id]
     label = signer_label(signer)
     if not seen:
         mine = [e for e in ledger.events(kind="signer_seen", review_id=review_id)
-                if e["payload"].get("publisher") == publisher]
+                if _same_publisher(e, publisher)]
         if not mine:
             ledger.append("signer_seen", {"publisher": publisher, "signer": signer}, review_id)
         return TrustDecision("tofu-new", f"{publisher} is not in publishers.yaml; {label} is the first "

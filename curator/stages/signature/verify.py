@@ -193,6 +193,7 @@ def _traditional(bundle: Bundle, anchor: Anchor) -> SignedStatement:
         against = "the CA " + ", ".join(f"{p} ({f[:19]}…)" for p, f in zip(anchor.certificates,
                                                                             fingerprints, strict=True))
         manifest = _verified_manifest(bundle, verifier, signature, against)
+        _chain_fit_today(bundle, anchor, against)
         chain = bundle.claimed_signer
         signer = {"kind": "certificate", **{k: v for k, v in chain.items() if k != "kind"},
                   "anchor": str(anchor.certificates[0]), "anchor_fingerprint": fingerprints[0]}
@@ -207,6 +208,48 @@ def _traditional(bundle: Bundle, anchor: Anchor) -> SignedStatement:
                                   f"the public key {anchor.public_key} ({fingerprint})")
     return _statement({"kind": "key", "fingerprint": fingerprint, "public_key": str(anchor.public_key)},
                       manifest, {"public_key": str(anchor.public_key), "fingerprint": fingerprint})
+
+
+def _chain_fit_today(bundle: Bundle, anchor: Anchor, against: str) -> None:
+    """The signing certificate must chain to the CA *today*, and be one made to sign code.
+
+    model-signing checks the chain at the leaf's own notBefore (a certificate bundle has
+    no trusted timestamp), so a leaf or CA that expired years ago, whose key may since
+    have leaked, would sign forever; a leaf dated in the future would pass as well. It
+    also takes any leaf with the digitalSignature key usage, so every TLS server key the
+    CA ever certified could sign models: a leaf restricted to other extended key usages
+    is refused.
+    """
+    import base64
+    import json
+
+    from cryptography import x509
+    from OpenSSL import crypto
+
+    material = json.loads(bundle.path.read_bytes())["verificationMaterial"]
+    ders = [base64.b64decode(c["rawBytes"]) for c in material["x509CertificateChain"]["certificates"]]
+    certs = [crypto.X509.from_cryptography(x509.load_der_x509_certificate(d)) for d in ders]
+    store = crypto.X509Store()
+    for ca in x509.load_pem_x509_certificates(b"".join(p.read_bytes() for p in anchor.certificates)):
+        store.add_cert(crypto.X509.from_cryptography(ca))
+    try:
+        crypto.X509StoreContext(store, certs[0], certs[1:]).verify_certificate()
+    except crypto.X509StoreContextError as exc:
+        leaf = bundle.claimed_signer
+        raise SignatureProblem("rejected", f"{bundle.path.name} does not verify against {against} today: "
+                               f"{exc} (the signing certificate '{leaf.get('subject', '')}' is valid "
+                               f"{leaf.get('not_before')} to {leaf.get('not_after')})") from exc
+    try:
+        usages = x509.load_der_x509_certificate(ders[0]).extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:  # no restriction: any use, code signing included (RFC 5280)
+        return
+    allowed = {x509.oid.ExtendedKeyUsageOID.CODE_SIGNING, x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    if not allowed & set(usages):
+        names = ", ".join(u.dotted_string for u in usages)
+        raise SignatureProblem("rejected", f"{bundle.path.name}: the signing certificate "
+                               f"'{bundle.claimed_signer.get('subject', '')}' is not for code signing "
+                               f"(its extended key usage allows only {names})")
 
 
 def _verified_manifest(bundle: Bundle, verifier: Any, signature: Any, against: str) -> Any:
