@@ -101,7 +101,9 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
         report.problems.append(Problem("no-decision", f"no signed decision is attached to {digest}"))
         return
     files = {layer.path: (layer.descriptor.digest, layer.descriptor.size) for layer in layers}
-    approvers: set[str] = set()
+    # approvals add up per review and per person: a curator listed with two keys (a rotation)
+    # is one approver, and pending approvals from different reviews were never one approval
+    approvers: dict[str, set[str]] = {}
     required = rules.approvals_required
     for descriptor, (subject, envelopes) in found:
         if subject != digest:
@@ -127,16 +129,17 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
                                      "curator": decision.curator.to_dict(), "time": decision.time,
                                      "rationale": decision.rationale,
                                      "waivers": [w.to_dict() for w in decision.waivers]})
-            report.problems += _judge(decision, digest, files, today)
+            report.problems += _judge(decision, name, digest, files, today)
             if decision.curator.keyid != verified.signer.keyid:
                 report.problems.append(Problem("forged-decision", f"{decision.curator.label} is named in a "
                                                f"decision signed by {verified.signer.identity.label}"))
             elif decision.outcome == "approved":
-                approvers.add(verified.signer.keyid)
+                approvers.setdefault(decision.review_id, set()).add(verified.signer.identity.person)
             required = max(required, decision.approvals_required)
-    if not report.problems and len(approvers) < required:
+    most = max((len(people) for people in approvers.values()), default=0)
+    if not report.problems and most < required:
         report.problems.append(Problem("insufficient-approvals",
-                                       f"{len(approvers)} trusted approval(s); {required} required"))
+                                       f"{most} trusted approver(s) in one review; {required} required"))
 
 
 def _decisions(registry: Registry, name: str, digest: str,
@@ -163,12 +166,15 @@ def _decisions(registry: Registry, name: str, digest: str,
     return found
 
 
-def _judge(decision: Decision, digest: str, files: dict[str, tuple[str, int]],
+def _judge(decision: Decision, name: str, digest: str, files: dict[str, tuple[str, int]],
            today: dt.date) -> list[Problem]:
     problems = []
     if decision.subject_digest != digest:
         problems.append(Problem("wrong-subject", f"decision {decision.review_id} approves "
                                 f"{decision.subject_digest}, not {digest}"))
+    if decision.subject_name != name:  # approved bytes copied under another model's name
+        problems.append(Problem("wrong-subject", f"decision {decision.review_id} approves this model "
+                                f"as {decision.subject_name}, not as {name}"))
     if decision.outcome != "approved":
         problems.append(Problem("rejected", f"{decision.curator.label} rejected this model: "
                                 f"{decision.rationale}"))
