@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
-from curator.attest.statement import Decision
+from curator.attest.statement import Decision, Waiver
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.durable import sync_tree
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
@@ -130,6 +130,7 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
                                      "rationale": decision.rationale,
                                      "waivers": [w.to_dict() for w in decision.waivers]})
             report.problems += _judge(decision, name, digest, files, today)
+            report.problems += _waivers_within(decision, rules)
             if decision.curator.keyid != verified.signer.keyid:
                 report.problems.append(Problem("forged-decision", f"{decision.curator.label} is named in a "
                                                f"decision signed by {verified.signer.identity.label}"))
@@ -179,7 +180,7 @@ def _judge(decision: Decision, name: str, digest: str, files: dict[str, tuple[st
         problems.append(Problem("rejected", f"{decision.curator.label} rejected this model: "
                                 f"{decision.rationale}"))
     for waiver in decision.waivers:
-        if waiver.expired(today):
+        if _expired(waiver, today):
             problems.append(Problem("waiver-expired", f"the waiver for {waiver.stage} expired on "
                                     f"{waiver.expires}; re-review the model"))
     signed = {f["path"]: ("sha256:" + f["sha256"], int(f["size"])) for f in decision.files}
@@ -187,6 +188,34 @@ def _judge(decision: Decision, name: str, digest: str, files: dict[str, tuple[st
         changed = sorted(set(signed.items()) ^ set(files.items()))
         problems.append(Problem("files-mismatch", "the manifest's files differ from the approved ones: "
                                 + ", ".join(sorted({p for p, _ in changed}))[:300]))
+    return problems
+
+
+def _expired(waiver: Waiver, today: dt.date) -> bool:
+    try:
+        return waiver.expired(today)
+    except ValueError:  # an unreadable date never reads as 'still valid'
+        return True
+
+
+def _waivers_within(decision: Decision, rules: DecisionRules) -> list[Problem]:
+    """The team's waiver rules, applied again here: a curator's own checklists may have been
+    looser when they signed (fetch made waivable, a waiver for ten years)."""
+    try:
+        signed_on = dt.date.fromisoformat(decision.time[:10])
+        ends = [(w, dt.date.fromisoformat(w.expires)) for w in decision.waivers]
+    except ValueError:
+        return [Problem("malformed-decision", f"decision {decision.review_id} has an unreadable date")]
+    problems = []
+    longest = signed_on + dt.timedelta(days=rules.max_waiver_days)
+    for waiver, expires in ends:
+        if waiver.stage in rules.unwaivable:
+            problems.append(Problem("policy-violation", f"decision {decision.review_id} waives "
+                                    f"{waiver.stage}, which the team's policy (decision.unwaivable) "
+                                    "never allows"))
+        elif expires > longest:
+            problems.append(Problem("policy-violation", f"the waiver for {waiver.stage} runs to {expires}, "
+                                    f"beyond the team's {rules.max_waiver_days} days from {signed_on}"))
     return problems
 
 

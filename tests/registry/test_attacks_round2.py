@@ -3,6 +3,7 @@ approve what the deploy pipeline is about to run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -82,5 +83,27 @@ def test_approvals_from_different_reviews_do_not_add_up(approved: Approved,  # n
     # the same two curators in one review pass: the rule is about the review, not the people
     approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy),
                                _edited(approved.statement(), bob, policy=policy)])
+    code, report = approved.gate()
+    assert code == 0, report
+
+
+def test_the_gate_holds_waivers_to_the_team_rules(approved: Approved) -> None:  # noqa: F811
+    # a curator whose local checklists let fetch be waived, or a waiver run for ten years, signs
+    # a genuine decision: the deploy gate applies the team's unwaivable and max_waiver_days
+    statement = approved.statement()
+    signed_on = dt.date.fromisoformat(statement["predicate"]["time"][:10])
+    fetch = {"stage": "fetch", "reason": "mirror flaky", "status": "failed",
+             "expires": (signed_on + dt.timedelta(days=30)).isoformat()}
+    approved.replace_decision([_edited(statement, approved.ada, waivers=[fetch])])
+    code, report = approved.gate()
+    assert code == 1 and report["reason"] == "policy-violation", report
+    assert "fetch" in report["problems"][0]["message"]
+    decade = {"stage": "eval", "reason": "no GPU", "status": "errored",
+              "expires": (signed_on + dt.timedelta(days=3650)).isoformat()}
+    approved.replace_decision([_edited(statement, approved.ada, waivers=[decade])])
+    code, report = approved.gate()
+    assert code == 1 and report["reason"] == "policy-violation", report
+    year = {**decade, "expires": (signed_on + dt.timedelta(days=365)).isoformat()}
+    approved.replace_decision([_edited(statement, approved.ada, waivers=[year])])
     code, report = approved.gate()
     assert code == 0, report
