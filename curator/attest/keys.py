@@ -38,12 +38,23 @@ class CuratorIdentity:
     def label(self) -> str:
         return f"{self.name} <{self.email}>"
 
+    @property
+    def person(self) -> str:
+        """Who this is, whichever key: approvals and separation of duties count people."""
+        return person_of(self.email)
+
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CuratorIdentity:
         return cls(name=str(data["name"]), email=str(data["email"]), keyid=str(data["keyid"]))
+
+
+def person_of(email: str) -> str:
+    """An e-mail as the one person it names: a curator's keys (a rotation, a second laptop)
+    and spellings of the address ('Ada@X.org ') are still one approver."""
+    return email.strip().casefold()
 
 
 def fingerprint(public_pem: str | bytes) -> str:

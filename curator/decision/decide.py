@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
-from curator.attest.keys import CuratorIdentity, Signer
+from curator.attest.keys import CuratorIdentity, Signer, person_of
 from curator.attest.statement import DecisionFacts, build_statement
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
@@ -128,7 +128,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             if not opener:
                 raise DecisionRefused(f"cannot tell who opened review {a.review.id}",
                                       "separation of duties needs it; open a new review with --fresh")
-            if opener.get("keyid") == me.keyid or opener.get("email") == me.email:
+            if opener.get("keyid") == me.keyid or person_of(str(opener.get("email", ""))) == me.person:
                 raise DecisionRefused(f"{me.label} opened review {a.review.id} and cannot approve it",
                                       "separation of duties: another curator must approve")
     elif request.waivers or request.swap.given:
@@ -157,9 +157,9 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             raise DecisionRefused(
                 f"review {a.review.id} was just decided ({last.get('final', state)}) by {who}",
                 "open a new review with --fresh to decide again")
-        approvers = {p["curator"]["keyid"] for p in prior
+        approvers = {person_of(str(p["curator"]["email"])) for p in prior
                      if p.get("outcome") == "approved" and p.get("subject_digest") == artifact.digest}
-        if me.keyid in approvers:
+        if me.person in approvers:
             raise DecisionRefused(f"{me.label} already approved review {a.review.id}",
                                   f"{a.rules.approvals_required} different curators must approve")
         if request.approve:

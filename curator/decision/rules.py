@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,8 +125,16 @@ def _custom_code(found: list[Blocker], scan: StageResult | None, rules: Decision
 
 
 def unnamed_files(blocker: Blocker, reason: str) -> list[str]:
-    """The custom-code files a waiver's reason does not name (by path or by file name)."""
-    return [f for f in blocker.files if f not in reason and f.rsplit("/", 1)[-1] not in reason]
+    """The custom-code files a waiver's reason does not name (by path or by file name).
+
+    A name counts only standing on its own: 'evil.py' inside 'modeling_evil.py' or
+    'not_evil.py' names a different file."""
+    return [f for f in blocker.files if not _names(reason, f) and not _names(reason, f.rsplit("/", 1)[-1])]
+
+
+def _names(reason: str, name: str) -> bool:
+    # a path character before, or after (a '.' only when a word follows: 'x.py.' ends a sentence)
+    return re.search(rf"(?<![\w./\\-]){re.escape(name)}(?![\w/\\-]|\.\w)", reason) is not None
 
 
 def waivers_for(blocking: list[Blocker], asked: dict[str, str], until: dt.date | None,

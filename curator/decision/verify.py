@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
-from curator.attest.statement import Decision
+from curator.attest.statement import Decision, Waiver
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.durable import sync_tree
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
@@ -101,7 +101,9 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
         report.problems.append(Problem("no-decision", f"no signed decision is attached to {digest}"))
         return
     files = {layer.path: (layer.descriptor.digest, layer.descriptor.size) for layer in layers}
-    approvers: set[str] = set()
+    # approvals add up per review and per person: a curator listed with two keys (a rotation)
+    # is one approver, and pending approvals from different reviews were never one approval
+    approvers: dict[str, set[str]] = {}
     required = rules.approvals_required
     for descriptor, (subject, envelopes) in found:
         if subject != digest:
@@ -127,16 +129,18 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
                                      "curator": decision.curator.to_dict(), "time": decision.time,
                                      "rationale": decision.rationale,
                                      "waivers": [w.to_dict() for w in decision.waivers]})
-            report.problems += _judge(decision, digest, files, today)
+            report.problems += _judge(decision, name, digest, files, today)
+            report.problems += _waivers_within(decision, rules)
             if decision.curator.keyid != verified.signer.keyid:
                 report.problems.append(Problem("forged-decision", f"{decision.curator.label} is named in a "
                                                f"decision signed by {verified.signer.identity.label}"))
             elif decision.outcome == "approved":
-                approvers.add(verified.signer.keyid)
+                approvers.setdefault(decision.review_id, set()).add(verified.signer.identity.person)
             required = max(required, decision.approvals_required)
-    if not report.problems and len(approvers) < required:
+    most = max((len(people) for people in approvers.values()), default=0)
+    if not report.problems and most < required:
         report.problems.append(Problem("insufficient-approvals",
-                                       f"{len(approvers)} trusted approval(s); {required} required"))
+                                       f"{most} trusted approver(s) in one review; {required} required"))
 
 
 def _decisions(registry: Registry, name: str, digest: str,
@@ -163,17 +167,20 @@ def _decisions(registry: Registry, name: str, digest: str,
     return found
 
 
-def _judge(decision: Decision, digest: str, files: dict[str, tuple[str, int]],
+def _judge(decision: Decision, name: str, digest: str, files: dict[str, tuple[str, int]],
            today: dt.date) -> list[Problem]:
     problems = []
     if decision.subject_digest != digest:
         problems.append(Problem("wrong-subject", f"decision {decision.review_id} approves "
                                 f"{decision.subject_digest}, not {digest}"))
+    if decision.subject_name != name:  # approved bytes copied under another model's name
+        problems.append(Problem("wrong-subject", f"decision {decision.review_id} approves this model "
+                                f"as {decision.subject_name}, not as {name}"))
     if decision.outcome != "approved":
         problems.append(Problem("rejected", f"{decision.curator.label} rejected this model: "
                                 f"{decision.rationale}"))
     for waiver in decision.waivers:
-        if waiver.expired(today):
+        if _expired(waiver, today):
             problems.append(Problem("waiver-expired", f"the waiver for {waiver.stage} expired on "
                                     f"{waiver.expires}; re-review the model"))
     signed = {f["path"]: ("sha256:" + f["sha256"], int(f["size"])) for f in decision.files}
@@ -181,6 +188,34 @@ def _judge(decision: Decision, digest: str, files: dict[str, tuple[str, int]],
         changed = sorted(set(signed.items()) ^ set(files.items()))
         problems.append(Problem("files-mismatch", "the manifest's files differ from the approved ones: "
                                 + ", ".join(sorted({p for p, _ in changed}))[:300]))
+    return problems
+
+
+def _expired(waiver: Waiver, today: dt.date) -> bool:
+    try:
+        return waiver.expired(today)
+    except ValueError:  # an unreadable date never reads as 'still valid'
+        return True
+
+
+def _waivers_within(decision: Decision, rules: DecisionRules) -> list[Problem]:
+    """The team's waiver rules, applied again here: a curator's own checklists may have been
+    looser when they signed (fetch made waivable, a waiver for ten years)."""
+    try:
+        signed_on = dt.date.fromisoformat(decision.time[:10])
+        ends = [(w, dt.date.fromisoformat(w.expires)) for w in decision.waivers]
+    except ValueError:
+        return [Problem("malformed-decision", f"decision {decision.review_id} has an unreadable date")]
+    problems = []
+    longest = signed_on + dt.timedelta(days=rules.max_waiver_days)
+    for waiver, expires in ends:
+        if waiver.stage in rules.unwaivable:
+            problems.append(Problem("policy-violation", f"decision {decision.review_id} waives "
+                                    f"{waiver.stage}, which the team's policy (decision.unwaivable) "
+                                    "never allows"))
+        elif expires > longest:
+            problems.append(Problem("policy-violation", f"the waiver for {waiver.stage} runs to {expires}, "
+                                    f"beyond the team's {rules.max_waiver_days} days from {signed_on}"))
     return problems
 
 
