@@ -17,15 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.eval.sandbox_probe import attempt
+
 SYS_SOCKET = 41  # x86_64
 
 
-def attempt(action: Any) -> str:
-    try:
-        action()
-    except OSError as exc:
-        return f"refused: {errno.errorcode.get(exc.errno or 0, exc.errno)}"
-    return "done"
 
 
 def raw_socket(family: int, kind: int = socket.SOCK_STREAM) -> None:

@@ -114,12 +114,12 @@ def test_memory_guard_stops_the_child(tiny_model: Path, tmp_path: Path) -> None:
 
 
 class Listener:
-    """A loopback TCP server that only counts who connects."""
+    """A server that only counts who connects: loopback TCP, or the listening socket given."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        self.sock = sock or socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
+        self.port = self.sock.getsockname()[1] if self.sock.family == socket.AF_INET else 0
         self.connections = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -129,14 +129,14 @@ class Listener:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except TimeoutError:
+            except OSError:
                 continue
             self.connections += 1
             conn.close()
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout=2)
         self.sock.close()
 
 

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from curator.core.models import StageResult
 from curator.stages.eval import EvalStage, runner
 from curator.stages.eval.sandbox import bwrap_path
 from tests.eval.helpers import policy_with, quiet_progress, review_context
+from tests.eval.test_isolation import Listener
 
 AF_INET, AF_UNIX, AF_VSOCK = 2, 1, 40
 HIGH_BITS = 1 << 32  # the kernel reads socket(2)'s family as an int; seccomp sees all 64 bits
@@ -63,32 +63,12 @@ def attack(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch, attacks: dic
         return result, {}
 
 
-class UnixListener:
+def unix_listener(address: str) -> Listener:
     """A unix stream server (a path, or an abstract ``\\0`` name) that counts who connects."""
-
-    def __init__(self, address: str) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(address)
-        self.sock.listen()
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(address)
+    sock.listen()
+    return Listener(sock)
 
 
 def test_symlinks_planted_in_the_eval_folder_are_never_followed_by_the_parent(
@@ -131,7 +111,7 @@ def test_only_the_socket_families_a_run_needs_can_be_created(
     """Before: an IP socket with junk in the family's upper 32 bits, and vsock (the hypervisor's
     socket family, in no network namespace) were created; a unix socket bound under a folder the
     sandbox mounts (here the task folder) was connected to, read-only mount or not."""
-    listener = UnixListener(str(review["task"] / "agent.sock"))
+    listener = unix_listener(str(review["task"] / "agent.sock"))
     try:
         result, report = attack(review, monkeypatch, {
             "socket": [AF_INET, AF_INET | HIGH_BITS, AF_VSOCK, AF_UNIX | HIGH_BITS],
@@ -149,7 +129,7 @@ def test_a_run_that_shares_the_host_network_cannot_reach_its_abstract_unix_socke
     """Before: with a serving engine (local-completions) the child shares the host's network
     namespace, and with it every abstract unix socket (D-Bus, X11, agents) on the machine."""
     name = f"\0curator-round2-{os.getpid()}"
-    listener = UnixListener(name)
+    listener = unix_listener(name)
     try:
         result, report = attack(review, monkeypatch, {"unix_connect": [name], "socket": [AF_VSOCK]},
                                 backend={"kind": "local-completions",
