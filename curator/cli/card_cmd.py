@@ -31,6 +31,7 @@ def card(
     from curator.core.policy import Policy
     from curator.core.progress import Progress
     from curator.core.stage import ReviewContext
+    from curator.ledger.standings import standings
     from curator.stages.card import examine_folder
 
     if not path.exists():
@@ -43,7 +44,7 @@ def card(
     ledger = _ledger(quiet=as_json)
     try:
         ctx = ReviewContext(review_id="card", candidate=candidate, files_dir=folder,
-                            work_dir=folder, policy=Policy.load(), ledger=ledger)
+                            work_dir=folder, policy=Policy.load(), standings=standings(ledger))
         report = examine_folder(ctx, Progress("card", [], threading.Event()), card_file)
     finally:
         if ledger is not None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from curator.core.models import Candidate, Manifest, StageResult, Status
 from curator.core.progress import Progress
+from curator.core.standing import Standings
 
 
 @dataclass
@@ -21,7 +22,9 @@ class ReviewContext:
     work_dir: Path  # the review's own scratch and evidence folder
     policy: Any  # curator.core.policy.Policy
     results: dict[str, StageResult] = field(default_factory=dict)
-    ledger: Any = None  # curator.ledger.Ledger, for stages that consult history
+    ledger: Any = None  # curator.ledger.Ledger: first-seen signers (trust on first use)
+    #: where each model stands (approved, retired, rejected): lineage and look-alike names
+    standings: Standings = field(default_factory=Standings)
 
     @property
     def manifest(self) -> Manifest | None:

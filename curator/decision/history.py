@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curator.core.errors import UsageError
+from curator.core.errors import DecisionRefused, UsageError
+from curator.core.standing import Standing
+from curator.ledger.standings import standings
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,14 @@ class ApprovedModel:
 
 
 def approved_models(ledger: Any) -> list[ApprovedModel]:
-    """Every approved and pushed artifact, oldest push first (a re-push counts as the latest)."""
+    """Every approved and pushed artifact that still stands approved (never retired, nor rejected
+    afterwards), oldest push first (a re-push counts as the latest)."""
+    return [model for model, standing in _pushed(ledger) if standing.approved]
+
+
+def _pushed(ledger: Any) -> list[tuple[ApprovedModel, Standing]]:
+    """Every artifact pushed after a final approval, with where it stands now."""
+    standing = standings(ledger)
     reviews = {r.id: r for r in ledger.reviews()}
     finals: dict[str, dict[str, Any]] = {}
     for event in ledger.events(kind="decision"):
@@ -49,18 +58,25 @@ def approved_models(ledger: Any) -> list[ApprovedModel]:
         p = event["payload"]
         if decision is None or review is None or decision.get("subject_digest") != p.get("digest"):
             continue
+        now = standing.of_review(review_id)
+        if now is None:
+            continue
         tag = str(decision.get("tag", ""))
-        found.append(ApprovedModel(
+        found.append((ApprovedModel(
             review_id=review_id, repo_id=review.candidate.repo_id, revision=review.candidate.commit or tag,
             name=str(decision.get("name", "")), tag=tag, ref=str(p.get("ref", "")),
             digest_ref=str(p.get("digest_ref", "")), digest=str(p.get("digest", "")),
-            registry=str(p.get("registry", "")), time=float(event["time"])))
+            registry=str(p.get("registry", "")), time=float(event["time"])), now))
     return found
 
 
 def find_approved(ledger: Any, text: str, name: str | None = None) -> ApprovedModel:
     """The one approved model ``text`` names (optionally inside repository ``name``)."""
-    hits = [m for m in approved_models(ledger) if m.matches(text) and (name is None or m.name == name)]
+    named = [(m, s) for m, s in _pushed(ledger) if m.matches(text) and (name is None or m.name == name)]
+    hits = [m for m, s in named if s.approved]
+    if named and not hits:
+        raise DecisionRefused(f"{named[-1][0].ref} is no longer approved: {named[-1][1].describe()}",
+                              "pick a model that stands approved, as 'curator inventory' shows")
     if not hits:
         where = f" of {name}" if name else ""
         raise UsageError(f"'{text}' is not an approved model{where} in this workspace's ledger",

@@ -16,6 +16,7 @@ from curator.core.progress import Observer
 from curator.core.stage import ReviewContext
 from curator.core.workspace import Workspace
 from curator.ledger import LedgerBase, open_ledger
+from curator.ledger.standings import standings
 from curator.stages import STAGES, build_stages
 
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
@@ -109,7 +110,7 @@ class Session:
         """Look-alike findings from the repo id alone: shown before anything is downloaded."""
         from curator.stages.card import name_check
 
-        return name_check(candidate, self.policy, self.ledger)
+        return name_check(candidate, self.policy, standings(self.ledger))
 
     def _find_open(self, candidate: Candidate) -> Review | None:
         for review in reversed(self.ledger.reviews()):
@@ -125,7 +126,8 @@ class Session:
         work_dir = self.workspace.review_dir(review.id)
         # a local folder too: fetch copies it here, so later stages read the pinned bytes
         return ReviewContext(review_id=review.id, candidate=c, files_dir=work_dir / "files",
-                             work_dir=work_dir, policy=self.policy, ledger=self.ledger)
+                             work_dir=work_dir, policy=self.policy, ledger=self.ledger,
+                             standings=standings(self.ledger))
 
     def stage_names(self, only: list[str] | None = None) -> list[str]:
         names = self.policy.stages

@@ -14,6 +14,7 @@ from curator.core.models import Candidate, FileEntry, Manifest, StageResult, Sta
 from curator.core.policy import Policy
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext
+from curator.ledger.standings import standings
 from curator.stages.card import CardStage
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checklists"
@@ -75,7 +76,7 @@ def grade(tmp_path: Path, checklists: Path) -> Grader:
         ctx = ReviewContext(
             review_id="r1", candidate=Candidate(repo_id=repo_id, revision="main", source=source),
             files_dir=folder, work_dir=tmp_path, policy=policy or Policy.load(checklists),
-            results=context_results, ledger=ledger)
+            results=context_results, standings=standings(ledger))
         return CardStage().run(ctx, Progress("card", [], threading.Event()))
 
     return run

@@ -10,7 +10,7 @@ import pytest
 
 from curator.core.models import Candidate
 from curator.ledger import Ledger
-from curator.stages.card import approved_models
+from curator.ledger.standings import standings
 from tests.card.conftest import Grader
 from tests.card.helpers import card_text, codes, field
 
@@ -22,10 +22,12 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     opened.close()
 
 
-def decide(ledger: Ledger, repo_id: str, outcome: str = "approved", state: str = "decided") -> str:
+def decide(ledger: Ledger, repo_id: str, outcome: str = "approved", state: str = "decided",
+           digest: str | None = None) -> str:
     review = ledger.create_review(Candidate(repo_id=repo_id, revision="main", source="hub",
                                             commit="a" * 40))
-    ledger.append("decision", {"outcome": outcome, "curator": "test"}, review.id)
+    ledger.append("decision", {"outcome": outcome, "curator": "test",
+                               **({"subject_digest": digest} if digest else {})}, review.id)
     ledger.set_state(review.id, state)
     return review.id
 
@@ -36,8 +38,35 @@ def test_approved_models_reads_decided_approvals_only(ledger: Ledger) -> None:
     decide(ledger, "acme-labs/pending", state="open")
     later = decide(ledger, "acme-labs/changed-mind")
     ledger.append("decision", {"outcome": "rejected"}, later)  # the latest decision counts
-    assert approved_models(ledger) == {"acme-labs/acme-7b"}
-    assert approved_models(None) == set()
+    assert set(standings(ledger).approved()) == {"acme-labs/acme-7b"}
+    assert standings(None).approved() == {}
+
+
+def test_a_retired_base_is_reported_as_retired_not_approved(grade: Grader, ledger: Ledger) -> None:
+    """A base model retired in the quarterly review no longer lends a derived model its
+    approval: the lineage names the retirement (who, when, why) and blocks."""
+    review = decide(ledger, "acme-labs/acme-7b", digest="sha256:" + "a" * 64)
+    assert "base-model-not-approved" in codes(grade(card_text("adapter_list.md"), ledger=ledger))
+    ledger.append("quarterly_action", {"action": "retire", "rationale": "licence withdrawn",
+                                       "curator": {"name": "Lee Lead"}, "digest": "sha256:" + "a" * 64},
+                  review)
+    result = grade(card_text("adapter_list.md"), ledger=ledger)
+    base = result.evidence["lineage"]["bases"][0]
+    assert (base["repo_id"], base["approved"]) == ("acme-labs/acme-7b", False)
+    assert base["withdrawn"].startswith("retired on ") and "Lee Lead: licence withdrawn" in base["withdrawn"]
+    (withdrawn,) = [f for f in result.findings if f.code == "base-model-withdrawn"]
+    assert withdrawn.severity.value == "high" and "licence withdrawn" in withdrawn.message
+    assert field(result, "lineage")["status"] != "verified"
+
+
+def test_a_later_rejection_of_the_same_digest_wins(ledger: Ledger) -> None:
+    decide(ledger, "acme-labs/acme-7b", digest="sha256:" + "b" * 64)
+    assert set(standings(ledger).approved()) == {"acme-labs/acme-7b"}
+    decide(ledger, "acme-labs/acme-7b", outcome="rejected", digest="sha256:" + "b" * 64)
+    known = standings(ledger)
+    assert known.approved() == {}
+    withdrawn = known.withdrawn("ACME-labs/acme-7b")
+    assert withdrawn is not None and withdrawn.status == "rejected"
 
 
 def test_adapter_list_with_one_base_approved(grade: Grader, ledger: Ledger) -> None:

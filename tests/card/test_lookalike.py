@@ -8,6 +8,7 @@ import pytest
 
 from curator.core.models import Candidate, Severity, Status
 from curator.ledger import Ledger
+from curator.ledger.standings import standings
 from curator.stages.card import lookalike_findings
 from curator.stages.card.lookalike import distance, skeleton, trusted_publishers
 from tests.card.conftest import Grader
@@ -125,11 +126,32 @@ def test_name_check_needs_only_the_name(checklists: Path, tmp_path: Path) -> Non
     ledger.append("decision", {"outcome": "approved"}, review.id)
     ledger.set_state(review.id, "decided")
     policy = Policy.load(checklists)
+    known = standings(ledger)
     squat = Candidate("acme-1abs/acme-7b", "main", "hub", endpoint="http://127.0.0.1:9")
-    assert [f.code for f in name_check(squat, policy, ledger)] == ["lookalike-publisher"]
+    assert [f.code for f in name_check(squat, policy, known)] == ["lookalike-publisher"]
     inventory = Candidate("tiny-0rg/sentiment-v2", "main", "hub")
-    assert {f.code for f in name_check(inventory, policy, ledger)} == {
+    assert {f.code for f in name_check(inventory, policy, known)} == {
         "lookalike-publisher", "lookalike-model"}
-    assert name_check(Candidate("acme-labs/acme-7b", "main", "hub"), policy, ledger) == []
-    assert name_check(Candidate("local/acme-1abs", "local", "local"), policy, ledger) == []
+    assert name_check(Candidate("acme-labs/acme-7b", "main", "hub"), policy, known) == []
+    assert name_check(Candidate("local/acme-1abs", "local", "local"), policy, known) == []
+    ledger.close()
+
+
+def test_a_retired_impostor_never_poisons_the_genuine_name(checklists: Path, tmp_path: Path) -> None:
+    """An impostor approved by mistake, then retired, is no longer inventory: the genuine model
+    it imitated is not flagged as a look-alike of it."""
+    from curator.core.policy import Policy
+    from curator.stages.card import name_check
+
+    ledger = Ledger(tmp_path / "l.db")
+    impostor = ledger.create_review(Candidate("tiny-0rg/sentiment-v2", "main", "hub", commit="b" * 40))
+    ledger.append("decision", {"outcome": "approved", "final": "approved",
+                               "subject_digest": "sha256:" + "1" * 64}, impostor.id)
+    ledger.set_state(impostor.id, "decided")
+    policy = Policy.load(checklists)
+    genuine = Candidate("tiny-org/sentiment-v2", "main", "hub")
+    assert "lookalike-model" in {f.code for f in name_check(genuine, policy, standings(ledger))}
+    ledger.append("quarterly_action", {"action": "retire", "rationale": "an impostor",
+                                       "digest": "sha256:" + "1" * 64}, impostor.id)
+    assert "lookalike-model" not in {f.code for f in name_check(genuine, policy, standings(ledger))}
     ledger.close()

@@ -16,6 +16,7 @@ from curator.core.policy import Policy
 from curator.core.progress import Cancelled, Progress
 from curator.core.stage import ReviewContext
 from curator.ledger import Ledger
+from curator.ledger.standings import standings
 from curator.stages import STAGES, build_stages
 from curator.stages.card import CardStage
 from tests.card.conftest import SHIPPED, Grader
@@ -121,7 +122,7 @@ def test_pipeline_persists_the_card_result(tmp_path: Path, checklists: Path) -> 
     ledger.save_result(review.id, StageResult("fetch", Status.PASSED, evidence={"files": [
         {"path": "README.md", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]}))
     ctx = ReviewContext(review.id, candidate, folder, tmp_path, Policy.load(checklists),
-                        ledger=ledger)
+                        ledger=ledger, standings=standings(ledger))
     Pipeline([CardStage()]).run(ctx)
     stored = ledger.results(review.id)["card"]
     assert stored.status == Status.WARNED

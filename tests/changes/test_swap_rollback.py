@@ -123,3 +123,28 @@ def _signed_change(registry: LayoutRegistry, digest: str) -> dict[str, Any]:
             change: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))["predicate"]["change"]
             return change
     raise AssertionError("no decision attached")
+
+
+def test_a_retired_revision_is_withdrawn_for_rollback_swap_and_inventory(revisions: dict[str, Any]) -> None:
+    """One projection of "approved": once v1 is retired in the quarterly review, rollback cannot
+    pick it (nor name it with --to), a swap no longer replaces it, and the inventory says retired."""
+    from curator.decision.history import approved_models
+    from curator.ledger import Ledger
+
+    r1, r2 = revisions["r1"]["review_id"], revisions["r2"]["review_id"]
+    first = _json("decide", r1, "--approve", "--rationale", "first adoption")
+    second = _json("decide", r2, "--approve", "--rationale", "newer weights", "--justification",
+                   "fixes the tokenizer bug", "--rollback-plan", f"curator rollback {NAME}")
+    assert cli("quarterly", "retire", first["ref"], "--rationale", "contains a backdoor").returncode == 0
+
+    refused = cli("rollback", NAME, "--rationale", "regression")
+    assert refused.returncode == 1 and "no earlier approved artifact" in refused.stderr, refused.stderr
+    named = cli("rollback", NAME, "--to", first["ref"], "--rationale", "regression")
+    assert named.returncode == 1 and "is no longer approved: retired on" in named.stderr, named.stderr
+    assert "contains a backdoor" in named.stderr
+    assert _json("verify", f"{NAME}:prod")["manifest_digest"] == second["manifest_digest"]
+
+    with Ledger(Path(_home()) / "ledger.db") as ledger:
+        assert [m.digest for m in approved_models(ledger)] == [second["manifest_digest"]]
+    status = {e["manifest_digest"]: e["status"] for e in _json("inventory")["models"]}
+    assert status[first["manifest_digest"]] == "retired" and status[second["manifest_digest"]] == "approved"

@@ -1,8 +1,8 @@
 """The card stage: the model card against the five provenance fields, license, lineage and
 look-alike names.
 
-``lookalike_findings`` (name only, before download) and ``approved_models`` (what curator
-already adopted) are public so the review command and later the registry can use them.
+``lookalike_findings`` and ``name_check`` (name only, before download) are public so the review
+command can flag a look-alike before a byte is downloaded.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from curator.core.errors import StageCrashed
 from curator.core.models import Candidate, Finding, Manifest, Severity, StageResult
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
+from curator.core.standing import Standings
 from curator.stages.card.grade import CardSettings
 from curator.stages.card.license import LicenseTable, candidate_files
-from curator.stages.card.lineage import approvals, approved_models
 from curator.stages.card.lookalike import lookalike_findings, trusted_publishers
 from curator.stages.card.parse import ParsedCard, parse_card, read_card_bytes
 from curator.stages.card.review import CardInputs, CardReport, examine
 from curator.stages.card.rules import ProvenanceRules
 
-__all__ = ["CardStage", "approved_models", "examine_folder", "load_card", "lookalike_findings",
+__all__ = ["CardStage", "examine_folder", "load_card", "lookalike_findings",
            "name_check"]
 
 CARD_NAME = "README.md"
@@ -102,21 +102,23 @@ def examine_folder(ctx: ReviewContext, progress: Progress,
     progress.advance(1, f"read {card.name}" if card.present else "no model card")
     progress.check()
     trusted, problems = trusted_publishers(directory, section)
-    approved = approvals(ctx.ledger)
-    progress.advance(1, "checked publishers and the ledger")
+    approved = ctx.standings.approved()
+    withdrawn = {repo: w.describe() for repo in {s.repo_id for s in ctx.standings}
+                 if (w := ctx.standings.withdrawn(repo)) is not None}
+    progress.advance(1, "checked publishers and the inventory")
     progress.check()
     inputs = CardInputs(
         repo_id=ctx.candidate.repo_id, source=ctx.candidate.source,
         files=[] if card_file else candidate_files(ctx.files_dir, ctx.manifest),
         files_dir=None if card_file else ctx.files_dir, manifest=ctx.manifest,
-        signature=ctx.results.get("signature"), approved=approved, trusted=trusted,
+        signature=ctx.results.get("signature"), approved=approved, withdrawn=withdrawn, trusted=trusted,
         inventory=sorted(approved), problems=problems)
     report = examine(card, inputs, settings, rules, table)
     progress.advance(1, f"card {report.status.value}")
     return report
 
 
-def name_check(candidate: Candidate, policy: Any, ledger: Any = None) -> list[Finding]:
+def name_check(candidate: Candidate, policy: Any, standings: Standings | None = None) -> list[Finding]:
     """Look-alike findings for a candidate from its repo id alone: run it before any download.
 
     The same check runs again inside the card stage, so its result is also in the review.
@@ -126,7 +128,7 @@ def name_check(candidate: Candidate, policy: Any, ledger: Any = None) -> list[Fi
     section = policy.section("card")
     settings = CardSettings.from_section(section)
     trusted, problems = trusted_publishers(policy.directory, section)
-    inventory = sorted(approved_models(ledger))
+    inventory = sorted((standings or Standings()).approved())
     return problems + lookalike_findings(candidate.repo_id, trusted, inventory,
                                          settings.max_distance, settings.short_name)
 

@@ -22,31 +22,6 @@ _HUB_URL = re.compile(r"huggingface\.co/([\w.-]{1,96}/[\w.-]{1,96})")
 _ORG_NAME = re.compile(r"\b([\w.-]{1,96}/[\w.-]{1,96})\b")
 
 
-def approvals(ledger: Any) -> dict[str, str]:
-    """Approved models: repo id -> the review that approved it.
-
-    Today this reads the ledger (a decided review whose latest decision event says
-    ``approved``); once the registry exists, point this one function at it.
-    """
-    if ledger is None:
-        return {}
-    latest: dict[str, dict[str, Any]] = {}
-    for event in ledger.events(kind="decision"):
-        if event.get("review_id"):
-            latest[event["review_id"]] = event.get("payload") or {}
-    found: dict[str, str] = {}
-    for review in ledger.reviews():
-        payload = latest.get(review.id)
-        if review.state == "decided" and payload and payload.get("outcome") == "approved":
-            found[review.candidate.repo_id] = review.id
-    return found
-
-
-def approved_models(ledger: Any) -> set[str]:
-    """Repo ids curator has approved: the inventory, as far as the ledger knows."""
-    return set(approvals(ledger))
-
-
 @dataclass
 class Base:
     repo_id: str
@@ -54,11 +29,12 @@ class Base:
     line: int | None
     source: str  # front-matter | label | prose | adapter_config.json
     approved_by: str | None = None  # review id
+    withdrawn: str | None = None  # "retired on DATE by WHO: REASON" once it no longer stands approved
 
     def to_dict(self) -> dict[str, Any]:
         return {"repo_id": self.repo_id, "location": self.location, "line": self.line,
                 "source": self.source, "approved": self.approved_by is not None,
-                "approved_by": self.approved_by}
+                "approved_by": self.approved_by, **({"withdrawn": self.withdrawn} if self.withdrawn else {})}
 
 
 @dataclass
@@ -103,16 +79,23 @@ def _adapter_base(files_dir: Path | None, manifest: Manifest | None) -> str | No
 
 
 def read_lineage(card: ParsedCard, rule: FieldRule, repo_id: str, approved: dict[str, str],
-                 files_dir: Path | None = None, manifest: Manifest | None = None) -> Lineage:
-    """Bases from the front matter, labels, prose and adapter config, each with its status."""
+                 files_dir: Path | None = None, manifest: Manifest | None = None,
+                 withdrawn: dict[str, str] | None = None) -> Lineage:
+    """Bases from the front matter, labels, prose and adapter config, each with its status.
+
+    ``approved`` maps repo ids that stand approved to their review; ``withdrawn`` maps repo ids
+    that were approved once (then retired or rejected) to why they no longer are.
+    """
     lineage = Lineage()
     name = card.name
     approved = {repo.lower(): review for repo, review in approved.items()}
+    gone = {repo.lower(): why for repo, why in (withdrawn or {}).items()}
 
     def add(repo: str, location: str, line: int | None, source: str) -> None:
         repo = repo.strip()
         if repo and all(b.repo_id.lower() != repo.lower() for b in lineage.bases):
-            lineage.bases.append(Base(repo, location, line, source, approved.get(repo.lower())))
+            lineage.bases.append(Base(repo, location, line, source, approved.get(repo.lower()),
+                                      None if repo.lower() in approved else gone.get(repo.lower())))
 
     declared = card.metadata.get("base_model")
     items = declared if isinstance(declared, list) else [] if declared is None else [declared]
@@ -177,6 +160,12 @@ def _judge_bases(lineage: Lineage, repo_id: str, name: str) -> None:
                 Severity.LOW, "base-model-not-a-repo-id",
                 f"{name}: base model '{excerpt(base.repo_id, 80)}' ({where}) is not a hub repo id "
                 "(a local path?): the lineage cannot be traced", file=name))
+        elif base.withdrawn:
+            lineage.findings.append(Finding(
+                Severity.HIGH, "base-model-withdrawn",
+                f"base model {base.repo_id} ({where}) is no longer approved: {base.withdrawn}; "
+                "a model derived from it inherits why it was withdrawn: reject, or waive with a reason",
+                file=name))
         elif base.approved_by is None:
             lineage.findings.append(Finding(
                 Severity.MEDIUM, "base-model-not-approved",

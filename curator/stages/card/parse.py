@@ -47,7 +47,7 @@ class Section:
     @property
     def location(self) -> str:
         """Where a curator finds it: the heading path, e.g. ``Training Details > Training Data``."""
-        return " > ".join(self.path) if self.path else "(top of card)"
+        return " > ".join(p or "(untitled heading)" for p in self.path) if self.path else "(top of card)"
 
 
 @dataclass(frozen=True)

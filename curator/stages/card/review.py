@@ -36,6 +36,7 @@ class CardInputs:
     manifest: Manifest | None = None
     signature: StageResult | None = None
     approved: dict[str, str] = field(default_factory=dict)  # repo id -> approving review id
+    withdrawn: dict[str, str] = field(default_factory=dict)  # repo id -> why it no longer stands approved
     trusted: list[str] = field(default_factory=list)
     inventory: list[str] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)  # found before the card was read
@@ -104,7 +105,7 @@ def examine(card: ParsedCard, inputs: CardInputs, settings: CardSettings, rules:
     claims, claim_problems = claims_from_model_index(card.metadata, card.key_lines, card.name)
     findings.extend(claim_problems)
     lineage = read_lineage(card, rules.fields["lineage"], inputs.repo_id, inputs.approved,
-                           inputs.files_dir, inputs.manifest)
+                           inputs.files_dir, inputs.manifest, inputs.withdrawn)
     findings.extend(lineage.findings)
     signed, unsigned_why = signature_evidence(inputs.signature)
     hub_runs = tuple(Evidence(c.location, f"hub-verified: {c.summary()}", "hub", c.line)
