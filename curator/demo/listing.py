@@ -20,23 +20,14 @@ _SMALL = 1 << 20  # cards and configs bigger than this are not parsed for metada
 
 
 def card_data(commit: Commit) -> dict[str, Any] | None:
-    """The YAML front matter of the commit's README.md, if it has any (safe_load only)."""
-    import yaml
+    """The YAML front matter of the commit's README.md, read by the card stage's hardened reader."""
+    from curator.stages.card.parse import parse_card
 
     card = commit.files.get(CARD)
     if card is None or card.size > _SMALL:
         return None
-    text = card.location.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
-    if not text.startswith("---\n"):
-        return None
-    end = text.find("\n---", 4)
-    if end < 0:
-        return None
-    try:
-        data = yaml.safe_load(text[4:end])
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
+    metadata = parse_card(card.location.read_bytes(), CARD, _SMALL).metadata
+    return metadata if isinstance(metadata, dict) and metadata else None
 
 
 def _config(commit: Commit) -> dict[str, Any] | None:

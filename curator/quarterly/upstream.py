@@ -14,25 +14,18 @@ import re
 import threading
 from typing import Any
 
+from curator.stages.fetch.hub import DEFAULT_ENDPOINT
+
 #: the card is compared by hash; past this size it is not read at all
 MAX_CARD_BYTES = 1 << 20
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _license_of(card: str) -> str | None:
-    """The ``license:`` of a card's YAML front matter, if it has one."""
-    import yaml
+def _license_of(card: bytes) -> str | None:
+    """The ``license:`` of a card's YAML front matter, read by the card stage's hardened reader."""
+    from curator.stages.card.parse import parse_card
 
-    if not card.startswith("---"):
-        return None
-    end = card.find("\n---", 3)
-    if end < 0:
-        return None
-    try:
-        meta = yaml.safe_load(card[3:end])
-    except yaml.YAMLError:
-        return None
-    value = meta.get("license") if isinstance(meta, dict) else None
+    value = parse_card(card, max_bytes=MAX_CARD_BYTES).metadata.get("license")
     return str(value) if value else None
 
 
@@ -56,7 +49,7 @@ def ask_hub(entry: Any, card_sha256: str | None, timeout: float) -> dict[str, An
     """What the hub says now. Raises on network trouble (the caller reports it as skipped)."""
     from huggingface_hub import HfApi, errors
 
-    endpoint = (entry.endpoint or "https://huggingface.co").rstrip("/")
+    endpoint = (entry.endpoint or DEFAULT_ENDPOINT).rstrip("/")
     wanted = entry.requested_revision if entry.requested_revision and not SHA_RE.match(
         entry.requested_revision) else "main"
     try:
@@ -79,7 +72,7 @@ def ask_hub(entry: Any, card_sha256: str | None, timeout: float) -> dict[str, An
             found["card_sha256"] = digest
             if card_sha256 and digest != card_sha256:
                 changes.append("the model card changed")
-            license_now = _license_of(card.decode("utf-8", "replace"))
+            license_now = _license_of(card)
             found["license"] = license_now
             if (license_now or "").lower() != (entry.license or "").lower():
                 changes.append(f"the license changed from {entry.license or 'none'} to "
@@ -103,7 +96,7 @@ def upstream_facts(entry: Any, card_sha256: str | None, timeout: float) -> dict[
     thread = threading.Thread(target=work, name=f"upstream-{entry.repo_id}", daemon=True)
     thread.start()
     thread.join(timeout)
-    endpoint = (entry.endpoint or "https://huggingface.co").rstrip("/")
+    endpoint = (entry.endpoint or DEFAULT_ENDPOINT).rstrip("/")
     if thread.is_alive():
         return {"outcome": "skipped", "message": f"the hub {endpoint} did not answer within {timeout:g}s",
                 "endpoint": endpoint}
