@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import (
     MAX_ENVELOPE_BYTES,
@@ -39,13 +39,17 @@ from curator.registry.interface import (
     sha256_digest,
 )
 
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+    from curator.ledger.base import LedgerBase
+
 PREDICATE_TYPE = "https://curator.dev/attestation/ledger-checkpoint/v1"
 ARTIFACT_TYPE = "application/vnd.curator.ledger-checkpoint.v1+json"
 REPOSITORY = "curator/ledger-checkpoints"
 LATEST = "latest"
 
 
-def checkpoint_repository(policy: Any) -> str:
+def checkpoint_repository(policy: Policy) -> str:
     """Where checkpoints live in the registry (under the policy's ``registry.namespace``)."""
     from curator.registry import settings
 
@@ -76,7 +80,7 @@ def _statement(rows: int, head: str, genesis: str, where: str, signer: Signer) -
                           "curator": signer.identity.to_dict(), "time": utc_now()}}
 
 
-def make_checkpoint(ledger: Any, signer: Signer, registry: Registry, repository: str) -> Checkpoint:
+def make_checkpoint(ledger: LedgerBase, signer: Signer, registry: Registry, repository: str) -> Checkpoint:
     """Sign the ledger's current head and store it in the registry; recorded in the ledger too."""
     report = ledger.verify()
     if not report.ok:
@@ -164,7 +168,7 @@ def read_checkpoint(registry: Registry, repository: str, trusted: dict[str, Any]
                       registry.describe(Reference(repository, tag=tag)))
 
 
-def check_ledger(ledger: Any, registry: Registry, repository: str,
+def check_ledger(ledger: LedgerBase, registry: Registry, repository: str,
                  trusted: dict[str, Any]) -> CheckpointCheck:
     """Does the ledger still hold the latest checkpoint's rows, unchanged?"""
     try:

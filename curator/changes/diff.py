@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import ReviewNotFound, UsageError
 from curator.core.models import StageResult
 from curator.decision.history import approved_models
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
+    from curator.registry.interface import Reference, Registry
+    from curator.review.session import Session
 
 SIDES = ("a", "b")
 
@@ -39,7 +44,7 @@ class Side:
                 "stages": sorted(self.results), "files": len(self.files)}
 
 
-def review_side(ledger: Any, review_id: str) -> Side:
+def review_side(ledger: LedgerBase, review_id: str) -> Side:
     """A side from a review in the ledger (raises ReviewNotFound)."""
     review = ledger.get_review(review_id)
     results = ledger.results(review_id)
@@ -50,7 +55,7 @@ def review_side(ledger: Any, review_id: str) -> Side:
     return Side(f"review {review_id}", review.candidate.repo_id, revision, files, results, review_id, digest)
 
 
-def registry_side(ledger: Any, registry: Any, ref: Any) -> Side:
+def registry_side(ledger: LedgerBase, registry: Registry, ref: Reference) -> Side:
     """A side from an artifact in the registry; stage results come from the review that approved it."""
     from curator.registry.artifact import read_model
     from curator.registry.interface import sha256_digest
@@ -68,7 +73,7 @@ def registry_side(ledger: Any, registry: Any, ref: Any) -> Side:
                 model.review_id if model else None, digest)
 
 
-def load_side(session: Any, text: str, registry_url: str | None = None) -> Side:
+def load_side(session: Session, text: str, registry_url: str | None = None) -> Side:
     """A review id, or a REF resolved in the configured registry (or the one it names)."""
     from curator.registry import resolve
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
@@ -35,6 +35,10 @@ from curator.registry.interface import (
     Registry,
     sha256_digest,
 )
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
+    from curator.review.session import Session
 
 PREDICATE_TYPE = "https://curator.dev/attestation/rollback/v1"
 ROLLBACK_ARTIFACT_TYPE = "application/vnd.curator.rollback.v1+json"
@@ -68,7 +72,7 @@ def repository(text: str, namespace: str = "") -> str:
     return name
 
 
-def choose_target(ledger: Any, name: str, current: str, to: str | None) -> ApprovedModel:
+def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None) -> ApprovedModel:
     """``--to`` resolved, or the approved artifact that was in production before ``current``."""
     if to:
         target = find_approved(ledger, to, name)
@@ -132,7 +136,7 @@ def rollback_rationale(name_text: str, rationale: str) -> str:
     return why
 
 
-def rollback(session: Any, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
+def rollback(session: Session, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
              to: str | None, rationale: str, today: dt.date | None = None) -> RollbackOutcome:
     """Put an earlier approved artifact back into production, signed and recorded."""
     from curator.decision.verify import verify

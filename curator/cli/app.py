@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -53,7 +53,7 @@ def workspace() -> Workspace:
     return Workspace.open(_home)
 
 
-def emit_json(document: Any) -> None:
+def emit_json(document: object) -> None:
     """``--json``: exactly one JSON document on stdout, nothing else."""
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()

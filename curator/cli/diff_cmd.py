@@ -12,7 +12,7 @@ from curator.cli.decide_cmd import RegistryOpt
 Side = Annotated[str, typer.Argument(help="A review id, or NAME:TAG / NAME@sha256:HEX in the registry.")]
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     """A value as people read it: numbers to two decimals, lists joined, nothing as '—'."""
     if value is None or value == []:
         return "—"

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
 from curator.core.text import markup
+
+if TYPE_CHECKING:
+    from curator.core.models import StageResult
 
 PRE_STAGES = ("fetch", "scan", "card")
 
@@ -75,7 +78,7 @@ def eval_(
     raise typer.Exit(code)
 
 
-def _document(root: Path, results: dict[str, Any], result: Any, reason: str) -> dict[str, Any]:
+def _document(root: Path, results: dict[str, Any], result: StageResult | None, reason: str) -> dict[str, Any]:
     """``eval --json``: results{TASK: {METRIC: value, METRIC_stderr: value}} and evidence."""
     evidence = result.evidence if result is not None else {}
     return {

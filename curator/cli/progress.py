@@ -10,7 +10,7 @@ from curator.core.text import markup
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import TaskID
+    from rich.progress import Progress, TaskID
 
 
 GLYPH = {Status.PASSED: "[green]✔[/]", Status.WARNED: "[yellow]▲[/]", Status.FAILED: "[red]✘[/]",
@@ -39,7 +39,7 @@ class TerminalObserver:
 
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.live = self.console.is_terminal
-        self._bars: Any = None
+        self._bars: Progress | None = None
         self._unit = ""
         self._task: TaskID | None = None
         self._last_line = 0.0

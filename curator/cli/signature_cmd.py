@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.cli.app import app, emit_json
 from curator.core.errors import UsageError
 from curator.core.text import shown
+
+if TYPE_CHECKING:
+    from curator.stages.signature.check import SignatureReport
 
 
 @app.command()
@@ -82,7 +85,7 @@ def _anchors(identity: str | None, issuer: str | None, trust_config: Path | None
     return [Anchor("certificate", certificates=tuple(chain))], root
 
 
-def _document(report: Any, seconds: float) -> dict[str, Any]:
+def _document(report: SignatureReport, seconds: float) -> dict[str, Any]:
     """``signature --json``: status, signer, files[{path, sha256}], error, and the rest of the evidence."""
     files = []
     for row in report.files:
@@ -105,7 +108,7 @@ def _document(report: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def _say(report: Any, sig: Path) -> None:
+def _say(report: SignatureReport, sig: Path) -> None:
     """A summary on stderr; plain lines, never wrapped, so each message stays one line."""
     from curator.stages.signature.trust import signer_label
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 
-def canonical_json(value: Any) -> bytes:
+def canonical_json(value: object) -> bytes:
     """The one serialisation used for every digest: sorted keys, no spaces, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def digest_of(value: Any) -> str:
+def digest_of(value: object) -> str:
     """``sha256:<hex>`` of a JSON-serialisable value's canonical form."""
     return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
 
@@ -188,3 +189,11 @@ class Review:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "candidate": self.candidate.to_dict(),
                 "created": self.created, "state": self.state}
+
+
+def pinned_manifest(results: Mapping[str, StageResult]) -> Manifest | None:
+    """The manifest a review's fetch stage pinned (its evidence ``files``), once it has run."""
+    fetch = results.get("fetch")
+    if fetch is None or "files" not in fetch.evidence:
+        return None
+    return Manifest.from_list(fetch.evidence["files"])

@@ -5,11 +5,26 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from curator.core.models import Candidate, Manifest, StageResult, Status
+from curator.core.models import Candidate, Manifest, StageResult, Status, pinned_manifest
 from curator.core.progress import Progress
 from curator.core.standing import Standings
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+
+
+class ReviewLedger(Protocol):
+    """The part of the ledger a running review uses (``curator.ledger.LedgerBase`` is one)."""
+
+    def results(self, review_id: str) -> dict[str, StageResult]: ...
+
+    def save_result(self, review_id: str, result: StageResult) -> None: ...
+
+    def events(self, review_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]: ...
+
+    def append(self, kind: str, payload: object, review_id: str | None = None) -> int: ...
 
 
 @dataclass
@@ -20,19 +35,16 @@ class ReviewContext:
     candidate: Candidate
     files_dir: Path  # the candidate's files (downloaded copy, or the local folder itself)
     work_dir: Path  # the review's own scratch and evidence folder
-    policy: Any  # curator.core.policy.Policy
+    policy: Policy  # curator.core.policy.Policy
     results: dict[str, StageResult] = field(default_factory=dict)
-    ledger: Any = None  # curator.ledger.Ledger: first-seen signers (trust on first use)
+    ledger: ReviewLedger | None = None  # stored results; first-seen signers (trust on first use)
     #: where each model stands (approved, retired, rejected): lineage and look-alike names
     standings: Standings = field(default_factory=Standings)
 
     @property
     def manifest(self) -> Manifest | None:
         """The manifest the fetch stage pinned, once it has run."""
-        fetch = self.results.get("fetch")
-        if fetch is None or "files" not in fetch.evidence:
-            return None
-        return Manifest.from_list(fetch.evidence["files"])
+        return pinned_manifest(self.results)
 
 
 class Stage(abc.ABC):

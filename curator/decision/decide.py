@@ -19,7 +19,7 @@ from curator.attest.statement import DecisionFacts, build_statement
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.hashing import changed_files
-from curator.core.models import Manifest, Review, StageResult, digest_of
+from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
 from curator.decision.production import promote_pushed
 from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
 from curator.decision.swap import SwapRequest, swap_change
@@ -59,8 +59,7 @@ def assess(session: Session, review_id: str) -> Assessment:
         r = results.get(name)
         why.append(f"{name}: {r.status.value}" + (f" ({len(r.findings)} finding(s))" if r.findings else "")
                    if r else f"{name}: not run")
-    fetch = results.get("fetch")
-    manifest = Manifest.from_list(fetch.evidence["files"]) if fetch and "files" in fetch.evidence else None
+    manifest = pinned_manifest(results)
     decisions = session.ledger.events(review_id, kind="decision")
     opened = session.ledger.events(review_id, kind="review_opened")
     return Assessment(

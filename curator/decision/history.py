@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
 from curator.core.standing import Standing
 from curator.ledger.standings import standings
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,13 @@ class ApprovedModel:
                 "ref": self.ref, "digest": self.digest}
 
 
-def approved_models(ledger: Any) -> list[ApprovedModel]:
+def approved_models(ledger: LedgerBase) -> list[ApprovedModel]:
     """Every approved and pushed artifact that still stands approved (never retired, nor rejected
     afterwards), oldest push first (a re-push counts as the latest)."""
     return [model for model, standing in _pushed(ledger) if standing.approved]
 
 
-def _pushed(ledger: Any) -> list[tuple[ApprovedModel, Standing]]:
+def _pushed(ledger: LedgerBase) -> list[tuple[ApprovedModel, Standing]]:
     """Every artifact pushed after a final approval, with where it stands now."""
     standing = standings(ledger)
     reviews = {r.id: r for r in ledger.reviews()}
@@ -70,7 +73,7 @@ def _pushed(ledger: Any) -> list[tuple[ApprovedModel, Standing]]:
     return found
 
 
-def find_approved(ledger: Any, text: str, name: str | None = None) -> ApprovedModel:
+def find_approved(ledger: LedgerBase, text: str, name: str | None = None) -> ApprovedModel:
     """The one approved model ``text`` names (optionally inside repository ``name``)."""
     named = [(m, s) for m, s in _pushed(ledger) if m.matches(text) and (name is None or m.name == name)]
     hits = [m for m, s in named if s.approved]
@@ -84,6 +87,6 @@ def find_approved(ledger: Any, text: str, name: str | None = None) -> ApprovedMo
     return hits[-1]
 
 
-def production_events(ledger: Any, name: str) -> list[dict[str, Any]]:
+def production_events(ledger: LedgerBase, name: str) -> list[dict[str, Any]]:
     """Every move of ``name``'s production tag (promotions and rollbacks), in chain order."""
     return [e for e in ledger.events(kind="production") if e["payload"].get("name") == name]

@@ -9,14 +9,18 @@ pulls: every final approval's push moves it to the new artifact (a swap), and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import NotInRegistry
 from curator.decision.rules import DecisionRules
 from curator.registry.interface import MANIFEST_TYPE, Reference, Registry, sha256_digest
 
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+    from curator.review.session import Session
 
-def production_tag(policy: Any) -> str:
+
+def production_tag(policy: Policy) -> str:
     """The production tag the policy names (``decision.production_tag``)."""
     return DecisionRules.from_policy(policy).production_tag
 
@@ -30,7 +34,7 @@ def in_production(registry: Registry, name: str, tag: str) -> str | None:
     return sha256_digest(body)
 
 
-def promote(session: Any, registry: Registry, name: str, digest: str, review_id: str,
+def promote(session: Session, registry: Registry, name: str, digest: str, review_id: str,
             action: str = "promote", extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Point the production tag at ``digest`` (already in the registry) and record the move."""
     tag = production_tag(session.policy)
@@ -45,7 +49,7 @@ def promote(session: Any, registry: Registry, name: str, digest: str, review_id:
     return event
 
 
-def promote_pushed(session: Any, registry: Registry, name: str, digest: str,
+def promote_pushed(session: Session, registry: Registry, name: str, digest: str,
                    review_id: str) -> dict[str, Any] | None:
     """After a push is recorded: a review's first push moves the production tag (the newest
     approval goes to production); pushing an earlier approval again does not, since moving

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.statement import Waiver
 from curator.core.errors import DecisionRefused, UsageError
 from curator.core.models import Finding, StageResult, Status
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
 
 RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
              "approvals_required", "separation_of_duties", "trust_workspace_keys", "swap_requires",
@@ -37,7 +40,7 @@ class DecisionRules:
     production_tag: str = "prod"
 
     @classmethod
-    def from_policy(cls, policy: Any) -> DecisionRules:
+    def from_policy(cls, policy: Policy) -> DecisionRules:
         section: dict[str, Any] = policy.section("decision")
         unknown = set(section) - RULE_KEYS
         if unknown:

@@ -9,11 +9,16 @@ default); both, and what is replaced, are signed into the decision as its ``chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
 from curator.decision.history import ApprovedModel, approved_models, find_approved
 from curator.decision.rules import DecisionRules
+
+if TYPE_CHECKING:
+    from curator.decision.decide import Assessment
+    from curator.ledger.base import LedgerBase
+    from curator.review.session import Session
 
 FLAGS = {"justification": "--justification", "rollback_plan": "--rollback-plan"}
 
@@ -31,7 +36,8 @@ class SwapRequest:
         return bool(self.replaces or self.justification.strip() or self.rollback_plan.strip())
 
 
-def replaced_model(ledger: Any, repo_id: str, digest: str, replaces: str | None) -> ApprovedModel | None:
+def replaced_model(ledger: LedgerBase, repo_id: str, digest: str,
+                   replaces: str | None) -> ApprovedModel | None:
     """The inventory model a candidate (its artifact ``digest``) replaces, if any."""
     if replaces:
         model = find_approved(ledger, replaces)
@@ -43,7 +49,7 @@ def replaced_model(ledger: Any, repo_id: str, digest: str, replaces: str | None)
     return same[-1] if same else None
 
 
-def swap_change(ledger: Any, rules: DecisionRules, repo_id: str, digest: str, request: SwapRequest,
+def swap_change(ledger: LedgerBase, rules: DecisionRules, repo_id: str, digest: str, request: SwapRequest,
                 earlier: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The ``change`` a decision signs in, or None when it is not a swap and nothing was said.
 
@@ -68,7 +74,7 @@ def swap_change(ledger: Any, rules: DecisionRules, repo_id: str, digest: str, re
     return {"replaces": model.to_dict() if model else None, **values}
 
 
-def swap_target(session: Any, assessment: Any) -> ApprovedModel | None:
+def swap_target(session: Session, assessment: Assessment) -> ApprovedModel | None:
     """The inventory model approving this assessed review would replace (same repo id), if any."""
     from curator.registry.artifact import model_artifact
 

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
 from curator.attest.statement import Decision, Waiver
@@ -28,6 +28,9 @@ from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.decision.rules import DecisionRules
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
 from curator.registry.interface import Descriptor, OnBytes, Reference, Registry, sha256_digest
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,7 @@ def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, Trus
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def trusted_curators(keys_dir: Path, policy: Any) -> dict[str, TrustedCurator]:
+def trusted_curators(keys_dir: Path, policy: Policy) -> dict[str, TrustedCurator]:
     """The curators whose decisions count: the team file, plus the workspace's own keys
     when ``decision.trust_workspace_keys`` allows it."""
     rules = DecisionRules.from_policy(policy)

@@ -15,7 +15,7 @@ import time
 from contextlib import nullcontext, suppress
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from curator.demo.faults import Faults, hits
 from curator.demo.store import HubStore
@@ -118,12 +118,12 @@ class HubHandler(BaseHTTPRequestHandler):
         if self.hub.verbose:
             sys.stderr.write(f"curator-hub: {self.command} {self.path} {code}\n")
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         if self.hub.verbose:
             sys.stderr.write(f"curator-hub: {format % args}\n")
 
     # -- answers -------------------------------------------------------------------------
-    def send_json(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
+    def send_json(self, status: int, doc: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

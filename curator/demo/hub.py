@@ -18,12 +18,15 @@ from contextlib import suppress
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from curator.demo.faults import Faults
 from curator.demo.handler import Request
 from curator.demo.routes import ApiHandler, BlobHandler
 from curator.demo.store import HubStore
+
+if TYPE_CHECKING:
+    from socketserver import BaseRequestHandler
 
 
 class _Listener(ThreadingHTTPServer):
@@ -32,20 +35,23 @@ class _Listener(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], handler: Any, hub: HubServer) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[BaseRequestHandler], hub: HubServer) -> None:
         self.hub = hub
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, handler)
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
+    def process_request(self, request: socket.socket | tuple[bytes, socket.socket],
+                        client_address: object) -> None:
+        if isinstance(request, socket.socket):
+            with self._open_lock:
+                self._open.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
+    def shutdown_request(self, request: socket.socket | tuple[bytes, socket.socket]) -> None:
+        if isinstance(request, socket.socket):
+            with self._open_lock:
+                self._open.discard(request)
         super().shutdown_request(request)
 
     def cut_connections(self) -> None:

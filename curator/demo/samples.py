@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from curator.demo import artifacts, cards
 from curator.demo.store import HubStore
@@ -55,7 +54,7 @@ class Recipe:
     commits: Callable[[], list[SampleCommit]]
 
 
-def _json(value: Any) -> bytes:
+def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2) + "\n").encode()
 
 

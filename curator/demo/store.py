@@ -211,7 +211,7 @@ class HubStore:
                for name in org.iterdir() if name.is_dir()] if self.root.is_dir() else []
         return sorted(i for i in ids if self.repo(i))
 
-    def configure(self, repo_id: str, **settings: Any) -> None:
+    def configure(self, repo_id: str, **settings: object) -> None:
         """Merge settings into the repo's ``.hub/repo.json`` (``gated="manual"``, ``private=True``...)."""
         if not valid_repo_id(repo_id):
             raise ValueError(f"invalid repo id {repo_id!r}: use ORG/NAME")
@@ -279,7 +279,7 @@ class HubStore:
         return _describe(path, size, sha256, sha1, blobs / sha256)
 
 
-def _write_json(path: Path, value: Any) -> None:
+def _write_json(path: Path, value: object) -> None:
     tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(value, indent=1, sort_keys=True))
     os.replace(tmp, path)

@@ -11,10 +11,13 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.models import Review, StageResult
+
+if TYPE_CHECKING:
+    from curator.review.session import Session
 
 REPORT_VERSION = "1"
 
@@ -127,7 +130,7 @@ def _signature(envelope: str, trusted: dict[str, Any]) -> dict[str, str]:
             f"key {verified.signer.keyid[:16]} (trusted, from {verified.signer.source or 'trust file'})"}
 
 
-def build_report(session: Any, review_id: str, trusted: dict[str, Any]) -> ApprovalReport:
+def build_report(session: Session, review_id: str, trusted: dict[str, Any]) -> ApprovalReport:
     """Gather one review's report from the ledger; raises ReviewNotFound for an unknown id."""
     ledger = session.ledger
     review = ledger.get_review(review_id)

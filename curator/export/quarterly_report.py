@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.errors import UsageError
 from curator.export.report_html import CSS, badge, table
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class QuarterlySummary:
                 if c.get("outcome") not in ("ok", "skipped")]
 
 
-def load_summary(ledger: Any, run_id: str | None = None) -> QuarterlySummary:
+def load_summary(ledger: LedgerBase, run_id: str | None = None) -> QuarterlySummary:
     """The latest quarterly run (or ``run_id``) with its checks and the actions taken since."""
     runs = [e for e in ledger.events(kind="quarterly_run") if run_id in (None, e["payload"].get("run_id"))]
     if not runs:

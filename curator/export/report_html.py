@@ -8,7 +8,6 @@ status come first, then each stage's evidence, waivers and the ledger position.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from curator.core.text import shown
 from curator.export import sections as s
@@ -48,12 +47,12 @@ footer { margin-top: 2rem; color: var(--muted); font-size: .85em; }
 """
 
 
-def _e(value: Any) -> str:
+def _e(value: object) -> str:
     # escaped for HTML, and no control or invisible (bidi, zero-width) character left to mislead
     return escape(shown("" if value is None else value))
 
 
-def badge(status: Any) -> str:
+def badge(status: object) -> str:
     text = _e(status)
     return f'<span class="badge s-{text.replace(" ", "-")}">{text}</span>'
 

@@ -15,10 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.models import StageResult
+
+if TYPE_CHECKING:
+    from curator.core.models import Review
+    from curator.registry.interface import Registry
+    from curator.review.session import Session
 
 APPROVED, RETIRED, NEEDS_REVIEW = "approved", "retired", "needs-re-review"
 #: columns a user may sort or filter by (CLI ``--sort`` / ``--filter`` and the TUI screen)
@@ -167,7 +172,7 @@ def _card_facts(card: StageResult | None) -> tuple[str | None, dict[str, Any]]:
                   for b in lineage.get("bases", []) if isinstance(b, dict)]}
 
 
-def registry_tags(registry: Any) -> dict[str, str] | None:
+def registry_tags(registry: Registry) -> dict[str, str] | None:
     """``NAME:TAG -> digest`` for a registry that lists tags cheaply; None otherwise."""
     lister = getattr(registry, "tags", None)
     if lister is None:
@@ -175,7 +180,8 @@ def registry_tags(registry: Any) -> dict[str, str] | None:
     return {f"{name}:{tag}": digest for name, tag, digest in lister() if not tag.startswith("sha256-")}
 
 
-def build_inventory(session: Any, registry: Any = None, today: dt.date | None = None) -> Inventory:
+def build_inventory(session: Session, registry: Registry | None = None,
+                    today: dt.date | None = None) -> Inventory:
     """Every pushed, approved model of the workspace's ledger, with its status today."""
     ledger = session.ledger
     today = today or dt.date.today()
@@ -205,7 +211,7 @@ def build_inventory(session: Any, registry: Any = None, today: dt.date | None = 
                      {e.review_id: loaded[e.review_id] for e in entries})
 
 
-def _entry(results: dict[str, StageResult], review: Any, push: dict[str, Any], final: dict[str, Any],
+def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any], final: dict[str, Any],
            decided: list[dict[str, Any]], check: dict[str, Any] | None, action: dict[str, Any] | None,
            tags: dict[str, str] | None, today: dt.date, max_age: int) -> InventoryEntry:
     p, d = push["payload"], final["payload"]

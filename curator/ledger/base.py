@@ -99,7 +99,7 @@ class LedgerBase(ABC):
                 self._set_schema_version(db, SCHEMA_VERSION)
 
     # -- events ---------------------------------------------------------------------------
-    def _append(self, db: Tx, kind: str, payload: Any, review_id: str | None) -> int:
+    def _append(self, db: Tx, kind: str, payload: object, review_id: str | None) -> int:
         last = db.rows("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         seq, prev = (int(last[0][0]) + 1, str(last[0][1])) if last else (1, GENESIS)
         now = time.time()
@@ -109,7 +109,7 @@ class LedgerBase(ABC):
                (seq, now, kind, review_id, json.dumps(payload, sort_keys=True), prev, digest))
         return seq
 
-    def append(self, kind: str, payload: Any, review_id: str | None = None) -> int:
+    def append(self, kind: str, payload: object, review_id: str | None = None) -> int:
         """Append one event to the chain; returns its sequence number."""
         with self._write() as db:
             return self._append(db, kind, payload, review_id)

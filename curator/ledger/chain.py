@@ -12,7 +12,7 @@ GENESIS = "0" * 64
 
 
 def row_hash(prev_hash: str, seq: int, time: float, kind: str, review_id: str | None,
-             payload: Any) -> str:
+             payload: object) -> str:
     body = canonical_json({"seq": seq, "time": repr(time), "kind": kind,
                            "review_id": review_id, "payload": payload})
     return hashlib.sha256(prev_hash.encode() + body).hexdigest()

@@ -8,9 +8,12 @@ through here, so they cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.standing import APPROVED, REJECTED, RETIRED, Standing, Standings
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
 
 
 def _who(payload: dict[str, Any]) -> str:
@@ -20,7 +23,7 @@ def _who(payload: dict[str, Any]) -> str:
     return str(curator or "")
 
 
-def standings(ledger: Any) -> Standings:
+def standings(ledger: LedgerBase) -> Standings:
     """Every decided review's standing (an empty set without a ledger)."""
     if ledger is None:
         return Standings()

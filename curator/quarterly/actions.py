@@ -16,7 +16,10 @@ from curator.core.errors import DecisionRefused, UsageError
 from curator.inventory.build import RETIRED, InventoryEntry
 
 if TYPE_CHECKING:
+    from curator.attest.keys import Signer
     from curator.ledger.base import LedgerBase
+    from curator.registry.interface import Registry
+    from curator.review.session import Session
 
 
 ACTIONS = ("keep", "replace", "retire")
@@ -92,8 +95,8 @@ def _refuse(entry: InventoryEntry, request: ActionRequest) -> None:
                                   "retire or replace it, or re-review it with 'curator review ... --fresh'")
 
 
-def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, signer: Any,
-                        registry: Any) -> tuple[str, bytes, bool | None, str]:
+def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str, signer: Signer,
+                        registry: Registry) -> tuple[str, bytes, bool | None, str]:
     """Attach a signed rejection to the approved manifest, then remove the tag."""
     from curator.attest.dsse import decision_id, sign_statement
     from curator.attest.statement import DecisionFacts, build_statement
@@ -128,8 +131,8 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
     return decision_id(envelope), envelope, removed, note
 
 
-def record_action(session: Any, entry: InventoryEntry, request: ActionRequest, signer: Any,
-                  registry: Any) -> ActionOutcome:
+def record_action(session: Session, entry: InventoryEntry, request: ActionRequest, signer: Signer,
+                  registry: Registry) -> ActionOutcome:
     """Sign and record one quarterly action; a retire also changes the registry (first)."""
     from curator.attest.dsse import decision_id, sign_statement
     from curator.core.clock import utc_now

@@ -6,13 +6,18 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import LedgerError, RegistryUnreachable
 from curator.core.models import StageResult
 from curator.inventory.build import RETIRED, Inventory, InventoryEntry, scanners_of
 from curator.quarterly.results import Check
 from curator.quarterly.settings import AGE_WARN_DAYS, QuarterlySettings
+
+if TYPE_CHECKING:
+    from curator.decision.rules import DecisionRules
+    from curator.registry.interface import Registry
+    from curator.review.session import Session
 
 VERDICT_RANK = {"clean": 0, "unscanned": 1, "blocked": 2}
 
@@ -32,9 +37,9 @@ def _guarded(name: str, work: Callable[[], Check | list[Check]]) -> list[Check]:
     return found if isinstance(found, list) else [found]
 
 
-def check_model(session: Any, registry: Any, trusted: dict[str, Any], rules: Any, settings: QuarterlySettings,
-                inventory: Inventory, entry: InventoryEntry, results: dict[str, StageResult], today: dt.date,
-                scratch: Path) -> list[Check]:
+def check_model(session: Session, registry: Registry, trusted: dict[str, Any], rules: DecisionRules,
+                settings: QuarterlySettings, inventory: Inventory, entry: InventoryEntry,
+                results: dict[str, StageResult], today: dt.date, scratch: Path) -> list[Check]:
     """Every check of one model, in ``CHECKS`` order."""
     checks = _guarded("verify", lambda: verify_and_rescan(session, registry, trusted, rules, settings, entry,
                                                           results, today, scratch))
@@ -45,7 +50,7 @@ def check_model(session: Any, registry: Any, trusted: dict[str, Any], rules: Any
     return checks
 
 
-def verify_and_rescan(session: Any, registry: Any, trusted: dict[str, Any], rules: Any,
+def verify_and_rescan(session: Session, registry: Registry, trusted: dict[str, Any], rules: DecisionRules,
                       settings: QuarterlySettings, entry: InventoryEntry, results: dict[str, StageResult],
                       today: dt.date, scratch: Path) -> list[Check]:
     """The deploy gate on the model's tag, pulling the verified bytes to re-scan them."""
@@ -75,7 +80,7 @@ def verify_and_rescan(session: Any, registry: Any, trusted: dict[str, Any], rule
     return [verified, *_guarded("rescan", lambda: rescan(session, entry, results, dest, scratch))]
 
 
-def rescan(session: Any, entry: InventoryEntry, results: dict[str, StageResult], files_dir: Path,
+def rescan(session: Session, entry: InventoryEntry, results: dict[str, StageResult], files_dir: Path,
            scratch: Path) -> Check:
     """Today's scan stage on the verified registry bytes, compared with the approval's scan."""
     from curator.core.progress import Progress
@@ -112,7 +117,7 @@ def rescan(session: Any, entry: InventoryEntry, results: dict[str, StageResult],
     return Check("rescan", "ok", f"{len(now)} file(s), same verdicts as at approval{tools}", details)
 
 
-def _candidate(session: Any, entry: InventoryEntry) -> Any:
+def _candidate(session: Session, entry: InventoryEntry) -> Any:
     return session.ledger.get_review(entry.review_id).candidate
 
 

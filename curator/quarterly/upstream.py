@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.stages.fetch.hub import DEFAULT_ENDPOINT
+
+if TYPE_CHECKING:
+    from curator.inventory.build import InventoryEntry
 
 #: the card is compared by hash; past this size it is not read at all
 MAX_CARD_BYTES = 1 << 20
@@ -45,7 +48,7 @@ def _read_card(endpoint: str, repo_id: str, sha: str, timeout: float) -> bytes |
         return data
 
 
-def ask_hub(entry: Any, card_sha256: str | None, timeout: float) -> dict[str, Any]:
+def ask_hub(entry: InventoryEntry, card_sha256: str | None, timeout: float) -> dict[str, Any]:
     """What the hub says now. Raises on network trouble (the caller reports it as skipped)."""
     from huggingface_hub import HfApi, errors
 
@@ -83,7 +86,7 @@ def ask_hub(entry: Any, card_sha256: str | None, timeout: float) -> dict[str, An
     return found
 
 
-def upstream_facts(entry: Any, card_sha256: str | None, timeout: float) -> dict[str, Any]:
+def upstream_facts(entry: InventoryEntry, card_sha256: str | None, timeout: float) -> dict[str, Any]:
     """``ask_hub`` with a hard wall-clock limit; unreachable or too slow -> ``skipped``."""
     box: dict[str, Any] = {}
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import UsageError
 from curator.registry.interface import Reference, Registry
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
 
 REGISTRY_ENV = "CURATOR_REGISTRY"
 SECTION_KEYS = {"url", "namespace", "retries", "timeout_seconds", "parallel_blobs"}
 LOOPBACK = ("127.", "localhost", "[::1]")
 
 
-def settings(policy: Any) -> dict[str, Any]:
+def settings(policy: Policy) -> dict[str, Any]:
     """The ``registry:`` section, with unknown keys refused."""
     section: dict[str, Any] = policy.section("registry")
     unknown = set(section) - SECTION_KEYS
@@ -41,12 +44,12 @@ def _remote(url: str, section: dict[str, Any]) -> Registry:
                           timeout=float(section.get("timeout_seconds", 60)))
 
 
-def configured_url(policy: Any, url: str | None = None) -> str:
+def configured_url(policy: Policy, url: str | None = None) -> str:
     """The registry URL in force: an explicit one, ``$CURATOR_REGISTRY``, then the policy's."""
     return url or os.environ.get(REGISTRY_ENV) or str(settings(policy).get("url") or "")
 
 
-def open_registry(layout_dir: Path, policy: Any, url: str | None = None) -> Registry:
+def open_registry(layout_dir: Path, policy: Policy, url: str | None = None) -> Registry:
     """The registry approved models go to: a remote URL if configured, else the layout."""
     chosen = configured_url(policy, url)
     if chosen:
@@ -56,7 +59,8 @@ def open_registry(layout_dir: Path, policy: Any, url: str | None = None) -> Regi
     return LayoutRegistry(layout_dir)
 
 
-def resolve(text: str, layout_dir: Path, policy: Any, url: str | None = None) -> tuple[Registry, Reference]:
+def resolve(text: str, layout_dir: Path, policy: Policy,
+            url: str | None = None) -> tuple[Registry, Reference]:
     """A REF as typed -> the registry holding it and the reference inside it."""
     text = text.strip()
     if text.startswith("oci:"):

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from curator.core.errors import IntegrityError
 from curator.core.models import Candidate, Manifest, Review
@@ -104,7 +104,7 @@ class ModelArtifact:
         return Descriptor(MANIFEST_TYPE, self.digest, len(self.manifest), artifact_type=MODEL_ARTIFACT_TYPE)
 
 
-def _dumps(value: Any) -> bytes:
+def _dumps(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

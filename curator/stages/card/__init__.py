@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from curator.core.errors import StageCrashed
 from curator.core.models import Candidate, Finding, Manifest, Severity, StageResult
@@ -22,6 +22,9 @@ from curator.stages.card.lookalike import lookalike_findings, trusted_publishers
 from curator.stages.card.parse import ParsedCard, parse_card, read_card_bytes
 from curator.stages.card.review import CardInputs, CardReport, examine
 from curator.stages.card.rules import ProvenanceRules
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
 
 __all__ = ["CardStage", "examine_folder", "load_card", "lookalike_findings",
            "name_check"]
@@ -118,7 +121,7 @@ def examine_folder(ctx: ReviewContext, progress: Progress,
     return report
 
 
-def name_check(candidate: Candidate, policy: Any, standings: Standings | None = None) -> list[Finding]:
+def name_check(candidate: Candidate, policy: Policy, standings: Standings | None = None) -> list[Finding]:
     """Look-alike findings for a candidate from its repo id alone: run it before any download.
 
     The same check runs again inside the card stage, so its result is also in the review.

@@ -48,14 +48,14 @@ class Claim:
         return f"{what} {self.metric or self.metric_name or '?'}={self.value}{shots}"
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
     text = str(value).strip()
     return text[:200] or None
 
 
-def _number(value: Any) -> float | str | None:
+def _number(value: object) -> float | str | None:
     """Numbers stay numbers; "85.3" and "85.3%" become 85.3; anything else stays its text."""
     if isinstance(value, bool) or value is None:
         return None if value is None else str(value)
@@ -68,7 +68,7 @@ def _number(value: Any) -> float | str | None:
     return float(match.group(1)) if match else text
 
 
-def _shots(*sources: Any) -> int | None:
+def _shots(*sources: object) -> int | None:
     """``num_few_shot`` from args, or "5-shot" / "zero-shot" in a name."""
     for source in sources:
         if isinstance(source, dict):
@@ -87,11 +87,11 @@ def _shots(*sources: Any) -> int | None:
     return None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _as_list(value: Any) -> list[Any]:
+def _as_list(value: object) -> list[Any]:
     if isinstance(value, list):
         return value
     return [value] if isinstance(value, dict) else []

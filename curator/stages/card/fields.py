@@ -72,7 +72,7 @@ def _lookup(metadata: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _yaml_text(value: Any) -> str:
+def _yaml_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, default=str)[:4 * MAX_LINE_CHARS]

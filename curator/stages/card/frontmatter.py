@@ -47,7 +47,7 @@ class CardYamlLoader(_Base):  # type: ignore[misc]
             self._walk(node, first_line, name, found)
         return node, found
 
-    def _walk(self, root: Any, first_line: int, name: str, found: FrontMatter) -> None:
+    def _walk(self, root: object, first_line: int, name: str, found: FrontMatter) -> None:
         stack: list[tuple[Any, str]] = [(root, "")]
         visits = 0
         while stack:
@@ -110,7 +110,7 @@ def _too_deep(text: str) -> str | None:
     return None
 
 
-def plain(value: Any, budget: list[int]) -> Any:
+def plain(value: object, budget: list[int]) -> Any:
     """A constructed YAML value as plain JSON data (str keys, no dates, bytes or NaN)."""
     budget[0] -= 1
     if budget[0] < 0:

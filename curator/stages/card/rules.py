@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from curator.core.errors import UsageError
 from curator.stages.card.text import heading_key, phrase_in
@@ -69,7 +68,7 @@ class ProvenanceRules:
         )
 
 
-def _strings(value: Any, where: Path, what: str) -> list[str]:
+def _strings(value: object, where: Path, what: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
@@ -77,7 +76,7 @@ def _strings(value: Any, where: Path, what: str) -> list[str]:
     return [str(v) for v in value]
 
 
-def _field(name: str, spec: Any, where: Path) -> FieldRule:
+def _field(name: str, spec: object, where: Path) -> FieldRule:
     if not isinstance(spec, dict):
         raise UsageError(f"checklist {where}: field '{name}' must be a mapping", "fix the file")
     unknown = set(spec) - FIELD_KEYS

@@ -21,7 +21,7 @@ from curator.core.policy import load_yaml
 FRACTION_METRICS = {"acc", "acc_norm", "exact_match", "mc1", "mc2", "f1", "em", "bleu_acc", "rouge1_acc"}
 
 
-def _norm(text: Any) -> str:
+def _norm(text: object) -> str:
     return re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip() if text is not None else ""
 
 

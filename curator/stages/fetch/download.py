@@ -13,12 +13,15 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import CandidateNotFound, HubUnreachable
 from curator.core.hashing import CHUNK, HashingWriter, file_sha256
 from curator.core.progress import Progress
 from curator.stages.fetch.hub import RemoteFile, transport_errors
+
+if TYPE_CHECKING:
+    import httpx2
 
 
 def partial_dir(files_dir: Path) -> Path:
@@ -46,7 +49,7 @@ class Downloaded:
 class Source:
     """Where and how to fetch: the session, URL builder inputs and limits."""
 
-    session: Any
+    session: httpx2.Client
     endpoint: str
     repo_id: str
     commit: str
@@ -65,7 +68,7 @@ class Source:
         return hf_hub_url(self.repo_id, path, revision=self.commit, endpoint=self.endpoint)
 
 
-def _served_commit(response: Any) -> str | None:
+def _served_commit(response: httpx2.Response) -> str | None:
     for r in [*response.history, response]:
         commit = r.headers.get("x-repo-commit")
         if commit:
@@ -73,7 +76,7 @@ def _served_commit(response: Any) -> str | None:
     return None
 
 
-def _linked_etag(response: Any) -> str | None:
+def _linked_etag(response: httpx2.Response) -> str | None:
     for r in [*response.history, response]:
         etag = r.headers.get("x-linked-etag")
         if etag:
@@ -188,7 +191,7 @@ def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
         return writer, _served_commit(response), _linked_etag(response)
 
 
-def _raise_for(response: Any, path: str, source: Source) -> None:
+def _raise_for(response: httpx2.Response, path: str, source: Source) -> None:
     """Turn the hub's refusal of one file into a curator error that says what to do."""
     from huggingface_hub import errors, hf_raise_for_status
 

@@ -77,7 +77,7 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _verify_signature(public_key: Any, signature: bytes, data: bytes) -> bool:
+def _verify_signature(public_key: object, signature: bytes, data: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -220,7 +220,7 @@ class Checker:
         for line, doc in documents:
             self.one(rel, path, line, doc)
 
-    def one(self, rel: str, path: Path, line: int, doc: Any) -> None:
+    def one(self, rel: str, path: Path, line: int, doc: object) -> None:
         entry: dict[str, Any] = {"file": rel, "line": line, "usable": False}
         self.report.attestations.append(entry)
         where = f"{rel}:{line}" if rel.lower().endswith(".jsonl") else rel

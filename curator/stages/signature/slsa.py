@@ -15,11 +15,11 @@ MAX_TEXT = 200
 COMMIT_KEYS = ("gitCommit", "sha1", "sha256")
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _text(value: Any, limit: int = MAX_TEXT) -> str:
+def _text(value: object, limit: int = MAX_TEXT) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text[:limit]
 
@@ -30,7 +30,7 @@ def _repo(uri: str) -> str:
     return uri.split("@", 1)[0] if "://" in uri and "@" in uri.split("://", 1)[1] else uri
 
 
-def _dependencies(items: Any) -> list[dict[str, Any]]:
+def _dependencies(items: object) -> list[dict[str, Any]]:
     found = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and (item.get("uri") or item.get("name")):

@@ -13,10 +13,13 @@ import fnmatch
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import UsageError
 from curator.stages.signature.verify import Anchor, ca_fingerprint, key_fingerprint
+
+if TYPE_CHECKING:
+    from curator.core.stage import ReviewLedger
 
 PUBLISHERS_FILE = "publishers.yaml"
 RULE_KEYS = {"match", "required", "signers", "note"}
@@ -79,7 +82,7 @@ def load_publishers(directory: Path) -> list[PublisherRule]:
     return [_rule(entry, i, where, directory) for i, entry in enumerate(data.get("publishers") or [])]
 
 
-def _rule(entry: Any, index: int, where: Path, directory: Path) -> PublisherRule:
+def _rule(entry: object, index: int, where: Path, directory: Path) -> PublisherRule:
     label = f"checklist {where}, publisher #{index + 1}"
     if not isinstance(entry, dict) or not entry.get("match"):
         raise UsageError(f"{label} needs a 'match' (hub org or repo pattern)", "fix the file")
@@ -92,7 +95,7 @@ def _rule(entry: Any, index: int, where: Path, directory: Path) -> PublisherRule
                          str(entry.get("note", "")))
 
 
-def _anchor(spec: Any, label: str, directory: Path) -> Anchor:
+def _anchor(spec: object, label: str, directory: Path) -> Anchor:
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in SIGNER_KEYS:
         raise UsageError(f"{label}: each signer is one of {', '.join(SIGNER_KEYS)}", "fix the file")
     kind, body = next(iter(spec.items()))
@@ -184,7 +187,8 @@ def _same_publisher(event: dict[str, Any], publisher: str) -> bool:
     return str(event["payload"].get("publisher", "")).casefold() == publisher.casefold()
 
 
-def on_first_use(ledger: Any, publisher: str, signer: dict[str, Any], review_id: str) -> TrustDecision:
+def on_first_use(ledger: ReviewLedger, publisher: str, signer: dict[str, Any],
+                 review_id: str) -> TrustDecision:
     """Trust on first use: record the first signer of an unlisted publisher, compare later ones.
 
     Sightings recorded by this same review are not "earlier": re-running a review must

@@ -61,7 +61,7 @@ def _math_module(module: str) -> bool:
     return False
 
 
-def check_keras_config(doc: Any, rules: GlobalRules, where: str) -> list[Finding]:
+def check_keras_config(doc: object, rules: GlobalRules, where: str) -> list[Finding]:
     """Lambda layers, objects from outside Keras, Keras functions that reach files: anywhere in a config."""
     findings = []
     for node in _dicts(doc):
@@ -110,7 +110,7 @@ def keras_metadata_configs(data: bytes) -> list[tuple[str, Any]]:
     return found
 
 
-def looks_like_keras(doc: Any) -> bool:
+def looks_like_keras(doc: object) -> bool:
     """A JSON document that is a Keras model config (not, say, a transformers config.json)."""
     return isinstance(doc, dict) and "class_name" in doc and isinstance(doc.get("config"), dict)
 
@@ -142,7 +142,7 @@ def read_h5_model_config(path: Path, timeout: float) -> Any:
     return config
 
 
-def _dicts(doc: Any) -> Iterator[dict[str, Any]]:
+def _dicts(doc: object) -> Iterator[dict[str, Any]]:
     stack = [doc]
     while stack:
         node = stack.pop()

@@ -39,10 +39,10 @@ class Global:
 class Made:
     """The placeholder for an object a call or constructor would create."""
 
-    by: Any
+    by: object
     how: str
-    args: Any = None
-    state: Any = None
+    args: object = None
+    state: object = None
     items: list[Any] = field(default_factory=list)  # what APPENDS / SETITEMS put into it
 
 

@@ -33,9 +33,9 @@ class Row:
 
     task: str
     metric: str
-    n_shot: Any = None
+    n_shot: object = None
     measured: float | None = None
-    stderr: Any = None
+    stderr: object = None
     claim: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,7 +59,7 @@ def verdict_text(verdict: str) -> Text:
     return Text(f"{char} {verdict}", style=style)
 
 
-def number(value: Any, digits: int = 4) -> str:
+def number(value: object, digits: int = 4) -> str:
     """A score to ``digits`` decimals; anything else (lm-eval's "N/A" stderr) as it is; None as —."""
     if isinstance(value, int | float):
         return f"{value:.{digits}f}"

@@ -163,7 +163,7 @@ class ScanPanel(EvidencePanel):
             fill_tree(self.query_one("#scan-tree", Tree), entry, table.scanners)
 
 
-def _formats(allowed: Any) -> str:
+def _formats(allowed: object) -> str:
     return ", ".join(allowed) if isinstance(allowed, list) else str(allowed or "any")
 
 

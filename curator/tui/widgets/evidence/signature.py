@@ -61,7 +61,7 @@ def _grid() -> Table:
     return grid
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     return shown(", ".join(map(str, value)) if isinstance(value, list) else value)
 
 
