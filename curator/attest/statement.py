@@ -65,11 +65,20 @@ class DecisionFacts:
     change: dict[str, Any] | None = None
 
 
+def in_toto_statement(name: str, digest: str, predicate_type: str,
+                      predicate: dict[str, Any]) -> dict[str, Any]:
+    """An in-toto Statement v1 about one subject (``digest`` as ``sha256:HEX`` or bare hex): the
+    one shape every signed curator record (decision, quarterly action, rollback, ledger
+    checkpoint) takes."""
+    algo, _, hexdigest = digest.rpartition(":")
+    return {"_type": STATEMENT_TYPE, "subject": [{"name": name, "digest": {algo or "sha256": hexdigest}}],
+            "predicateType": predicate_type, "predicate": predicate}
+
+
 def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     """The in-toto Statement v1 dict for one curator's decision."""
     if facts.outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, not {facts.outcome!r}")
-    algo, _, hexdigest = facts.subject_digest.partition(":")
     stages = {
         name: {"status": r.status.value, "evidence_digest": digest_of(r.evidence),
                "result_digest": r.digest, "findings": len(r.findings)}
@@ -78,11 +87,7 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     tools: dict[str, str] = {}
     for r in facts.results.values():
         tools.update(r.tool_versions)
-    statement: dict[str, Any] = {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": facts.name, "digest": {algo: hexdigest}}],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {
+    built = in_toto_statement(facts.name, facts.subject_digest, PREDICATE_TYPE, {
             "outcome": facts.outcome,
             "review_id": facts.review_id,
             "candidate": facts.candidate.to_dict(),
@@ -98,12 +103,11 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
             "curator": facts.curator.to_dict(),
             "rationale": facts.rationale,
             "time": facts.time,
-        },
-    }
+        })
     if facts.change is not None:
-        statement["predicate"]["change"] = facts.change
-    validate(statement)
-    return statement
+        built["predicate"]["change"] = facts.change
+    validate(built)
+    return built
 
 
 def validate(statement: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from curator.attest.dsse import (
     verify_envelope,
 )
 from curator.attest.keys import Signer
-from curator.attest.statement import STATEMENT_TYPE
+from curator.attest.statement import in_toto_statement
 from curator.core.clock import utc_now
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.registry.artifact import DSSE_TYPE, repository_name
@@ -74,10 +74,9 @@ class Checkpoint:
 
 
 def _statement(rows: int, head: str, genesis: str, where: str, signer: Signer) -> dict[str, Any]:
-    return {"_type": STATEMENT_TYPE, "subject": [{"name": "curator-ledger", "digest": {"sha256": head}}],
-            "predicateType": PREDICATE_TYPE,
-            "predicate": {"rows": rows, "head": head, "genesis": genesis, "ledger": where,
-                          "curator": signer.identity.to_dict(), "time": utc_now()}}
+    return in_toto_statement("curator-ledger", head, PREDICATE_TYPE,
+                                     {"rows": rows, "head": head, "genesis": genesis, "ledger": where,
+                              "curator": signer.identity.to_dict(), "time": utc_now()})
 
 
 def make_checkpoint(ledger: LedgerBase, signer: Signer, registry: Registry, repository: str) -> Checkpoint:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
-from curator.attest.statement import STATEMENT_TYPE
+from curator.attest.statement import in_toto_statement
 from curator.core.clock import utc_now
 from curator.core.errors import DecisionRefused, UsageError
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
@@ -100,15 +100,10 @@ def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None) -
 def rollback_statement(name: str, tag: str, current: str, target: ApprovedModel, curator: CuratorIdentity,
                        rationale: str) -> dict[str, Any]:
     """The signed rollback: its subject is the artifact put back into production."""
-    return {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": name, "digest": {"sha256": target.digest.split(":", 1)[1]}}],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {"action": "rollback", "name": name, "tag": tag, "from_digest": current,
-                      "to_digest": target.digest, "to_review_id": target.review_id,
-                      "to_revision": target.revision, "curator": curator.to_dict(), "rationale": rationale,
-                      "time": utc_now()},
-    }
+    return in_toto_statement(name, target.digest, PREDICATE_TYPE, {
+        "action": "rollback", "name": name, "tag": tag, "from_digest": current,
+        "to_digest": target.digest, "to_review_id": target.review_id, "to_revision": target.revision,
+        "curator": curator.to_dict(), "rationale": rationale, "time": utc_now()})
 
 
 def attach_rollback(registry: Registry, name: str, subject: str, envelope: bytes) -> str:

@@ -62,18 +62,16 @@ def _validate(statement: dict[str, Any]) -> None:
 def action_statement(entry: InventoryEntry, request: ActionRequest, curator: dict[str, str],
                      last_check: dict[str, Any] | None, time: str) -> dict[str, Any]:
     """The signed record of one quarterly action (an in-toto Statement v1 dict)."""
-    statement = {
-        "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": entry.name, "digest": {"sha256": entry.manifest_digest.split(":", 1)[-1]}}],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {"action": request.action, "ref": entry.ref, "review_id": entry.review_id,
-                      "decision_id": entry.decision.get("decision_id"), "repo_id": entry.repo_id,
-                      "revision": entry.revision, "rationale": request.rationale,
-                      "replacement": request.replacement, "last_check": last_check or {},
-                      "curator": curator, "time": time},
-    }
-    _validate(statement)
-    return statement
+    from curator.attest.statement import in_toto_statement
+
+    built = in_toto_statement(entry.name, entry.manifest_digest, PREDICATE_TYPE, {
+        "action": request.action, "ref": entry.ref, "review_id": entry.review_id,
+        "decision_id": entry.decision.get("decision_id"), "repo_id": entry.repo_id,
+        "revision": entry.revision, "rationale": request.rationale,
+        "replacement": request.replacement, "last_check": last_check or {},
+        "curator": curator, "time": time})
+    _validate(built)
+    return built
 
 
 def _refuse(entry: InventoryEntry, request: ActionRequest) -> None:
