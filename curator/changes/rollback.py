@@ -12,7 +12,6 @@ and recorded in the ledger with the tag move.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +23,15 @@ from curator.core.errors import DecisionRefused, UsageError
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.production import in_production, promote
 from curator.decision.rules import DecisionRules
-from curator.registry.artifact import DSSE_TYPE, repository_name
+from curator.registry.artifact import repository_name
 from curator.registry.interface import (
-    EMPTY_JSON,
-    EMPTY_TYPE,
     MANIFEST_TYPE,
     NAME_RE,
     Descriptor,
     Reference,
     Registry,
-    sha256_digest,
 )
+from curator.registry.transfer import attach
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
@@ -109,17 +106,8 @@ def rollback_statement(name: str, tag: str, current: str, target: ApprovedModel,
 def attach_rollback(registry: Registry, name: str, subject: str, envelope: bytes) -> str:
     """Attach the signed rollback to the target artifact as a referrer; returns its digest."""
     body, _ = registry.get_manifest(name, subject)
-    layer = Descriptor(DSSE_TYPE, sha256_digest(envelope), len(envelope))
-    empty = Descriptor(EMPTY_TYPE, sha256_digest(EMPTY_JSON), len(EMPTY_JSON))
-    for descriptor, data in ((empty, EMPTY_JSON), (layer, envelope)):
-        if not registry.has_blob(name, descriptor.digest):
-            registry.push_blob(name, descriptor.digest, descriptor.size, data)
-    manifest = {"schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": ROLLBACK_ARTIFACT_TYPE,
-                "config": empty.to_dict(), "layers": [layer.to_dict()],
-                "subject": Descriptor(MANIFEST_TYPE, subject, len(body)).to_dict()}
-    data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-    registry.put_referrer(name, data, MANIFEST_TYPE, subject, ROLLBACK_ARTIFACT_TYPE)
-    return sha256_digest(data)
+    return attach(registry, name, Descriptor(MANIFEST_TYPE, subject, len(body)), [envelope],
+                  ROLLBACK_ARTIFACT_TYPE)[0]
 
 
 def rollback_rationale(name_text: str, rationale: str) -> str:

@@ -139,7 +139,7 @@ def build_model(candidate: Candidate, manifest: Manifest, revision: str) -> Mode
 
 @dataclass(frozen=True)
 class DecisionArtifact:
-    """A referrer manifest carrying one or more signed decisions (one per approver)."""
+    """A referrer manifest carrying signed envelopes: decisions (one per approver), a rollback."""
 
     manifest: bytes
     blobs: tuple[tuple[Descriptor, bytes], ...]
@@ -149,15 +149,17 @@ class DecisionArtifact:
         return sha256_digest(self.manifest)
 
 
-def build_decision(envelopes: list[bytes], subject: Descriptor) -> DecisionArtifact:
-    """The decision referrer: empty config, one DSSE envelope layer per signature."""
+def build_decision(envelopes: list[bytes], subject: Descriptor,
+                   artifact_type: str = DECISION_ARTIFACT_TYPE) -> DecisionArtifact:
+    """A referrer of signed records (decisions by default): empty config, one DSSE envelope
+    layer per signature. The one way curator attaches anything to an artifact."""
     blobs = [(Descriptor(EMPTY_TYPE, sha256_digest(EMPTY_JSON), len(EMPTY_JSON)), EMPTY_JSON)]
     layers = [Descriptor(DSSE_TYPE, sha256_digest(e), len(e)) for e in envelopes]
     blobs += [(d, e) for d, e in zip(layers, envelopes, strict=True)]
     body = {
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
-        "artifactType": DECISION_ARTIFACT_TYPE,
+        "artifactType": artifact_type,
         "config": blobs[0][0].to_dict(),
         "layers": [d.to_dict() for d in layers],
         "subject": subject.to_dict(),

@@ -17,7 +17,7 @@ from curator.core.errors import IntegrityError
 from curator.core.hashing import file_sha256
 from curator.core.paths import escapes
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, ModelArtifact, build_decision
-from curator.registry.interface import MANIFEST_TYPE, OnBytes, Reference, Registry, sha256_digest
+from curator.registry.interface import MANIFEST_TYPE, Descriptor, OnBytes, Reference, Registry, sha256_digest
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,16 @@ def push_model(registry: Registry, name: str, tag: str, artifact: ModelArtifact,
 
 def attach_decision(registry: Registry, name: str, artifact: ModelArtifact, envelopes: list[bytes]) -> bool:
     """Push the decision referrer for an already pushed model manifest."""
-    decision = build_decision(envelopes, artifact.descriptor)
-    for descriptor, data in decision.blobs:
+    return attach(registry, name, artifact.descriptor, envelopes, DECISION_ARTIFACT_TYPE)[1]
+
+
+def attach(registry: Registry, name: str, subject: Descriptor, envelopes: list[bytes],
+           artifact_type: str) -> tuple[str, bool]:
+    """Attach signed envelopes to ``subject`` as one referrer of ``artifact_type``: its blobs,
+    then its manifest. Returns the referrer's digest and whether the registry has a referrers API."""
+    referrer = build_decision(envelopes, subject, artifact_type)
+    for descriptor, data in referrer.blobs:
         if not registry.has_blob(name, descriptor.digest):
             registry.push_blob(name, descriptor.digest, descriptor.size, data)
-    return registry.put_referrer(name, decision.manifest, MANIFEST_TYPE, artifact.digest,
-                                 DECISION_ARTIFACT_TYPE)
+    api = registry.put_referrer(name, referrer.manifest, MANIFEST_TYPE, subject.digest, artifact_type)
+    return referrer.digest, api
