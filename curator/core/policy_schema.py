@@ -162,6 +162,7 @@ class RegistrySection(Section):
     retries: Count = 4
     timeout_seconds: Seconds = 60
     parallel_blobs: AtLeastOne = 4
+    staging: bool | Literal["auto"] = "auto"
 
 
 class LedgerSection(Section):

@@ -118,6 +118,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         raise DecisionRefused(f"review {a.review.id} has no fetched files to decide on",
                               "run the review (at least the fetch stage) first")
     if request.approve:
+        restore_staged(session, a.review, registry)
         refuse_changed_files(session.context(a.review).files_dir, a.manifest)
     me = signer.identity
     waivers: tuple[Any, ...] = ()
@@ -195,6 +196,14 @@ def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[byte
     return subject, approvals
 
 
+def restore_staged(session: Session, review: Review, registry: Registry | None) -> None:
+    """A review another curator opened: its pinned files from the team's staging, re-hashed."""
+    from curator.review.staging import restore_files, staging_enabled
+
+    if staging_enabled(session.policy):
+        restore_files(session, review, registry)
+
+
 def refuse_changed_files(files_dir: Path, manifest: Manifest) -> None:
     """Re-hash the review's files: what is signed and pushed is what fetch pinned."""
     changed = changed_files(files_dir, [(f.path, f.sha256) for f in manifest.files])
@@ -215,6 +224,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
         raise DecisionRefused(f"review {review_id}'s files changed since it was approved "
                               f"({artifact.digest} is not the approved {subject})",
                               "open a new review with --fresh")
+    restore_staged(session, a.review, registry)
     files_dir = session.context(a.review).files_dir
     workers = int(settings(session.policy).get("parallel_blobs", 4))
     try:

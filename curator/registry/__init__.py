@@ -17,7 +17,7 @@ from curator.core.errors import UsageError
 from curator.registry.interface import Reference, Registry
 
 REGISTRY_ENV = "CURATOR_REGISTRY"
-SECTION_KEYS = {"url", "namespace", "retries", "timeout_seconds", "parallel_blobs"}
+SECTION_KEYS = {"url", "namespace", "retries", "timeout_seconds", "parallel_blobs", "staging"}
 LOOPBACK = ("127.", "localhost", "[::1]")
 
 
