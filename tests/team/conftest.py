@@ -39,6 +39,18 @@ class Team:
     registry: Distribution
     members: dict[str, Member]
 
+    def rules(self, folder: Path | None = None, **decision: object) -> Path:
+        """Change the decision rules of the team's checklists (or of a copy in ``folder``)."""
+        target = self.checklists
+        if folder is not None:
+            import shutil
+
+            target = Path(shutil.copytree(self.checklists, folder))
+        data = yaml.safe_load((target / "default.yaml").read_text())
+        data["decision"].update(decision)
+        (target / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return target
+
     def env(self, member: str) -> dict[str, str]:
         return {"CURATOR_HOME": str(self.members[member].home), "CURATOR_CHECKLISTS": str(self.checklists),
                 "CURATOR_LEDGER_URL": self.ledger_url, "CURATOR_REGISTRY": self.registry.url}
@@ -55,7 +67,8 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
                                      trust_workspace_keys=False)
     members: dict[str, Member] = {}
     entries = []
-    for name, email in (("ada", "ada@team.example"), ("bob", "bob@team.example")):
+    for name, email in (("ada", "ada@team.example"), ("bob", "bob@team.example"),
+                        ("carol", "carol@team.example")):
         home = tmp_path / f"home-{name}"
         keys = Workspace.open(home).keys_dir
         init_keys(keys, name.title(), email)
