@@ -95,3 +95,22 @@ def test_a_staged_file_altered_in_the_registry_is_refused_and_nothing_is_signed(
         assert not (session.context(review).files_dir / "model.safetensors").exists()
     finally:
         session.close()
+
+
+def test_staging_is_on_only_where_a_team_shares_ledger_and_registry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from curator.core.policy import Policy
+    from tests.decision.helpers import isolated_checklists
+
+    folder = isolated_checklists(tmp_path / "cl")
+    assert not staging_enabled(Policy.load(folder))  # one curator: SQLite and the workspace layout
+    monkeypatch.setenv("CURATOR_LEDGER_URL", "postgresql://curator@127.0.0.1:9/team")
+    assert not staging_enabled(Policy.load(folder))  # a shared ledger but a private registry
+    monkeypatch.setenv("CURATOR_REGISTRY", "http://127.0.0.1:9")
+    assert staging_enabled(Policy.load(folder))
+    data = yaml.safe_load((folder / "default.yaml").read_text())
+    data["registry"]["staging"] = False
+    (folder / "default.yaml").write_text(yaml.safe_dump(data))
+    assert not staging_enabled(Policy.load(folder))

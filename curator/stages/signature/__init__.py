@@ -8,8 +8,10 @@ tofu-match | mismatch, why, expected[]}; ``transparency`` {log_index, integrated
 when the bundle has a Rekor entry; ``files[{path, signed_sha256, manifest_sha256, state}]``
 with state match | mismatch | missing | unsigned | ignored; ``ignore_paths``;
 ``provenance`` {attestations[{file, line, format, status, signer, trust, predicate_type,
-subjects[{name, sha256, state}], facts{builder, build_type, source{repo, commit}, parameters,
-dependencies[]}, usable}], usable} when the candidate ships attestations (``provenance.py``).
+subjects[{name, sha256, state}], covers[], weights_not_covered[], facts{builder, build_type,
+source{repo, commit}, parameters, dependencies[], base_models[]}, usable}], usable} when the
+candidate ships attestations (``provenance.py``); ``first_use`` {endpoint, org, recorded,
+on_record} for a hub publisher held to its first signer (``first_use.py``, ``tofu.py``).
 A publisher's identity is proven only when status == verified and trust.decision is
 expected or tofu-match.
 """

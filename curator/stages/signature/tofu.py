@@ -11,6 +11,7 @@ verified signer is then the first again.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,8 +191,6 @@ def forget(ledger: Any, publisher: Publisher, signer: Signer) -> Record:
     if record is None:
         raise UsageError(f"no signer is on record for {publisher.label}",
                          "see 'curator trust list' (an org on another hub is passed with --endpoint)")
-    import hashlib
-
     forgotten = record.to_dict()
     statement = {
         "_type": STATEMENT_TYPE,
