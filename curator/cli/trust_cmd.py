@@ -54,8 +54,7 @@ def forget(
     = None,
     as_json: Json = False,
 ) -> None:
-    """Reset ORG's record with an event signed by your curator key: its next verified signer is
-    recorded as the first again."""
+    """Reset ORG's record (a ledger event signed with your key): its next signer is the first again."""
     from curator.attest.keys import FileSigner
     from curator.core.policy import Policy
     from curator.ledger import open_ledger
