@@ -114,3 +114,23 @@ def test_staging_is_on_only_where_a_team_shares_ledger_and_registry(
     data["registry"]["staging"] = False
     (folder / "default.yaml").write_text(yaml.safe_dump(data))
     assert not staging_enabled(Policy.load(folder))
+
+
+def test_bob_resumes_ada_s_review_from_staging_without_fetching_again(team: Team, tmp_path: Path) -> None:
+    review_id = _open_and_fetch(team, tmp_path)
+    bob = team.members["bob"]
+    session = bob.session(team.checklists)
+    try:
+        review = session.ledger.get_review(review_id)
+        results = session.run(review)
+        files_dir = session.context(review).files_dir
+        pinned = {f["path"]: f["sha256"] for f in results["fetch"].evidence["files"]}
+        from curator.core.hashing import file_sha256
+
+        assert {p: file_sha256(files_dir / p)[1] for p in pinned} == pinned
+        (pulled,) = session.ledger.events(review_id, kind=UNSTAGED)
+        assert pulled["payload"]["curator"]["email"] == "bob@team.example"
+        assert len(session.ledger.events(review_id, kind=STAGED)) == 1  # staged once, by the opener
+        assert session.run(review) and len(session.ledger.events(review_id, kind=UNSTAGED)) == 1
+    finally:
+        session.close()
