@@ -63,6 +63,9 @@ class DecisionFacts:
     time: str  # RFC 3339 UTC
     #: a swap: which inventory model this replaces, why, and how to roll back (curator.decision.swap)
     change: dict[str, Any] | None = None
+    #: who opened the review, and whether the opener may not approve it: checked again by verify
+    opened_by: CuratorIdentity | None = None
+    separation_of_duties: bool = False
 
 
 def in_toto_statement(name: str, digest: str, predicate_type: str,
@@ -97,7 +100,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
             "stages": stages,
             "tool_versions": dict(sorted(tools.items())),
             "policy": {"version": facts.policy_version, "digest": facts.policy_digest,
-                       "approvals_required": facts.approvals_required},
+                       "approvals_required": facts.approvals_required,
+                       "separation_of_duties": facts.separation_of_duties},
             "waivers": [w.to_dict() for w in facts.waivers],
             "conditions": list(facts.conditions),
             "curator": facts.curator.to_dict(),
@@ -106,6 +110,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
         })
     if facts.change is not None:
         built["predicate"]["change"] = facts.change
+    if facts.opened_by is not None:
+        built["predicate"]["opened_by"] = facts.opened_by.to_dict()
     validate(built)
     return built
 
@@ -142,6 +148,8 @@ class Decision:
     approvals_required: int
     policy_version: str
     change: dict[str, Any] | None = None
+    opened_by: CuratorIdentity | None = None
+    separation_of_duties: bool = False
 
     @classmethod
     def from_statement(cls, statement: dict[str, Any]) -> Decision:
@@ -163,6 +171,8 @@ class Decision:
                 files=tuple(p["files"]),
                 approvals_required=int(p["policy"]["approvals_required"]),
                 policy_version=str(p["policy"]["version"]),
-                change=p["change"] if isinstance(p.get("change"), dict) else None)
+                change=p["change"] if isinstance(p.get("change"), dict) else None,
+                opened_by=CuratorIdentity.from_dict(p["opened_by"]) if p.get("opened_by") else None,
+                separation_of_duties=p["policy"].get("separation_of_duties") is True)
         except (KeyError, TypeError, StopIteration, AttributeError) as exc:
             raise ValueError(f"decision statement is missing a field ({exc!r})") from exc

@@ -76,9 +76,14 @@ class SignatureSection(Section):
     trust_config: str = "sigstore-trust-config.json"
     require_unlisted: bool = False
     trust_on_first_use: bool = True
+    tofu_unsigned_after_first: Literal["fail", "warn"] = "fail"
+    publisher_key_files: Names = ["*.pub", "*.pub.pem", "public_key.pem", "public-key.pem"]
     unsigned_files: Literal["fail", "warn"] = "fail"
     ignore_paths: Names = []
     card_files: Names = ["README.md"]
+    weight_suffixes: Names = ["safetensors", "bin", "gguf", "pt", "pth", "ckpt", "onnx", "h5", "keras", "pb",
+                              "tflite", "msgpack", "npz", "npy", "pkl", "pickle", "joblib", "nemo",
+                              "mlmodel", "llamafile", "ggml", "mar"]
 
 
 class Bar(Section):
@@ -157,6 +162,7 @@ class RegistrySection(Section):
     retries: Count = 4
     timeout_seconds: Seconds = 60
     parallel_blobs: AtLeastOne = 4
+    staging: bool | Literal["auto"] = "auto"
 
 
 class LedgerSection(Section):

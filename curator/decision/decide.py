@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from curator.attest.dsse import decision_id, sign_statement
-from curator.attest.keys import CuratorIdentity, Signer, person_of
+from curator.attest.keys import CuratorIdentity, Signer
 from curator.attest.statement import DecisionFacts, build_statement
+from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.hashing import changed_files
 from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
 from curator.decision.production import promote_pushed
 from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.separation import opener_people, trusted_person
 from curator.decision.swap import SwapRequest, swap_change
 from curator.registry import settings
 from curator.registry.artifact import (
@@ -46,6 +48,8 @@ class Assessment:
     rules: DecisionRules
     approvals: tuple[dict[str, Any], ...] = ()
     opened_by: dict[str, Any] | None = None
+    #: whose signatures count, by key id (the rules and this come from one place: ``assess``)
+    trusted: dict[str, TrustedCurator] = field(default_factory=dict)
 
 
 def assess(session: Session, review_id: str) -> Assessment:
@@ -53,6 +57,8 @@ def assess(session: Session, review_id: str) -> Assessment:
     review = session.ledger.get_review(review_id)
     results = session.ledger.results(review_id)
     rules = DecisionRules.from_policy(session.policy)
+    trusted = load_trusted(session.policy.directory,
+                           session.workspace.keys_dir if rules.trust_workspace_keys else None)
     stages = session.policy.stages
     why = []
     for name in stages:
@@ -66,7 +72,7 @@ def assess(session: Session, review_id: str) -> Assessment:
         review=review, results=results, recommendation=session.policy.recommend(results), why=tuple(why),
         blockers=tuple(blockers(stages, results, rules)), manifest=manifest, rules=rules,
         approvals=tuple(e["payload"] for e in decisions if e["payload"].get("outcome") == "approved"),
-        opened_by=opened[0]["payload"].get("curator") if opened else None)
+        opened_by=opened[0]["payload"].get("curator") if opened else None, trusted=trusted)
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,15 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         raise DecisionRefused(f"review {a.review.id} has no fetched files to decide on",
                               "run the review (at least the fetch stage) first")
     if request.approve:
+        restore_staged(session, a.review, registry)
         refuse_changed_files(session.context(a.review).files_dir, a.manifest)
     me = signer.identity
+    person = trusted_person(me.keyid, a.trusted)
+    if person is None:  # verify would refuse a decision signed with this key
+        raise DecisionRefused(f"{me.label}'s key {me.keyid[:16]} is not a trusted curator key"
+                              + (" (revoked)" if me.keyid in a.trusted else ""),
+                              "add the entry 'curator keys show' prints to the team's "
+                              "checklists/curators.yaml")
     waivers: tuple[Any, ...] = ()
     if request.approve:
         waivers = waivers_for(list(a.blockers), request.waivers, request.waive_until, a.rules, today)
@@ -127,7 +140,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             if not opener:
                 raise DecisionRefused(f"cannot tell who opened review {a.review.id}",
                                       "separation of duties needs it; open a new review with --fresh")
-            if opener.get("keyid") == me.keyid or person_of(str(opener.get("email", ""))) == me.person:
+            if opener.get("keyid") == me.keyid or person in opener_people(opener, a.trusted):
                 raise DecisionRefused(f"{me.label} opened review {a.review.id} and cannot approve it",
                                       "separation of duties: another curator must approve")
     elif request.waivers or request.swap.given:
@@ -144,7 +157,9 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         policy_version=session.policy.version, policy_digest=digest_of(session.policy.data),
         approvals_required=a.rules.approvals_required, waivers=waivers,
         conditions=tuple(c.strip() for c in request.conditions if c.strip()), curator=me,
-        rationale=request.rationale.strip(), time=utc_now(), change=change))
+        rationale=request.rationale.strip(), time=utc_now(), change=change,
+        opened_by=CuratorIdentity.from_dict(a.opened_by) if a.opened_by else None,
+        separation_of_duties=a.rules.separation_of_duties))
     envelope = sign_statement(statement, signer)
     did = decision_id(envelope)
     counted: dict[str, int] = {}
@@ -156,9 +171,14 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             raise DecisionRefused(
                 f"review {a.review.id} was just decided ({last.get('final', state)}) by {who}",
                 "open a new review with --fresh to decide again")
-        approvers = {person_of(str(p["curator"]["email"])) for p in prior
+        # per trusted person: a second key of one curator is not a second approver
+        approvers = {trusted_person(str(p["curator"].get("keyid", "")), a.trusted) for p in prior
                      if p.get("outcome") == "approved" and p.get("subject_digest") == artifact.digest}
-        if me.person in approvers:
+        approvers.discard(None)
+        if a.rules.separation_of_duties and a.rules.approvals_required > 1:
+            # an opener's approval signed under a looser local policy is no approval here
+            approvers -= opener_people(a.opened_by, a.trusted)
+        if person in approvers:
             raise DecisionRefused(f"{me.label} already approved review {a.review.id}",
                                   f"{a.rules.approvals_required} different curators must approve")
         if request.approve:
@@ -189,9 +209,22 @@ def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[byte
         raise DecisionRefused(f"review {review_id} is not approved ({state})",
                               "only approved reviews are pushed; see 'curator decide'")
     subject = events[-1]["subject_digest"]
-    approvals = [e["envelope"].encode() for e in events
-                 if e.get("outcome") == "approved" and e.get("subject_digest") == subject]
-    return subject, approvals
+    approvals = [e for e in events if e.get("outcome") == "approved" and e.get("subject_digest") == subject]
+    a = assess(session, review_id)
+    if a.rules.separation_of_duties and a.rules.approvals_required > 1:
+        # the opener's own approval (signed under a looser local policy) was not counted: not pushed
+        barred = opener_people(a.opened_by, a.trusted)
+        approvals = [e for e in approvals
+                     if trusted_person(str(e["curator"].get("keyid", "")), a.trusted) not in barred]
+    return subject, [e["envelope"].encode() for e in approvals]
+
+
+def restore_staged(session: Session, review: Review, registry: Registry | None) -> None:
+    """A review another curator opened: its pinned files from the team's staging, re-hashed."""
+    from curator.review.staging import restore_files, staging_enabled
+
+    if staging_enabled(session.policy):
+        restore_files(session, review, registry)
 
 
 def refuse_changed_files(files_dir: Path, manifest: Manifest) -> None:
@@ -214,6 +247,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
         raise DecisionRefused(f"review {review_id}'s files changed since it was approved "
                               f"({artifact.digest} is not the approved {subject})",
                               "open a new review with --fresh")
+    restore_staged(session, a.review, registry)
     files_dir = session.context(a.review).files_dir
     workers = int(settings(session.policy).get("parallel_blobs", 4))
     try:

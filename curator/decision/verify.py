@@ -107,6 +107,7 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
     # approvals add up per review and per person: a curator listed with two keys (a rotation)
     # is one approver, and pending approvals from different reviews were never one approval
     approvers: dict[str, set[str]] = {}
+    approvals: list[tuple[Decision, TrustedCurator]] = []
     required = rules.approvals_required
     for descriptor, (subject, envelopes) in found:
         if subject != digest:
@@ -139,11 +140,22 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
                                                f"decision signed by {verified.signer.identity.label}"))
             elif decision.outcome == "approved":
                 approvers.setdefault(decision.review_id, set()).add(verified.signer.identity.person)
+                approvals.append((decision, verified.signer))
             required = max(required, decision.approvals_required)
+    report.problems += _separation(approvals, trusted, required, rules)
     most = max((len(people) for people in approvers.values()), default=0)
     if not report.problems and most < required:
         report.problems.append(Problem("insufficient-approvals",
                                        f"{most} trusted approver(s) in one review; {required} required"))
+
+
+def _separation(approvals: list[tuple[Decision, TrustedCurator]], trusted: dict[str, TrustedCurator],
+                required: int, rules: DecisionRules) -> list[Problem]:
+    """Separation of duties, from the opener signed into each approval (``separation.py``)."""
+    from curator.decision.separation import separation_problems
+
+    return [Problem(code, message) for code, message in
+            separation_problems(approvals, trusted, required, rules.separation_of_duties)]
 
 
 def _decisions(registry: Registry, name: str, digest: str,

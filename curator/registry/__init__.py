@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
 
 REGISTRY_ENV = "CURATOR_REGISTRY"
-SECTION_KEYS = {"url", "namespace", "retries", "timeout_seconds", "parallel_blobs"}
+SECTION_KEYS = {"url", "namespace", "retries", "timeout_seconds", "parallel_blobs", "staging"}
 LOOPBACK = ("127.", "localhost", "[::1]")
 
 

@@ -35,6 +35,18 @@ class Pushed:
 def push_model(registry: Registry, name: str, tag: str, artifact: ModelArtifact, files_dir: Path,
                envelopes: list[bytes], on_bytes: OnBytes | None = None, workers: int = 4) -> Pushed:
     """Push the model's files, its manifest and the signed decision(s), then tag it."""
+    uploaded, skipped = push_files(registry, name, artifact, files_dir, on_bytes, workers)
+    referrers_api = attach_decision(registry, name, artifact, envelopes)
+    registry.put_manifest(name, artifact.manifest, MANIFEST_TYPE, tag)
+    return Pushed(ref=registry.describe(Reference(name, tag=tag)),
+                  digest_ref=registry.describe(Reference(name, digest=artifact.digest)),
+                  digest=artifact.digest, uploaded_bytes=uploaded,
+                  skipped_bytes=skipped, referrers_api=referrers_api)
+
+
+def push_files(registry: Registry, name: str, artifact: ModelArtifact, files_dir: Path,
+               on_bytes: OnBytes | None = None, workers: int = 4) -> tuple[int, int]:
+    """Push the file blobs, config and model manifest (by digest, untagged); bytes (sent, skipped)."""
     sent = {"uploaded": 0, "skipped": 0}
     lock = threading.Lock()
     unique = {layer.descriptor.digest: layer for layer in artifact.layers}
@@ -72,12 +84,7 @@ def push_model(registry: Registry, name: str, tag: str, artifact: ModelArtifact,
     if not registry.has_blob(name, config_digest):
         registry.push_blob(name, config_digest, len(artifact.config), artifact.config)
     registry.put_manifest(name, artifact.manifest, MANIFEST_TYPE, artifact.digest)
-    referrers_api = attach_decision(registry, name, artifact, envelopes)
-    registry.put_manifest(name, artifact.manifest, MANIFEST_TYPE, tag)
-    return Pushed(ref=registry.describe(Reference(name, tag=tag)),
-                  digest_ref=registry.describe(Reference(name, digest=artifact.digest)),
-                  digest=artifact.digest, uploaded_bytes=sent["uploaded"],
-                  skipped_bytes=sent["skipped"], referrers_api=referrers_api)
+    return sent["uploaded"], sent["skipped"]
 
 
 def attach_decision(registry: Registry, name: str, artifact: ModelArtifact, envelopes: list[bytes]) -> bool:

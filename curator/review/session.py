@@ -142,8 +142,20 @@ class Session:
     def run(self, review: Review, only: list[str] | None = None,
             observers: list[Observer] | None = None,
             cancel: threading.Event | None = None, unsandboxed: bool = False) -> dict[str, StageResult]:
-        """Run the review's unfinished stages (all policy stages, or just ``only``)."""
-        pipeline = Pipeline(build_stages(self.stage_names(only), unsandboxed=unsandboxed), observers or [])
+        """Run the review's unfinished stages (all policy stages, or just ``only``).
+
+        In a team (``registry.staging``), a review another curator opened first gets its
+        pinned files from staging, and a fresh fetch is staged before the other stages run.
+        """
+        from curator.review.staging import restore_files, stage_review, staging_enabled
+
+        names = self.stage_names(only)
+        if staging_enabled(self.policy):
+            restore_files(self, review)
+            if "fetch" in names:
+                Pipeline(build_stages(["fetch"]), observers or []).run(self.context(review), cancel)
+                stage_review(self, review)
+        pipeline = Pipeline(build_stages(names, unsandboxed=unsandboxed), observers or [])
         return pipeline.run(self.context(review), cancel)
 
 

@@ -26,6 +26,10 @@ def _edited(statement: dict[str, Any], signer: FileSigner, **predicate: object) 
     return sign_statement(edited, signer)
 
 
+#: who opened the review these hand-made decisions approve: a third curator (separation of duties)
+OPENER = {"name": "Olga", "email": "olga@example.org", "keyid": "0" * 64}
+
+
 def _team(target: Approved, *keys: tuple[str, str, str]) -> None:
     """The team trust file holds exactly these (name, email, PEM) entries."""
     (target.checklists / "curators.yaml").write_text(yaml.safe_dump({"curators": [
@@ -60,8 +64,8 @@ def test_one_curator_with_two_keys_is_one_approval(approved: Approved,  # noqa: 
     _team(approved, ("Ada", "ada@example.org", approved.ada.public_key_pem),
           ("Ada L.", "ADA@example.org", public_key_of(tmp_path / "ada-2027")))
     policy = {**approved.statement()["predicate"]["policy"], "approvals_required": 2}
-    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy),
-                               _edited(approved.statement(), ada2, policy=policy)])
+    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy, opened_by=OPENER),
+                               _edited(approved.statement(), ada2, policy=policy, opened_by=OPENER)])
     code, report = approved.gate()
     assert code == 1 and report["reason"] == "insufficient-approvals", report
 
@@ -75,14 +79,14 @@ def test_approvals_from_different_reviews_do_not_add_up(approved: Approved,  # n
     _team(approved, ("Ada", "ada@example.org", approved.ada.public_key_pem),
           ("Bob", "bob@example.org", public_key_of(tmp_path / "bob")))
     policy = {**approved.statement()["predicate"]["policy"], "approvals_required": 2}
-    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy),
-                               _edited(approved.statement(), bob, policy=policy,
+    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy, opened_by=OPENER),
+                               _edited(approved.statement(), bob, policy=policy, opened_by=OPENER,
                                        review_id="rev-other-0001")])
     code, report = approved.gate()
     assert code == 1 and report["reason"] == "insufficient-approvals", report
     # the same two curators in one review pass: the rule is about the review, not the people
-    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy),
-                               _edited(approved.statement(), bob, policy=policy)])
+    approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy, opened_by=OPENER),
+                               _edited(approved.statement(), bob, policy=policy, opened_by=OPENER)])
     code, report = approved.gate()
     assert code == 0, report
 

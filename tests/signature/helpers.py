@@ -145,7 +145,7 @@ def checklists(folder: Path, publishers: list[dict[str, Any]], **signature: Any)
 
 
 def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
-           source: str = "hub") -> Any:
+           source: str = "hub", endpoint: str | None = None) -> Any:
     """Fetch (hash the folder for real), then run the signature stage; returns its result.
 
     A hub candidate's files are pinned by the fetch stage's local branch here: the hub
@@ -159,7 +159,8 @@ def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
 
     work.mkdir(parents=True, exist_ok=True)
     local = Candidate(repo_id, "local", "local", path=str(model))
-    candidate = local if source == "local" else Candidate(repo_id, "main", "hub", commit="c" * 40)
+    candidate = local if source == "local" else Candidate(repo_id, "main", "hub", endpoint=endpoint,
+                                                          commit="c" * 40)
     opened = ledger.create_review(candidate)
     fetch = Pipeline([FetchStage()]).run(ReviewContext(opened.id, local, model, work, policy))["fetch"]
     ctx = ReviewContext(opened.id, candidate, model, work, policy, ledger=ledger)

@@ -9,7 +9,8 @@ import yaml
 
 from curator.core.errors import UsageError
 from curator.ledger import Ledger
-from curator.stages.signature.trust import load_publishers, on_first_use, publisher_of, rule_for
+from curator.stages.signature.tofu import Publisher, judge, record_of, remember
+from curator.stages.signature.trust import load_publishers, publisher_of, rule_for
 
 SIGNER = {"kind": "sigstore", "identity": "a@acme.example", "issuer": "https://issuer.example"}
 
@@ -55,19 +56,22 @@ def test_a_malformed_rule_is_refused_naming_the_file(tmp_path: Path, entry: obje
 
 def test_first_use_records_once_then_matches_or_flags(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
+    acme = Publisher.of(None, "acme")
     try:
-        first = on_first_use(ledger, "acme", SIGNER, "r1")
+        first = judge(record_of(ledger, acme), acme, SIGNER)
         assert first.decision == "tofu-new" and not first.trusted
-        assert on_first_use(ledger, "acme", SIGNER, "r1").decision == "tofu-new"  # same review
+        assert remember(ledger, acme, SIGNER, "r1") and not remember(ledger, acme, SIGNER, "r1")
         assert len(ledger.events(kind="signer_seen")) == 1
-        later = on_first_use(ledger, "acme", {**SIGNER, "certificate_fingerprint": "sha256:new"}, "r2")
+        assert judge(record_of(ledger, acme, "r1"), acme, SIGNER).decision == "tofu-new"  # same review
+        renewed = {**SIGNER, "certificate_fingerprint": "sha256:new"}
+        later = judge(record_of(ledger, acme, "r2"), acme, renewed)
         assert later.decision == "tofu-match" and later.trusted  # a new short-lived cert is fine
-        other = on_first_use(ledger, "acme", {**SIGNER, "identity": "b@acme.example"}, "r3")
+        other = judge(record_of(ledger, acme, "r3"), acme, {**SIGNER, "identity": "b@acme.example"})
         assert other.decision == "mismatch"
         assert "a@acme.example" in other.why and "b@acme.example" in other.why
-        assert on_first_use(ledger, "initech", {**SIGNER, "identity": "b@acme.example"}, "r4").decision \
-            == "tofu-new"
-        issuer = on_first_use(ledger, "acme", {**SIGNER, "issuer": "https://evil.example"}, "r5")
+        initech = Publisher.of(None, "initech")
+        assert judge(record_of(ledger, initech), initech, SIGNER).decision == "tofu-new"
+        issuer = judge(record_of(ledger, acme, "r5"), acme, {**SIGNER, "issuer": "https://evil.example"})
         assert issuer.decision == "mismatch"
         assert ledger.verify().ok
     finally:

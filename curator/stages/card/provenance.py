@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from curator.core.models import Finding, Severity
 from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
 
 if TYPE_CHECKING:
@@ -35,18 +36,38 @@ def lineage_excerpt(facts: dict[str, Any]) -> str:
 
 
 def usable_attestations(signature: StageResult | None) -> list[dict[str, Any]]:
-    """Provenance attestations the signature stage verified, trusts and matched to the pinned files."""
+    """Provenance attestations the signature stage verified, trusts and matched to the pinned files,
+    every weight file among their subjects."""
     evidence = signature.evidence if signature is not None else {}
     items = (evidence.get("provenance") or {}).get("attestations") or []
-    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)]
+    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)
+            and not a.get("weights_not_covered")]
 
 
-def lift_fields(fields: dict[str, Any], signature: StageResult | None) -> None:
-    """Mark training_pipeline (and lineage, when dependencies are attested) verified by provenance."""
+def lineage_conflicts(card_bases: list[str], signature: StageResult | None, card_name: str) -> list[Finding]:
+    """A base model the signed provenance names that the card's base_model does not (high)."""
+    named = {b.casefold() for b in card_bases}
+    if not named:
+        return []
+    found = []
+    for attestation in usable_attestations(signature):
+        other = [b for b in attestation["facts"].get("base_models") or [] if b.casefold() not in named]
+        if other:
+            found.append(Finding(
+                Severity.HIGH, "lineage-conflict",
+                f"the signed provenance {attestation.get('file')} says the model was built from "
+                f"{', '.join(other)}, but {card_name} names {', '.join(card_bases)} as its base_model: "
+                "ask the publisher which is true before trusting either", file=card_name))
+    return found
+
+
+def lift_fields(fields: dict[str, Any], signature: StageResult | None, conflicted: bool = False) -> None:
+    """Mark training_pipeline (and lineage, when dependencies are attested and do not contradict
+    the card) verified by provenance."""
     for attestation in usable_attestations(signature):
         facts, where = attestation["facts"], f"provenance {attestation.get('file')}"
         lifts = [("training_pipeline", pipeline_excerpt(facts))]
-        if facts.get("dependencies"):
+        if facts.get("dependencies") and not conflicted:
             lifts.append(("lineage", lineage_excerpt(facts)))
         for name, excerpt in lifts:
             grade = fields.get(name)

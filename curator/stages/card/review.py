@@ -18,7 +18,7 @@ from curator.stages.card.license import LicenseReport, LicenseTable, check_licen
 from curator.stages.card.lineage import Lineage, read_lineage
 from curator.stages.card.lookalike import NearMiss, near_misses, not_ascii
 from curator.stages.card.parse import ParsedCard
-from curator.stages.card.provenance import lift_fields
+from curator.stages.card.provenance import lift_fields, lineage_conflicts
 from curator.stages.card.rules import ProvenanceRules
 
 TRUSTED_DECISIONS = ("expected", "tofu-match")
@@ -123,7 +123,9 @@ def examine(card: ParsedCard, inputs: CardInputs, settings: CardSettings, rules:
                else "",
                "eval_summary": "the eval stage measures the claims"})
     fields = grade_fields(card, rules, verifiers)
-    lift_fields(fields, inputs.signature)  # verified SLSA provenance (signature stage evidence)
+    conflicts = lineage_conflicts([b.repo_id for b in lineage.bases], inputs.signature, card.name)
+    findings.extend(conflicts)
+    lift_fields(fields, inputs.signature, bool(conflicts))  # verified SLSA provenance (signature evidence)
     license_report = check_license(card, table, rules.placeholders, settings.license_severity,
                                    inputs.files) if card.present else LicenseReport()
     findings.extend(license_report.findings)

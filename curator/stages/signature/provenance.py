@@ -8,6 +8,12 @@ publisher, to the signer of the model signature). Its subjects must be pinned fi
 the pinned digests. What a verified, trusted, matching SLSA provenance attests (builder,
 source repo and commit, parameters, dependencies) is evidence the card stage may use;
 a tampered attestation, or one about other bytes, fails the stage.
+
+Each attestation's evidence lists the pinned files it covers; it is usable (its facts may
+verify the card) only when every pinned weight file (``signature.weight_suffixes``) is
+among its subjects: an attestation of ``config.json`` says nothing about the weights. An
+attestation signed by someone other than the publisher's listed signer is graded alike
+whether the signer is a key or a keyless identity (high).
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BYTES = 16 << 20
 MAX_LINES = 200
 TOOL = "curator-provenance"
+#: files that hold weights (policy: signature.weight_suffixes); every one must be attested
+WEIGHT_SUFFIXES = ("safetensors", "bin", "gguf", "pt", "pth", "ckpt", "onnx", "h5", "keras", "pb",
+                   "tflite", "msgpack", "npz", "npy", "pkl", "pickle", "joblib", "nemo", "mlmodel",
+                   "llamafile", "ggml", "mar")
 
 
 @dataclass
@@ -190,9 +200,10 @@ class Checker:
     """Checks the attestations of one candidate with the signature stage's anchors and trust."""
 
     def __init__(self, anchors: list[Anchor], trust_config: Path, whose: str,
-                 model_signer: dict[str, Any] | None, pinned: dict[str, str] | None) -> None:
+                 model_signer: dict[str, Any] | None, pinned: dict[str, str] | None,
+                 must_cover: tuple[str, ...] = ()) -> None:
         self.anchors, self.trust_config, self.whose = anchors, trust_config, whose
-        self.model_signer, self.pinned = model_signer, pinned
+        self.model_signer, self.pinned, self.must_cover = model_signer, pinned, must_cover
         self.report = ProvenanceReport()
 
     def _finding(self, severity: Severity, code: str, message: str, file: str) -> None:
@@ -255,23 +266,33 @@ class Checker:
         decision, why = self._trust(signer)
         subjects = _subjects(statement, self.pinned)
         facts = provenance_facts(statement)
+        covers = sorted({s.get("pinned_as", s["name"]) for s in subjects if s["state"] == "match"})
+        uncovered = [f for f in self.must_cover if f not in covers]
         entry.update(status="verified", signer=signer, trust={"decision": decision, "why": why},
                      predicate_type=str(statement.get("predicateType", ""))[:200], subjects=subjects,
-                     facts=facts)
+                     covers=covers, weights_not_covered=uncovered, facts=facts)
         self._judge(entry, where, rel, decision, subjects, facts)
 
     def _judge(self, entry: dict[str, Any], where: str, rel: str, decision: str,
                subjects: list[dict[str, Any]], facts: dict[str, Any] | None) -> None:
         wrong = [s["name"] for s in subjects if s["state"] == "mismatch"]
+        uncovered = entry["weights_not_covered"]
         if wrong:
             self._finding(Severity.HIGH, "provenance-subject-mismatch", f"{where} attests other bytes for "
                           f"{', '.join(wrong[:5])} than the pinned files", rel)
+        elif decision == "mismatch":  # the same grade as a key the publisher does not list
+            self._finding(Severity.HIGH, "provenance-untrusted-signer", f"{where} verifies, but "
+                          f"{entry['trust']['why']}", rel)
         elif not any(s["state"] == "match" for s in subjects):
             self._finding(Severity.MEDIUM, "provenance-not-about-these-files", f"{where} names none of the "
                           "pinned files: what it attests is not about this candidate", rel)
         elif decision not in TRUSTED:
             self._finding(Severity.MEDIUM, "provenance-untrusted-signer", f"{where} verifies, but "
                           f"{entry['trust']['why']}: its claims are shown, not used", rel)
+        elif uncovered:
+            self._finding(Severity.MEDIUM, "provenance-partial", f"{where} attests only "
+                          f"{', '.join(entry['covers'][:5]) or 'none of the pinned files'}, not the weights "
+                          f"{', '.join(uncovered[:5])}: its claims are shown, not used", rel)
         elif facts is None:
             self._finding(Severity.INFO, "attestation-not-provenance", f"{where} is a verified "
                           f"{entry['predicate_type']} attestation, not SLSA provenance", rel)
@@ -279,11 +300,25 @@ class Checker:
             entry["usable"] = True
 
 
+def must_cover(pinned: dict[str, str] | None, weight_suffixes: tuple[str, ...],
+               not_content: list[str]) -> tuple[str, ...]:
+    """The pinned files an attestation must name to vouch for the model: every weight file, or,
+    when no file looks like weights, every file but the signature and attestations themselves."""
+    if pinned is None:
+        return ()
+    suffixes = tuple("." + s.lower().lstrip(".") for s in weight_suffixes)
+    weights = tuple(sorted(p for p in pinned if p.lower().endswith(suffixes)))
+    return weights or tuple(sorted(p for p in pinned if p not in not_content))
+
+
 def check_provenance(files_dir: Path, manifest: Manifest | None, signature_file: str, anchors: list[Anchor],
-                     trust_config: Path, whose: str, model_signer: dict[str, Any] | None) -> ProvenanceReport:
+                     trust_config: Path, whose: str, model_signer: dict[str, Any] | None,
+                     weight_suffixes: tuple[str, ...] = WEIGHT_SUFFIXES) -> ProvenanceReport:
     """Every attestation of the candidate, checked; an empty report when it ships none."""
     pinned = {f.path: f.sha256 for f in manifest.files} if manifest is not None else None
-    checker = Checker(anchors, trust_config, whose, model_signer, pinned)
-    for rel in attestation_files(manifest, files_dir, signature_file):
+    files = attestation_files(manifest, files_dir, signature_file)
+    cover = must_cover(pinned, weight_suffixes, [*files, signature_file])
+    checker = Checker(anchors, trust_config, whose, model_signer, pinned, cover)
+    for rel in files:
         checker.check(rel, files_dir / rel)
     return checker.report

@@ -6,6 +6,7 @@ dependencies). The card stage reads the facts from the signature stage's evidenc
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 #: predicate types read as build provenance
@@ -13,6 +14,11 @@ PROVENANCE_TYPES = ("https://slsa.dev/provenance/v1", "https://slsa.dev/provenan
                     "https://slsa.dev/provenance/v0.1")
 MAX_TEXT = 200
 COMMIT_KEYS = ("gitCommit", "sha1", "sha256")
+#: a hub model named by a dependency URI (hf://, pkg:huggingface/, a huggingface.co URL)
+MODEL_URI = re.compile(r"^(?:hf://|pkg:huggingface/|https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)"
+                       r"(?!datasets/|spaces/)([\w.-]+/[\w.-]+)(?:[@/?#].*)?$", re.IGNORECASE)
+#: build parameters that name the model a training run started from
+BASE_PARAMETERS = ("base_model", "base_models", "base_model_name_or_path", "model_name_or_path")
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -38,6 +44,21 @@ def _dependencies(items: object) -> list[dict[str, Any]]:
             found.append({"uri": _text(item.get("uri") or item.get("name")),
                           "digest": {str(k): _text(v, 128) for k, v in list(digest.items())[:4]}})
     return found[:20]
+
+
+def base_models(deps: list[dict[str, Any]], params: Any) -> list[str]:
+    """Hub models the build started from: model dependencies, and base-model build parameters."""
+    found = [m.group(1) for d in deps if (m := MODEL_URI.match(str(d.get("uri", ""))))]
+    for key in BASE_PARAMETERS:
+        value = _dict(params).get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip():
+                m = MODEL_URI.match(item.strip())
+                found.append(m.group(1) if m else item.strip())
+    unique: dict[str, str] = {}
+    for name in found:
+        unique.setdefault(name.casefold(), _text(name))
+    return list(unique.values())[:10]
 
 
 def provenance_facts(statement: dict[str, Any]) -> dict[str, Any] | None:
@@ -67,4 +88,5 @@ def provenance_facts(statement: dict[str, Any]) -> dict[str, Any] | None:
     return {"builder": _text(builder) if builder else None,
             "build_type": _text(build_type) if build_type else None, "source": source,
             "parameters": _text(params, 600) if params not in (None, {}, []) else None,
-            "dependencies": [d for d in deps if d is not source_dep]}
+            "dependencies": [d for d in deps if d is not source_dep],
+            "base_models": base_models([d for d in deps if d is not source_dep], params)}

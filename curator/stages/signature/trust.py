@@ -3,14 +3,14 @@
 A verified signature proves *someone* signed; this module says whether that someone is
 the one this organisation expects for the publisher. Decisions:
 ``expected`` (listed signer), ``mismatch`` (another signer than the listed or first-seen
-one), ``tofu-new`` (unlisted publisher, first signer seen: recorded), ``tofu-match``
-(unlisted publisher, same signer as first seen), ``unknown`` (no list, no ledger).
+one), ``tofu-new`` (unlisted publisher, first signer seen), ``tofu-match`` (unlisted
+publisher, same signer as first seen), ``unknown`` (no list, no ledger). The first-seen
+record itself is ``tofu.py``'s.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from curator.core.errors import UsageError
 from curator.stages.signature.verify import Anchor, ca_fingerprint, key_fingerprint
 
 if TYPE_CHECKING:
-    from curator.core.stage import ReviewLedger
+    pass
 
 PUBLISHERS_FILE = "publishers.yaml"
 RULE_KEYS = {"match", "required", "signers", "note"}
@@ -170,51 +170,3 @@ def _anchor_label(anchor: Anchor) -> str:
         subject = f" with subject '{anchor.subject}'" if anchor.subject else ""
         return f"a certificate from CA {', '.join(map(str, anchor.certificates))}{subject}"
     return f"the key {anchor.public_key}"
-
-
-def tofu_key(signer: dict[str, Any]) -> list[str]:
-    """What must stay the same between two signers of one publisher (not the short-lived cert)."""
-    kind = str(signer.get("kind"))
-    if kind == "sigstore":
-        return [kind, str(signer.get("identity")), str(signer.get("issuer"))]
-    if kind == "certificate":
-        return [kind, str(signer.get("subject")), str(signer.get("anchor_fingerprint"))]
-    return [kind, str(signer.get("fingerprint"))]
-
-
-def _same_publisher(event: dict[str, Any], publisher: str) -> bool:
-    """Sightings recorded before publishers were case-folded still count."""
-    return str(event["payload"].get("publisher", "")).casefold() == publisher.casefold()
-
-
-def on_first_use(ledger: ReviewLedger, publisher: str, signer: dict[str, Any],
-                 review_id: str) -> TrustDecision:
-    """Trust on first use: record the first signer of an unlisted publisher, compare later ones.
-
-    Sightings recorded by this same review are not "earlier": re-running a review must
-    not turn its own first sight into a match.
-    """
-    seen = [e for e in ledger.events(kind="signer_seen")
-            if _same_publisher(e, publisher) and e.get("review_id") != review_id]
-    label = signer_label(signer)
-    if not seen:
-        mine = [e for e in ledger.events(kind="signer_seen", review_id=review_id)
-                if _same_publisher(e, publisher)]
-        if not mine:
-            ledger.append("signer_seen", {"publisher": publisher, "signer": signer}, review_id)
-        return TrustDecision("tofu-new", f"{publisher} is not in publishers.yaml; {label} is the first "
-                             "signer seen for it and is now recorded (trust on first use)")
-    first = seen[0]
-    first_signer = first["payload"].get("signer") or {}
-    when = time.strftime("%Y-%m-%d", time.gmtime(first.get("time", 0)))
-    first_seen = {"signer": first_signer, "review_id": first.get("review_id"), "time": first.get("time"),
-                  "seq": first.get("seq")}
-    expected = [{k: v for k, v in first_signer.items() if k in ("kind", "identity", "issuer", "subject",
-                                                                 "fingerprint", "anchor_fingerprint")}]
-    if tofu_key(first_signer) == tofu_key(signer):
-        return TrustDecision("tofu-match", f"{label} also signed {publisher}'s candidate first seen on "
-                             f"{when} (review {first.get('review_id')}; trust on first use)",
-                             expected, first_seen)
-    return TrustDecision("mismatch", f"signed by {label}, but {publisher} was first seen signed by "
-                         f"{signer_label(first_signer)} on {when} (review {first.get('review_id')})",
-                         expected, first_seen)

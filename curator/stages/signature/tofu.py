@@ -1,0 +1,240 @@
+"""Trust on first use, kept in the ledger: the first verified signer of an unlisted publisher.
+
+A record is keyed by (hub endpoint, case-folded org): the same org name on another hub is
+another publisher, and the Hub resolves org names whatever their case. Only a signer whose
+signature verified *and* whose signed digests matched the pinned files is recorded (the
+stage records after judging), so a tampered candidate cannot become the first signer.
+``curator trust forget`` closes a record with a signed ``trust_forgotten`` event; the next
+verified signer is then the first again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from curator.core.errors import UsageError
+from curator.stages.signature.trust import TrustDecision, signer_label
+
+if TYPE_CHECKING:
+    from curator.attest.keys import Signer
+    from curator.core.stage import ReviewLedger
+
+SEEN = "signer_seen"
+FORGOTTEN = "trust_forgotten"
+#: where candidates come from when a record (or an old sighting) names no hub
+DEFAULT_ENDPOINT = "https://huggingface.co"
+#: what a recorded signer keeps: enough to name it and to hold a later one to it
+FORGET_PREDICATE = "https://curator.dev/attestation/trust-forget/v1"
+KEPT = ("kind", "identity", "issuer", "subject", "fingerprint", "anchor_fingerprint", "public_key_pem")
+
+
+def endpoint_key(endpoint: str | None) -> str:
+    """A hub endpoint as one publisher namespace: scheme and host case-folded, no trailing '/'."""
+    raw = (endpoint or DEFAULT_ENDPOINT).strip()
+    parts = urlsplit(raw)
+    if not parts.scheme or not parts.netloc:
+        return raw.rstrip("/").casefold()
+    return f"{parts.scheme.casefold()}://{parts.netloc.casefold()}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """Whose signer is on record: an org on one hub."""
+
+    endpoint: str
+    org: str
+
+    @classmethod
+    def of(cls, endpoint: str | None, org: str) -> Publisher:
+        return cls(endpoint_key(endpoint), org.casefold())
+
+    @property
+    def label(self) -> str:
+        return f"{self.org} at {self.endpoint}"
+
+    def holds(self, payload: dict[str, Any]) -> bool:
+        # sightings recorded before endpoints were kept came from the default hub
+        return (str(payload.get("publisher", "")).casefold() == self.org
+                and endpoint_key(payload.get("endpoint")) == self.endpoint)
+
+
+@dataclass(frozen=True)
+class Record:
+    """The signer on record for a publisher, from the ledger event that recorded it."""
+
+    publisher: Publisher
+    signer: dict[str, Any]
+    review_id: str | None
+    time: float
+    seq: int
+
+    @property
+    def when(self) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(self.time))
+
+    @property
+    def first_seen(self) -> dict[str, Any]:
+        """The record as trust evidence shows it."""
+        return {"signer": shown(self.signer), "review_id": self.review_id, "time": self.time,
+                "seq": self.seq, "endpoint": self.publisher.endpoint}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"endpoint": self.publisher.endpoint, "org": self.publisher.org,
+                "signer": {k: v for k, v in self.signer.items() if k != "public_key_pem"},
+                "signer_label": signer_label(self.signer), "review_id": self.review_id,
+                "time": self.time, "seq": self.seq}
+
+
+def records(ledger: ReviewLedger, skip_review: str | None = None) -> dict[Publisher, Record]:
+    """Every publisher's signer on record, replaying sightings and forgets in chain order.
+
+    Sightings by ``skip_review`` are not "earlier": re-running a review must not turn its
+    own first sight into a match.
+    """
+    events = sorted(ledger.events(kind=SEEN) + ledger.events(kind=FORGOTTEN), key=lambda e: e["seq"])
+    found: dict[Publisher, Record] = {}
+    for event in events:
+        payload = event["payload"]
+        who = Publisher.of(payload.get("endpoint"), str(payload.get("publisher", "")))
+        if event["kind"] == FORGOTTEN:
+            if who in found and forget_holds(payload, who, found[who].seq):
+                del found[who]
+        elif who not in found and event.get("review_id") != skip_review:
+            found[who] = Record(who, dict(payload.get("signer") or {}), event.get("review_id"),
+                                float(event.get("time") or 0), int(event["seq"]))
+    return found
+
+
+def record_of(ledger: ReviewLedger, publisher: Publisher, skip_review: str | None = None) -> Record | None:
+    return records(ledger, skip_review).get(publisher)
+
+
+def tofu_key(signer: dict[str, Any]) -> list[str]:
+    """What must stay the same between two signers of one publisher (not the short-lived cert)."""
+    kind = str(signer.get("kind"))
+    if kind == "sigstore":
+        return [kind, str(signer.get("identity")), str(signer.get("issuer"))]
+    if kind == "certificate":
+        return [kind, str(signer.get("subject")), str(signer.get("anchor_fingerprint"))]
+    return [kind, str(signer.get("fingerprint"))]
+
+
+def judge(record: Record | None, publisher: Publisher, signer: dict[str, Any]) -> TrustDecision:
+    """tofu-new (nobody on record), tofu-match (the one on record) or mismatch (anyone else)."""
+    label = signer_label(signer)
+    if record is None:
+        return TrustDecision("tofu-new", f"{publisher.label} is not in publishers.yaml; {label} is the "
+                             "first signer seen for it (recorded only once its signature and digests "
+                             "check out: trust on first use)")
+    first = record.signer
+    first_seen, expected = record.first_seen, [shown(first)]
+    if tofu_key(first) == tofu_key(signer):
+        return TrustDecision("tofu-match", f"{label} also signed {publisher.label}'s candidate first seen "
+                             f"on {record.when} (review {record.review_id}; trust on first use)",
+                             expected, first_seen)
+    return TrustDecision("mismatch", f"signed by {label}, but {publisher.label} was first seen signed by "
+                         f"{signer_label(first)} on {record.when} (review {record.review_id})",
+                         expected, first_seen)
+
+
+def shown(signer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in signer.items() if k in KEPT and k != "public_key_pem"}
+
+
+def remember(ledger: ReviewLedger, publisher: Publisher, signer: dict[str, Any], review_id: str) -> bool:
+    """Record the first signer of ``publisher``; False when one is already on record.
+
+    The caller has checked that the signature verified and its digests matched.
+    """
+    if record_of(ledger, publisher) is not None:
+        return False
+    kept = {k: v for k, v in signer.items() if k in KEPT}
+    ledger.append(SEEN, {"publisher": publisher.org, "endpoint": publisher.endpoint, "signer": kept},
+                  review_id)
+    return True
+
+
+def recorded_key(record: Record | None, folder: Path) -> Path | None:
+    """A key-mode signer on record, as a PEM file the verifier can read (written under ``folder``)."""
+    if record is None or record.signer.get("kind") != "key" or not record.signer.get("public_key_pem"):
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"recorded-{str(record.signer.get('fingerprint', 'key')).split(':')[-1][:16]}.pub"
+    path.write_text(str(record.signer["public_key_pem"]), encoding="ascii")
+    return path
+
+
+def shipped_keys(files: list[str], files_dir: Path, patterns: list[str]) -> list[Path]:
+    """Public keys the candidate ships at its top level (``signature.publisher_key_files``).
+
+    Only pinned files are offered, and only to check a key-mode signature: on first use the
+    key is the publisher's claim, recorded by fingerprint; afterwards it must be the same.
+    """
+    return [files_dir / f for f in sorted(files)
+            if "/" not in f and any(fnmatch.fnmatchcase(f, p) for p in patterns)]
+
+
+def forget(ledger: ReviewLedger, publisher: Publisher, signer: Signer) -> Record:
+    """Reset a publisher's record with a signed ``trust_forgotten`` event; the next verified
+    signer is the first again. Returns the record that was forgotten."""
+    from curator.attest.dsse import sign_statement
+    from curator.attest.statement import STATEMENT_TYPE
+    from curator.core.clock import utc_now
+    from curator.core.models import canonical_json
+
+    record = record_of(ledger, publisher)
+    if record is None:
+        raise UsageError(f"no signer is on record for {publisher.label}",
+                         "see 'curator trust list' (an org on another hub is passed with --endpoint)")
+    forgotten = record.to_dict()
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": f"{publisher.endpoint}/{publisher.org}",
+                     "digest": {"sha256": hashlib.sha256(canonical_json(forgotten)).hexdigest()}}],
+        "predicateType": FORGET_PREDICATE,
+        "predicate": {"endpoint": publisher.endpoint, "org": publisher.org, "forgotten_seq": record.seq,
+                      "forgotten": forgotten, "curator": signer.identity.to_dict(), "time": utc_now()},
+    }
+    envelope = sign_statement(statement, signer)
+    ledger.append(FORGOTTEN, {"publisher": publisher.org, "endpoint": publisher.endpoint,
+                              "forgotten_seq": record.seq, "curator": signer.identity.to_dict(),
+                              "public_key": signer.public_key_pem, "envelope": envelope.decode()})
+    return record
+
+
+def forget_holds(payload: dict[str, Any], publisher: Publisher, seq: int) -> bool:
+    """A forget counts only signed, about this publisher, and about the record now standing
+    (a forget copied later cannot wipe a newer record)."""
+    from curator.attest.dsse import EnvelopeProblem, verify_envelope
+    from curator.attest.keys import fingerprint
+    from curator.attest.trust import TrustedCurator
+
+    try:
+        curator = payload["curator"]
+        pem = str(payload["public_key"])
+        keyid = fingerprint(pem)
+        signed = verify_envelope(str(payload["envelope"]).encode(), {keyid: TrustedCurator(
+            str(curator["name"]), str(curator["email"]), keyid, pem)}).statement
+    except (EnvelopeProblem, KeyError, TypeError, ValueError):
+        return False
+    facts = signed.get("predicate") if signed.get("predicateType") == FORGET_PREDICATE else None
+    return (isinstance(facts, dict) and facts.get("org") == publisher.org
+            and facts.get("endpoint") == publisher.endpoint and facts.get("forgotten_seq") == seq
+            and payload.get("forgotten_seq") == seq)
+
+
+def forgets(ledger: ReviewLedger) -> list[dict[str, Any]]:
+    """Every signed forget, for ``curator trust list``: who reset which record, and when."""
+    out = []
+    for event in ledger.events(kind=FORGOTTEN):
+        p = event["payload"]
+        out.append({"endpoint": p.get("endpoint"), "org": p.get("publisher"), "seq": event["seq"],
+                    "forgotten_seq": p.get("forgotten_seq"), "time": event.get("time"),
+                    "curator": p.get("curator")})
+    return out
