@@ -10,8 +10,8 @@ demo publishers' private keys, outside the policy. Everything is labelled as dem
 from __future__ import annotations
 
 import filecmp
-from contextlib import suppress
 import shutil
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
