@@ -80,7 +80,9 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
         decision = app.screen
-        assert isinstance(decision, DecisionScreen) and decision.has_class("unpushed")
+        assert isinstance(decision, DecisionScreen)
+        await wait_until(pilot, lambda: decision.has_class("unpushed"), what="the retry button")
+        assert decision.review_id == queue.rows["queue:2"].review.id  # type: ignore[union-attr]
         decision.query_one("#retry-push", Button).press()
         status = decision.query_one("#decision-status", Static)
         await wait_until(pilot, lambda: "pushed" in str(status.render()), timeout=60, what="the push")

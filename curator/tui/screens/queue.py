@@ -19,7 +19,7 @@ from curator.core.errors import CuratorError
 from curator.review.session import Session
 from curator.tui.items import Preparation, QueueItem
 from curator.tui.messages import OpenReview
-from curator.tui.screens.queue_rows import QueueRow, queue_rows
+from curator.tui.screens.queue_rows import UNPUSHED, QueueRow, queue_rows
 
 
 @dataclass
@@ -174,8 +174,9 @@ class QueueScreen(Screen[None]):
             self.notify(f"{row.candidate.repo_id} is still being prepared; it opens once it is ready.",
                         title="preparing…")
             return
-        # a queued candidate is (re)pinned on open; a ledger review opens as it is
-        if row.key.startswith("queue:"):
+        # a queued candidate is (re)pinned on open, unless its approval still waits for its push;
+        # a ledger review opens as it is
+        if row.key.startswith("queue:") and not row.state.plain.startswith(UNPUSHED):
             self.post_message(OpenReview(candidate=row.candidate))
         else:
             self.post_message(OpenReview(review=row.review))

@@ -41,6 +41,10 @@ def same_candidate(a: Candidate, b: Candidate) -> bool:
         b.source, b.repo_id, b.revision, b.endpoint, b.path)
 
 
+#: the state of an approval whose artifact is not in the registry (Enter opens it to retry the push)
+UNPUSHED = "approved, not pushed"
+
+
 def outcome(session: Session, review: Review) -> tuple[Text, str]:
     """A decided review's outcome in words (approved, rejected, approved, not pushed), and why."""
     decisions = session.ledger.events(review.id, kind="decision")
@@ -53,7 +57,7 @@ def outcome(session: Session, review: Review) -> tuple[Text, str]:
         return Text("approved", style="bold green"), ""
     failed = session.ledger.events(review.id, kind="push_failed")
     reason = str(failed[-1]["payload"].get("error", "")).splitlines()[0] if failed else "never pushed"
-    return Text("approved, not pushed", style="bold yellow"), f"push failed: {reason}" if failed else reason
+    return Text(UNPUSHED, style="bold yellow"), f"push failed: {reason}" if failed else reason
 
 
 def review_state(session: Session, review: Review | None,
