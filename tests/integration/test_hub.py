@@ -331,7 +331,8 @@ def test_samples_are_built_fast_and_idempotently(tmp_path: Path) -> None:
     assert again == first and {p: p.stat().st_mtime_ns for p in blobs} == blobs
     assert [s.repo_id for s in first] == [r.repo_id for r in RECIPES]
     assert first[0].repo_id == "acme-labs/tinyllama-clean"  # `curator demo` picks the first "clean"
-    assert set(first[0].refs) == {"main", "v1.0", "v1.1", "v1.2"} and first[0].refs["main"] != first[0].refs["v1.0"]
+    assert set(first[0].refs) == {"main", "v1.0", "v1.1", "v1.2"}
+    assert first[0].refs["main"] != first[0].refs["v1.0"]
     assert first[0].refs["main"] == first[0].refs["v1.2"]  # the queue's second entry: the next revision
     elsewhere = build_samples(tmp_path / "other")
     assert [s.refs for s in elsewhere] == [s.refs for s in first]  # deterministic bytes, same shas
