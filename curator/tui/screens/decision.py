@@ -27,6 +27,7 @@ from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.swap import SwapRequest, swap_target
 from curator.review.session import Session
+from curator.review.staleness import stale_stages
 from curator.tui.deploy import GateResult
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
 from curator.tui.screens.error import ErrorScreen
@@ -60,6 +61,7 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
     DecisionScreen #buttons Button { margin-right: 2; }
     DecisionScreen #push-progress { display: none; }
     DecisionScreen.working #push-progress { display: block; }
+    DecisionScreen .stale { color: $warning; }
     DecisionScreen #after { height: auto; display: none; }
     DecisionScreen.approved #after { display: block; }
     DecisionScreen #retry-push, DecisionScreen #rollback-box { display: none; height: auto; }
@@ -74,6 +76,10 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.review_id = review_id
         self.assessment: Assessment = assess(session, review_id)
         self.replaces = swap_target(session, self.assessment)
+        self.stale = stale_stages(self.assessment.results, session.policy.directory, session.ledger,
+                                  review_id)
+        #: stages the curator asked to run again (the review screen runs them once this closes)
+        self.rerun: list[str] = []
         self.outcome: DecisionOutcome | None = None
         self.gate_result: GateResult | None = None
         self.gate_started = False
@@ -87,6 +93,12 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
             yield Static(self._headline(), id="decision-head")
             yield Label("Why", classes="section")
             yield Static("\n".join(a.why) or "no stage has run", id="why")
+            if self.stale and a.review.state == "open":
+                yield Label("Stale evidence: the world moved since these stages ran",
+                            classes="section stale")
+                yield Static(text("\n".join(f"{s.stage}: {s.why}" for s in self.stale)), id="stale")
+                yield Button(f"Re-run {', '.join(s.stage for s in self.stale)}", id="rerun-stale",
+                             variant="warning")
             yield Label("Blocking approval", classes="section")
             yield Static(self._blocking(), id="blocking")
             for blocker in a.blockers:
@@ -188,6 +200,11 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
             self.start(self.request(event.button.id == "approve"))
         elif event.button.id == "retry-push":
             self.retry_push()
+        elif event.button.id == "rerun-stale":
+            self.rerun = [s.stage for s in self.stale]
+            for stage in self.rerun:  # forgotten (the ledger records it), so the run does them again
+                self.session.ledger.discard_result(self.review_id, stage)
+            self.dismiss(None)
         elif event.button.id == "rollback":
             self.roll_back(self.query_one("#rollback-rationale", Input).value)
 
