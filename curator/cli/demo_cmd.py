@@ -56,7 +56,7 @@ def demo(
         from curator.tui.app import make_app
         from curator.tui.items import QueueItem
 
-        say(f"demo hub at {server.url} with {len(preparation.samples) or len(entries)} queue entries; "
+        say(f"demo hub at {server.url} with {len(entries)} queue entries; "
             f"demo policy in {preparation.setup.checklists}")
         from curator.demo.policy import list_curator
 

@@ -18,7 +18,7 @@ from curator.demo.store import HubStore
 def curator(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CURATOR_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=600)
 
 
 @pytest.mark.slow

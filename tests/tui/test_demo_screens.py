@@ -26,7 +26,7 @@ from curator.tui.items import PreparationObserver, QueueItem
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.key_form import KeyFormScreen
 from curator.tui.screens.queue import QueueScreen
-from tests.tui.support import wait_opened, wait_until
+from tests.tui.support import run_and_wait, wait_opened, wait_until
 from tests.tui.test_snapshots import SIZE, fixed_hub, fixed_queue, frozen, masked  # noqa: F401
 
 #: nothing listens here: a push to it fails as an unreachable registry does
@@ -164,3 +164,34 @@ async def test_the_key_form_refuses_an_unusable_identity_and_creates_nothing(wor
         await pilot.pause()
         assert "not a usable curator identity" in str(form.query_one("#key-status", Static).render())
         assert not (workspace.keys_dir / "curator.key").exists() and form.identity is None
+
+
+async def test_stale_results_are_named_and_re_run_from_the_decision_screen(
+        frozen: None, fixed_hub: HubServer, workspace: Workspace) -> None:  # noqa: F811
+    import os
+    import time
+
+    from curator.core.policy import checklists_dir
+
+    app = make_app(workspace, queue=fixed_queue(fixed_hub))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        review = await run_and_wait(pilot, "r", timeout=300)
+        assert review.review is not None
+        ran = {name: r.finished for name, r in review.results.items()}
+        now = time.time()
+        os.utime(checklists_dir() / "default.yaml", (now, now))  # the policy changed since
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
+        decision = app.screen
+        assert isinstance(decision, DecisionScreen)
+        await pilot.pause()
+        assert {s.stage for s in decision.stale} == set(ran)
+        assert "policy" in str(decision.query_one("#stale", Static).render())
+        before = review.runs_ended
+        decision.query_one("#rerun-stale", Button).press()
+        await wait_until(pilot, lambda: review.runs_ended > before, timeout=300, what="the re-run")
+        again = app.session.ledger.results(review.review.id)
+        assert set(again) == set(ran) and all(again[n].finished > ran[n] for n in ran)
+        discarded = app.session.ledger.events(review.review.id, kind="stage_discarded")
+        assert {e["payload"]["stage"] for e in discarded} == set(ran)
