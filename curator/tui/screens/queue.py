@@ -98,6 +98,7 @@ class QueueScreen(Screen[None]):
             table.add_column(column, key=column)
         self.action_refresh()
         table.focus()
+        self.query_one("#queue-progress", Static).display = self.preparation is not None
         if self.preparation is not None and self.preparing:
             self.app.background_jobs.append((self.cancel, self.idle))  # type: ignore[attr-defined]
             self.idle.clear()
