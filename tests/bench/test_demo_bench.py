@@ -4,7 +4,8 @@ Reported, never asserted on timing: ``make bench`` prints the figures and their 
 reference measured in the same run (``curator --help``, a fresh process's start). Targets
 (issue #17): the queue on screen in under 3 s where the demo already ran once (warm), and
 in under 5 s on the very first run, the SmolLM2 conversion then continuing in the background.
-The clock stops when the first queue row and the progress line are drawn.
+The clock stops when the first queue row is drawn. The first run is then left to finish its
+background preparation (SmolLM2 converted, samples signed), so the next runs are warm.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 
 WARM_TARGET_S, FIRST_TARGET_S = 3.0, 5.0
 QUEUE_SHOWN = b"tinyllama-clean"
+READY = b"demo ready"
 
 
 def _reference(runs: int = 3) -> float:
@@ -34,8 +36,9 @@ def _reference(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def _queue_time(home: Path) -> tuple[float, bytes]:
-    """Start ``curator demo`` on a pty; seconds until the queue is drawn; then quit it with q."""
+def _queue_time(home: Path, until_ready: bool = False) -> tuple[float, bytes]:
+    """Start ``curator demo`` on a pty; seconds until the queue is drawn; then quit it with q
+    (``until_ready``: once the background preparation says the demo is ready)."""
     main, child = pty.openpty()
     env = {**os.environ, "CURATOR_HOME": str(home), "TERM": "xterm-256color", "COLUMNS": "140",
            "LINES": "40"}
@@ -45,7 +48,7 @@ def _queue_time(home: Path) -> tuple[float, bytes]:
     os.close(child)
     seen, shown = b"", None
     try:
-        while time.perf_counter() - start < 120:
+        while time.perf_counter() - start < 600:
             ready, _, _ = select.select([main], [], [], 0.05)
             if ready:
                 try:
@@ -54,9 +57,17 @@ def _queue_time(home: Path) -> tuple[float, bytes]:
                     break
             if shown is None and QUEUE_SHOWN in seen and b"candidate" in seen:
                 shown = time.perf_counter() - start
+            if shown is not None and (not until_ready or READY in seen):
                 break
         os.write(main, b"q")
-        proc.wait(timeout=60)
+        deadline = time.perf_counter() + 60
+        while proc.poll() is None and time.perf_counter() < deadline:  # drain: a full pty blocks it
+            if select.select([main], [], [], 0.05)[0]:
+                try:
+                    os.read(main, 65536)
+                except OSError:
+                    break
+        proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -70,7 +81,7 @@ def _queue_time(home: Path) -> tuple[float, bytes]:
 def test_demo_queue_start_first_run_and_warm(tmp_path: Path) -> None:
     reference = _reference()
     home = tmp_path / "home"
-    first, screen = _queue_time(home)
+    first, screen = _queue_time(home, until_ready=True)  # the conversion finishes: later runs are warm
     assert b"preparing" in screen  # the samples were not ready yet: the queue did not wait for them
     warm = statistics.median(_queue_time(home)[0] for _ in range(3))
     print(f"\n`curator --help` (reference) {reference:5.2f}s")
