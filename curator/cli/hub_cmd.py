@@ -10,17 +10,84 @@ from typing import Annotated
 
 import typer
 
-from curator.cli.app import app, say
+from curator.cli.app import app, say, workspace
 from curator.core.text import markup
 
 hub_app = typer.Typer(name="hub", help="The local HF-compatible hub.", no_args_is_help=True)
 app.add_typer(hub_app)
 
+FOLDER_FORMAT = """\b
+Folder format: DIR holds one folder per repo, ORG/NAME/, in one of two forms.
+- plain: ORG/NAME/ holds the model's files as they are (subfolders too),
+  served as one commit on 'main' whose id is a hash of the files.
+- published: ORG/NAME/.hub/ holds history written by 'curator hub publish':
+  refs.json (branches, tags), commits/SHA.json (each commit's tree) and
+  blobs/SHA256 (the bytes).
+Symlinks are never served; .git/ and .cache/ are skipped. Weights
+(*.safetensors, *.bin, ...) and files of 10 MiB or more are LFS files,
+served from a second port as the Hub's CDN does."""
 
-@hub_app.command("serve")
+
+@hub_app.command("publish")
+def publish(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The model folder to publish.")],
+    repo_id: Annotated[str, typer.Argument(metavar="ORG/NAME", help="The repo to add a commit to.")],
+    branch: Annotated[str, typer.Option(help="Branch the commit goes on (moved to it).")] = "main",
+    tag: Annotated[list[str] | None, typer.Option(help="Tag for the new commit (repeatable).")] = None,
+    message: Annotated[str, typer.Option(help="Commit message.")] = "",
+    hub: Annotated[Path | None, typer.Option(
+        "--hub", help="The hub folder (default: the demo hub of the workspace, HOME/demo-hub).")] = None,
+) -> None:
+    """Add a commit holding exactly DIR's files to ORG/NAME in the local hub (served at once)."""
+    from curator.core.errors import UsageError
+    from curator.demo.store import HubStore, valid_repo_id
+
+    root = hub or workspace().home / "demo-hub"
+    if not valid_repo_id(repo_id):
+        raise UsageError(f"'{repo_id}' is not a repo id", "pass ORG/NAME (letters, digits, '.', '_', '-')")
+    files = _model_files(folder)
+    store = HubStore(root)
+    existing = store.repo(repo_id)
+    if existing is not None and not existing.published:
+        raise UsageError(f"{repo_id} in {root} is a plain folder, which has no history to add to",
+                         "publish under another ORG/NAME, or move the folder out of the hub")
+    try:
+        sha = store.publish(repo_id, files, branch=branch, tags=tag or (), message=message)
+    except ValueError as exc:
+        raise UsageError(f"cannot publish {folder} as {repo_id}: {exc}",
+                         "fix the name and try again") from exc
+    tags = f" tagged {', '.join(tag)}" if tag else ""
+    say(f"published {len(files)} files from {markup(folder)} to {markup(repo_id)} on {markup(branch)}{tags}: "
+        f"commit {sha}")
+    typer.echo(sha)
+
+
+def _model_files(folder: Path) -> dict[str, Path]:
+    """Every regular file under ``folder`` by repo path; symlinks and .git/.hub/.cache refused or skipped."""
+    from curator.core.errors import UsageError
+    from curator.demo.store import SKIPPED_DIRS
+
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder", "pass the model's folder")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if rel.parts[0] in SKIPPED_DIRS:
+            continue
+        if path.is_symlink():
+            raise UsageError(f"{path} is a symlink, which the hub never serves",
+                             "replace it with the file it points to, or remove it")
+        if path.is_file():
+            files[rel.as_posix()] = path
+    if not files:
+        raise UsageError(f"{folder} holds no files to publish", "pass a model folder")
+    return files
+
+
+@hub_app.command("serve", epilog=FOLDER_FORMAT)
 def serve(
     root: Annotated[Path, typer.Argument(
-        metavar="DIR", help="Folder whose ORG/NAME/ subfolders are the repos.")],
+        metavar="DIR", help="Folder whose ORG/NAME/ subfolders are the repos (format below).")],
     port: Annotated[int, typer.Option(help="Port of the hub API (0 = any free one).")] = 0,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     samples: Annotated[bool, typer.Option(

@@ -26,13 +26,11 @@ def init(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Create a new signing key (0600) and record who you are; never overwrites a key."""
-    from curator.attest.keys import init_keys, public_key_of
-    from curator.attest.trust import trust_in_workspace
+    from curator.attest.enrol import create_curator_key
 
     ws = workspace()
     folder = key_dir or ws.keys_dir
-    identity = init_keys(folder, name, email)
-    trust_in_workspace(ws.keys_dir, identity, public_key_of(folder))
+    identity, _ = create_curator_key(ws.keys_dir, name, email, folder)
     if as_json:
         emit_json({**identity.to_dict(), "key_dir": str(folder)})
         return

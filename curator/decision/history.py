@@ -81,10 +81,24 @@ def find_approved(ledger: LedgerBase, text: str, name: str | None = None) -> App
         raise DecisionRefused(f"{named[-1][0].ref} is no longer approved: {named[-1][1].describe()}",
                               "pick a model that stands approved, as 'curator inventory' shows")
     if not hits:
+        hits = [m for m in [in_production_now(ledger, text)] if m and (name is None or m.name == name)]
+    if not hits:
         where = f" of {name}" if name else ""
         raise UsageError(f"'{text}' is not an approved model{where} in this workspace's ledger",
                          "pass a REF (NAME:TAG, NAME@sha256:HEX) or review id, as 'curator inventory' shows")
     return hits[-1]
+
+
+def in_production_now(ledger: LedgerBase, ref: str) -> ApprovedModel | None:
+    """The approved model the production tag ``ref`` (NAME:prod) points at, from the ledger's
+    record of production moves (promotions and rollbacks); None if it names no production tag."""
+    moves = [e["payload"] for e in ledger.events(kind="production")
+             if ref in (f"{e['payload'].get('name')}:{e['payload'].get('tag')}", e["payload"].get("ref"))]
+    if not moves:
+        return None
+    now = moves[-1]
+    hits = [m for m in approved_models(ledger) if m.digest == now.get("digest") and m.name == now.get("name")]
+    return hits[-1] if hits else None
 
 
 def production_events(ledger: LedgerBase, name: str) -> list[dict[str, Any]]:

@@ -1,22 +1,28 @@
 """The demo's sample candidates, generated into a HubStore at run time (never committed).
 
-Each sample is a recipe: a list of commits (files, message, date, tags). Bytes are
-deterministic, so ``build_samples`` is idempotent: a repo whose recorded recipe digest
-matches is left alone, any other is rebuilt. To swap in other weights (a real small LM
-for the eval stage), change ``clean_model_files``.
+Each sample is a recipe: a list of commits (files, message, date, tags) and who signs
+them. Bytes are deterministic, so ``build_samples`` is idempotent: a repo whose recorded
+recipe digest (unsigned bytes plus the signer's certificate) matches is left alone, any
+other is rebuilt and, given the demo's publishers, signed in the OpenSSF model-signing
+format. Every language model ships a tokenizer, so the eval stage can run on each.
+To swap in other weights (a real small LM for the eval stage), change ``clean_model_files``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from curator.demo import artifacts, cards
+from curator.demo import artifacts, cards, tokenizer
 from curator.demo.store import HubStore
+
+if TYPE_CHECKING:
+    from curator.demo.pki import DemoPublisher
 
 #: the Hub's default .gitattributes, shortened to the patterns these samples use
 GITATTRIBUTES = "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in (
@@ -35,6 +41,8 @@ class SampleInfo:
     expected: tuple[str, ...]
     #: branch or tag -> commit sha, as built
     refs: Mapping[str, str] = field(default_factory=dict)
+    #: (revision, what it shows) for each queue entry of this sample
+    queue: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,15 @@ class Recipe:
     recommendation: str
     expected: tuple[str, ...]
     commits: Callable[[], list[SampleCommit]]
+    #: who signs every commit: "publisher" (acme-labs' release signer), "impostor", or nobody
+    signer: str | None = None
+    #: (revision, what it shows) for each queue entry; default: main, with the description
+    queue: tuple[tuple[str, str], ...] = ()
+    #: built by the background preparation (the real LM), not at once
+    needs_real_lm: bool = False
+
+    def entries(self) -> tuple[tuple[str, str], ...]:
+        return self.queue or (("main", self.description),)
 
 
 def _json(value: object) -> bytes:
@@ -71,6 +88,7 @@ def _support_files() -> dict[str, bytes]:
         "tokenizer_config.json": _json({"tokenizer_class": "GPT2Tokenizer", "model_max_length": 128,
                                         "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
                                         "unk_token": "<|endoftext|>", "add_prefix_space": False}),
+        **tokenizer.tokenizer_files(),
     }
 
 
@@ -85,8 +103,19 @@ def _clean() -> list[SampleCommit]:
         SampleCommit(clean_model_files("tinyllama-clean", 1, "v1.0", 0.26), "Release v1.0",
                      _day("2025-01-15T10:00:00"), ("v1.0",)),
         SampleCommit(clean_model_files("tinyllama-clean", 2, "v1.1", 0.27), "Release v1.1: retrained",
-                     _day("2025-03-01T09:30:00")),
+                     _day("2025-03-01T09:30:00"), ("v1.1",)),
+        SampleCommit(clean_model_files("tinyllama-clean", 6, "v1.2", 0.29), V12_MESSAGE,
+                     _day("2025-05-20T11:00:00"), ("v1.2",)),
     ]
+
+
+V12_MESSAGE = "Release v1.2: re-quantized weights, updated evaluation claims"
+
+
+def _impostor() -> list[SampleCommit]:
+    # acme-labs' own chat variant, re-uploaded by a contractor's CI: signed, but not by acme-labs
+    return [SampleCommit(clean_model_files("tinyllama-chat", 7, "v1.0", 0.27), "Upload from CI",
+                         _day("2025-04-11T16:45:00"))]
 
 
 def _pickled() -> list[SampleCommit]:
@@ -110,13 +139,20 @@ def _typosquat() -> list[SampleCommit]:
 
 
 #: in the order a demo queue shows them; the genuine clean model comes first
+CLEAN_QUEUE = (
+    ("v1.1", "Acme Labs' release v1.1, signed by Acme Labs: review it, approve it, verify it"),
+    ("main", "v1.2, the next commit (re-quantized, new claims): diff it against v1.1, swap, roll back"),
+)
 RECIPES: tuple[Recipe, ...] = (
     Recipe("acme-labs/tinyllama-clean",
-           "Acme Labs' tiny GPT-2: safetensors, complete model card, tagged v1.0 and a newer main",
-           "approve", ("approve", "safetensors", "apache-2.0"), _clean),
+           "Acme Labs' tiny GPT-2: safetensors, complete signed model card, releases v1.0, v1.1, v1.2",
+           "approve", ("approve", "safetensors", "apache-2.0"), _clean, "publisher", CLEAN_QUEUE),
     Recipe("acme-labs/tinyllama-pickled",
-           "Same model shipped as a raw pickle pytorch_model.bin that calls os.system when loaded",
-           "reject", ("reject", "pickle", "os", "system"), _pickled),
+           "Signed by Acme Labs, but a raw pickle pytorch_model.bin that calls os.system when loaded",
+           "reject", ("reject", "pickle", "os", "system"), _pickled, "publisher"),
+    Recipe("acme-labs/tinyllama-chat",
+           "Validly signed, but by a contractor's CI certificate, not Acme Labs' release signer",
+           "reject", ("reject", "signature", "QuickBuild"), _impostor, "impostor"),
     Recipe("hobbyist99/tinyllama-finetune",
            "Unsigned community fine-tune with an auto-generated card full of placeholders",
            "needs-review", ("needs-review", "unsigned", "More Information Needed", "license"), _finetune),
@@ -126,8 +162,10 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
-def _digest(commits: list[SampleCommit]) -> str:
+def _digest(commits: list[SampleCommit], signer: DemoPublisher | None) -> str:
     h = hashlib.sha256()
+    if signer is not None:  # new demo keys mean new signatures
+        h.update(b"signed by " + signer.leaf.read_bytes())
     for c in commits:
         h.update(f"{c.message}\0{c.date.isoformat()}\0{','.join(c.tags)}\n".encode())
         for path in sorted(c.files):
@@ -138,45 +176,80 @@ def _digest(commits: list[SampleCommit]) -> str:
 # -- a real small LM for the eval stage (curator.demo.smollm) ----------------------------------
 #: the clean sample's claims on curator's own task set: SmolLM2's scores as curator measured them
 REAL_LM_CLAIMS = {"curator/basics": ("acc", 0.76), "curator/completion": ("acc_norm", 0.86)}
+#: v1.2's card claims a little more after the re-quantization: the diff shows the change
+REAL_LM_CLAIMS_V12 = {"curator/basics": ("acc", 0.77), "curator/completion": ("acc_norm", 0.86)}
 
 
 def _with_real_lm(recipe: Recipe, real_lm: Path) -> Recipe:
-    """The clean sample with its newest release (main) carrying SmolLM2 instead of the tiny GPT-2."""
+    """The clean sample with releases v1.1 and v1.2 carrying SmolLM2 instead of the tiny GPT-2."""
     from curator.demo import smollm
 
     def commits() -> list[SampleCommit]:
         first = recipe.commits()[0]
-        files = {".gitattributes": GITATTRIBUTES.encode(), **smollm.model_files(real_lm),
-                 "README.md": smollm.smollm_card("v1.1", REAL_LM_CLAIMS).encode()}
-        return [first, SampleCommit(files, "Release v1.1: SmolLM2-135M-Instruct weights",
-                                    _day("2025-03-01T09:30:00"))]
+        base = {".gitattributes": GITATTRIBUTES.encode(), **smollm.model_files(real_lm)}
+        v11 = {**base, "README.md": smollm.smollm_card("v1.1", REAL_LM_CLAIMS).encode()}
+        v12 = {**base, **smollm.model_files(real_lm, requantized=True),
+               "README.md": smollm.smollm_card("v1.2", REAL_LM_CLAIMS_V12, "bfloat16").encode()}
+        return [first,
+                SampleCommit(v11, "Release v1.1: SmolLM2-135M-Instruct weights", _day("2025-03-01T09:30:00"),
+                             ("v1.1",)),
+                SampleCommit(v12, V12_MESSAGE, _day("2025-05-20T11:00:00"), ("v1.2",))]
 
     return Recipe(recipe.repo_id, "Acme Labs' SmolLM2-135M-Instruct (a real small LM): safetensors, "
-                  "complete model card with claims the eval checks, tagged v1.0 and a newer main",
-                  recipe.recommendation, recipe.expected, commits)
+                  "complete signed model card with claims the eval checks, releases v1.0, v1.1, v1.2",
+                  recipe.recommendation, recipe.expected, commits, recipe.signer, recipe.queue, True)
 
 
-def build_samples(root: Path, real_lm: Path | None = None) -> list[SampleInfo]:
+def recipes(real_lm: Path | None = None) -> list[Recipe]:
+    """The samples in queue order; with ``real_lm`` the clean one carries SmolLM2."""
+    return [_with_real_lm(r, real_lm) if real_lm and r is RECIPES[0] else r for r in RECIPES]
+
+
+def build_samples(root: Path, real_lm: Path | None = None,
+                  signers: Mapping[str, DemoPublisher] | None = None,
+                  only: Collection[str] | None = None) -> list[SampleInfo]:
     """Write every sample candidate into the HubStore at ``root``; fast and idempotent.
 
     ``real_lm``: a folder from ``curator.demo.smollm.smollm_safetensors``; the clean sample's
-    main then carries that real model (the eval stage measures it) instead of the tiny one.
+    releases v1.1 and v1.2 then carry that real model (the eval stage measures it) instead
+    of the tiny one. ``signers`` (``"publisher"``, ``"impostor"``) sign the recipes that name
+    them; without, every sample is unsigned. ``only``: build just these repo ids.
     """
     store = HubStore(root)
     built = []
-    recipes = [_with_real_lm(r, real_lm) if real_lm and r is RECIPES[0] else r for r in RECIPES]
-    for recipe in recipes:
+    for recipe in recipes(real_lm):
+        if only is not None and recipe.repo_id not in only:
+            continue
+        signer = (signers or {}).get(recipe.signer or "")
         commits = recipe.commits()
-        digest = _digest(commits)
+        digest = _digest(commits, signer)
         repo = store.repo(recipe.repo_id)
         if repo is None or not repo.published or repo.settings.get("sample_digest") != digest:
             store.delete(recipe.repo_id)
             for c in commits:
-                store.publish(recipe.repo_id, c.files, tags=c.tags, message=c.message, date=c.date)
+                files = {**c.files, SIGNATURE: _signature(c.files, signer)} if signer else c.files
+                store.publish(recipe.repo_id, files, tags=c.tags, message=c.message, date=c.date)
             store.configure(recipe.repo_id, sample_digest=digest)
             repo = store.repo(recipe.repo_id)
         assert repo is not None
         known = repo.refs()
         built.append(SampleInfo(recipe.repo_id, recipe.description, recipe.recommendation,
-                                recipe.expected, {**known["branches"], **known["tags"]}))
+                                recipe.expected, {**known["branches"], **known["tags"]}, recipe.entries()))
     return built
+
+
+SIGNATURE = "model.sig"
+
+
+def _signature(files: Mapping[str, bytes], signer: DemoPublisher) -> bytes:
+    """Sign the commit's files as the publisher would before uploading them."""
+    import tempfile
+
+    from curator.demo.pki import sign_folder
+
+    with tempfile.TemporaryDirectory(prefix="curator-demo-sign-") as tmp:
+        folder = Path(tmp)
+        for path, data in files.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(data)
+        return sign_folder(folder, signer)

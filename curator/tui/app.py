@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import PurePath
 from typing import ClassVar
 
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from curator.core.models import Candidate
 from curator.core.workspace import Workspace
 from curator.review.session import Session
-from curator.tui.items import QueueItem
+from curator.tui.items import Preparation, QueueItem
 from curator.tui.messages import OpenReview
 from curator.tui.screens.queue import QueueScreen
 from curator.tui.screens.review import ReviewScreen
@@ -31,8 +32,13 @@ class CuratorApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
 
     def __init__(self, session: Session, *, candidate: Candidate | None = None, fresh: bool = False,
-                 only: list[str] | None = None, queue: list[QueueItem] | None = None) -> None:
+                 only: list[str] | None = None, queue: list[QueueItem] | None = None,
+                 preparation: Preparation | None = None,
+                 after_key_created: Callable[[], None] | None = None) -> None:
         super().__init__()
+        self.preparation = preparation
+        #: called once the key form created the curator's key (the demo lists it as trusted)
+        self.after_key_created = after_key_created
         self.session = session
         self.start_candidate = candidate
         self.fresh = fresh
@@ -44,7 +50,7 @@ class CuratorApp(App[None]):
         self.sub_title = f"workspace {session.workspace.home}"
 
     def get_default_screen(self) -> Screen[None]:
-        return QueueScreen(self.session, self.queue)
+        return QueueScreen(self.session, self.queue, self.preparation)
 
     def on_mount(self) -> None:
         if self.start_candidate is not None:
@@ -72,10 +78,13 @@ class CuratorApp(App[None]):
 
 
 def make_app(workspace: Workspace, candidate: Candidate | None = None, fresh: bool = False,
-             only: list[str] | None = None, queue: list[QueueItem] | None = None) -> CuratorApp:
+             only: list[str] | None = None, queue: list[QueueItem] | None = None,
+             preparation: Preparation | None = None,
+             after_key_created: Callable[[], None] | None = None) -> CuratorApp:
     """Open the workspace's ledger and policy and build the app (not yet running).
 
-    ``candidate`` opens straight on its review; ``queue`` lists candidates to pick from.
+    ``candidate`` opens straight on its review; ``queue`` lists candidates to pick from;
+    ``preparation`` builds, in a thread worker, what queue items ``waits_for``.
     Raises ``CuratorError`` before any screen appears if the workspace or policy is unusable.
     """
     session = Session.open(workspace)
@@ -85,4 +94,5 @@ def make_app(workspace: Workspace, candidate: Candidate | None = None, fresh: bo
     except BaseException:
         session.close()
         raise
-    return CuratorApp(session, candidate=candidate, fresh=fresh, only=only, queue=queue)
+    return CuratorApp(session, candidate=candidate, fresh=fresh, only=only, queue=queue,
+                      preparation=preparation, after_key_created=after_key_created)

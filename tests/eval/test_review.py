@@ -27,6 +27,8 @@ def stand_in_folder(tiny_model: Path, dest: Path) -> Path:
     """A folder shaped like ``smollm_safetensors``' output, holding the tiny model."""
     shutil.copytree(tiny_model, dest)
     (dest / "chat_template.jinja").write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    (dest / smollm.REQUANTIZED).mkdir()  # release v1.2's weights: here the same tiny model
+    shutil.copy(dest / "model.safetensors", dest / smollm.REQUANTIZED / "model.safetensors")
     return dest
 
 

@@ -331,7 +331,9 @@ def test_samples_are_built_fast_and_idempotently(tmp_path: Path) -> None:
     assert again == first and {p: p.stat().st_mtime_ns for p in blobs} == blobs
     assert [s.repo_id for s in first] == [r.repo_id for r in RECIPES]
     assert first[0].repo_id == "acme-labs/tinyllama-clean"  # `curator demo` picks the first "clean"
-    assert set(first[0].refs) == {"main", "v1.0"} and first[0].refs["main"] != first[0].refs["v1.0"]
+    assert set(first[0].refs) == {"main", "v1.0", "v1.1", "v1.2"}
+    assert first[0].refs["main"] != first[0].refs["v1.0"]
+    assert first[0].refs["main"] == first[0].refs["v1.2"]  # the queue's second entry: the next revision
     elsewhere = build_samples(tmp_path / "other")
     assert [s.refs for s in elsewhere] == [s.refs for s in first]  # deterministic bytes, same shas
 
@@ -343,10 +345,10 @@ def test_samples_served(tmp_path: Path) -> None:
         clean = api.model_info("acme-labs/tinyllama-clean", files_metadata=True)
         names = {s.rfilename for s in clean.siblings or []}
         assert {"model.safetensors", "config.json", "README.md", "tokenizer_config.json",
-                "generation_config.json"} <= names
+                "generation_config.json", "tokenizer.json", "vocab.json", "merges.txt"} <= names
         card = clean.card_data
         assert card is not None and card.license == "apache-2.0" and card.base_model
-        assert card.eval_results and card.eval_results[0].metric_value == 0.27
+        assert card.eval_results and card.eval_results[0].metric_value == 0.29  # main is release v1.2
         folder = Path(snapshot_download("acme-labs/tinyllama-clean", revision="v1.0", endpoint=hub.url,
                                         cache_dir=tmp_path / "cache"))
         _check_safetensors((folder / "model.safetensors").read_bytes())

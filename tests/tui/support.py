@@ -36,12 +36,12 @@ async def wait_opened(pilot: Pilot[Any]) -> ReviewScreen:
     return review_screen(pilot)
 
 
-async def run_and_wait(pilot: Pilot[Any], key: str) -> ReviewScreen:
+async def run_and_wait(pilot: Pilot[Any], key: str, timeout: float = 30.0) -> ReviewScreen:
     """Press ``key`` (r or f) on an open review and wait for the run to end."""
     screen = await wait_opened(pilot)
     before = screen.runs_ended
     await pilot.press(key)
-    await wait_until(pilot, lambda: screen.runs_ended > before, what="the run to end")
+    await wait_until(pilot, lambda: screen.runs_ended > before, timeout=timeout, what="the run to end")
     await pilot.pause()
     return screen
 

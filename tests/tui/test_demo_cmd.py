@@ -18,7 +18,7 @@ from curator.demo.store import HubStore
 def curator(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CURATOR_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=600)
 
 
 @pytest.mark.slow
@@ -30,10 +30,12 @@ def test_no_tui_reviews_the_clean_sample_offline(tmp_path: Path) -> None:
     assert doc["candidate"]["repo_id"] == "acme-labs/tinyllama-clean"
     assert doc["candidate"]["endpoint"].startswith("http://127.0.0.1:")
     statuses = {name: stage["status"] for name, stage in doc["stages"].items()}
-    assert statuses["fetch"] == "passed"
+    assert statuses["fetch"] == "passed" and statuses["signature"] == "passed"
+    assert doc["stages"]["card"]["evidence"]["fields"]["publisher_identity"]["status"] == "verified"
     assert done.returncode == (1 if {"failed", "errored"} & set(statuses.values()) else 0)
     # the files are the hub's own bytes, which the demo built under the workspace
-    commit = HubStore(home / "demo-hub").repo("acme-labs/tinyllama-clean").resolve("main")  # type: ignore[union-attr]
+    # the queue's first entry: acme-labs' signed release v1.1
+    commit = HubStore(home / "demo-hub").repo("acme-labs/tinyllama-clean").resolve("v1.1")  # type: ignore[union-attr]
     assert commit is not None and doc["candidate"]["revision"] == commit.sha
     expected = {p: hashlib.sha256(f.location.read_bytes()).hexdigest() for p, f in commit.files.items()}
     assert {f["path"]: f["sha256"] for f in doc["files"]} == expected

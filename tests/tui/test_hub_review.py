@@ -130,7 +130,8 @@ async def test_r_runs_every_stage_and_the_queue_shows_the_outcome(
     app = make_app(workspace, queue=queue)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
-        screen = await run_and_wait(pilot, "r")
+        # every sample ships a tokenizer, so eval loads and runs the model in its sandbox
+        screen = await run_and_wait(pilot, "r", timeout=600)
         policy = app.session.policy
         assert set(screen.results) == set(policy.stages)
         checklist = screen.query_one(StageChecklist)

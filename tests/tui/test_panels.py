@@ -74,7 +74,7 @@ def voice_node(tree: Tree[None], scanner: str) -> TreeNode[None]:
 
 async def run_stages(pilot: Pilot[Any], panel: type[Any]) -> tuple[ReviewScreen, Any]:
     """Run the app's stages, wait for the last one's panel, return the screen and the panel."""
-    screen = await run_and_wait(pilot, "r")
+    screen = await run_and_wait(pilot, "r", timeout=600)  # eval runs: every sample has a tokenizer
     await wait_until(pilot, lambda: bool(screen.query(panel)), what=f"the {panel.__name__}")
     await pilot.pause()
     return screen, screen.query_one(panel)

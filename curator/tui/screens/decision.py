@@ -27,6 +27,8 @@ from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.swap import SwapRequest, swap_target
 from curator.review.session import Session
+from curator.review.staleness import stale_stages
+from curator.tui.deploy import GateResult
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
 from curator.tui.screens.error import ErrorScreen
 
@@ -59,6 +61,12 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
     DecisionScreen #buttons Button { margin-right: 2; }
     DecisionScreen #push-progress { display: none; }
     DecisionScreen.working #push-progress { display: block; }
+    DecisionScreen .stale { color: $warning; }
+    DecisionScreen #after { height: auto; display: none; }
+    DecisionScreen.approved #after { display: block; }
+    DecisionScreen #retry-push, DecisionScreen #rollback-box { display: none; height: auto; }
+    DecisionScreen.unpushed #retry-push { display: block; }
+    DecisionScreen.swapped #rollback-box { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
@@ -68,7 +76,13 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.review_id = review_id
         self.assessment: Assessment = assess(session, review_id)
         self.replaces = swap_target(session, self.assessment)
+        self.stale = stale_stages(self.assessment.results, session.policy.directory, session.ledger,
+                                  review_id)
+        #: stages the curator asked to run again (the review screen runs them once this closes)
+        self.rerun: list[str] = []
         self.outcome: DecisionOutcome | None = None
+        self.gate_result: GateResult | None = None
+        self.gate_started = False
         self._pushed = 0
         self._lock = threading.Lock()  # upload threads report bytes concurrently
 
@@ -79,6 +93,12 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
             yield Static(self._headline(), id="decision-head")
             yield Label("Why", classes="section")
             yield Static("\n".join(a.why) or "no stage has run", id="why")
+            if self.stale and a.review.state == "open":
+                yield Label("Stale evidence: the world moved since these stages ran",
+                            classes="section stale")
+                yield Static(text("\n".join(f"{s.stage}: {s.why}" for s in self.stale)), id="stale")
+                yield Button(f"Re-run {', '.join(s.stage for s in self.stale)}", id="rerun-stale",
+                             variant="warning")
             yield Label("Blocking approval", classes="section")
             yield Static(self._blocking(), id="blocking")
             for blocker in a.blockers:
@@ -105,7 +125,29 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
             total = a.manifest.total_size if a.manifest else None
             yield ProgressBar(total=total or None, id="push-progress")
             yield Static("", id="decision-status")
+            yield Button("Retry push", id="retry-push", variant="warning")
+            with VerticalScroll(id="after"):
+                yield Label("Deploy gate", classes="section")
+                yield Static("", id="gate")
+                with VerticalScroll(id="rollback-box"):
+                    yield Label("Roll back production", classes="section")
+                    yield Input(placeholder="why production goes back (signed in)", id="rollback-rationale")
+                    yield Button("Roll back", id="rollback", variant="error")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_state()
+
+    def _show_state(self) -> None:
+        """Approved, pushed or not: what comes after the decision (gate, retry, rollback)."""
+        decisions = self.session.ledger.events(self.review_id, kind="decision")
+        approved = bool(decisions) and decisions[-1]["payload"].get("final") == "approved"
+        pushed = self.session.ledger.events(self.review_id, kind="pushed")
+        self.set_class(approved, "approved")
+        self.set_class(approved and not pushed, "unpushed")
+        if approved and pushed and not self.gate_started:
+            self.gate_started = True
+            self.check_gate(str(pushed[-1]["payload"]["ref"]))
 
     def _headline(self) -> Text:
         a = self.assessment
@@ -155,7 +197,34 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("approve", "reject"):
-            self.sign(self.request(event.button.id == "approve"))
+            self.start(self.request(event.button.id == "approve"))
+        elif event.button.id == "retry-push":
+            self.retry_push()
+        elif event.button.id == "rerun-stale":
+            self.rerun = [s.stage for s in self.stale]
+            for stage in self.rerun:  # forgotten (the ledger records it), so the run does them again
+                self.session.ledger.discard_result(self.review_id, stage)
+            self.dismiss(None)
+        elif event.button.id == "rollback":
+            self.roll_back(self.query_one("#rollback-rationale", Input).value)
+
+    def start(self, request: DecisionRequest) -> None:
+        """Sign the decision; without a curator key, first the form that creates one."""
+        from curator.attest.keys import current_identity
+
+        keys_dir = self.session.workspace.keys_dir
+        if current_identity(keys_dir) is not None:
+            self.sign(request)
+            return
+        from curator.tui.screens.key_form import KeyFormScreen
+
+        def after(identity: object) -> None:
+            if identity is None:
+                self.notify("No key, no signature: the decision was not recorded.", severity="warning")
+                return
+            self.sign(request)
+
+        self.app.push_screen(KeyFormScreen(keys_dir, getattr(self.app, "after_key_created", None)), after)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def sign(self, request: DecisionRequest) -> None:
@@ -181,8 +250,9 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
 
     def _working(self, busy: bool) -> None:
         self.set_class(busy, "working")
-        for button in self.query(Button):
+        for button in self.query("#approve, #reject").results(Button):
             button.disabled = busy or self.assessment.review.state != "open"
+        self.query_one("#retry-push", Button).disabled = busy
         self.query_one("#decision-status", Static).update("signing and pushing…" if busy else "")
 
     def on_push_progress(self, message: PushProgress) -> None:
@@ -192,17 +262,80 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.outcome = message.outcome
         self.assessment = assess(self.session, self.review_id)
         self.query_one("#decision-head", Static).update(self._headline())
-        for button in self.query(Button):
+        for button in self.query("#approve, #reject").results(Button):
             button.disabled = self.assessment.review.state != "open"
         where = f", pushed {message.outcome.ref}" if message.outcome.ref else ""
         self.query_one("#decision-status", Static).update(Text(
             f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}", style="bold"))
+        self.set_class(self.replaces is not None and message.outcome.ref is not None, "swapped")
+        self._show_state()
+
+    # -- after an approval: the deploy gate, a push retried, a rollback ---------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gate")
+    def check_gate(self, pushed_ref: str) -> None:
+        """Run what a deploy pipeline runs, ``curator verify NAME:prod``, and show its verdict."""
+        from curator.decision.production import production_tag
+        from curator.tui.deploy import production_ref, run_verify
+
+        ref = production_ref(pushed_ref, production_tag(self.session.policy))
+        self.app.call_from_thread(self._gate, Text(f"a deploy pipeline runs: curator verify {ref} …",
+                                                   style="italic"))
+        result = run_verify(self.session.workspace.home, self.session.policy.directory, ref)
+        self.gate_result = result
+        verdict = Text.assemble(("a deploy pipeline runs: ", "dim"), (result.command, "bold"), "\n")
+        verdict.append(f"{'✔ passes' if result.passed else '✘ refused'} (exit {result.code})\n",
+                       style="bold green" if result.passed else "bold red")
+        verdict.append_text(text(result.output, keep_newlines=True))
+        self.app.call_from_thread(self._gate, verdict)
+
+    def _gate(self, verdict: Text) -> None:
+        self.query_one("#gate", Static).update(verdict)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
+    def retry_push(self) -> None:
+        """Push an approved review whose push failed (the decision itself stands)."""
+        from curator.decision.decide import push_review
+        from curator.registry import open_registry
+
+        self.app.call_from_thread(self._working, True)
+        try:
+            registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
+            pushed = push_review(self.session, self.review_id, registry, self._advance)
+        finally:
+            self.app.call_from_thread(self._working, False)
+        self.app.call_from_thread(self._pushed_now, pushed.ref)
+
+    def _pushed_now(self, ref: str) -> None:
+        self.query_one("#decision-status", Static).update(text(f"pushed {ref}", "bold"))
+        self._show_state()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
+    def roll_back(self, rationale: str) -> None:
+        """Put the model this swap replaced back into production: a signed decision too."""
+        from curator.attest.keys import FileSigner
+        from curator.changes.rollback import rollback
+        from curator.decision.verify import trusted_curators
+        from curator.registry import open_registry
+
+        assert self.replaces is not None
+        ws = self.session.workspace
+        registry = open_registry(ws.registry_dir, self.session.policy)
+        done = rollback(self.session, registry, self.replaces.name, FileSigner(ws.keys_dir),
+                        trusted_curators(ws.keys_dir, self.session.policy), None, rationale)
+        self.app.call_from_thread(self._rolled_back, done.ref, done.to.ref, done.decision_id)
+
+    def _rolled_back(self, ref: str, to: str, decision_id: str) -> None:
+        self.query_one("#decision-status", Static).update(
+            text(f"rolled back {ref} to {to} (decision {decision_id})", "bold"))
+        self.query_one("#rollback", Button).disabled = True
+        self.check_gate(ref)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.group == "decision":
+        if event.state == WorkerState.ERROR and event.worker.group in ("decision", "gate"):
             error = event.worker.error
             text = error.diagnostics() if isinstance(error, CuratorError) else f"decision crashed: {error!r}"
             recorded = "retry with 'curator push" in text
+            self._show_state()
             self.app.push_screen(ErrorScreen(text, "Decision recorded, push failed" if recorded
                                              else "The decision was not recorded"))
 

@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
+from curator.core.errors import CuratorError
 from curator.review.session import Session
-from curator.tui.items import QueueItem
+from curator.tui.items import Preparation, QueueItem
 from curator.tui.messages import OpenReview
-from curator.tui.screens.queue_rows import QueueRow, queue_rows
+from curator.tui.screens.queue_rows import UNPUSHED, QueueRow, queue_rows
+
+
+@dataclass
+class PreparationProgress(Message):
+    """A line saying what the background preparation is doing; newer replaces older."""
+
+    line: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PreparationProgress)
+
+
+@dataclass
+class SampleReady(Message):
+    """A queued candidate's sample is built and can be opened."""
+
+    name: str
+
+
+class _Poster:
+    """Turns the preparation's reports into messages for the screen (thread-safe)."""
+
+    def __init__(self, screen: QueueScreen) -> None:
+        self.screen = screen
+
+    def progress(self, line: str) -> None:
+        self.screen.post_message(PreparationProgress(line))
+
+    def ready(self, repo_id: str) -> None:
+        self.screen.post_message(SampleReady(repo_id))
 
 COLUMNS = ("candidate", "revision", "source", "state", "stages", "notes")
 
@@ -30,15 +67,23 @@ class QueueScreen(Screen[None]):
         Binding("Q", "quarterly", "Quarterly review"),
     ]
 
-    def __init__(self, session: Session, queue: list[QueueItem]) -> None:
+    def __init__(self, session: Session, queue: list[QueueItem],
+                 preparation: Preparation | None = None) -> None:
         super().__init__()
         self.session = session
         self.queue = queue
         self.rows: dict[str, QueueRow] = {}
+        self.preparation = preparation
+        #: what the queue still waits for (the demo's samples being built)
+        self.preparing = {i.waits_for for i in queue if i.waits_for} if preparation else set()
+        self.cancel = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.intro(), id="queue-intro")
+        yield Static("", id="queue-progress")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -53,6 +98,33 @@ class QueueScreen(Screen[None]):
             table.add_column(column, key=column)
         self.action_refresh()
         table.focus()
+        self.query_one("#queue-progress", Static).display = self.preparation is not None
+        if self.preparation is not None and self.preparing:
+            self.app.background_jobs.append((self.cancel, self.idle))  # type: ignore[attr-defined]
+            self.idle.clear()
+            self.prepare()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
+    def prepare(self) -> None:
+        """Build what the queue waits for, off the UI thread; rows turn ready one by one."""
+        assert self.preparation is not None
+        try:
+            self.preparation(_Poster(self), self.cancel)
+        finally:
+            self.idle.set()
+
+    def on_preparation_progress(self, message: PreparationProgress) -> None:
+        self.query_one("#queue-progress", Static).update(Text(message.line, style="italic"))
+
+    def on_sample_ready(self, message: SampleReady) -> None:
+        self.preparing.discard(message.name)
+        self.action_refresh()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.group == "prepare":
+            error = event.worker.error
+            why = error.diagnostics() if isinstance(error, CuratorError) else repr(error)
+            self.query_one("#queue-progress", Static).update(Text(f"preparation failed: {why}", style="red"))
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
@@ -74,7 +146,7 @@ class QueueScreen(Screen[None]):
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        self.rows = {row.key: row for row in queue_rows(self.session, self.queue)}
+        self.rows = {row.key: row for row in queue_rows(self.session, self.queue, self.preparing)}
         for row in self.rows.values():
             table.add_row(*row.cells, key=row.key)
         if self.rows:
@@ -99,8 +171,13 @@ class QueueScreen(Screen[None]):
         self.open_row(self.rows[str(event.row_key.value)])
 
     def open_row(self, row: QueueRow) -> None:
-        # a queued candidate is (re)pinned on open; a ledger review opens as it is
-        if row.key.startswith("queue:"):
+        if row.waiting:
+            self.notify(f"{row.candidate.repo_id} is still being prepared; it opens once it is ready.",
+                        title="preparing…")
+            return
+        # a queued candidate is (re)pinned on open, unless its approval still waits for its push;
+        # a ledger review opens as it is
+        if row.key.startswith("queue:") and not row.state.plain.startswith(UNPUSHED):
             self.post_message(OpenReview(candidate=row.candidate))
         else:
             self.post_message(OpenReview(review=row.review))

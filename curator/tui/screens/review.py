@@ -193,12 +193,18 @@ class ReviewScreen(Screen[None]):
         except CuratorError as exc:
             self.app.push_screen(ErrorScreen(exc.diagnostics(), title="Cannot decide yet"))
             return
-        self.app.push_screen(screen, self.after_decision)
+        self.app.push_screen(screen, lambda outcome: self.after_decision(outcome, screen.rerun))
 
-    def after_decision(self, outcome: object) -> None:
+    def after_decision(self, outcome: object, rerun: list[str] | None = None) -> None:
         if self.review is not None:  # the ledger now says whether it was decided
             self.review = self.session.ledger.get_review(self.review.id)
             self.refresh_head()
+        if rerun:  # stale stages the curator chose to run again: their results are gone
+            checklist = self.query_one(StageChecklist)
+            for stage in rerun:
+                self.results.pop(stage, None)
+                checklist.set_status(stage, None)
+            self.start_run(self.only)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """v and o show only when they apply: an inventory model to diff with, custom code to read."""

@@ -1,0 +1,197 @@
+"""The queue says what became of each review, a failed push is retried from the review, the
+demo queue shows what is still being prepared, and the key form: Pilot and SVG snapshots.
+
+Uses the snapshot fixtures (a frozen policy, fixed candidates, a hub on a fixed port)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Static
+
+from curator.attest.enrol import create_curator_key
+from curator.attest.keys import FileSigner
+from curator.core.errors import CuratorError
+from curator.core.workspace import Workspace
+from curator.decision.decide import DecisionRequest, assess, decide
+from curator.demo.hub import HubServer
+from curator.registry import open_registry
+from curator.review.session import Session
+from curator.tui.app import make_app
+from curator.tui.items import PreparationObserver, QueueItem
+from curator.tui.screens.decision import DecisionScreen
+from curator.tui.screens.key_form import KeyFormScreen
+from curator.tui.screens.queue import QueueScreen
+from tests.tui.support import run_and_wait, wait_opened, wait_until
+from tests.tui.test_snapshots import SIZE, fixed_hub, fixed_queue, frozen, masked  # noqa: F401
+
+#: nothing listens here: a push to it fails as an unreachable registry does
+DEAD_REGISTRY = "http://127.0.0.1:9"
+
+
+def _decide(session: Session, review_id: str, approve: bool, registry: Any) -> None:
+    blockers = {b.stage: "snapshot test" for b in assess(session, review_id).blockers} if approve else {}
+    decide(session, DecisionRequest(review_id, approve, "test", blockers),
+           FileSigner(session.workspace.keys_dir), registry)
+
+
+@pytest.fixture
+def decided(frozen: None, fixed_hub: HubServer, workspace: Workspace) -> list[QueueItem]:  # noqa: F811
+    """Approved and pushed, rejected, approved but the push failed: one review each."""
+    create_curator_key(workspace.keys_dir, "Ada Lovelace", "ada@example.org")
+    queue = fixed_queue(fixed_hub)
+    session = Session.open(workspace)
+    try:
+        ids = []
+        for item in queue:
+            review = session.open_review(item.candidate)
+            session.run(review)
+            ids.append(review.id)
+        layout = open_registry(workspace.registry_dir, session.policy)
+        _decide(session, ids[0], True, layout)
+        _decide(session, ids[1], False, None)
+        with pytest.raises(CuratorError, match="retry with 'curator push"):
+            dead = open_registry(workspace.registry_dir, session.policy, DEAD_REGISTRY)
+            _decide(session, ids[2], True, dead)
+    finally:
+        session.close()
+    return queue
+
+
+def _states(screen: QueueScreen) -> list[tuple[str, str]]:
+    return [(row.state.plain, row.note) for row in screen.rows.values()]
+
+
+async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retried(
+        workspace: Workspace, decided: list[QueueItem]) -> None:
+    app = make_app(workspace, queue=decided)
+    async with app.run_test(size=SIZE) as pilot:
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        states = _states(queue)
+        assert [s for s, _ in states] == ["approved", "rejected", "approved, not pushed"]
+        assert states[2][1].startswith("push failed: ") and "127.0.0.1:9" in states[2][1]
+        await pilot.press("j", "j", "enter")
+        await wait_opened(pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
+        decision = app.screen
+        assert isinstance(decision, DecisionScreen)
+        await wait_until(pilot, lambda: decision.has_class("unpushed"), what="the retry button")
+        assert decision.review_id == queue.rows["queue:2"].review.id  # type: ignore[union-attr]
+        decision.query_one("#retry-push", Button).press()
+        status = decision.query_one("#decision-status", Static)
+        await wait_until(pilot, lambda: "pushed" in str(status.render()), timeout=60, what="the push")
+        assert not decision.has_class("unpushed")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: app.screen is queue, what="the queue")
+        assert [s for s, _ in _states(queue)] == ["approved", "rejected", "approved"]
+
+
+def test_snapshot_queue_outcomes(snap_compare: Any, workspace: Workspace, decided: list[QueueItem]) -> None:
+    assert snap_compare(make_app(workspace, queue=decided), terminal_size=SIZE, run_before=masked())
+
+
+class _Held:
+    """A preparation that readies the first item, says what it does, and holds the rest."""
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+
+    def __call__(self, observer: PreparationObserver, cancel: threading.Event) -> None:
+        observer.ready(self.first)
+        observer.progress("converting SmolLM2-135M-Instruct for the clean sample (once, ≈30 s)…")
+        cancel.wait(60)
+
+
+def _preparing_queue(server: HubServer) -> list[QueueItem]:
+    return [QueueItem(i.candidate, i.description, i.candidate.repo_id) for i in fixed_queue(server)]
+
+
+async def test_items_being_prepared_say_so_and_do_not_open(frozen: None, fixed_hub: HubServer,  # noqa: F811
+                                                           workspace: Workspace) -> None:
+    queue = _preparing_queue(fixed_hub)
+    app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        progress = screen.query_one("#queue-progress", Static)
+        await wait_until(pilot, lambda: "converting" in str(progress.render()), what="the progress line")
+        await wait_until(pilot, lambda: screen.rows["queue:0"].state.plain == "new", what="the first sample")
+        assert [r.state.plain for r in screen.rows.values()][1:] == ["preparing…", "preparing…"]
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        assert app.screen is screen  # still preparing: it does not open
+
+
+def test_snapshot_queue_preparing(snap_compare: Any, frozen: None, fixed_hub: HubServer,  # noqa: F811
+                                  workspace: Workspace) -> None:
+    queue = _preparing_queue(fixed_hub)
+    app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
+
+    async def prepared_first(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, QueueScreen)
+        await wait_until(pilot, lambda: screen.rows["queue:0"].state.plain == "new"
+                         and "converting" in str(screen.query_one("#queue-progress", Static).render()),
+                         what="the first sample and the progress line")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=masked(prepared_first))
+
+
+def test_snapshot_key_form(snap_compare: Any, frozen: None, workspace: Workspace) -> None:  # noqa: F811
+    app = make_app(workspace, queue=[])
+
+    async def open_form(pilot: Pilot[Any]) -> None:
+        await pilot.app.push_screen(KeyFormScreen(Path("/home/ada/.local/share/curator/keys")))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=masked(open_form))
+
+
+async def test_the_key_form_refuses_an_unusable_identity_and_creates_nothing(workspace: Workspace) -> None:
+    app = make_app(workspace, queue=[])
+    async with app.run_test(size=SIZE) as pilot:
+        form = KeyFormScreen(workspace.keys_dir)
+        await app.push_screen(form)
+        form.query_one("#key-name").value = "Ada"  # type: ignore[attr-defined]
+        form.query_one("#key-email").value = "not-an-email"  # type: ignore[attr-defined]
+        form.query_one("#key-create", Button).press()
+        await pilot.pause()
+        assert "not a usable curator identity" in str(form.query_one("#key-status", Static).render())
+        assert not (workspace.keys_dir / "curator.key").exists() and form.identity is None
+
+
+async def test_stale_results_are_named_and_re_run_from_the_decision_screen(
+        frozen: None, fixed_hub: HubServer, workspace: Workspace) -> None:  # noqa: F811
+    import os
+    import time
+
+    from curator.core.policy import checklists_dir
+
+    app = make_app(workspace, queue=fixed_queue(fixed_hub))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        review = await run_and_wait(pilot, "r", timeout=300)
+        assert review.review is not None
+        ran = {name: r.finished for name, r in review.results.items()}
+        now = time.time()
+        os.utime(checklists_dir() / "default.yaml", (now, now))  # the policy changed since
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
+        decision = app.screen
+        assert isinstance(decision, DecisionScreen)
+        await pilot.pause()
+        assert {s.stage for s in decision.stale} == set(ran)
+        assert "policy" in str(decision.query_one("#stale", Static).render())
+        before = review.runs_ended
+        decision.query_one("#rerun-stale", Button).press()
+        await wait_until(pilot, lambda: review.runs_ended > before, timeout=300, what="the re-run")
+        again = app.session.ledger.results(review.review.id)
+        assert set(again) == set(ran) and all(again[n].finished > ran[n] for n in ran)
+        discarded = app.session.ledger.events(review.review.id, kind="stage_discarded")
+        assert {e["payload"]["stage"] for e in discarded} == set(ran)
