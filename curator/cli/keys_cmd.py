@@ -26,20 +26,19 @@ def init(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Create a new signing key (0600) and record who you are; never overwrites a key."""
-    from curator.attest.keys import init_keys, public_key_of
-    from curator.attest.trust import trust_in_workspace
+    from curator.attest.keys import init_keys
 
     ws = workspace()
     folder = key_dir or ws.keys_dir
     identity = init_keys(folder, name, email)
-    trust_in_workspace(ws.keys_dir, identity, public_key_of(folder))
     if as_json:
         emit_json({**identity.to_dict(), "key_dir": str(folder)})
         return
     say(f"[green]✔[/] key for [bold]{markup(identity.label)}[/] in {markup(folder)}")
     say(f"  fingerprint {identity.keyid}")
-    say("  trusted by this workspace; to be trusted by deploy gates, add the entry printed by "
-        "'curator keys show' to checklists/curators.yaml")
+    say("  not trusted by any gate yet: add the entry 'curator keys show' prints to the team's "
+        "checklists/curators.yaml, then the team signs it into the root with 'curator state rotate' "
+        "(or 'curator state init' for a new team)")
 
 
 @keys_app.command("show")

@@ -146,7 +146,6 @@ class DecisionSection(Section):
     max_waiver_days: AtLeastOne = 365
     approvals_required: AtLeastOne = 1
     separation_of_duties: bool = True
-    trust_workspace_keys: bool = True
     swap_requires: list[Literal["justification", "rollback_plan"]] = ["justification", "rollback_plan"]
     production_tag: str = "prod"
 
@@ -157,6 +156,12 @@ class RegistrySection(Section):
     retries: Count = 4
     timeout_seconds: Seconds = 60
     parallel_blobs: AtLeastOne = 4
+
+
+class StateSection(Section):
+    timestamp_expiry_days: AtLeastOne = 7
+    targets_expiry_days: AtLeastOne = 365
+    root_expiry_days: AtLeastOne = 365
 
 
 class LedgerSection(Section):
@@ -187,6 +192,7 @@ class PolicyDocument(Section):
     registry: RegistrySection | None = None
     ledger: LedgerSection | None = None
     quarterly: QuarterlySection | None = None
+    state: StateSection | None = None
 
 
 def problems(data: object, file: str = "default.yaml") -> list[str]:

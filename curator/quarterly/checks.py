@@ -32,7 +32,7 @@ def _guarded(name: str, work: Callable[[], Check | list[Check]]) -> list[Check]:
     return found if isinstance(found, list) else [found]
 
 
-def check_model(session: Any, registry: Any, trusted: dict[str, Any], rules: Any, settings: QuarterlySettings,
+def check_model(session: Any, registry: Any, trusted: Any, rules: Any, settings: QuarterlySettings,
                 inventory: Inventory, entry: InventoryEntry, results: dict[str, StageResult], today: dt.date,
                 scratch: Path) -> list[Check]:
     """Every check of one model, in ``CHECKS`` order."""
@@ -45,7 +45,7 @@ def check_model(session: Any, registry: Any, trusted: dict[str, Any], rules: Any
     return checks
 
 
-def verify_and_rescan(session: Any, registry: Any, trusted: dict[str, Any], rules: Any,
+def verify_and_rescan(session: Any, registry: Any, trusted: Any, rules: Any,
                       settings: QuarterlySettings, entry: InventoryEntry, results: dict[str, StageResult],
                       today: dt.date, scratch: Path) -> list[Check]:
     """The deploy gate on the model's tag, pulling the verified bytes to re-scan them."""

@@ -34,11 +34,11 @@ from curator.quarterly.settings import KEYS as KEYS
 from curator.quarterly.settings import QuarterlySettings as QuarterlySettings
 
 if TYPE_CHECKING:
-    from curator.attest.trust import TrustedCurator
     from curator.core.policy import Policy
     from curator.decision.rules import DecisionRules
     from curator.registry.interface import Registry
     from curator.review.session import Session
+    from curator.state.client import TrustedState
 
 
 
@@ -58,7 +58,7 @@ def scanner_versions(policy: Policy) -> dict[str, str]:
 OnModel = Callable[[int, int, ModelResult], None]
 
 
-def run_quarterly(session: Session, registry: Registry, trusted: dict[str, TrustedCurator],
+def run_quarterly(session: Session, registry: Registry, trusted: TrustedState,
                   rules: DecisionRules, *,
                   today: dt.date | None = None, upstream: bool | None = None, record: bool = True,
                   on_model: OnModel | None = None, cancel: threading.Event | None = None) -> QuarterlyRun:
