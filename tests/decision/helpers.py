@@ -49,14 +49,12 @@ def isolated_checklists(dest: Path, stages: list[str] | None = None, **decision:
 
     Sets nothing in the environment: pass it to ``Policy.load`` or as CURATOR_CHECKLISTS.
     """
-    global _LAST_CHECKLISTS
     shutil.copytree(REPO_ROOT / "checklists", dest, ignore=shutil.ignore_patterns("root.json"))
     data = yaml.safe_load((dest / "default.yaml").read_text())
     data["stages"] = stages or ["fetch"]
     data.setdefault("decision", {}).update(decision)
     (dest / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    _LAST_CHECKLISTS = dest
-    return dest
+    return remember_checklists(dest)
 
 
 #: the checklists isolated_checklists made last, and the curators each workspace's team has
@@ -64,11 +62,24 @@ _LAST_CHECKLISTS: Path | None = None
 _TEAMS: dict[Path, list[FileSigner]] = {}
 
 
-def team_checklists() -> Path:
-    """The policy folder of the test: $CURATOR_CHECKLISTS, else the last isolated copy."""
+_POLICY_OF: dict[Path, Path] = {}
+
+
+def remember_checklists(dest: Path) -> Path:
+    """Note ``dest`` as the test's policy folder (where its team's curators.yaml and root go)."""
+    global _LAST_CHECKLISTS
+    _LAST_CHECKLISTS = dest
+    return dest
+
+
+def team_checklists(ws: Workspace | None = None) -> Path:
+    """The test's policy folder: $CURATOR_CHECKLISTS, else the one the workspace's session
+    opened with, else the last copy made."""
     env = os.environ.get("CURATOR_CHECKLISTS")
     if env:
         return Path(env)
+    if ws is not None and ws.home in _POLICY_OF:
+        return _POLICY_OF[ws.home]
     assert _LAST_CHECKLISTS is not None, "make isolated_checklists() before curators"
     return _LAST_CHECKLISTS
 
@@ -81,7 +92,7 @@ def curator(ws: Workspace, folder: Path, name: str, email: str, checklists: Path
     from curator.registry.layout import LayoutRegistry
 
     identity = init_keys(folder, name, email)
-    policy_dir = checklists or team_checklists()
+    policy_dir = checklists or team_checklists(ws)
     add_to_team(policy_dir, identity.name, identity.email, public_key_of(folder))
     signer = FileSigner(folder)
     team = _TEAMS.setdefault(ws.home, [])
@@ -126,7 +137,7 @@ def state_for(registry: Any, ws: Workspace, checklists: Path | None = None) -> N
     """Start ``registry``'s signed state (e.g. a docker-registry) from the team's root."""
     from curator.decision.signed_state import init_state
 
-    init_state(registry, Policy.load(checklists or team_checklists()), team_signers(ws))
+    init_state(registry, Policy.load(checklists or team_checklists(ws)), team_signers(ws))
 
 
 def model_tags(registry: Any) -> list[tuple[str, str, str]]:
@@ -142,7 +153,9 @@ def gate(session: Session, registry: Any) -> Any:
 
 
 def open_session(checklists: Path) -> Session:
-    return Session.open(Workspace.open(os.environ["CURATOR_HOME"]), Policy.load(checklists))
+    ws = Workspace.open(os.environ["CURATOR_HOME"])
+    _POLICY_OF[ws.home] = checklists
+    return Session.open(ws, Policy.load(checklists))
 
 
 def reviewed(session: Session, folder: Path, opened_by: FileSigner | None = None,
@@ -164,3 +177,19 @@ def cli(*args: str, env: dict[str, str] | None = None,
     """Run the real CLI in a child process (the environment is inherited, plus ``env``)."""
     return subprocess.run([sys.executable, "-m", "curator", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+
+
+def cli_curator(name: str, email: str) -> subprocess.CompletedProcess[str]:
+    """'curator keys init' in the test's workspace, then what a team does to trust the key:
+    its entry in curators.yaml ($CURATOR_CHECKLISTS) and 'curator state init' (first
+    curator) or 'curator state rotate' (later ones, signed by everyone's keys so far)."""
+    made = cli("keys", "init", "--name", name, "--email", email)
+    if made.returncode != 0:
+        return made
+    ws = Workspace.open(os.environ["CURATOR_HOME"])
+    checklists = Path(os.environ["CURATOR_CHECKLISTS"])
+    add_to_team(checklists, name, email, public_key_of(ws.keys_dir))
+    first = not (checklists / "root.json").is_file()
+    done = cli("state", "init" if first else "rotate", "--key-dir", str(ws.keys_dir))
+    assert done.returncode == 0, done.stderr
+    return made
