@@ -20,7 +20,7 @@ from tuf.ngclient import Updater
 from tuf.ngclient.fetcher import FetcherInterface
 
 from curator.attest.trust import TrustedCurator
-from curator.core.errors import IntegrityError, UsageError
+from curator.core.errors import CuratorError, IntegrityError, UsageError
 from curator.state.content import SignedState
 from curator.state.keys import curator_of
 from curator.state.store import MAX_METADATA_BYTES, StateStore
@@ -108,6 +108,9 @@ def load_trusted(store: StateStore, anchor: bytes, state_dir: Path, production_t
         raise StateRefused(f"{store.registry.location} has no signed state ({exc})",
                            "run 'curator state init' for this registry, or push to it with curator") from exc
     except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as exc:
+        cause = _operational(exc)
+        if cause is not None:  # the registry is down or refuses us: not a verdict on the state
+            raise cause from exc
         raise StateRefused(f"the signed state of {store.registry.location} does not verify ({exc})",
                            "the state in the registry was altered") from exc
     except ValueError as exc:  # the anchor itself is not root metadata
@@ -116,3 +119,13 @@ def load_trusted(store: StateStore, anchor: bytes, state_dir: Path, production_t
     root: Metadata[Root] = Metadata.from_file(str(state_dir / "root.json"))
     targets: Metadata[Targets] = Metadata.from_file(str(state_dir / "targets.json"))
     return TrustedState(root.signed, SignedState(targets.signed, production_tag), store.registry.location)
+
+
+def _operational(exc: BaseException) -> CuratorError | None:
+    """The curator error (registry unreachable, ...) a TUF download error wraps, if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, CuratorError) and not isinstance(seen, IntegrityError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
