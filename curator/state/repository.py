@@ -187,15 +187,16 @@ def sign_change(store: StateStore, anchor: bytes, change: Callable[[Targets], No
     """Sign the next targets version with ``signers``: published if they reach the threshold,
     else stored as proposal ``proposal_id`` for another curator to co-sign."""
     now = now or now_utc()
-    current = load_current(store, anchor)
-    root = current.root.signed
-    for s in signers:
-        if s.keyid not in root.roles["targets"].keyids:
-            raise _not_a_key(s, root, "targets")
-    md = next_targets(current, change, expiry, now)
-    for s in _signers_for(root, "targets", signers):
-        md.sign(s, append=True)
-    return _publish_or_propose(store, current, md, signers, expiry, proposal_id, now)
+    with store.lock():
+        current = load_current(store, anchor)
+        root = current.root.signed
+        for s in signers:
+            if s.keyid not in root.roles["targets"].keyids:
+                raise _not_a_key(s, root, "targets")
+        md = next_targets(current, change, expiry, now)
+        for s in _signers_for(root, "targets", signers):
+            md.sign(s, append=True)
+        return _publish_or_propose(store, current, md, signers, expiry, proposal_id, now)
 
 
 def _publish_or_propose(store: StateStore, current: Current, md: Metadata[Targets], signers: Sequence[Signer],
@@ -223,6 +224,13 @@ def cosign(store: StateStore, anchor: bytes, proposal_id: str, signers: Sequence
         raise DecisionRefused(f"there is no proposal '{proposal_id}' in {store.registry.location}",
                               "the first approval proposes the change; check 'curator state show'")
     proposal: Metadata[Targets] = _parse(data, f"proposal {proposal_id}", Targets)
+    with store.lock():
+        return _cosign(store, anchor, proposal_id, proposal, signers, expiry, expected, now)
+
+
+def _cosign(store: StateStore, anchor: bytes, proposal_id: str, proposal: Metadata[Targets],
+            signers: Sequence[Signer], expiry: Expiry, expected: Callable[[Targets], None] | None,
+            now: dt.datetime) -> Published:
     current = load_current(store, anchor)
     root = current.root.signed
     if proposal.signed.version != current.targets.signed.version + 1:

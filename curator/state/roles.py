@@ -120,6 +120,7 @@ def rotate_root(store: StateStore, anchor_bytes: bytes, curators: Sequence[Trust
     old = current.root.signed
     team = _team(curators, threshold)
     new = Metadata(build_root(team, threshold, old.version + 1, expiry.of("root", now)))
+    _sign(new, old, "root", signers)  # a revoked curator's key still signs its own removal
     _sign(new, new.signed, "root", signers)
     _need(sign_count(old, "root", new), old.roles["root"].threshold, f"root v{old.version + 1} (by the old root)")
     _need(sign_count(new.signed, "root", new), threshold, f"root v{old.version + 1} (by the new root)")

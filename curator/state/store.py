@@ -9,8 +9,12 @@ proposal (a targets version with fewer signatures than its threshold) waits unde
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.registry.interface import (
@@ -38,6 +42,21 @@ class StateStore:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialise state changes on a layout folder across threads and processes; a remote
+        registry has no lock (the timestamp check before publishing catches most races)."""
+        folder = Path(self.registry.location)
+        if not folder.is_dir():
+            yield
+            return
+        with open(folder / ".curator-state.lock", "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def get(self, filename: str) -> bytes | None:
         """The file's bytes, or None when the registry has no such tag."""

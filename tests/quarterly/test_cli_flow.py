@@ -107,7 +107,7 @@ def test_keep_after_a_clean_check_is_signed(adopted: Adoptions) -> None:
     from curator.decision.verify import trusted_curators
 
     s = adopted.session
-    verified = verify_envelope(action["envelope"].encode(), trusted_curators(s.workspace.keys_dir, s.policy))
+    verified = verify_envelope(action["envelope"].encode(), trusted_curators(s.policy))
     assert verified.statement["predicate"]["action"] == "keep"
     assert verified.statement["subject"][0]["digest"]["sha256"] == adopted.first.digest.split(":")[1]
     assert cli("verify", adopted.first.ref).returncode == 0
