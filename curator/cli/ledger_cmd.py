@@ -49,8 +49,8 @@ def verify(
             from curator.decision.signed_state import ledger_against_state
             from curator.registry import open_registry
 
-            anchored, anchor_note = ledger_against_state(ledger, open_registry(ws.registry_dir, policy, registry),
-                                                         policy)
+            state_registry = open_registry(ws.registry_dir, policy, registry)
+            anchored, anchor_note = ledger_against_state(ledger, state_registry, policy)
     finally:
         ledger.close()
     ok = report.ok and (check is None or check.ok) and anchored is None

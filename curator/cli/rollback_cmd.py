@@ -37,7 +37,8 @@ def rollback(
     session = Session.open(ws)
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
-        outcome = run_rollback(session, target, name, signer, trusted_state(target, session.policy, ws.home / "state"),
+        trusted = trusted_state(target, session.policy, ws.home / "state")
+        outcome = run_rollback(session, target, name, signer, trusted,
                                to, rationale)
     finally:
         session.close()

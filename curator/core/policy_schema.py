@@ -1,7 +1,7 @@
 """The shape of ``checklists/default.yaml``: one strict model per section.
 
 A policy typo must never weaken a gate: ``block_on: failed`` (a string, not a list) would
-otherwise block on nothing, ``trust_workspace_keys: "false"`` would read as true and
+otherwise block on nothing, ``separation_of_duties: "false"`` would read as true and
 ``safe_globals: sklearn.*`` would allow everything. So every type is strict (no string where a
 list is expected, no ``"false"`` for a bool), every mapping refuses unknown keys, and limits
 cannot be negative. The stages still read their sections as plain mappings; this is the gate.

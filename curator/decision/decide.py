@@ -202,7 +202,8 @@ def _sign_decision_state(session: Session, registry: Registry, signer: Signer, r
             sign_state_change(session, registry, approval_change(session, review_id, registry), [signer],
                               proposal_id=review_id)
         else:
-            sign_state_change(session, registry, removal(name, digest, REJECTED, signer, rationale), [signer],
+            rejection = removal(name, digest, REJECTED, signer, rationale, session.policy)
+            sign_state_change(session, registry, rejection, [signer],
                               proposal_id=f"reject-{review_id}")
     except CuratorError as exc:
         raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
@@ -257,7 +258,8 @@ def _publish_approval(session: Session, review_id: str, registry: Registry, sign
 
     change = approval_change(session, review_id, registry)
     proposed = [e["payload"] for e in session.ledger.events(kind="state")
-                if e["payload"].get("proposal") == review_id and e["payload"].get("registry") == registry.location]
+                if e["payload"].get("proposal") == review_id
+                and e["payload"].get("registry") == registry.location]
     if proposed and not proposed[-1].get("published"):
         cosign_state_change(session, registry, review_id, change, [signer])
     else:
@@ -315,7 +317,8 @@ def push_review(session: Session, review_id: str, registry: Registry,
         _publish_approval(session, review_id, registry, signer)
     except CuratorError as exc:
         raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
-                        + f"the model is pushed but not in the signed state: retry with 'curator push {review_id}'"
+                        + "the model is pushed but not in the signed state: "
+                        f"retry with 'curator push {review_id}'"
                         ) from exc
     promote_pushed(session, registry, name, pushed.digest, review_id)
     return pushed

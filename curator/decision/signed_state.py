@@ -38,14 +38,16 @@ def anchor_path(policy: Any) -> Path:
 def expiry(policy: Any) -> Expiry:
     section = policy.section("state")
     base = Expiry()
-    return Expiry(int(section.get("timestamp_expiry_days", base.timestamp_days)),
-                  int(section.get("targets_expiry_days", base.targets_days)),
-                  int(section.get("root_expiry_days", base.root_days)))
+    return Expiry(
+        int(section.get("timestamp_expiry_days", base.timestamp_days)),
+        int(section.get("targets_expiry_days", base.targets_days)),
+        int(section.get("root_expiry_days", base.root_days)),
+    )
 
 
 def team(policy: Any) -> list[TrustedCurator]:
     """The team's curators (checklists/curators.yaml), revoked ones included (marked)."""
-    return list(load_trusted(Path(policy.directory), None).values())
+    return list(load_trusted(Path(policy.directory)).values())
 
 
 def production_tag(policy: Any) -> str:
@@ -65,13 +67,21 @@ def init_state(registry: Any, policy: Any, signers: Sequence[Signer], now: dt.da
     anchor = anchor_path(policy)
     if anchor.is_file():
         return publish_anchor(store, anchor, signers, expiry(policy), now)
-    root = init_registry_state(store, team(policy), signers, DecisionRules.from_policy(policy).approvals_required,
-                               anchor, expiry(policy), now)
+    root = init_registry_state(
+        store,
+        team(policy),
+        signers,
+        DecisionRules.from_policy(policy).approvals_required,
+        anchor,
+        expiry(policy),
+        now,
+    )
     return root.signed.version
 
 
-def publish_anchor(store: StateStore, anchor: Path, signers: Sequence[Signer], exp: Expiry,
-                   now: dt.datetime | None = None) -> int:
+def publish_anchor(
+    store: StateStore, anchor: Path, signers: Sequence[Signer], exp: Expiry, now: dt.datetime | None = None
+) -> int:
     """Start a registry's state from the team's existing root (the same curators everywhere)."""
     from tuf.api.metadata import Metadata, MetaFile
     from tuf.api.metadata import Targets as TargetsPayload
@@ -81,14 +91,20 @@ def publish_anchor(store: StateStore, anchor: Path, signers: Sequence[Signer], e
     from curator.state.roles import _need, _sign
 
     if store.get("root.json") is not None:
-        raise UsageError(f"{store.registry.location} already has a signed state",
-                         "change who the curators are with 'curator state rotate'")
+        raise UsageError(
+            f"{store.registry.location} already has a signed state",
+            "change who the curators are with 'curator state rotate'",
+        )
     now = now or now_utc()
     root = Metadata.from_bytes(read_anchor(anchor))
     threshold = root.signed.roles["targets"].threshold
-    targets = Metadata(TargetsPayload(version=1, expires=exp.of("targets", now),
-                                      unrecognized_fields={content.EXTENSION: {"names": {}, "retired": {},
-                                                                               "rejected": {}}}))
+    targets = Metadata(
+        TargetsPayload(
+            version=1,
+            expires=exp.of("targets", now),
+            unrecognized_fields={content.EXTENSION: {"names": {}, "retired": {}, "rejected": {}}},
+        )
+    )
     _need(_sign(targets, root.signed, "targets", signers), threshold, "the first targets")
     store.put("1.targets.json", targets.to_bytes())
     write_snapshot(store, root.signed, (1, 1), MetaFile(1), signers, exp, now)
@@ -100,8 +116,12 @@ def publish_anchor(store: StateStore, anchor: Path, signers: Sequence[Signer], e
 
 def trusted_state(registry: Any, policy: Any, state_dir: Path) -> TrustedState:
     """The TUF client workflow against ``registry`` from the team's anchor (StateRefused if not)."""
-    return load_trusted_state(StateStore(registry), read_anchor(anchor_path(policy)),
-                              state_dir_for(state_dir, registry.location), production_tag(policy))
+    return load_trusted_state(
+        StateStore(registry),
+        read_anchor(anchor_path(policy)),
+        state_dir_for(state_dir, registry.location),
+        production_tag(policy),
+    )
 
 
 def current_state(registry: Any, policy: Any) -> content.SignedState:
@@ -115,8 +135,10 @@ def ledger_head(ledger: Any) -> tuple[int, str]:
     if not report.ok:
         from curator.core.errors import IntegrityError
 
-        raise IntegrityError(f"the ledger is tampered at row {report.first_bad}: {report.reason}",
-                             "nothing was signed; run 'curator ledger verify'")
+        raise IntegrityError(
+            f"the ledger is tampered at row {report.first_bad}: {report.reason}",
+            "nothing was signed; run 'curator ledger verify'",
+        )
     return int(report.rows), str(report.head)
 
 
@@ -130,38 +152,62 @@ def with_ledger(change: Change, ledger: Any) -> Change:
     return apply
 
 
-def sign_state_change(session: Any, registry: Any, change: Change, signers: Sequence[Signer],
-                      proposal_id: str) -> Published:
+def sign_state_change(
+    session: Any, registry: Any, change: Change, signers: Sequence[Signer], proposal_id: str
+) -> Published:
     """Sign ``change`` as the next targets version of ``registry``'s state, and record it."""
-    published = sign_change(StateStore(registry), read_anchor(anchor_path(session.policy)),
-                            with_ledger(change, session.ledger), signers, expiry(session.policy), proposal_id)
+    published = sign_change(
+        StateStore(registry),
+        read_anchor(anchor_path(session.policy)),
+        with_ledger(change, session.ledger),
+        signers,
+        expiry(session.policy),
+        proposal_id,
+    )
     _record(session, registry, published, signers)
     return published
 
 
-def cosign_state_change(session: Any, registry: Any, proposal_id: str, expected: Change,
-                        signers: Sequence[Signer]) -> Published:
+def cosign_state_change(
+    session: Any, registry: Any, proposal_id: str, expected: Change, signers: Sequence[Signer]
+) -> Published:
     """Co-sign the proposal ``proposal_id`` if it is exactly ``expected``; publish at threshold."""
-    published = cosign(StateStore(registry), read_anchor(anchor_path(session.policy)), proposal_id, signers,
-                       expiry(session.policy), expected)
+    published = cosign(
+        StateStore(registry),
+        read_anchor(anchor_path(session.policy)),
+        proposal_id,
+        signers,
+        expiry(session.policy),
+        expected,
+    )
     _record(session, registry, published, signers)
     return published
 
 
 def _record(session: Any, registry: Any, published: Published, signers: Sequence[Signer]) -> None:
-    session.ledger.append("state", {"registry": registry.location, "targets_version": published.version,
-                                    "published": published.published, "proposal": published.proposal,
-                                    "signatures": published.signatures, "threshold": published.threshold,
-                                    "curators": [s.identity.to_dict() for s in signers]})
+    session.ledger.append(
+        "state",
+        {
+            "registry": registry.location,
+            "targets_version": published.version,
+            "published": published.published,
+            "proposal": published.proposal,
+            "signatures": published.signatures,
+            "threshold": published.threshold,
+            "curators": [s.identity.to_dict() for s in signers],
+        },
+    )
 
 
-def removal(name: str, digest: str, kind: str, curator: Signer, why: str) -> Change:
+def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy: Any) -> Change:
     """A retire or reject of ``name@digest``, signed by ``curator`` now."""
-    who = curator.identity.label
+    who, email = curator.identity.name, curator.identity.email
     when = utc_now()
+    tag = production_tag(policy)
 
     def apply(targets: Targets) -> None:
-        content.remove(targets, name, digest, kind, who, when, why)
+        content.remove(targets, name, digest, kind, who, when, why, tag)
+        content.record_signer(targets, name, digest, kind, email)
 
     return apply
 
@@ -185,9 +231,13 @@ def ledger_against_state(ledger: Any, registry: Any, policy: Any) -> tuple[str |
     rows, digest = int(head.get("rows", 0)), str(head.get("head", ""))
     events = ledger.events()
     if len(events) < rows:
-        return (f"the ledger has {len(events)} rows but the signed state (targets v{state.version}) recorded "
-                f"{rows}: rows were deleted"), ""
+        return (
+            f"the ledger has {len(events)} rows but the signed state (targets v{state.version}) recorded "
+            f"{rows}: rows were deleted"
+        ), ""
     if rows and events[rows - 1]["hash"] != digest:
-        return (f"row {rows} of the ledger is not the one the signed state (targets v{state.version}) "
-                "recorded: the ledger was rewritten"), ""
+        return (
+            f"row {rows} of the ledger is not the one the signed state (targets v{state.version}) "
+            "recorded: the ledger was rewritten"
+        ), ""
     return None, f"holds the signed state's ledger head (targets v{state.version}, {rows} rows)"

@@ -92,7 +92,8 @@ def verify(registry: Registry, ref: Reference, trusted: TrustedState, rules: Dec
         return report
     actual = sha256_digest(body)
     if actual != digest or len(body) != resolved.target.length:
-        report.problems.append(Problem("tampered-manifest", f"the registry served {actual} ({len(body)} bytes) "
+        report.problems.append(Problem("tampered-manifest", f"the registry served {actual} "
+                                       f"({len(body)} bytes) "
                                        f"for {ref.name}@{digest}, signed as {resolved.target.length} bytes"))
         return report
     try:
@@ -119,7 +120,8 @@ def _check_tag(registry: Registry, ref: Reference, signed: str, report: VerifyRe
         return
     tagged = sha256_digest(body)
     if tagged != signed:
-        report.problems.append(Problem("tag-mismatch", f"the registry's {ref} points at {tagged}, but the signed "
+        report.problems.append(Problem("tag-mismatch", f"the registry's {ref} points at {tagged}, "
+                                       "but the signed "
                                        f"state (targets v{report.state_version}) says {signed}"))
 
 
@@ -338,4 +340,4 @@ def pull(registry: Registry, ref: Reference, dest: Path, trusted: TrustedState,
 def trusted_curators(policy: Any) -> dict[str, TrustedCurator]:
     """The team's curators (checklists/curators.yaml): whose signatures a report or a
     checkpoint shows as trusted. Keys in a workspace are never trusted."""
-    return load_trusted(policy.directory, None)
+    return load_trusted(policy.directory)

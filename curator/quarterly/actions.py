@@ -2,9 +2,10 @@
 
 The action is an in-toto Statement (predicate ``quarterly-action/v1``) about the model's
 OCI manifest digest, in a DSSE envelope signed with the curator's key, recorded in the
-ledger (``quarterly_action``). A retire is a signed state change (the digest leaves the approved set and is recorded as
-retired: who, when, why), and also attaches a signed *rejected* decision to the model and
-removes its tag: ``curator verify`` refuses it as "retired on DATE by WHO: REASON".
+ledger (``quarterly_action``). A retire is a signed state change (the digest leaves the
+approved set and is recorded as retired: who, when, why); it also attaches a signed
+*rejected* decision to the model and removes its tag. ``curator verify`` refuses it as
+"retired on DATE by WHO: REASON".
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def _retire_in_registry(session: Any, entry: InventoryEntry, rationale: str, sig
         rationale=f"retired in the quarterly review: {rationale.strip()}", time=utc_now()))
     envelope = sign_statement(statement, signer)
     # the signed state first: it is what every gate reads; the referrer and the tag follow
-    sign_state_change(session, registry, removal(name, artifact.digest, RETIRED_STATE, signer, rationale.strip()),
-                      [signer], proposal_id=f"retire-{decision_id(envelope)}")
+    retirement = removal(name, artifact.digest, RETIRED_STATE, signer, rationale.strip(), session.policy)
+    sign_state_change(session, registry, retirement, [signer], proposal_id=f"retire-{decision_id(envelope)}")
     attach_decision(registry, name, artifact, [envelope])
     try:
         removed: bool | None = registry.delete_tag(name, tag)

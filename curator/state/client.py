@@ -72,50 +72,75 @@ def read_anchor(anchor: Path) -> bytes:
     try:
         return anchor.read_bytes()
     except FileNotFoundError as exc:
-        raise UsageError(f"no trusted root at {anchor}",
-                         "the team runs 'curator state init' once and commits root.json next to "
-                         "curators.yaml; point CURATOR_CHECKLISTS at that policy folder") from exc
+        raise UsageError(
+            f"no trusted root at {anchor}",
+            "the team runs 'curator state init' once and commits root.json next to "
+            "curators.yaml; point CURATOR_CHECKLISTS at that policy folder",
+        ) from exc
 
 
-def load_trusted(store: StateStore, anchor: bytes, state_dir: Path, production_tag: str = "prod") -> TrustedState:
+def load_trusted(
+    store: StateStore, anchor: bytes, state_dir: Path, production_tag: str = "prod"
+) -> TrustedState:
     """Run the TUF client workflow; StateRefused names what failed in plain words."""
     from tuf.ngclient import UpdaterConfig
 
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        config = UpdaterConfig(targets_max_length=MAX_METADATA_BYTES, snapshot_max_length=MAX_METADATA_BYTES,
-                               root_max_length=1 << 20, timestamp_max_length=1 << 20)
-        updater = Updater(str(state_dir), BASE_URL, fetcher=RegistryFetcher(store), config=config,
-                          bootstrap=anchor)
+        config = UpdaterConfig(
+            targets_max_length=MAX_METADATA_BYTES,
+            snapshot_max_length=MAX_METADATA_BYTES,
+            root_max_length=1 << 20,
+            timestamp_max_length=1 << 20,
+        )
+        updater = Updater(
+            str(state_dir), BASE_URL, fetcher=RegistryFetcher(store), config=config, bootstrap=anchor
+        )
         updater.refresh()
     except OSError as exc:
-        raise UsageError(f"cannot keep the signed state's metadata in {state_dir} ({exc.strerror})",
-                         "pass --state-dir with a writable folder") from exc
+        raise UsageError(
+            f"cannot keep the signed state's metadata in {state_dir} ({exc.strerror})",
+            "pass --state-dir with a writable folder",
+        ) from exc
     except tuf_errors.ExpiredMetadataError as exc:
-        raise StateRefused(f"the signed state of {store.registry.location} has expired ({exc}): "
-                           "a frozen or stale registry", "a curator runs 'curator state refresh'") from exc
+        raise StateRefused(
+            f"the signed state of {store.registry.location} has expired ({exc}): a frozen or stale registry",
+            "a curator runs 'curator state refresh'",
+        ) from exc
     except tuf_errors.BadVersionNumberError as exc:
-        raise StateRefused(f"the signed state of {store.registry.location} was rolled back ({exc})",
-                           "someone re-published older metadata; restore the latest state") from exc
+        raise StateRefused(
+            f"the signed state of {store.registry.location} was rolled back ({exc})",
+            "someone re-published older metadata; restore the latest state",
+        ) from exc
     except tuf_errors.UnsignedMetadataError as exc:
-        raise StateRefused(f"the signed state of {store.registry.location} is not signed by enough "
-                           f"trusted curator keys ({exc})",
-                           "only the team's root decides whose signatures count") from exc
+        raise StateRefused(
+            f"the signed state of {store.registry.location} is not signed by enough "
+            f"trusted curator keys ({exc})",
+            "only the team's root decides whose signatures count",
+        ) from exc
     except tuf_errors.LengthOrHashMismatchError as exc:
-        raise StateRefused(f"the signed state of {store.registry.location} mixes versions ({exc})",
-                           "the snapshot and targets in the registry do not belong together") from exc
+        raise StateRefused(
+            f"the signed state of {store.registry.location} mixes versions ({exc})",
+            "the snapshot and targets in the registry do not belong together",
+        ) from exc
     except tuf_errors.DownloadHTTPError as exc:
-        raise StateRefused(f"{store.registry.location} has no signed state ({exc})",
-                           "run 'curator state init' for this registry, or push to it with curator") from exc
+        raise StateRefused(
+            f"{store.registry.location} has no signed state ({exc})",
+            "run 'curator state init' for this registry, or push to it with curator",
+        ) from exc
     except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as exc:
         cause = _operational(exc)
         if cause is not None:  # the registry is down or refuses us: not a verdict on the state
             raise cause from exc
-        raise StateRefused(f"the signed state of {store.registry.location} does not verify ({exc})",
-                           "the state in the registry was altered") from exc
+        raise StateRefused(
+            f"the signed state of {store.registry.location} does not verify ({exc})",
+            "the state in the registry was altered",
+        ) from exc
     except ValueError as exc:  # the anchor itself is not root metadata
-        raise UsageError(f"the trusted root is not TUF root metadata ({exc})",
-                         "restore root.json from the team's policy repository") from exc
+        raise UsageError(
+            f"the trusted root is not TUF root metadata ({exc})",
+            "restore root.json from the team's policy repository",
+        ) from exc
     root: Metadata[Root] = Metadata.from_file(str(state_dir / "root.json"))
     targets: Metadata[Targets] = Metadata.from_file(str(state_dir / "targets.json"))
     return TrustedState(root.signed, SignedState(targets.signed, production_tag), store.registry.location)

@@ -90,9 +90,26 @@ class SignedState:
         for kind in (REJECTED, RETIRED):
             found = (self._ext.get(kind) or {}).get(path)
             if found:
-                return Record(kind, name, digest, str(found.get("who", "?")), str(found.get("when", "?")),
-                              str(found.get("why", "")))
+                return Record(
+                    kind,
+                    name,
+                    digest,
+                    str(found.get("who", "?")),
+                    str(found.get("when", "?")),
+                    str(found.get("why", "")),
+                )
         return None
+
+    def _removed_tag(self, name: str, tag: str) -> Record | None:
+        """The latest retirement or rejection that took ``tag`` away from ``name``."""
+        found = None
+        for kind in (RETIRED, REJECTED):
+            for path, entry in (self._ext.get(kind) or {}).items():
+                if path.startswith(name + "@") and tag in (entry.get("tags") or []):
+                    record = self.record(name, path.split("@", 1)[1])
+                    if record is not None and (found is None or record.when > found.when):
+                        found = record
+        return found
 
     def records(self, kind: str) -> list[Record]:
         out = []
@@ -113,61 +130,102 @@ class SignedState:
         if digest is None:
             digest = self.production(name) if tag == self.production_tag else self.tags(name).get(tag or "")
             if digest is None:
+                gone = self._removed_tag(name, tag or "")
+                if gone is not None:
+                    return Resolution(
+                        gone.digest, None, gone.kind, f"{name}:{tag} ({gone.digest}) was {gone.line}"
+                    )
                 what = "nothing in production" if tag == self.production_tag else f"no tag '{tag}'"
-                return Resolution(None, None, "unknown-target",
-                                  f"the signed state (targets v{self.version}) has {what} for {name}")
+                return Resolution(
+                    None,
+                    None,
+                    "unknown-target",
+                    f"the signed state (targets v{self.version}) has {what} for {name}",
+                )
         target = self.targets.targets.get(target_path(name, digest))
         record = self.record(name, digest)
         if record is not None:
             return Resolution(digest, None, record.kind, f"{name}@{digest} was {record.line}")
         if target is None:
-            return Resolution(digest, None, "unknown-target",
-                              f"{name}@{digest} is not approved in the signed state (targets v{self.version})")
+            return Resolution(
+                digest,
+                None,
+                "unknown-target",
+                f"{name}@{digest} is not approved in the signed state (targets v{self.version})",
+            )
         return Resolution(digest, target)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "expires": self.targets.expires.isoformat(),
-                "approved": [{"target": path, "length": t.length, "sha256": t.hashes.get("sha256"),
-                              "custom": t.unrecognized_fields.get("custom", {})}
-                             for path, t in sorted(self.targets.targets.items())],
-                "names": self.names(),
-                "retired": [r.__dict__ for r in self.records(RETIRED)],
-                "rejected": [r.__dict__ for r in self.records(REJECTED)],
-                "ledger": self.ledger}
+        return {
+            "version": self.version,
+            "expires": self.targets.expires.isoformat(),
+            "approved": [
+                {
+                    "target": path,
+                    "length": t.length,
+                    "sha256": t.hashes.get("sha256"),
+                    "custom": t.unrecognized_fields.get("custom", {}),
+                }
+                for path, t in sorted(self.targets.targets.items())
+            ],
+            "names": self.names(),
+            "retired": [r.__dict__ for r in self.records(RETIRED)],
+            "rejected": [r.__dict__ for r in self.records(REJECTED)],
+            "ledger": self.ledger,
+        }
 
 
 # -- changes: each edits a targets object about to be signed ---------------------------------
 
-def approve(targets: Targets, name: str, digest: str, length: int, tag: str, custom: dict[str, Any],
-            production: bool) -> None:
+
+def approve(
+    targets: Targets, name: str, digest: str, length: int, tag: str, custom: dict[str, Any], production: bool
+) -> None:
     """Add an approved artifact; ``production`` also points the name's production at it."""
     path = target_path(name, digest)
     ext = _ext(targets)
     for kind in (REJECTED, RETIRED):
         if path in ext[kind]:
             record = ext[kind][path]
-            raise DecisionRefused(f"{path} was {kind} on {str(record.get('when'))[:10]} by {record.get('who')}: "
-                                  f"{record.get('why')}", "a retired or rejected artifact never comes back; "
-                                  "review a new revision")
-    targets.targets[path] = TargetFile(length, {"sha256": digest.split(":", 1)[1]}, path,
-                                       {"custom": custom})
+            raise DecisionRefused(
+                f"{path} was {kind} on {str(record.get('when'))[:10]} by {record.get('who')}: "
+                f"{record.get('why')}",
+                "a retired or rejected artifact never comes back; review a new revision",
+            )
+    targets.targets[path] = TargetFile(length, {"sha256": digest.split(":", 1)[1]}, path, {"custom": custom})
     entry = ext["names"].setdefault(name, {"tags": {}, "production": None})
     entry["tags"][tag] = digest
     if production:
         _move(entry, digest, "promote")
 
 
-def remove(targets: Targets, name: str, digest: str, kind: str, who: str, when: str, why: str) -> None:
+def remove(
+    targets: Targets,
+    name: str,
+    digest: str,
+    kind: str,
+    who: str,
+    when: str,
+    why: str,
+    production_tag: str = "prod",
+) -> None:
     """Retire or reject ``name@digest``: out of the approved set, its tags and production."""
     path = target_path(name, digest)
     ext = _ext(targets)
     targets.targets.pop(path, None)
-    ext[kind][path] = {"who": who, "when": when, "why": why}
-    entry = ext["names"].get(name)
-    if entry is not None:
-        entry["tags"] = {t: d for t, d in entry["tags"].items() if d != digest}
-        if entry.get("production") == digest:
-            entry["production"] = None
+    entry = ext["names"].get(name) or {"tags": {}, "production": None}
+    # the tags it held are kept with the record, so NAME:TAG says why it is gone
+    tags = sorted(t for t, d in entry["tags"].items() if d == digest)
+    if entry.get("production") == digest:
+        tags.append(production_tag)
+        entry["production"] = None
+    entry["tags"] = {t: d for t, d in entry["tags"].items() if d != digest}
+    ext[kind][path] = {"who": who, "when": when, "why": why, "tags": tags}
+
+
+def record_signer(targets: Targets, name: str, digest: str, kind: str, email: str) -> None:
+    """Add who signed a retirement or rejection (the e-mail of its curator) to its record."""
+    _ext(targets)[kind][target_path(name, digest)]["email"] = email
 
 
 def promote(targets: Targets, name: str, digest: str, action: str = "rollback") -> str | None:
@@ -177,8 +235,11 @@ def promote(targets: Targets, name: str, digest: str, action: str = "rollback") 
     for kind in (REJECTED, RETIRED):
         if path in ext[kind]:
             record = ext[kind][path]
-            raise DecisionRefused(f"{path} was {kind} on {str(record.get('when'))[:10]} by {record.get('who')}: "
-                                  f"{record.get('why')}", "choose another approved artifact")
+            raise DecisionRefused(
+                f"{path} was {kind} on {str(record.get('when'))[:10]} by {record.get('who')}: "
+                f"{record.get('why')}",
+                "choose another approved artifact",
+            )
     if path not in targets.targets:
         raise DecisionRefused(f"{path} is not approved in the signed state", "choose an approved artifact")
     entry = ext["names"].setdefault(name, {"tags": {}, "production": None})

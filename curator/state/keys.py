@@ -21,9 +21,13 @@ IDENTITY_FIELD = "x-curator"
 
 def tuf_key(curator: TrustedCurator) -> SSlibKey:
     """The root's entry for one curator's public key."""
-    return SSlibKey(fingerprint(curator.public_key_pem), "ecdsa", SCHEME,
-                    {"public": curator.public_key_pem.strip() + "\n"},
-                    {IDENTITY_FIELD: {"name": curator.name, "email": curator.email}})
+    return SSlibKey(
+        fingerprint(curator.public_key_pem),
+        "ecdsa",
+        SCHEME,
+        {"public": curator.public_key_pem.strip() + "\n"},
+        {IDENTITY_FIELD: {"name": curator.name, "email": curator.email}},
+    )
 
 
 def curator_of(key: Key) -> TrustedCurator:
@@ -31,8 +35,13 @@ def curator_of(key: Key) -> TrustedCurator:
     who: dict[str, Any] = key.unrecognized_fields.get(IDENTITY_FIELD) or {}
     pem = str(key.keyval.get("public", ""))
     keyid = fingerprint(pem)
-    return TrustedCurator(name=str(who.get("name", "unknown curator")), email=str(who.get("email", "")),
-                          keyid=keyid, public_key_pem=pem, source="the registry's signed root")
+    return TrustedCurator(
+        name=str(who.get("name", "unknown curator")),
+        email=str(who.get("email", "")),
+        keyid=keyid,
+        public_key_pem=pem,
+        source="the registry's signed root",
+    )
 
 
 class CuratorSigner(SslibSigner):
@@ -40,8 +49,11 @@ class CuratorSigner(SslibSigner):
 
     def __init__(self, signer: Signer) -> None:
         self.curator = signer
-        self._public = tuf_key(TrustedCurator(signer.identity.name, signer.identity.email,
-                                              signer.identity.keyid, signer.public_key_pem))
+        self._public = tuf_key(
+            TrustedCurator(
+                signer.identity.name, signer.identity.email, signer.identity.keyid, signer.public_key_pem
+            )
+        )
 
     @property
     def public_key(self) -> Key:
@@ -55,6 +67,7 @@ class CuratorSigner(SslibSigner):
         return Signature(self.curator.keyid, self.curator.sign(payload).hex())
 
     @classmethod
-    def from_priv_key_uri(cls, priv_key_uri: str, public_key: Key,
-                          secrets_handler: Any = None) -> SslibSigner:
+    def from_priv_key_uri(
+        cls, priv_key_uri: str, public_key: Key, secrets_handler: Any = None
+    ) -> SslibSigner:
         raise NotImplementedError("curator keys are loaded with curator.attest.keys.FileSigner")

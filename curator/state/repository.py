@@ -41,6 +41,9 @@ class Expiry:
         return (now + dt.timedelta(days=days)).replace(microsecond=0)
 
 
+DEFAULT_EXPIRY = Expiry()
+
+
 @dataclass
 class Current:
     """The state as published: each top-level metadata, signatures checked from the anchor on."""
@@ -70,8 +73,10 @@ def _parse(data: bytes | None, what: str, cls: type) -> Metadata:  # type: ignor
     try:
         md = Metadata.from_bytes(data)
     except (ValueError, KeyError, TypeError) as exc:
-        raise IntegrityError(f"the signed state's {what} is not TUF metadata ({exc})",
-                             "the signed state in the registry is damaged") from exc
+        raise IntegrityError(
+            f"the signed state's {what} is not TUF metadata ({exc})",
+            "the signed state in the registry is damaged",
+        ) from exc
     if not isinstance(md.signed, cls):
         raise IntegrityError(f"{what} is not {cls.__name__.lower()} metadata", "the signed state is damaged")
     return md
@@ -90,8 +95,10 @@ def load_current(store: StateStore, anchor: bytes) -> Current:
             root.verify_delegate("root", new)
             new.verify_delegate("root", new)
             if new.signed.version != root.signed.version + 1:
-                raise IntegrityError(f"{root.signed.version + 1}.root.json holds version {new.signed.version}",
-                                     "the signed state is damaged")
+                raise IntegrityError(
+                    f"{root.signed.version + 1}.root.json holds version {new.signed.version}",
+                    "the signed state is damaged",
+                )
             root = new
         ts: Metadata[Timestamp] = _parse(store.get("timestamp.json"), "timestamp.json", Timestamp)
         root.verify_delegate("timestamp", ts)
@@ -108,8 +115,10 @@ def load_current(store: StateStore, anchor: bytes) -> Current:
         targets_meta.verify_length_and_hashes(targets_data)
         root.verify_delegate("targets", targets)
     except (RepositoryError, KeyError) as exc:
-        raise IntegrityError(f"the signed state in {store.registry.location} does not verify ({exc})",
-                             "it was altered or signed by keys the team's root does not trust") from exc
+        raise IntegrityError(
+            f"the signed state in {store.registry.location} does not verify ({exc})",
+            "it was altered or signed by keys the team's root does not trust",
+        ) from exc
     return Current(root, targets, snap, ts)
 
 
@@ -122,7 +131,8 @@ def _not_a_key(signer: Signer, root: Root, role: str) -> DecisionRefused:
     return DecisionRefused(
         f"{signer.identity.label}'s key ({signer.keyid[:16]}) is not a {role} key of the registry's root "
         f"(version {root.version})",
-        "add the curator to checklists/curators.yaml and run 'curator state rotate' (signed by the team)")
+        "add the curator to checklists/curators.yaml and run 'curator state rotate' (signed by the team)",
+    )
 
 
 def sign_count(root: Root, role: str, md: Metadata) -> int:  # type: ignore[type-arg]
@@ -131,18 +141,28 @@ def sign_count(root: Root, role: str, md: Metadata) -> int:  # type: ignore[type
     return len(result.signed)
 
 
-def publish_top(store: StateStore, current: Current, targets: Metadata[Targets], signers: Sequence[Signer],
-                expiry: Expiry, now: dt.datetime) -> None:
+def publish_top(
+    store: StateStore,
+    current: Current,
+    targets: Metadata[Targets],
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    now: dt.datetime,
+) -> None:
     """Store a fully signed targets version, then a snapshot and timestamp naming it."""
     root = current.root.signed
     online = _signers_for(root, "snapshot", signers) and _signers_for(root, "timestamp", signers)
     if not online:
         raise _not_a_key(signers[0], root, "snapshot/timestamp")
     latest = store.get("timestamp.json")
-    if latest is not None and latest != current.timestamp.to_bytes() \
-            and Metadata.from_bytes(latest).signed.version != current.timestamp.signed.version:
-        raise DecisionRefused("the signed state changed while this change was being signed",
-                              "run the command again")
+    if (
+        latest is not None
+        and latest != current.timestamp.to_bytes()
+        and Metadata.from_bytes(latest).signed.version != current.timestamp.signed.version
+    ):
+        raise DecisionRefused(
+            "the signed state changed while this change was being signed", "run the command again"
+        )
     data = targets.to_bytes()
     store.put(f"{targets.signed.version}.targets.json", data)
     write_snapshot(store, root, versions(current), MetaFile(targets.signed.version), signers, expiry, now)
@@ -153,26 +173,43 @@ def versions(current: Current) -> tuple[int, int]:
     return current.snapshot.signed.version + 1, current.timestamp.signed.version + 1
 
 
-def write_snapshot(store: StateStore, root: Root, next_versions: tuple[int, int], targets_meta: MetaFile,
-                   signers: Sequence[Signer], expiry: Expiry, now: dt.datetime) -> None:
+def write_snapshot(
+    store: StateStore,
+    root: Root,
+    next_versions: tuple[int, int],
+    targets_meta: MetaFile,
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    now: dt.datetime,
+) -> None:
     """A new snapshot (naming ``targets_meta``) and timestamp, each signed by one online key."""
-    snapshot = Metadata(Snapshot(version=next_versions[0], expires=expiry.of("snapshot", now),
-                                 meta={"targets.json": targets_meta}))
-    for s in _signers_for(root, "snapshot", signers)[:root.roles["snapshot"].threshold]:
+    snapshot = Metadata(
+        Snapshot(
+            version=next_versions[0], expires=expiry.of("snapshot", now), meta={"targets.json": targets_meta}
+        )
+    )
+    for s in _signers_for(root, "snapshot", signers)[: root.roles["snapshot"].threshold]:
         snapshot.sign(s, append=True)
     snap_bytes = snapshot.to_bytes()
     store.put(f"{snapshot.signed.version}.snapshot.json", snap_bytes)
 
-    timestamp = Metadata(Timestamp(version=next_versions[1], expires=expiry.of("timestamp", now),
-                                   snapshot_meta=MetaFile(snapshot.signed.version, len(snap_bytes),
-                                                          {"sha256": hashlib.sha256(snap_bytes).hexdigest()})))
-    for s in _signers_for(root, "timestamp", signers)[:root.roles["timestamp"].threshold]:
+    timestamp = Metadata(
+        Timestamp(
+            version=next_versions[1],
+            expires=expiry.of("timestamp", now),
+            snapshot_meta=MetaFile(
+                snapshot.signed.version, len(snap_bytes), {"sha256": hashlib.sha256(snap_bytes).hexdigest()}
+            ),
+        )
+    )
+    for s in _signers_for(root, "timestamp", signers)[: root.roles["timestamp"].threshold]:
         timestamp.sign(s, append=True)
     store.put("timestamp.json", timestamp.to_bytes())
 
 
-def next_targets(current: Current, change: Callable[[Targets], None], expiry: Expiry,
-                 now: dt.datetime) -> Metadata[Targets]:
+def next_targets(
+    current: Current, change: Callable[[Targets], None], expiry: Expiry, now: dt.datetime
+) -> Metadata[Targets]:
     """The next targets version: the current one with ``change`` applied, unsigned."""
     md: Metadata[Targets] = Metadata.from_bytes(current.targets.to_bytes())
     md.signatures.clear()
@@ -182,8 +219,15 @@ def next_targets(current: Current, change: Callable[[Targets], None], expiry: Ex
     return md
 
 
-def sign_change(store: StateStore, anchor: bytes, change: Callable[[Targets], None], signers: Sequence[Signer],
-                expiry: Expiry, proposal_id: str, now: dt.datetime | None = None) -> Published:
+def sign_change(
+    store: StateStore,
+    anchor: bytes,
+    change: Callable[[Targets], None],
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    proposal_id: str,
+    now: dt.datetime | None = None,
+) -> Published:
     """Sign the next targets version with ``signers``: published if they reach the threshold,
     else stored as proposal ``proposal_id`` for another curator to co-sign."""
     now = now or now_utc()
@@ -199,8 +243,15 @@ def sign_change(store: StateStore, anchor: bytes, change: Callable[[Targets], No
         return _publish_or_propose(store, current, md, signers, expiry, proposal_id, now)
 
 
-def _publish_or_propose(store: StateStore, current: Current, md: Metadata[Targets], signers: Sequence[Signer],
-                        expiry: Expiry, proposal_id: str, now: dt.datetime) -> Published:
+def _publish_or_propose(
+    store: StateStore,
+    current: Current,
+    md: Metadata[Targets],
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    proposal_id: str,
+    now: dt.datetime,
+) -> Published:
     root = current.root.signed
     count, threshold = sign_count(root, "targets", md), root.roles["targets"].threshold
     if count >= threshold:
@@ -210,8 +261,15 @@ def _publish_or_propose(store: StateStore, current: Current, md: Metadata[Target
     return Published(md.signed.version, False, count, threshold, proposal_id)
 
 
-def cosign(store: StateStore, anchor: bytes, proposal_id: str, signers: Sequence[Signer], expiry: Expiry,
-           expected: Callable[[Targets], None] | None = None, now: dt.datetime | None = None) -> Published:
+def cosign(
+    store: StateStore,
+    anchor: bytes,
+    proposal_id: str,
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    expected: Callable[[Targets], None] | None = None,
+    now: dt.datetime | None = None,
+) -> Published:
     """Add ``signers``' signatures to a proposal and publish it once the threshold is met.
 
     ``expected`` is the change the co-signer means to approve: the proposal must be the
@@ -221,22 +279,33 @@ def cosign(store: StateStore, anchor: bytes, proposal_id: str, signers: Sequence
     now = now or now_utc()
     data = store.get(f"proposal.{proposal_id}.json")
     if data is None:
-        raise DecisionRefused(f"there is no proposal '{proposal_id}' in {store.registry.location}",
-                              "the first approval proposes the change; check 'curator state show'")
+        raise DecisionRefused(
+            f"there is no proposal '{proposal_id}' in {store.registry.location}",
+            "the first approval proposes the change; check 'curator state show'",
+        )
     proposal: Metadata[Targets] = _parse(data, f"proposal {proposal_id}", Targets)
     with store.lock():
         return _cosign(store, anchor, proposal_id, proposal, signers, expiry, expected, now)
 
 
-def _cosign(store: StateStore, anchor: bytes, proposal_id: str, proposal: Metadata[Targets],
-            signers: Sequence[Signer], expiry: Expiry, expected: Callable[[Targets], None] | None,
-            now: dt.datetime) -> Published:
+def _cosign(
+    store: StateStore,
+    anchor: bytes,
+    proposal_id: str,
+    proposal: Metadata[Targets],
+    signers: Sequence[Signer],
+    expiry: Expiry,
+    expected: Callable[[Targets], None] | None,
+    now: dt.datetime,
+) -> Published:
     current = load_current(store, anchor)
     root = current.root.signed
     if proposal.signed.version != current.targets.signed.version + 1:
-        raise DecisionRefused(f"proposal {proposal_id} changes targets v{proposal.signed.version - 1}, but the "
-                              f"signed state is at v{current.targets.signed.version} now",
-                              "the proposal is stale: open a new review with --fresh and approve it again")
+        raise DecisionRefused(
+            f"proposal {proposal_id} changes targets v{proposal.signed.version - 1}, but the "
+            f"signed state is at v{current.targets.signed.version} now",
+            "the proposal is stale: open a new review with --fresh and approve it again",
+        )
     if expected is not None:
         # to_dict() shares nested dicts with the metadata: compare copies, sign the original
         want = copy.deepcopy(next_targets(current, expected, expiry, now).signed.to_dict())
@@ -245,14 +314,18 @@ def _cosign(store: StateStore, anchor: bytes, proposal_id: str, proposal: Metada
             doc.pop("expires", None)
             doc.get("x-curator", {}).pop("ledger", None)
         if want != got:
-            raise DecisionRefused(f"proposal {proposal_id} is not the change being approved",
-                                  "nothing was signed; compare it with 'curator state show --json'")
+            raise DecisionRefused(
+                f"proposal {proposal_id} is not the change being approved",
+                "nothing was signed; compare it with 'curator state show --json'",
+            )
     if proposal.signed.expires > expiry.of("targets", now) + dt.timedelta(days=1):
         raise DecisionRefused(f"proposal {proposal_id} expires beyond the team's limit", "nothing was signed")
     for s in _signers_for(root, "targets", signers):
         if s.keyid in proposal.signatures:
-            raise DecisionRefused(f"{s.curator.identity.label} already signed proposal {proposal_id}",
-                                  "another curator must co-sign it")
+            raise DecisionRefused(
+                f"{s.curator.identity.label} already signed proposal {proposal_id}",
+                "another curator must co-sign it",
+            )
         proposal.sign(s, append=True)
     if not _signers_for(root, "targets", signers):
         raise _not_a_key(signers[0], root, "targets")

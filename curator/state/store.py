@@ -34,7 +34,9 @@ STATE_ARTIFACT_TYPE = "application/vnd.curator.tuf.metadata.v1+json"
 METADATA_TYPE = "application/vnd.tuf.metadata+json"
 #: no top-level metadata of a model registry comes near this (1,000 models ~ 1 MB of targets)
 MAX_METADATA_BYTES = 64 << 20
-FILE_RE = re.compile(r"^(?:[0-9]+\.)?(?:root|timestamp|snapshot|targets)\.json$|^proposal\.[a-z0-9-]{1,64}\.json$")
+FILE_RE = re.compile(
+    r"^(?:[0-9]+\.)?(?:root|timestamp|snapshot|targets)\.json$|^proposal\.[a-z0-9-]{1,64}\.json$"
+)
 
 
 class StateStore:
@@ -71,8 +73,10 @@ class StateStore:
         except (KeyError, ValueError, TypeError):
             layer = None
         if layer is None or layer.size > MAX_METADATA_BYTES:
-            raise IntegrityError(f"the state file {filename} in {self.registry.location} is not one metadata "
-                                 "layer", "the signed state in the registry is damaged; re-publish it")
+            raise IntegrityError(
+                f"the state file {filename} in {self.registry.location} is not one metadata layer",
+                "the signed state in the registry is damaged; re-publish it",
+            )
         data = bytearray()
         with self.registry.open_blob(STATE_REPOSITORY, layer.digest) as chunks:
             for chunk in chunks:
@@ -80,8 +84,10 @@ class StateStore:
                 if len(data) > layer.size:
                     break
         if sha256_digest(bytes(data)) != layer.digest:
-            raise IntegrityError(f"the state file {filename} does not match its digest in "
-                                 f"{self.registry.location}", "the signed state in the registry is damaged")
+            raise IntegrityError(
+                f"the state file {filename} does not match its digest in {self.registry.location}",
+                "the signed state in the registry is damaged",
+            )
         return bytes(data)
 
     def put(self, filename: str, data: bytes) -> None:
@@ -92,12 +98,19 @@ class StateStore:
         for descriptor, blob in ((empty, EMPTY_JSON), (layer, data)):
             if not self.registry.has_blob(STATE_REPOSITORY, descriptor.digest):
                 self.registry.push_blob(STATE_REPOSITORY, descriptor.digest, descriptor.size, blob)
-        manifest = {"schemaVersion": 2, "mediaType": MANIFEST_TYPE, "artifactType": STATE_ARTIFACT_TYPE,
-                    "config": empty.to_dict(), "layers": [layer.to_dict()]}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": STATE_ARTIFACT_TYPE,
+            "config": empty.to_dict(),
+            "layers": [layer.to_dict()],
+        }
         body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         self.registry.put_manifest(STATE_REPOSITORY, body, MANIFEST_TYPE, filename)
 
 
 def _check_name(filename: str) -> None:
     if not FILE_RE.match(filename):
-        raise UsageError(f"'{filename}' is not a state file name", "use a TUF file name such as 3.targets.json")
+        raise UsageError(
+            f"'{filename}' is not a state file name", "use a TUF file name such as 3.targets.json"
+        )

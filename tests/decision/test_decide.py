@@ -21,7 +21,15 @@ from curator.registry import open_registry
 from curator.registry.interface import Reference
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
-from tests.decision.helpers import curator, gate, model_tags, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    curator,
+    gate,
+    isolated_checklists,
+    make_model,
+    model_tags,
+    open_session,
+    reviewed,
+)
 
 ERRORED_EVAL = StageResult("eval", Status.ERRORED,
                            (Finding(Severity.HIGH, "stage-errored", "lm-eval crashed"),))

@@ -17,7 +17,14 @@ from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.error import ErrorScreen
-from tests.decision.helpers import curator, isolated_checklists, make_model, model_tags, open_session, reviewed
+from tests.decision.helpers import (
+    curator,
+    isolated_checklists,
+    make_model,
+    model_tags,
+    open_session,
+    reviewed,
+)
 
 
 class DecisionApp(App[None]):
