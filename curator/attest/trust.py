@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 from curator.attest.keys import CuratorIdentity, fingerprint
 from curator.core.errors import UsageError
 

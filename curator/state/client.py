@@ -118,7 +118,7 @@ def load_trusted(
             f"trusted curator keys ({exc})",
             "only the team's root decides whose signatures count",
         ) from exc
-    except tuf_errors.LengthOrHashMismatchError as exc:
+    except (tuf_errors.LengthOrHashMismatchError, tuf_errors.DownloadLengthMismatchError) as exc:
         raise StateRefused(
             f"the signed state of {store.registry.location} mixes versions ({exc})",
             "the snapshot and targets in the registry do not belong together",

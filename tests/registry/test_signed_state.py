@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from tuf.api.metadata import Metadata, MetaFile, Snapshot, Targets, Timestamp
 
@@ -416,18 +417,30 @@ def test_a_proposal_is_refused_until_a_second_curator_co_signs(backend: Backend,
 # -- the ledger is anchored in the state ---------------------------------------------------------
 
 
-def test_ledger_verify_fails_when_rows_the_state_recorded_are_gone(approved: Approved) -> None:  # noqa: F811
+def test_ledger_verify_fails_when_rows_the_state_recorded_are_gone(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    if approved.backend.distribution:
-        return  # the workspace ledger is the same for both backends: checked once, on the layout
-    ws = approved.session.workspace
-    env = {**_env(approved), "CURATOR_REGISTRY": approved.backend.registry.location}
-    assert cli("ledger", "verify", "--no-checkpoint", env=env).returncode == 0
-    head = _current_targets(_store(approved)).signed.unrecognized_fields["x-curator"]["ledger"]
-    db = sqlite3.connect(ws.ledger_path)
-    db.execute("DELETE FROM events WHERE seq >= ?", (head["rows"],))
+    from curator.registry.layout import LayoutRegistry
+    from tests.decision.helpers import isolated_checklists, open_session
+
+    checklists = isolated_checklists(tmp_path / "cl", ["fetch"])
+    monkeypatch.setenv("CURATOR_CHECKLISTS", str(checklists))
+    session = open_session(checklists)
+    try:
+        ada = curator(session.workspace, tmp_path / "ada", "Ada", "ada@example.org")
+        layout = LayoutRegistry(session.workspace.registry_dir)
+        for i in range(2):
+            review = reviewed(session, make_model(tmp_path / f"m{i}", seed=i))
+            decide(session, DecisionRequest(review.id, True, "ok"), ada, layout)
+        ledger_path = session.workspace.ledger_path
+    finally:
+        session.close()
+    assert cli("ledger", "verify", "--no-checkpoint").returncode == 0
+    head = _current_targets(StateStore(layout)).signed.unrecognized_fields["x-curator"]["ledger"]
+    db = sqlite3.connect(ledger_path)
+    db.execute("DELETE FROM events WHERE seq >= ?", (head["rows"],))  # the chain itself stays intact
     db.commit()
     db.close()
-    done = cli("ledger", "verify", "--no-checkpoint", env=env)
+    done = cli("ledger", "verify", "--no-checkpoint")
     assert done.returncode == 1 and "rows were deleted" in done.stderr, done.stderr
