@@ -27,7 +27,7 @@ def target_path(name: str, digest: str) -> str:
 
 
 def _ext(targets: Targets) -> dict[str, Any]:
-    ext = targets.unrecognized_fields.setdefault(EXTENSION, {})
+    ext: dict[str, Any] = targets.unrecognized_fields.setdefault(EXTENSION, {})
     for key in ("names", RETIRED, REJECTED):
         ext.setdefault(key, {})
     return ext

@@ -238,8 +238,8 @@ def sign_change(
             if s.keyid not in root.roles["targets"].keyids:
                 raise _not_a_key(s, root, "targets")
         md = next_targets(current, change, expiry, now)
-        for s in _signers_for(root, "targets", signers):
-            md.sign(s, append=True)
+        for tuf_signer in _signers_for(root, "targets", signers):
+            md.sign(tuf_signer, append=True)
         return _publish_or_propose(store, current, md, signers, expiry, proposal_id, now)
 
 
