@@ -36,6 +36,7 @@ def demo(
     if as_json and not no_tui:
         raise UsageError("--json applies to --no-tui only", "add --no-tui, or drop --json")
     ws = workspace()
+    _own_root_of_trust(ws)
     root = ws.home / "demo-hub"
     root.mkdir(parents=True, exist_ok=True)
     try:  # first, so a busy port fails before the one-off model conversion
@@ -62,6 +63,23 @@ def demo(
         make_app(ws, queue=[QueueItem(c, d) for c, d in candidates]).run()
     finally:
         server.stop()
+
+
+def _own_root_of_trust(ws: Workspace) -> None:
+    """With a curator key in the workspace, the demo decides and verifies against a root of
+    its own (a policy folder in the workspace): see curator/demo/trust.py."""
+    import os
+
+    from curator.attest.keys import KEY_FILE, FileSigner
+    from curator.core.policy import CHECKLISTS_ENV
+
+    if os.environ.get(CHECKLISTS_ENV) or not (ws.keys_dir / KEY_FILE).is_file():
+        return
+    from curator.demo.trust import demo_policy
+
+    folder = demo_policy(ws, FileSigner(ws.keys_dir))
+    os.environ[CHECKLISTS_ENV] = str(folder)
+    say(f"demo policy and root of trust in {folder} (verify with {CHECKLISTS_ENV}={folder})")
 
 
 def _samples(ws: Workspace, root: Path, quiet: bool) -> list[Any]:
