@@ -139,6 +139,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         raise UsageError("--waive, --replaces, --justification and --rollback-plan apply to approvals",
                          "drop them when rejecting")
     name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+    if registry is not None:
+        _refuse_unpublishable(session, registry, name, artifact.digest, request.approve)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
                          next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
                          ) if request.approve else None
@@ -188,6 +190,19 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
                                  request.rationale.strip())
     return DecisionOutcome(did, final, pushed.ref if pushed else None, pushed.digest_ref if pushed else None,
                            artifact.digest, counted.get("n", 0), a.rules.approvals_required, me)
+
+
+def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,
+                          approve: bool) -> None:
+    """Before anything is signed: the registry has a signed state this curator can change,
+    and an approval is not of a digest the state retired or rejected (it never comes back)."""
+    from curator.decision.signed_state import current_state
+
+    state = current_state(registry, session.policy)
+    record = state.record(name, digest)
+    if approve and record is not None:
+        raise DecisionRefused(f"{name}@{digest} was {record.line}",
+                              "a retired or rejected artifact is never approved again; review a new revision")
 
 
 def _sign_decision_state(session: Session, registry: Registry, signer: Signer, review_id: str, name: str,

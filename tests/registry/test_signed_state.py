@@ -15,6 +15,7 @@ from tuf.api.metadata import Metadata, MetaFile, Snapshot, Targets, Timestamp
 
 from curator.attest.dsse import sign_statement
 from curator.attest.keys import FileSigner, init_keys
+from curator.core.errors import DecisionRefused
 from curator.core.policy import Policy
 from curator.decision.decide import DecisionRequest, assess, decide
 from curator.decision.signed_state import anchor_path, expiry, removal, sign_state_change
@@ -194,6 +195,11 @@ def test_attack2_a_later_rejection_of_an_approved_digest_wins(
         code, report = _verify(approved, text)
         assert code == 1 and report["reason"] == "rejected", report
         assert "contains a backdoor" in _problem(report)
+    # and the same bytes are never approved again: refused before anything is signed
+    third = reviewed(session, approved.model)
+    with pytest.raises(DecisionRefused, match=r"rejected on .* contains a backdoor"):
+        decide(session, DecisionRequest(third.id, True, "fine now"), approved.ada, approved.backend.registry)
+    assert session.ledger.events(third.id, kind="decision") == []
 
 
 # -- attack 3: rollback and freeze by re-tagging; a rollback to a rejected digest ----------------
