@@ -63,7 +63,7 @@ def quarterly(
 
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
-        run = run_quarterly(session, target, trusted_state(target, session.policy, ws.home / "state"),
+        run = run_quarterly(session, target, lambda: trusted_state(target, session.policy, ws.home / "state"),
                             DecisionRules.from_policy(session.policy),
                             upstream=False if no_upstream else None, on_model=None if as_json else _line)
         if report is not None:

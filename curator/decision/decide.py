@@ -269,16 +269,28 @@ def _statement_of(envelope: str) -> dict[str, Any]:
 def _publish_approval(session: Session, review_id: str, registry: Registry, signer: Signer) -> None:
     """Sign the approval into the registry's state: co-sign this review's proposal if a first
     approver made one, else sign (and publish, at threshold) a new version."""
-    from curator.decision.signed_state import cosign_state_change, sign_state_change
+    from curator.decision.signed_state import cosign_state_change, current_state, sign_state_change
+    from curator.state.content import target_path
 
+    a = assess(session, review_id)
+    if a.manifest is not None:
+        name, _tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+        if target_path(name, artifact.digest) in current_state(registry, session.policy).approved():
+            return  # a re-push: the signed state already approves it
     change = approval_change(session, review_id, registry)
     proposed = [e["payload"] for e in session.ledger.events(kind="state")
                 if e["payload"].get("proposal") == review_id
                 and e["payload"].get("registry") == registry.location]
     if proposed and not proposed[-1].get("published"):
-        cosign_state_change(session, registry, review_id, change, [signer])
+        published = cosign_state_change(session, registry, review_id, change, [signer])
     else:
-        sign_state_change(session, registry, change, [signer], proposal_id=review_id)
+        published = sign_state_change(session, registry, change, [signer], proposal_id=review_id)
+    if not published.published:  # e.g. the first approval was recorded with --no-push
+        raise DecisionRefused(
+            f"the approval of review {review_id} is signed by {published.signatures} of the "
+            f"{published.threshold} curators the signed state needs: it waits as proposal {review_id}",
+            "the deploy gate refuses it until it is published; open a new review with --fresh and "
+            "approve it with the registry reachable each time")
 
 
 def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[bytes]]:

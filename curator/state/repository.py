@@ -60,7 +60,7 @@ class Published:
     published: bool  # False: a proposal waiting for more signatures
     signatures: int
     threshold: int
-    proposal: str | None = None
+    proposal: str | None = None  # the id it was (or would have been) proposed under
 
 
 def now_utc() -> dt.datetime:
@@ -256,7 +256,7 @@ def _publish_or_propose(
     count, threshold = sign_count(root, "targets", md), root.roles["targets"].threshold
     if count >= threshold:
         publish_top(store, current, md, signers, expiry, now)
-        return Published(md.signed.version, True, count, threshold)
+        return Published(md.signed.version, True, count, threshold, proposal_id)
     store.put(f"proposal.{proposal_id}.json", md.to_bytes())
     return Published(md.signed.version, False, count, threshold, proposal_id)
 

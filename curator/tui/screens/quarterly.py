@@ -119,12 +119,15 @@ class QuarterlyScreen(Screen[None]):
         from curator.decision.signed_state import trusted_state
         from curator.inventory.build import build_inventory
         from curator.quarterly.run import run_quarterly
+        from curator.state.client import TrustedState
 
         self.idle.clear()
         try:
             registry = self._registry()
             policy = self.session.policy
-            trusted = trusted_state(registry, policy, self.session.workspace.home / "state")
+
+            def trusted() -> TrustedState:
+                return trusted_state(registry, policy, self.session.workspace.home / "state")
 
             def report(n: int, total: int, result: ModelResult) -> None:
                 self.post_message(ModelChecked(n, total, result))
