@@ -166,8 +166,8 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.app.call_from_thread(self._working, True)
         try:
             signer = FileSigner(self.session.workspace.keys_dir)
-            registry = open_registry(self.session.workspace.registry_dir, self.session.policy) \
-                if request.approve else None
+            # a rejection is a signed state change too (a later rejection wins over an approval)
+            registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             outcome = decide(self.session, request, signer, registry, self._advance)
         finally:
             self.app.call_from_thread(self._working, False)
