@@ -1,7 +1,8 @@
 """Creating a curator's key: the one path ``keys init``, the TUI's key form and the demo share.
 
-A new key is trusted by this workspace at once; the team's deploy gates trust it only once
-it is listed in the team's ``checklists/curators.yaml`` (``curators_entry`` is that entry).
+A key in a workspace is never trusted by the deploy gate: it counts once it is listed in the
+team's ``checklists/curators.yaml`` (``curators_entry`` is that entry) and signed into the
+team's root (``curator state rotate``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from curator.attest.keys import CuratorIdentity, init_keys, public_key_of
 def create_curator_key(workspace_keys: Path, name: str, email: str,
                        key_dir: Path | None = None) -> tuple[CuratorIdentity, str]:
     """A new signing key in ``key_dir`` (default: the workspace's keys/); identity and public PEM."""
-    from curator.attest.trust import trust_in_workspace
-
     folder = key_dir or workspace_keys
     identity = init_keys(folder, name, email)
     public_pem = public_key_of(folder)
-    trust_in_workspace(workspace_keys, identity, public_pem)
     return identity, public_pem
 
 

@@ -1,22 +1,17 @@
-"""Whose decisions the verify gate accepts: the team's ``checklists/curators.yaml``.
-
-A workspace may also trust the keys its own curators created (``keys/trusted.yaml``,
-same format) when the policy allows it; a deploy pipeline should run with a fresh
-workspace so that only the team file counts. The key id is always recomputed from
-the public key: a declared id is never believed.
+"""The team's curators: ``checklists/curators.yaml``, from which the registry's signed root
+is built (``curator state init|rotate``). Keys in a workspace are never trusted. The key id
+is always recomputed from the public key: a declared id is never believed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from curator.attest.keys import CuratorIdentity, fingerprint
 from curator.core.errors import UsageError
 
 TEAM_FILE = "curators.yaml"
-WORKSPACE_FILE = "trusted.yaml"
 ENTRY_KEYS = {"name", "email", "public_key", "revoked"}
 
 
@@ -70,33 +65,11 @@ def _entries(path: Path) -> list[TrustedCurator]:
     return found
 
 
-def load_trusted(checklists: Path, workspace_keys: Path | None) -> dict[str, TrustedCurator]:
-    """Trusted curators by key id; a revocation in any file wins over a trust entry."""
-    entries = _entries(checklists / TEAM_FILE)
-    if workspace_keys is not None:
-        entries += _entries(workspace_keys / WORKSPACE_FILE)
+def load_trusted(checklists: Path) -> dict[str, TrustedCurator]:
+    """The team's curators by key id (a revoked entry wins over a trusting one)."""
     trusted: dict[str, TrustedCurator] = {}
-    for entry in entries:
+    for entry in _entries(checklists / TEAM_FILE):
         known = trusted.get(entry.keyid)
         if known is None or (entry.revoked and not known.revoked):
             trusted[entry.keyid] = entry
     return trusted
-
-
-def trust_in_workspace(workspace_keys: Path, identity: CuratorIdentity, public_pem: str) -> bool:
-    """Add a key to the workspace's own trust file; False if it was already there."""
-    import yaml
-
-    path = workspace_keys / WORKSPACE_FILE
-    if any(e.keyid == identity.keyid for e in _entries(path)):
-        return False
-    data: dict[str, Any] = {"curators": []}
-    if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {"curators": []}
-    data["curators"].append({"name": identity.name, "email": identity.email,
-                             "public_key": public_pem})
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# keys this workspace's curators created; see checklists/curators.yaml\n"
-                   + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
-    return True

@@ -21,7 +21,7 @@ from curator.attest.statement import in_toto_statement
 from curator.core.clock import utc_now
 from curator.core.errors import DecisionRefused, UsageError
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
-from curator.decision.production import in_production, promote
+from curator.decision.production import promote
 from curator.decision.rules import DecisionRules
 from curator.registry.artifact import repository_name
 from curator.registry.interface import (
@@ -32,6 +32,8 @@ from curator.registry.interface import (
     Registry,
 )
 from curator.registry.transfer import attach
+from curator.state.client import TrustedState
+from curator.state.content import SignedState
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
@@ -69,14 +71,24 @@ def repository(text: str, namespace: str = "") -> str:
     return name
 
 
-def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None) -> ApprovedModel:
-    """``--to`` resolved, or the approved artifact that was in production before ``current``."""
+def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None,
+                  state: SignedState | None = None) -> ApprovedModel:
+    """``--to`` resolved, or the approved artifact that was in production before ``current``.
+
+    With the signed ``state``, only what it still approves counts: a digest rejected or
+    retired since its approval is never a rollback target."""
     if to:
         target = find_approved(ledger, to, name)
         if target.digest == current:
             raise DecisionRefused(f"{target.ref} is already in production", "nothing to roll back")
+        if state is not None:
+            resolved = state.resolve(name, digest=target.digest)
+            if resolved.target is None:
+                raise DecisionRefused(f"cannot roll back to {target.ref}: {resolved.message}",
+                                      "roll back to another approved artifact (--to REF)")
         return target
-    approved = {m.digest: m for m in approved_models(ledger) if m.name == name}
+    approved = {m.digest: m for m in approved_models(ledger) if m.name == name
+                and (state is None or state.resolve(name, digest=m.digest).target is not None)}
     # production history, newest first: the latest digest other than the current one that
     # was not itself rolled back from (a second rollback goes further back, not forward)
     rolled_back: set[str] = set()
@@ -119,21 +131,24 @@ def rollback_rationale(name_text: str, rationale: str) -> str:
     return why
 
 
-def rollback(session: Session, registry: Registry, name_text: str, signer: Signer, trusted: dict[str, Any],
+def rollback(session: Session, registry: Registry, name_text: str, signer: Signer, trusted: TrustedState,
              to: str | None, rationale: str, today: dt.date | None = None) -> RollbackOutcome:
-    """Put an earlier approved artifact back into production, signed and recorded."""
+    """Put an earlier approved artifact back into production: a signed state change (the
+    deploy gate follows it), recorded, and the registry's tag moved to match."""
+    from curator.decision.signed_state import sign_state_change
     from curator.decision.verify import verify
     from curator.registry import settings
+    from curator.state import content
 
     why = rollback_rationale(name_text, rationale)
     rules = DecisionRules.from_policy(session.policy)
     name = repository(name_text, str(settings(session.policy).get("namespace", "")))
     tag = rules.production_tag
-    current = in_production(registry, name, tag)
+    current = trusted.state.production(name)
     if current is None:
-        raise DecisionRefused(f"{name}:{tag} is not in the registry {registry.location}",
+        raise DecisionRefused(f"the signed state of {registry.location} has nothing in production for {name}",
                               "nothing is in production to roll back; approve a model first")
-    target = choose_target(session.ledger, name, current, to)
+    target = choose_target(session.ledger, name, current, to, trusted.state)
     report = verify(registry, Reference(name, digest=target.digest), trusted, rules, today=today)
     if not report.ok:
         problems = "; ".join(f"{p.code}: {p.message}" for p in report.problems[:3]) or "blobs not checked"
@@ -141,6 +156,11 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
                               "roll back to another approved artifact (--to REF), or re-review it")
     envelope = sign_statement(rollback_statement(name, tag, current, target, signer.identity, why), signer)
     did = decision_id(envelope)
+
+    def move(targets: Any) -> None:
+        content.promote(targets, name, target.digest)
+
+    sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
     referrer = attach_rollback(registry, name, target.digest, envelope)
     event = promote(session, registry, name, target.digest, target.review_id, action="rollback",
                     extra={"decision_id": did, "curator": signer.identity.to_dict(), "rationale": why,

@@ -26,6 +26,7 @@ from curator.cli import (  # noqa: F401
     rollback_cmd,
     scan_cmd,
     signature_cmd,
+    state_cmd,
     trust_cmd,
     verify_cmd,
 )

@@ -96,7 +96,7 @@ def decide(
     signer = FileSigner(key_dir or ws.keys_dir)
     session = Session.open(ws)
     try:
-        target = None if no_push or reject else open_registry(ws.registry_dir, session.policy, registry)
+        target = None if no_push else open_registry(ws.registry_dir, session.policy, registry)
         request = DecisionRequest(review_id, approve, rationale, _waivers(waive or []), until,
                                   tuple(condition or []), SwapRequest(replaces, justification, rollback_plan))
         total = _review_bytes(session, review_id)
@@ -125,18 +125,23 @@ def push(
     review_id: Annotated[str, typer.Argument(help="An approved review whose push failed or was deferred.")],
     registry: RegistryOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    key_dir: Annotated[Path | None, typer.Option(
+        "--key-dir", help="Key folder signing the registry's state (default: workspace keys/).")] = None,
 ) -> None:
-    """Push an approved review's artifact and signed decision(s) (again)."""
+    """Push an approved review's artifact and signed decision(s) (again), and sign it into that
+    registry's state."""
+    from curator.attest.keys import FileSigner
     from curator.decision.decide import push_review
     from curator.registry import open_registry
     from curator.review.session import Session
 
     ws = workspace()
+    signer = FileSigner(key_dir or ws.keys_dir)
     session = Session.open(ws)
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
         with byte_progress("push", _review_bytes(session, review_id), as_json) as on_bytes:
-            pushed = push_review(session, review_id, target, on_bytes)
+            pushed = push_review(session, review_id, target, on_bytes, signer=signer)
     finally:
         session.close()
     if as_json:

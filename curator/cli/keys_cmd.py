@@ -36,8 +36,9 @@ def init(
         return
     say(f"[green]✔[/] key for [bold]{markup(identity.label)}[/] in {markup(folder)}")
     say(f"  fingerprint {identity.keyid}")
-    say("  trusted by this workspace; to be trusted by deploy gates, add the entry printed by "
-        "'curator keys show' to checklists/curators.yaml")
+    say("  not trusted by any gate yet: add the entry 'curator keys show' prints to the team's "
+        "checklists/curators.yaml, then the team signs it into the root with 'curator state rotate' "
+        "(or 'curator state init' for a new team)")
 
 
 @keys_app.command("show")

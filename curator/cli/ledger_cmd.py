@@ -42,16 +42,26 @@ def verify(
             from curator.decision.verify import trusted_curators
             from curator.registry import open_registry
 
-            check = check_ledger(ledger, open_registry(ws.registry_dir, policy, registry),
-                                 checkpoint_repository(policy), trusted_curators(ws.keys_dir, policy))
+            target = open_registry(ws.registry_dir, policy, registry)
+            check = check_ledger(ledger, target, checkpoint_repository(policy), trusted_curators(policy))
+        anchored, anchor_note = (None, "")
+        if report.ok:
+            from curator.decision.signed_state import ledger_against_state
+            from curator.registry import open_registry
+
+            state_registry = open_registry(ws.registry_dir, policy, registry)
+            anchored, anchor_note = ledger_against_state(ledger, state_registry, policy)
     finally:
         ledger.close()
-    ok = report.ok and (check is None or check.ok)
+    ok = report.ok and (check is None or check.ok) and anchored is None
     if as_json:
         emit_json({**report.to_dict(), "ok": ok, "chain_ok": report.ok,
-                   "checkpoint": check.to_dict() if check else None})
+                   "checkpoint": check.to_dict() if check else None,
+                   "signed_state": {"ok": anchored is None, "problem": anchored, "note": anchor_note}})
     elif not report.ok:
         say(f"[red]✘[/] ledger tampered at row {report.first_bad}: {markup(report.reason)}")
+    elif anchored is not None:
+        say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but {markup(anchored)}")
     elif check is not None and not check.ok:
         say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but it fails its checkpoint: "
             + "; ".join(check.problems))
@@ -63,6 +73,8 @@ def verify(
             say(f"  holds the checkpoint of {cp.time} by {who} ({cp.rows} rows)")
         elif check is not None:
             say("  no signed checkpoint yet: 'curator ledger checkpoint' makes one")
+        if anchor_note:
+            say(f"  {markup(anchor_note)}")
     raise typer.Exit(0 if ok else 1)
 
 

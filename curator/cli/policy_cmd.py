@@ -83,7 +83,7 @@ def _checks() -> list[Callable[[Any], object]]:
         DecisionRules.from_policy,
         QuarterlySettings.from_policy,
         lambda p: load_publishers(p.directory),
-        lambda p: load_trusted(p.directory, None),
+        lambda p: load_trusted(p.directory),
         lambda p: LicenseTable.load(p.directory),
         lambda p: ProvenanceRules.load(p.directory),
         lambda p: ClaimMap.load(p.directory),

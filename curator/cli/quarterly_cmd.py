@@ -57,13 +57,13 @@ def quarterly(
         run_quarterly_app(session, registry, upstream=not no_upstream)  # closes the session on exit
         return
     from curator.decision.rules import DecisionRules
-    from curator.decision.verify import trusted_curators
+    from curator.decision.signed_state import trusted_state
     from curator.quarterly.run import run_quarterly
     from curator.registry import open_registry
 
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
-        run = run_quarterly(session, target, trusted_curators(ws.keys_dir, session.policy),
+        run = run_quarterly(session, target, lambda: trusted_state(target, session.policy, ws.home / "state"),
                             DecisionRules.from_policy(session.policy),
                             upstream=False if no_upstream else None, on_model=None if as_json else _line)
         if report is not None:

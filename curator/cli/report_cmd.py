@@ -53,7 +53,7 @@ def report(
     ws = workspace()
     session = Session.open(ws)
     try:
-        gathered = build_report(session, review_id, trusted_curators(ws.keys_dir, session.policy))
+        gathered = build_report(session, review_id, trusted_curators(session.policy))
     finally:
         session.close()
     write_output(render(gathered, fmt), output, f"the {fmt} report of review {review_id}")

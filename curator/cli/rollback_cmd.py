@@ -27,7 +27,7 @@ def rollback(
     from curator.attest.keys import FileSigner
     from curator.changes.rollback import rollback as run_rollback
     from curator.changes.rollback import rollback_rationale
-    from curator.decision.verify import trusted_curators
+    from curator.decision.signed_state import trusted_state
     from curator.registry import open_registry
     from curator.review.session import Session
 
@@ -37,7 +37,8 @@ def rollback(
     session = Session.open(ws)
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)
-        outcome = run_rollback(session, target, name, signer, trusted_curators(ws.keys_dir, session.policy),
+        trusted = trusted_state(target, session.policy, ws.home / "state")
+        outcome = run_rollback(session, target, name, signer, trusted,
                                to, rationale)
     finally:
         session.close()

@@ -12,10 +12,7 @@ from curator.cli.decide_cmd import RegistryOpt, byte_progress
 from curator.core.text import markup
 
 if TYPE_CHECKING:
-    from curator.core.policy import Policy
-    from curator.core.workspace import Workspace
     from curator.decision.verify import VerifyReport
-    from curator.registry.interface import Reference, Registry
 
 Ref = Annotated[str, typer.Argument(
     help="NAME:TAG or NAME@sha256:HEX (configured registry), HOST[:PORT]/NAME:TAG, or oci:DIR:NAME:TAG.")]
@@ -37,41 +34,46 @@ def _report(report: VerifyReport, as_json: bool, verb: str) -> None:
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _explain_retired(ws: Workspace, policy: Policy, target: Registry, reference: Reference,
-                     report: VerifyReport) -> None:
-    """A tag the quarterly review retired is not just "not-found": say when, who and why."""
-    if not reference.tag or [p.code for p in report.problems] != ["not-found"]:
-        return
-    from curator.decision.verify import Problem
-    from curator.ledger import open_ledger
-    from curator.quarterly.actions import retirement
-
-    ledger = open_ledger(ws, policy)
-    try:
-        why = retirement(ledger, target.location, reference.name, reference.tag)
-    finally:
-        ledger.close()
-    if why:
-        report.problems[:] = [Problem("retired", f"{reference} was {why}")]
+StateDir = Annotated[Path | None, typer.Option(
+    "--state-dir", help="Where the TUF client keeps the metadata it trusted, so a later run refuses older "
+    "(rolled-back) state (default: the workspace's state/).")]
 
 
-@app.command()
-def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False) -> None:
-    """Deploy gate: exit 0 only if the registry holds exactly what trusted curators approved."""
+def _gate(ref: str, registry: str | None, state_dir: Path | None, dest: Path | None, as_json: bool,
+          verb: str) -> None:
+    """Resolve, run the TUF client workflow, then the gate; exit 0 only if all held."""
     from curator.core.policy import Policy
     from curator.decision.rules import DecisionRules
-    from curator.decision.verify import trusted_curators
+    from curator.decision.signed_state import trusted_state
+    from curator.decision.verify import Problem, VerifyReport
+    from curator.decision.verify import pull as run_pull
     from curator.decision.verify import verify as run_verify
     from curator.registry import resolve
+    from curator.state.client import StateRefused
 
     ws = workspace()
     policy = Policy.load()
     target, reference = resolve(ref, ws.registry_dir, policy, registry)
-    with byte_progress("verify", None, as_json) as on_bytes:
-        report = run_verify(target, reference, trusted_curators(ws.keys_dir, policy),
-                            DecisionRules.from_policy(policy), on_bytes=on_bytes)
-    _explain_retired(ws, policy, target, reference, report)
-    _report(report, as_json, "verified")
+    try:
+        trusted = trusted_state(target, policy, state_dir or ws.home / "state")
+    except StateRefused as exc:
+        refused = VerifyReport(target.describe(reference), target.location)
+        refused.problems.append(Problem("signed-state", exc.diagnostics()))
+        _report(refused, as_json, verb)
+        return
+    rules = DecisionRules.from_policy(policy)
+    with byte_progress("pull" if dest else "verify", None, as_json) as on_bytes:
+        if dest is None:
+            report = run_verify(target, reference, trusted, rules, on_bytes=on_bytes)
+        else:
+            report = run_pull(target, reference, dest, trusted, rules, on_bytes=on_bytes)
+    _report(report, as_json, verb)
+
+
+@app.command()
+def verify(ref: Ref, registry: RegistryOpt = None, as_json: Json = False, state_dir: StateDir = None) -> None:
+    """Deploy gate: exit 0 only if the registry holds exactly what the team's signed state approves."""
+    _gate(ref, registry, state_dir, None, as_json, "verified")
 
 
 @app.command()
@@ -80,19 +82,7 @@ def pull(
     dest: Annotated[Path, typer.Argument(help="New or empty folder to write the model into.")],
     registry: RegistryOpt = None,
     as_json: Json = False,
+    state_dir: StateDir = None,
 ) -> None:
     """Verify like 'curator verify', writing the files into DIR only if everything holds."""
-    from curator.core.policy import Policy
-    from curator.decision.rules import DecisionRules
-    from curator.decision.verify import pull as run_pull
-    from curator.decision.verify import trusted_curators
-    from curator.registry import resolve
-
-    ws = workspace()
-    policy = Policy.load()
-    target, reference = resolve(ref, ws.registry_dir, policy, registry)
-    with byte_progress("pull", None, as_json) as on_bytes:
-        report = run_pull(target, reference, dest, trusted_curators(ws.keys_dir, policy),
-                          DecisionRules.from_policy(policy), on_bytes=on_bytes)
-    _explain_retired(ws, policy, target, reference, report)
-    _report(report, as_json, f"written to {dest}")
+    _gate(ref, registry, state_dir, dest, as_json, f"written to {dest}")

@@ -1,7 +1,7 @@
 """The shape of ``checklists/default.yaml``: one strict model per section.
 
 A policy typo must never weaken a gate: ``block_on: failed`` (a string, not a list) would
-otherwise block on nothing, ``trust_workspace_keys: "false"`` would read as true and
+otherwise block on nothing, ``separation_of_duties: "false"`` would read as true and
 ``safe_globals: sklearn.*`` would allow everything. So every type is strict (no string where a
 list is expected, no ``"false"`` for a bool), every mapping refuses unknown keys, and limits
 cannot be negative. The stages still read their sections as plain mappings; this is the gate.
@@ -151,7 +151,6 @@ class DecisionSection(Section):
     max_waiver_days: AtLeastOne = 365
     approvals_required: AtLeastOne = 1
     separation_of_duties: bool = True
-    trust_workspace_keys: bool = True
     swap_requires: list[Literal["justification", "rollback_plan"]] = ["justification", "rollback_plan"]
     production_tag: str = "prod"
 
@@ -163,6 +162,12 @@ class RegistrySection(Section):
     timeout_seconds: Seconds = 60
     parallel_blobs: AtLeastOne = 4
     staging: bool | Literal["auto"] = "auto"
+
+
+class StateSection(Section):
+    timestamp_expiry_days: AtLeastOne = 7
+    targets_expiry_days: AtLeastOne = 365
+    root_expiry_days: AtLeastOne = 365
 
 
 class LedgerSection(Section):
@@ -193,6 +198,7 @@ class PolicyDocument(Section):
     registry: RegistrySection | None = None
     ledger: LedgerSection | None = None
     quarterly: QuarterlySection | None = None
+    state: StateSection | None = None
 
 
 def problems(data: object, file: str = "default.yaml") -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import decision_id, sign_statement
 from curator.attest.keys import CuratorIdentity, Signer
@@ -33,6 +34,9 @@ from curator.registry.artifact import (
 from curator.registry.interface import OnBytes, Registry
 from curator.registry.transfer import Pushed, push_model
 from curator.review.session import Session
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import Targets
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,7 @@ def assess(session: Session, review_id: str) -> Assessment:
     review = session.ledger.get_review(review_id)
     results = session.ledger.results(review_id)
     rules = DecisionRules.from_policy(session.policy)
-    trusted = load_trusted(session.policy.directory,
-                           session.workspace.keys_dir if rules.trust_workspace_keys else None)
+    trusted = load_trusted(session.policy.directory)
     stages = session.policy.stages
     why = []
     for name in stages:
@@ -147,6 +150,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         raise UsageError("--waive, --replaces, --justification and --rollback-plan apply to approvals",
                          "drop them when rejecting")
     name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+    if registry is not None:
+        _refuse_unpublishable(session, registry, name, artifact.digest, request.approve)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
                          next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
                          ) if request.approve else None
@@ -195,10 +200,115 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     state = session.ledger.record_decision(a.review.id, judge)
     final = "pending" if state == "open" else ("approved" if request.approve else "rejected")
     pushed = None
-    if final == "approved" and registry is not None:
-        pushed = push_review(session, a.review.id, registry, on_bytes)
+    if registry is not None:
+        if final == "approved":
+            pushed = push_review(session, a.review.id, registry, on_bytes, signer=signer)
+        else:
+            _sign_decision_state(session, registry, signer, a.review.id, name, artifact.digest, final,
+                                 request.rationale.strip())
     return DecisionOutcome(did, final, pushed.ref if pushed else None, pushed.digest_ref if pushed else None,
                            artifact.digest, counted.get("n", 0), a.rules.approvals_required, me)
+
+
+def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,
+                          approve: bool) -> None:
+    """Before anything is signed: the registry has a signed state this curator can change,
+    and an approval is not of a digest the state retired or rejected (it never comes back)."""
+    from curator.decision.signed_state import current_state
+
+    state = current_state(registry, session.policy)
+    record = state.record(name, digest)
+    if approve and record is not None:
+        raise DecisionRefused(f"{name}@{digest} was {record.line}",
+                              "a retired or rejected artifact is never approved again; review a new revision")
+
+
+def _sign_decision_state(session: Session, registry: Registry, signer: Signer, review_id: str, name: str,
+                         digest: str, final: str, rationale: str) -> None:
+    """A pending approval proposes the next signed state; a rejection publishes (or proposes)
+    the digest's removal, so a later rejection wins over an earlier approval."""
+    from curator.decision.signed_state import removal, sign_state_change
+    from curator.state.content import REJECTED
+
+    try:
+        if final == "pending":
+            sign_state_change(session, registry, approval_change(session, review_id, registry), [signer],
+                              proposal_id=review_id)
+        else:
+            rejection = removal(name, digest, REJECTED, signer, rationale, session.policy)
+            sign_state_change(session, registry, rejection, [signer],
+                              proposal_id=f"reject-{review_id}")
+    except CuratorError as exc:
+        raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
+                        + f"the decision is recorded in the ledger, not yet in {registry.location}'s "
+                        "signed state") from exc
+
+
+def approval_change(session: Session, review_id: str, registry: Registry) -> Callable[[Targets], None]:
+    """The signed state change of approving ``review_id``: the target with its decision facts,
+    and production moved to it unless it was approved already (a re-push).
+
+    Built only from the review's first approval, so the proposal a first curator signs and
+    the change a second one expects are the same bytes."""
+    from curator.decision.signed_state import current_state
+    from curator.state import content
+
+    a = assess(session, review_id)
+    if a.manifest is None:
+        raise DecisionRefused(f"review {review_id} has no fetched files", "re-run the review")
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+    first = next(p for p in a.approvals if p.get("subject_digest") == artifact.digest)
+    statement = _statement_of(str(first.get("envelope", "")))
+    custom = {"review_id": review_id, "repo_id": a.review.candidate.repo_id,
+              "revision": revision_of(a.review, a.manifest), "decisions": [first["decision_id"]],
+              "approvers": [first["curator"]], "approvals_required": a.rules.approvals_required,
+              "waivers": first.get("waivers", []), "conditions": statement.get("conditions", []),
+              "time": statement.get("time", "")}
+    current = current_state(registry, session.policy)
+    production = content.target_path(name, artifact.digest) not in current.approved()
+    length = len(artifact.manifest)
+
+    def apply(targets: Targets) -> None:
+        content.approve(targets, name, artifact.digest, length, tag, custom, production)
+
+    return apply
+
+
+def _statement_of(envelope: str) -> dict[str, Any]:
+    import base64
+
+    try:
+        predicate = json.loads(base64.b64decode(json.loads(envelope)["payload"]))["predicate"]
+        return predicate if isinstance(predicate, dict) else {}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def _publish_approval(session: Session, review_id: str, registry: Registry, signer: Signer) -> None:
+    """Sign the approval into the registry's state: co-sign this review's proposal if a first
+    approver made one, else sign (and publish, at threshold) a new version."""
+    from curator.decision.signed_state import cosign_state_change, current_state, sign_state_change
+    from curator.state.content import target_path
+
+    a = assess(session, review_id)
+    if a.manifest is not None:
+        name, _tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+        if target_path(name, artifact.digest) in current_state(registry, session.policy).approved():
+            return  # a re-push: the signed state already approves it
+    change = approval_change(session, review_id, registry)
+    proposed = [e["payload"] for e in session.ledger.events(kind="state")
+                if e["payload"].get("proposal") == review_id
+                and e["payload"].get("registry") == registry.location]
+    if proposed and not proposed[-1].get("published"):
+        published = cosign_state_change(session, registry, review_id, change, [signer])
+    else:
+        published = sign_state_change(session, registry, change, [signer], proposal_id=review_id)
+    if not published.published:  # e.g. the first approval was recorded with --no-push
+        raise DecisionRefused(
+            f"the approval of review {review_id} is signed by {published.signatures} of the "
+            f"{published.threshold} curators the signed state needs: it waits as proposal {review_id}",
+            "the deploy gate refuses it until it is published; open a new review with --fresh and "
+            "approve it with the registry reachable each time")
 
 
 def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[bytes]]:
@@ -236,8 +346,9 @@ def refuse_changed_files(files_dir: Path, manifest: Manifest) -> None:
 
 
 def push_review(session: Session, review_id: str, registry: Registry,
-                on_bytes: OnBytes | None = None) -> Pushed:
-    """Push an approved review's files and signed approvals; recorded in the ledger."""
+                on_bytes: OnBytes | None = None, *, signer: Signer) -> Pushed:
+    """Push an approved review's files and signed approvals, then sign the approval into the
+    registry's state; recorded in the ledger."""
     subject, envelopes = approval_envelopes(session, review_id)
     a = assess(session, review_id)
     if a.manifest is None:
@@ -261,6 +372,13 @@ def push_review(session: Session, review_id: str, registry: Registry,
                                      "digest": pushed.digest, "registry": registry.location,
                                      "uploaded_bytes": pushed.uploaded_bytes,
                                      "skipped_bytes": pushed.skipped_bytes}, review_id)
+    try:
+        _publish_approval(session, review_id, registry, signer)
+    except CuratorError as exc:
+        raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
+                        + "the model is pushed but not in the signed state: "
+                        f"retry with 'curator push {review_id}'"
+                        ) from exc
     promote_pushed(session, registry, name, pushed.digest, review_id)
     return pushed
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
 
 RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
-             "approvals_required", "separation_of_duties", "trust_workspace_keys", "swap_requires",
+             "approvals_required", "separation_of_duties", "swap_requires",
              "production_tag"}
 #: what a swap decision (an approval that replaces an inventory model) can be required to carry
 SWAP_FIELDS = ("justification", "rollback_plan")
@@ -34,7 +34,6 @@ class DecisionRules:
     max_waiver_days: int = 365
     approvals_required: int = 1
     separation_of_duties: bool = True
-    trust_workspace_keys: bool = True
     swap_requires: frozenset[str] = frozenset(SWAP_FIELDS)
     #: the tag deploys pull; every final approval moves it, 'curator rollback' moves it back
     production_tag: str = "prod"
@@ -55,7 +54,6 @@ class DecisionRules:
             max_waiver_days=int(section.get("max_waiver_days", base.max_waiver_days)),
             approvals_required=int(section.get("approvals_required", base.approvals_required)),
             separation_of_duties=bool(section.get("separation_of_duties", base.separation_of_duties)),
-            trust_workspace_keys=bool(section.get("trust_workspace_keys", base.trust_workspace_keys)),
             swap_requires=frozenset(str(f) for f in section.get("swap_requires", sorted(base.swap_requires))),
             production_tag=str(section.get("production_tag", base.production_tag)),
         )

@@ -1,10 +1,14 @@
-"""The deploy-time gate: registry bytes == what a trusted curator approved, or no.
+"""The deploy-time gate: registry bytes == what the team's signed state approves, or no.
 
-``verify`` fetches the model manifest and its decision referrer(s), checks each DSSE
-signature against the trusted curator keys, checks that the decisions approve this exact
-manifest digest with enough distinct approvers and unexpired waivers, then streams every
-blob and hashes it. ``pull`` does the same while writing the files into a temporary
-folder that becomes the destination only when everything held.
+``verify`` takes the registry's signed state as the TUF client workflow accepted it
+(``TrustedState``): the reference resolves through the signed targets (``NAME:prod`` and
+``NAME:TAG`` too; a registry tag that says otherwise is refused), a retired, rejected or
+unknown digest is refused, and the manifest must have the signed hash and length. The
+decision referrer(s) are then checked as evidence: each DSSE signature against the curator
+keys of the trusted root, the decisions approve this exact manifest with enough distinct
+approvers and unexpired waivers. Finally every blob is streamed and hashed. ``pull`` does
+the same while writing the files into a temporary folder that becomes the destination
+only when everything held.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from curator.core.errors import IntegrityError, NotInRegistry, UsageError
 from curator.decision.rules import DecisionRules
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
 from curator.registry.interface import Descriptor, OnBytes, Reference, Registry, sha256_digest
+from curator.state.client import TrustedState
 
 if TYPE_CHECKING:
     from curator.core.policy import Policy
@@ -52,6 +57,7 @@ class VerifyReport:
     bytes: int = 0
     blobs_checked: bool = False
     seconds: float = 0.0
+    state_version: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -63,24 +69,35 @@ class VerifyReport:
                 "problems": [{"code": p.code, "message": p.message} for p in self.problems],
                 "reason": self.problems[0].code if self.problems else None,
                 "decisions": self.decisions, "files": self.files, "bytes": self.bytes,
-                "blobs_checked": self.blobs_checked, "seconds": round(self.seconds, 3)}
+                "blobs_checked": self.blobs_checked, "seconds": round(self.seconds, 3),
+                "state_version": self.state_version}
 
 
-def verify(registry: Registry, ref: Reference, trusted: dict[str, TrustedCurator], rules: DecisionRules,
+def verify(registry: Registry, ref: Reference, trusted: TrustedState, rules: DecisionRules,
            dest: Path | None = None, on_bytes: OnBytes | None = None,
            today: dt.date | None = None) -> VerifyReport:
     """Run the gate; with ``dest``, also write the verified files under it."""
     started = time.perf_counter()
     report = VerifyReport(registry.describe(ref), registry.location)
+    resolved = trusted.state.resolve(ref.name, ref.tag, ref.digest)
+    report.manifest_digest = resolved.digest
+    report.state_version = trusted.state.version
+    if resolved.target is None or resolved.digest is None:
+        report.problems.append(Problem(resolved.code, resolved.message))
+        return report
+    digest = resolved.digest
+    if ref.tag:
+        _check_tag(registry, ref, digest, report)
     try:
-        body, _ = registry.get_manifest(ref.name, ref.reference)
+        body, _ = registry.get_manifest(ref.name, digest)
     except NotInRegistry as exc:
         report.problems.append(Problem("not-found", exc.diagnostics()))
         return report
-    digest = sha256_digest(body)
-    report.manifest_digest = digest
-    if ref.digest and ref.digest != digest:
-        report.problems.append(Problem("tampered-manifest", f"the registry served {digest} for {ref}"))
+    actual = sha256_digest(body)
+    if actual != digest or len(body) != resolved.target.length:
+        report.problems.append(Problem("tampered-manifest", f"the registry served {actual} "
+                                       f"({len(body)} bytes) "
+                                       f"for {ref.name}@{digest}, signed as {resolved.target.length} bytes"))
         return report
     try:
         config, layers = read_model(body)
@@ -89,11 +106,26 @@ def verify(registry: Registry, ref: Reference, trusted: dict[str, TrustedCurator
         return report
     report.files = len(layers)
     report.bytes = sum(layer.descriptor.size for layer in layers)
-    _check_decisions(registry, ref.name, digest, layers, trusted, rules, today or dt.date.today(), report)
+    _check_decisions(registry, ref.name, digest, layers, trusted.curators(), rules, today or dt.date.today(),
+                     report)
     if not report.problems:
         _check_blobs(registry, ref.name, config.digest, config.size, layers, dest, on_bytes, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_tag(registry: Registry, ref: Reference, signed: str, report: VerifyReport) -> None:
+    """The registry's tag is a convenience: where it names another digest than the signed
+    state, someone re-tagged without a signed change (a rollback or a swap by hand)."""
+    try:
+        body, _ = registry.get_manifest(ref.name, ref.tag or "")
+    except NotInRegistry:
+        return
+    tagged = sha256_digest(body)
+    if tagged != signed:
+        report.problems.append(Problem("tag-mismatch", f"the registry's {ref} points at {tagged}, "
+                                       "but the signed "
+                                       f"state (targets v{report.state_version}) says {signed}"))
 
 
 def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[Layer, ...],
@@ -295,7 +327,7 @@ def _check_blob(registry: Registry, name: str, digest: str, size: int, label: st
     return None
 
 
-def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, TrustedCurator],
+def pull(registry: Registry, ref: Reference, dest: Path, trusted: TrustedState,
          rules: DecisionRules, on_bytes: OnBytes | None = None) -> VerifyReport:
     """Verify and write the files into ``dest`` (new or empty), all or nothing."""
     if dest.is_symlink():  # the rename would follow nothing and land nowhere the user meant
@@ -320,8 +352,7 @@ def pull(registry: Registry, ref: Reference, dest: Path, trusted: dict[str, Trus
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def trusted_curators(keys_dir: Path, policy: Policy) -> dict[str, TrustedCurator]:
-    """The curators whose decisions count: the team file, plus the workspace's own keys
-    when ``decision.trust_workspace_keys`` allows it."""
-    rules = DecisionRules.from_policy(policy)
-    return load_trusted(policy.directory, keys_dir if rules.trust_workspace_keys else None)
+def trusted_curators(policy: Policy) -> dict[str, TrustedCurator]:
+    """The team's curators (checklists/curators.yaml): whose signatures a report or a
+    checkpoint shows as trusted. Keys in a workspace are never trusted."""
+    return load_trusted(policy.directory)

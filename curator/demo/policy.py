@@ -76,6 +76,29 @@ def list_curator(ws: Workspace, checklists: Path) -> None:
             "# A real team lists its curators' keys here ('curator keys show' prints an entry).\n"
             + yaml.safe_dump({"curators": entries}, sort_keys=False))
     _write(checklists / "curators.yaml", text.encode())
+    if entries:
+        own_root_of_trust(ws, checklists)
+
+
+def own_root_of_trust(ws: Workspace, checklists: Path) -> None:
+    """The demo's root of trust: the demo curator as the whole team signs the first root (written
+    next to curators.yaml, as a team commits it to its policy repository) and the workspace
+    registry's signed state, so review -> decide -> verify works offline. Kept once made; made
+    again if the workspace key changed (a root that does not list the key would refuse it)."""
+    from curator.attest.keys import FileSigner
+    from curator.core.policy import Policy
+    from curator.decision.signed_state import anchor_path, init_state
+    from curator.registry import open_registry
+    from curator.state.store import StateStore
+
+    signer = FileSigner(ws.keys_dir)
+    policy = Policy.load(checklists)
+    anchor = anchor_path(policy)
+    if anchor.is_file() and signer.keyid not in anchor.read_text(encoding="utf-8"):
+        anchor.unlink()  # a new demo key: the demo's team is that one curator
+    registry = open_registry(Path(ws.registry_dir), policy, None)
+    if not anchor.is_file() or StateStore(registry).get("root.json") is None:
+        init_state(registry, policy, [signer])
 
 
 def publishers_yaml(publisher: DemoPublisher) -> str:

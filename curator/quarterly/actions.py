@@ -2,9 +2,10 @@
 
 The action is an in-toto Statement (predicate ``quarterly-action/v1``) about the model's
 OCI manifest digest, in a DSSE envelope signed with the curator's key, recorded in the
-ledger (``quarterly_action``). A retire also attaches a signed *rejected* decision to
-the model in the registry and removes its tag: ``curator verify`` then refuses the tag
-(gone) and the digest (rejected by a curator), so no deploy pipeline takes it again.
+ledger (``quarterly_action``). A retire is a signed state change (the digest leaves the
+approved set and is recorded as retired: who, when, why); it also attaches a signed
+*rejected* decision to the model and removes its tag. ``curator verify`` refuses it as
+"retired on DATE by WHO: REASON".
 """
 
 from __future__ import annotations
@@ -101,8 +102,10 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
     from curator.core.clock import utc_now
     from curator.core.models import digest_of
     from curator.decision.decide import assess
+    from curator.decision.signed_state import removal, sign_state_change
     from curator.registry.artifact import model_artifact
     from curator.registry.transfer import attach_decision
+    from curator.state.content import RETIRED as RETIRED_STATE
 
     a = assess(session, entry.review_id)
     if a.manifest is None:
@@ -119,6 +122,9 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
         waivers=(), conditions=(), curator=signer.identity,
         rationale=f"retired in the quarterly review: {rationale.strip()}", time=utc_now()))
     envelope = sign_statement(statement, signer)
+    # the signed state first: it is what every gate reads; the referrer and the tag follow
+    retirement = removal(name, artifact.digest, RETIRED_STATE, signer, rationale.strip(), session.policy)
+    sign_state_change(session, registry, retirement, [signer], proposal_id=f"retire-{decision_id(envelope)}")
     attach_decision(registry, name, artifact, [envelope])
     try:
         removed: bool | None = registry.delete_tag(name, tag)

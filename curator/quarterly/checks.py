@@ -37,7 +37,7 @@ def _guarded(name: str, work: Callable[[], Check | list[Check]]) -> list[Check]:
     return found if isinstance(found, list) else [found]
 
 
-def check_model(session: Session, registry: Registry, trusted: dict[str, Any], rules: DecisionRules,
+def check_model(session: Session, registry: Registry, trusted: Any, rules: DecisionRules,
                 settings: QuarterlySettings, inventory: Inventory, entry: InventoryEntry,
                 results: dict[str, StageResult], today: dt.date, scratch: Path) -> list[Check]:
     """Every check of one model, in ``CHECKS`` order."""
@@ -50,7 +50,7 @@ def check_model(session: Session, registry: Registry, trusted: dict[str, Any], r
     return checks
 
 
-def verify_and_rescan(session: Session, registry: Registry, trusted: dict[str, Any], rules: DecisionRules,
+def verify_and_rescan(session: Session, registry: Registry, trusted: Any, rules: DecisionRules,
                       settings: QuarterlySettings, entry: InventoryEntry, results: dict[str, StageResult],
                       today: dt.date, scratch: Path) -> list[Check]:
     """The deploy gate on the model's tag, pulling the verified bytes to re-scan them."""

@@ -34,11 +34,11 @@ from curator.quarterly.settings import KEYS as KEYS
 from curator.quarterly.settings import QuarterlySettings as QuarterlySettings
 
 if TYPE_CHECKING:
-    from curator.attest.trust import TrustedCurator
     from curator.core.policy import Policy
     from curator.decision.rules import DecisionRules
     from curator.registry.interface import Registry
     from curator.review.session import Session
+    from curator.state.client import TrustedState
 
 
 
@@ -58,11 +58,14 @@ def scanner_versions(policy: Policy) -> dict[str, str]:
 OnModel = Callable[[int, int, ModelResult], None]
 
 
-def run_quarterly(session: Session, registry: Registry, trusted: dict[str, TrustedCurator],
+def run_quarterly(session: Session, registry: Registry, trusted: TrustedState | Callable[[], TrustedState],
                   rules: DecisionRules, *,
                   today: dt.date | None = None, upstream: bool | None = None, record: bool = True,
                   on_model: OnModel | None = None, cancel: threading.Event | None = None) -> QuarterlyRun:
-    """Check every non-retired model of the inventory; record each outcome in the ledger."""
+    """Check every non-retired model of the inventory; record each outcome in the ledger.
+
+    ``trusted`` may be a function reading the signed state: called only when there is a
+    model to check (an empty inventory needs no root of trust)."""
 
     today = today or dt.date.today()
     settings = QuarterlySettings.from_policy(session.policy)
@@ -72,6 +75,8 @@ def run_quarterly(session: Session, registry: Registry, trusted: dict[str, Trust
     run = QuarterlyRun(uuid.uuid4().hex[:12], today, registry.location, scanner_versions(session.policy))
     active = [e for e in inventory.entries if e.status != RETIRED]
     run.skipped_retired = len(inventory.entries) - len(active)
+    if active and callable(trusted):
+        trusted = trusted()
     scratch = Path(tempfile.mkdtemp(prefix=f"quarterly-{run.run_id}-", dir=session.workspace.cache_dir))
     try:
         for n, entry in enumerate(active, 1):

@@ -22,7 +22,7 @@ INVENTORY_EVENTS = ("pushed", "production", "quarterly_action")
 #: stages that read the inventory (approved bases, protected names)
 READS_INVENTORY = ("card",)
 #: checklist files no stage reads (who may approve is verify's business, not the evidence's)
-NOT_STAGE_INPUTS = frozenset({"curators.yaml"})
+NOT_STAGE_INPUTS = frozenset({"curators.yaml", "root.json"})
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ import pytest
 
 from curator.decision.decide import DecisionRequest, decide, push_review
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import pull, trusted_curators, verify
+from curator.decision.verify import pull, verify
 from curator.registry.interface import Reference, Registry
 from curator.registry.layout import LayoutRegistry
 from curator.registry.remote import RemoteRegistry
-from tests.decision.helpers import curator, isolated_checklists, open_session, reviewed
+from curator.state.store import StateStore
+from tests.decision.helpers import curator, gate, isolated_checklists, open_session, reviewed, state_for
 from tests.registry.conftest import start_distribution
 
 MIB = 1 << 20
@@ -66,7 +67,6 @@ def test_push_and_verified_pull_vs_raw_hashing(tmp_path: Path) -> None:
     paths = _write_model(tmp_path / "bench-model")
     review = reviewed(session, tmp_path / "bench-model")
     decide(session, DecisionRequest(review.id, True, "bench"), ada, None)  # approve, push below
-    trusted = trusted_curators(session.workspace.keys_dir, session.policy)
     rules = DecisionRules.from_policy(session.policy)
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
     os.sync()  # let writeback of the fresh files finish before timing anything
@@ -88,15 +88,18 @@ def test_push_and_verified_pull_vs_raw_hashing(tmp_path: Path) -> None:
                 registry = make(i)
                 if label != "layout":
                     session.policy.data.setdefault("registry", {})["namespace"] = f"bench{i}"
+                if StateStore(registry).get("root.json") is None:
+                    state_for(registry, session.workspace)
                 start = time.perf_counter()
-                pushed = push_review(session, review.id, registry)
+                pushed = push_review(session, review.id, registry, signer=ada)
                 pushes.append(time.perf_counter() - start)
                 assert pushed.uploaded_bytes >= TOTAL
             ref = Reference.parse(pushed.ref.split("/", 1)[1] if label != "layout" else pushed.ref)
-            check = _best(lambda r=registry, f=ref: verify(r, f, trusted, rules))  # type: ignore[misc]
+            trusted = gate(session, registry)
+            check = _best(lambda r=registry, f=ref, t=trusted: verify(r, f, t, rules))  # type: ignore[misc]
             outs = iter(tmp_path / f"pulled-{label}-{n}" for n in range(2))
-            fetched = _best(lambda r=registry, f=ref, o=outs: pull(  # type: ignore[misc]
-                r, f, next(o), trusted, rules))
+            fetched = _best(lambda r=registry, f=ref, o=outs, t=trusted: pull(  # type: ignore[misc]
+                r, f, next(o), t, rules))
             assert verify(registry, ref, trusted, rules).ok
             push_s = min(pushes)
             lines.append(

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tests.decision.helpers import REPO_ROOT, safetensors
+from tests.decision.helpers import REPO_ROOT, remember_checklists, safetensors
 from tests.signature.helpers import make_key, sign_with_key
 
 CARD = """---
@@ -65,7 +65,7 @@ def checklists(dest: Path, stages: list[str], publishers: list[dict[str, Any]] |
     data["scan"] = {**data["scan"], **(scan or {})}
     (dest / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     (dest / "publishers.yaml").write_text(yaml.safe_dump({"version": 1, "publishers": publishers or []}))
-    return dest
+    return remember_checklists(dest)
 
 
 def key_publisher(match: str, *public_keys: Path) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def test_only_a_trusted_curators_checkpoint_counts(session: Session, ada: FileSi
         registry = open_registry(s.workspace.registry_dir, s.policy)
         repository = checkpoint_repository(s.policy)
         make_checkpoint(s.ledger, FileSigner(tmp_path / "mallory"), registry, repository)
-        check = check_ledger(s.ledger, registry, repository, trusted_curators(s.workspace.keys_dir, s.policy))
+        check = check_ledger(s.ledger, registry, repository, trusted_curators(s.policy))
         assert not check.ok and "untrusted-key" in check.problems[0]
         with _db() as db:
             db.execute("UPDATE events SET payload = '{}' WHERE seq = 2")

@@ -13,7 +13,7 @@ import pytest
 
 from curator.registry.layout import LayoutRegistry
 from tests.changes.helpers import checklists, files_of, key_publisher, keys, revision
-from tests.decision.helpers import cli
+from tests.decision.helpers import cli, cli_curator
 
 REPO = "acme/tiny"
 NAME = "acme/tiny"
@@ -35,7 +35,7 @@ def revisions(hub: Any, hub_store: Any, tmp_path: Path, monkeypatch: pytest.Monk
     publisher = key_publisher("acme", *(k.with_suffix(".pub") for k in signing.values()))
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(checklists(tmp_path / "checklists",
                                                             ["fetch", "signature", "card"], [publisher])))
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     r1 = _json("review", REPO, "--revision", c1, "--endpoint", hub.url, "--headless")
     r2 = _json("review", REPO, "--revision", c2, "--endpoint", hub.url, "--headless")
     return {"c1": c1, "c2": c2, "r1": r1, "r2": r2, "url": hub.url}

@@ -137,4 +137,4 @@ def test_team_file_trust_is_what_verify_uses(tmp_path: Path) -> None:
         "curators:\n  - name: Ada\n    email: ada@example.org\n    public_key: |\n"
         + "".join(f"      {line}\n" for line in ada.public_key_pem.splitlines()))
     envelope = sign_statement(build_statement(_facts(ada)), ada)
-    assert verify_envelope(envelope, load_trusted(tmp_path, None)).signer.keyid == ada.keyid
+    assert verify_envelope(envelope, load_trusted(tmp_path)).signer.keyid == ada.keyid

@@ -15,7 +15,7 @@ import pytest
 
 from curator.core.errors import DecisionRefused
 from curator.decision.decide import DecisionRequest, decide
-from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session
+from tests.decision.helpers import cli, cli_curator, curator, isolated_checklists, make_model, open_session
 from tests.needs import need_binary
 
 
@@ -34,7 +34,7 @@ def _review(model: Path) -> str:
 
 def test_review_approve_push_verify_pull(checklists: Path, tmp_path: Path) -> None:
     model = make_model(tmp_path / "tiny")
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     rid = _review(model)
     done = cli("decide", rid, "--approve", "--rationale", "clean sample", "--json")
     assert done.returncode == 0, done.stderr
@@ -62,7 +62,7 @@ def test_review_approve_push_verify_pull(checklists: Path, tmp_path: Path) -> No
 
 def test_blocked_and_usage_errors_are_one_line(checklists: Path, tmp_path: Path) -> None:
     model = make_model(tmp_path / "tiny")
-    cli("keys", "init", "--name", "Ada", "--email", "ada@example.org")
+    cli_curator("Ada", "ada@example.org")
     rid = _review(model)
     neither = cli("decide", rid, "--rationale", "x")
     assert neither.returncode == 2 and "exactly one of --approve or --reject" in neither.stderr
@@ -78,13 +78,16 @@ def test_blocked_and_usage_errors_are_one_line(checklists: Path, tmp_path: Path)
 
 
 def test_unreachable_registry_exits_2(checklists: Path) -> None:
+    no_root = cli("verify", "local/tiny:abc")
+    assert no_root.returncode == 2 and "no trusted root" in no_root.stderr
+    cli_curator("Ada", "ada@example.org")
     done = cli("verify", "127.0.0.1:9/acme/tiny:abc", env={"CURATOR_REGISTRY": ""})
     assert done.returncode == 2 and "cannot reach the registry" in done.stderr
 
 
 def test_two_concurrent_decide_processes_exactly_one_wins(checklists: Path, tmp_path: Path) -> None:
     model = make_model(tmp_path / "tiny")
-    cli("keys", "init", "--name", "Ada", "--email", "ada@example.org")
+    cli_curator("Ada", "ada@example.org")
     rid = _review(model)
     cmd = [sys.executable, "-m", "curator", "decide", rid, "--rationale", "race", "--json"]
     procs = [subprocess.Popen([*cmd, flag], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -146,7 +149,7 @@ def test_a_skipped_stage_blocks_approval_until_waived(tmp_path: Path,
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(isolated_checklists(tmp_path / "checklists", stages)))
     model = make_model(tmp_path / "tiny")
     shutil.rmtree(model / "tokenizer")
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     doc = json.loads(cli("review", str(model), "--headless", "--json").stdout)
     assert doc["stages"]["scan"]["status"] == "passed", doc["stages"]["scan"]
     assert doc["stages"]["eval"]["status"] == "skipped", doc["stages"]["eval"]

@@ -21,7 +21,15 @@ from curator.registry import open_registry
 from curator.registry.interface import Reference
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
-from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    curator,
+    gate,
+    isolated_checklists,
+    make_model,
+    model_tags,
+    open_session,
+    reviewed,
+)
 
 ERRORED_EVAL = StageResult("eval", Status.ERRORED,
                            (Finding(Severity.HIGH, "stage-errored", "lm-eval crashed"),))
@@ -64,14 +72,12 @@ def test_clean_approval_is_signed_recorded_and_pushed(session: Session, ada: Fil
     assert outcome.outcome == "approved" and outcome.ref and outcome.ref.startswith("local/tiny:")
     assert session.ledger.get_review(rid).state == "decided"
     event = session.ledger.events(rid, kind="decision")[0]["payload"]
-    verified = verify_envelope(event["envelope"].encode(), trusted_curators(session.workspace.keys_dir,
-                                                                           session.policy))
+    verified = verify_envelope(event["envelope"].encode(), trusted_curators(session.policy))
     assert verified.statement["subject"][0]["digest"]["sha256"] == outcome.manifest_digest.split(":")[1]
     assert verified.statement["predicate"]["rationale"] == "clean scan, card fine"
     assert [e["kind"] for e in session.ledger.events(rid)][-2:] == ["review_state", "pushed"]
     assert session.ledger.verify().ok
-    report = verify(registry, Reference.parse(outcome.ref), trusted_curators(session.workspace.keys_dir,
-                                                                             session.policy),
+    report = verify(registry, Reference.parse(outcome.ref), gate(session, registry),
                     DecisionRules.from_policy(session.policy))
     assert report.ok, report.problems
 
@@ -126,11 +132,13 @@ def test_rejection_is_final_and_pushes_nothing(session: Session, ada: FileSigner
     session.ledger.save_result(review.id, ERRORED_EVAL)
     outcome = decide(session, DecisionRequest(review.id, False, "licence unclear"), ada, _layout(session))
     assert outcome.outcome == "rejected" and outcome.ref is None
-    assert _layout(session).tags() == []
+    assert model_tags(_layout(session)) == []
+    rejected = gate(session, _layout(session)).state.records("rejected")  # a signed state change too
+    assert [(r.digest, r.why) for r in rejected] == [(outcome.manifest_digest, "licence unclear")]
     with pytest.raises(DecisionRefused, match="already decided"):
         decide(session, DecisionRequest(review.id, True, "changed my mind", {"eval": "x"}), ada)
     with pytest.raises(DecisionRefused, match="not approved"):
-        push_review(session, review.id, _layout(session))
+        push_review(session, review.id, _layout(session), signer=ada)
 
 
 def test_two_approvals_with_separation_of_duties(tmp_path: Path, model: Path) -> None:
@@ -145,12 +153,12 @@ def test_two_approvals_with_separation_of_duties(tmp_path: Path, model: Path) ->
             decide(session, DecisionRequest(review.id, True, "mine"), ada, registry)
         first = decide(session, DecisionRequest(review.id, True, "looks right"), bob, registry)
         assert (first.outcome, first.ref, first.approvals) == ("pending", None, 1)
-        assert registry.tags() == [] and session.ledger.get_review(review.id).state == "open"
+        assert model_tags(registry) == [] and session.ledger.get_review(review.id).state == "open"
         with pytest.raises(DecisionRefused, match="already approved"):
             decide(session, DecisionRequest(review.id, True, "again"), bob, registry)
         second = decide(session, DecisionRequest(review.id, True, "agreed"), cy, registry)
         assert (second.outcome, second.approvals) == ("approved", 2) and second.ref
-        trusted = trusted_curators(session.workspace.keys_dir, session.policy)
+        trusted = gate(session, registry)
         rules = DecisionRules.from_policy(session.policy)
         report = verify(registry, Reference.parse(second.ref), trusted, rules)
         assert report.ok, report.problems
@@ -178,12 +186,12 @@ def test_files_changed_after_review_are_refused_at_push(session: Session, ada: F
     original = pinned.read_bytes()
     pinned.write_bytes(original.replace(b"gpt2", b"evil"))
     with pytest.raises(IntegrityError, match=r"no longer matches what was reviewed.*curator push"):
-        push_review(session, rid, _layout(session))
+        push_review(session, rid, _layout(session), signer=ada)
     assert session.ledger.get_review(rid).state == "decided"  # the decision itself stands
-    assert _layout(session).tags() == []  # and no tag points at a partial push
+    assert model_tags(_layout(session)) == []  # and no tag points at a partial push
     assert session.ledger.events(rid, kind="push_failed")
     pinned.write_bytes(original)
-    pushed = push_review(session, rid, _layout(session))
+    pushed = push_review(session, rid, _layout(session), signer=ada)
     assert pushed.ref in {f"{n}:{t}" for n, t, _ in _layout(session).tags()}
 
 
@@ -211,5 +219,5 @@ def test_decide_re_hashes_the_pinned_files_before_signing(session: Session, ada:
 def test_a_second_push_uploads_nothing(session: Session, ada: FileSigner, model: Path) -> None:
     rid = _clean_review(session, model)
     decide(session, DecisionRequest(rid, True, "ok"), ada, _layout(session))
-    again = push_review(session, rid, _layout(session))
+    again = push_review(session, rid, _layout(session), signer=ada)
     assert again.uploaded_bytes == 0 and again.skipped_bytes > 0

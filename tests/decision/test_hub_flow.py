@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.decision.helpers import cli, isolated_checklists, make_model
+from tests.decision.helpers import cli, cli_curator, isolated_checklists, make_model
 
 
 def test_hub_review_approve_verify(hub: Any, hub_store: Any, tmp_path: Path,
@@ -18,7 +18,7 @@ def test_hub_review_approve_verify(hub: Any, hub_store: Any, tmp_path: Path,
     files = {p.relative_to(model).as_posix(): p.read_bytes() for p in model.rglob("*") if p.is_file()}
     commit = hub_store.publish("Acme-Labs/Tiny.Model", files)
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(isolated_checklists(tmp_path / "checklists", ["fetch"])))
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     done = cli("review", "Acme-Labs/Tiny.Model", "--endpoint", hub.url, "--headless", "--json")
     assert done.returncode == 0, done.stderr
     rid = json.loads(done.stdout)["review_id"]

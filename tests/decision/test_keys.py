@@ -82,7 +82,7 @@ def test_cli_init_then_show_gives_a_trust_entry(tmp_path: Path) -> None:
     entry = yaml.safe_load(shown.stdout)  # the stdout is a ready curators.yaml list entry
     assert entry[0]["name"] == "Ada: Lovelace #1"
     (tmp_path / "curators.yaml").write_text(yaml.safe_dump({"curators": entry}))
-    trusted = load_trusted(tmp_path, None)
+    trusted = load_trusted(tmp_path)
     assert list(trusted) == [identity["keyid"]]
     assert trusted[identity["keyid"]].email == "ada@example.org"
     as_json = json.loads(cli("keys", "show", "--json").stdout)
@@ -95,14 +95,13 @@ def test_curators_file_with_unknown_keys_is_refused(tmp_path: Path) -> None:
     (tmp_path / "curators.yaml").write_text(yaml.safe_dump(
         {"curators": [{"name": "Ada", "email": "a@x.org", "public_key": pem, "keyid": "f00"}]}))
     with pytest.raises(UsageError, match="unknown keys keyid"):
-        load_trusted(tmp_path, None)
+        load_trusted(tmp_path)
 
 
-def test_revocation_in_any_file_wins(tmp_path: Path) -> None:
+def test_a_revoked_entry_wins_over_a_trusting_one(tmp_path: Path) -> None:
     identity = init_keys(tmp_path / "k", "Ada", "ada@example.org")
     pem = (tmp_path / "k" / "curator.pub").read_text()
     entry = {"name": "Ada", "email": "ada@example.org", "public_key": pem}
     revoked = {**entry, "revoked": "2026-01-01"}
-    (tmp_path / "curators.yaml").write_text(yaml.safe_dump({"curators": [revoked]}))
-    (tmp_path / "k" / "trusted.yaml").write_text(yaml.safe_dump({"curators": [entry]}))
-    assert load_trusted(tmp_path, tmp_path / "k")[identity.keyid].revoked == "2026-01-01"
+    (tmp_path / "curators.yaml").write_text(yaml.safe_dump({"curators": [entry, revoked]}))
+    assert load_trusted(tmp_path)[identity.keyid].revoked == "2026-01-01"

@@ -17,7 +17,14 @@ from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.error import ErrorScreen
-from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    curator,
+    isolated_checklists,
+    make_model,
+    model_tags,
+    open_session,
+    reviewed,
+)
 
 
 class DecisionApp(App[None]):
@@ -89,4 +96,4 @@ async def test_reject_from_the_screen(session: Session, tmp_path: Path) -> None:
         await _wait(pilot, lambda: screen.outcome is not None, "the decision")
         assert screen.outcome is not None and screen.outcome.outcome == "rejected"
         assert screen.outcome.ref is None
-    assert LayoutRegistry(session.workspace.registry_dir).tags() == []
+    assert model_tags(LayoutRegistry(session.workspace.registry_dir)) == []

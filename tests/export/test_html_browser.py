@@ -28,7 +28,7 @@ def chromium(tmp_path: Path, page: Path, *flags: str) -> None:
 @pytest.fixture
 def page(adopted: Adoptions, tmp_path: Path) -> Path:
     s = adopted.session
-    report = build_report(s, adopted.second.review_id, trusted_curators(s.workspace.keys_dir, s.policy))
+    report = build_report(s, adopted.second.review_id, trusted_curators(s.policy))
     path = tmp_path / "report.html"
     path.write_text(render(report, "html"), encoding="utf-8")
     return path

@@ -19,7 +19,7 @@ from tests.export.conftest import WAIVER_REASON, Adoptions
 
 def _report(adopted: Adoptions, review_id: str, trusted: dict[str, object] | None = None) -> object:
     s = adopted.session
-    return build_report(s, review_id, trusted_curators(s.workspace.keys_dir, s.policy) if trusted is None
+    return build_report(s, review_id, trusted_curators(s.policy) if trusted is None
                         else trusted)
 
 

@@ -45,7 +45,7 @@ def scanned(tmp_path: Path) -> Any:
 
 def test_sarif_validates_and_points_at_the_exact_bytes(scanned: Any) -> None:
     session, review, folder = scanned
-    report = build_report(session, review.id, trusted_curators(session.workspace.keys_dir, session.policy))
+    report = build_report(session, review.id, trusted_curators(session.policy))
     log = json.loads(render(report))
     jsonschema.Draft4Validator(sarif_schema()).validate(log)
     assert log["version"] == "2.1.0"

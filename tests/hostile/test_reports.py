@@ -16,7 +16,7 @@ from tests.hostile.corpus import FLAGGED, assert_inert
 
 def _report(h: Hostile) -> object:
     s = h.session
-    return build_report(s, h.review.id, trusted_curators(s.workspace.keys_dir, s.policy))
+    return build_report(s, h.review.id, trusted_curators(s.policy))
 
 
 def test_markdown_report_renders_hostile_values_as_literal_text(hostile: Hostile) -> None:

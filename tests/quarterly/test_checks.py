@@ -12,18 +12,17 @@ import yaml
 from curator.core.errors import UsageError
 from curator.core.policy import Policy
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import trusted_curators
 from curator.quarterly.run import QuarterlyRun, QuarterlySettings, run_quarterly
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
-from tests.decision.helpers import curator, open_session
+from tests.decision.helpers import curator, gate, open_session
 from tests.export.conftest import Adoptions
 from tests.export.helpers import adopt, checklists, model_folder
 
 
 def _run(session: Session, today: dt.date | None = None, record: bool = True) -> QuarterlyRun:
-    return run_quarterly(session, LayoutRegistry(session.workspace.registry_dir),
-                         trusted_curators(session.workspace.keys_dir, session.policy),
+    registry = LayoutRegistry(session.workspace.registry_dir)
+    return run_quarterly(session, registry, gate(session, registry),
                          DecisionRules.from_policy(session.policy), today=today, record=record)
 
 

@@ -68,7 +68,7 @@ def test_retire_is_signed_and_verify_refuses_the_model(adopted: Adoptions, tmp_p
     name = adopted.second.ref.rsplit(":", 1)[0]
     by_digest = cli("verify", f"{name}@{adopted.second.digest}", "--json")
     assert by_digest.returncode == 1
-    assert "rejected" in [p["code"] for p in json.loads(by_digest.stdout)["problems"]]
+    assert "retired" in [p["code"] for p in json.loads(by_digest.stdout)["problems"]]
     assert cli("verify", adopted.first.ref).returncode == 0
     event = adopted.session.ledger.events(adopted.second.review_id, kind="quarterly_action")[-1]["payload"]
     assert event["rationale"] == "registry copy altered" and event["curator"]["name"] == "Ada Lovelace"
@@ -107,7 +107,7 @@ def test_keep_after_a_clean_check_is_signed(adopted: Adoptions) -> None:
     from curator.decision.verify import trusted_curators
 
     s = adopted.session
-    verified = verify_envelope(action["envelope"].encode(), trusted_curators(s.workspace.keys_dir, s.policy))
+    verified = verify_envelope(action["envelope"].encode(), trusted_curators(s.policy))
     assert verified.statement["predicate"]["action"] == "keep"
     assert verified.statement["subject"][0]["digest"]["sha256"] == adopted.first.digest.split(":")[1]
     assert cli("verify", adopted.first.ref).returncode == 0

@@ -15,7 +15,7 @@ from curator.core.workspace import Workspace
 from curator.demo.samples import build_samples
 from curator.export.bom import validate
 from curator.review.session import Session
-from tests.decision.helpers import cli
+from tests.decision.helpers import cli, cli_curator
 from tests.export.helpers import checklists, eval_result, tamper
 from tests.export.test_sarif import sarif_schema
 
@@ -42,7 +42,7 @@ def test_two_demo_samples_end_to_end(hub: Any, hub_store: Any, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     build_samples(hub_store.root)
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(checklists(tmp_path / "checklists", check_upstream=True)))
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     adopted = {repo: _approve(repo, hub) for repo in SAMPLES}
     for review_id, _, _ in adopted.values():
         for fmt in ("html", "md", "json", "sarif"):

@@ -12,7 +12,7 @@ import pytest
 
 from curator.decision.decide import DecisionRequest, decide
 from curator.registry.remote import RemoteRegistry
-from tests.decision.helpers import cli, curator, open_session, reviewed
+from tests.decision.helpers import cli, curator, open_session, reviewed, state_for
 from tests.export.helpers import checklists, eval_result, model_folder
 from tests.registry.conftest import Distribution, start_distribution
 
@@ -33,6 +33,7 @@ def _adopt_remote(distribution: Distribution, tmp_path: Path, monkeypatch: pytes
     session = open_session(lists)
     try:
         signer = curator(session.workspace, session.workspace.keys_dir, "Ada", "ada@example.org")
+        state_for(RemoteRegistry(distribution.url), session.workspace)
         review = reviewed(session, model_folder(tmp_path / "remote-one", "remote-one"),
                           only=["fetch", "scan", "card"])
         session.ledger.save_result(review.id, eval_result())
@@ -57,7 +58,7 @@ def test_retire_on_a_registry_that_keeps_tags(distribution: Distribution, tmp_pa
     assert action["tag_removed"] is None and "the tag stays" in action["note"]
     gate = cli("verify", ref, "--json")
     assert gate.returncode == 1
-    assert "rejected" in [p["code"] for p in json.loads(gate.stdout)["problems"]]
+    assert "retired" in [p["code"] for p in json.loads(gate.stdout)["problems"]]
     inventory = json.loads(cli("inventory", "--json").stdout)
     assert [m["status"] for m in inventory["models"]] == ["retired"] and inventory["registry_listed"] is False
 

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import trusted_curators
 from curator.quarterly.run import run_quarterly
 from curator.quarterly.upstream import upstream_facts
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import parse_target
-from tests.decision.helpers import curator, open_session
+from tests.decision.helpers import curator, gate, open_session
 from tests.export.helpers import checklists, eval_result, model_folder
 
 REPO = "acme-labs/tiny-upstream"
@@ -31,7 +30,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def _upstream(session: Any) -> Any:
     run = run_quarterly(session, LayoutRegistry(session.workspace.registry_dir),
-                        trusted_curators(session.workspace.keys_dir, session.policy),
+                        gate(session, LayoutRegistry(session.workspace.registry_dir)),
                         DecisionRules.from_policy(session.policy), record=False)
     (model,) = run.models
     return next(c for c in model.checks if c.name == "upstream"), model

@@ -11,11 +11,12 @@ from typing import Any
 import yaml
 
 from curator.attest.dsse import sign_statement
-from curator.attest.keys import FileSigner, init_keys, public_key_of
+from curator.attest.keys import FileSigner, init_keys
+from curator.core.policy import Policy
 from curator.decision.decide import assess
 from curator.registry.artifact import model_artifact
 from curator.registry.transfer import push_model
-from tests.decision.helpers import cli
+from tests.decision.helpers import cli, rotate
 from tests.registry.test_gate import Approved, approved  # noqa: F401 (fixture)
 
 
@@ -30,10 +31,12 @@ def _edited(statement: dict[str, Any], signer: FileSigner, **predicate: object) 
 OPENER = {"name": "Olga", "email": "olga@example.org", "keyid": "0" * 64}
 
 
-def _team(target: Approved, *keys: tuple[str, str, str]) -> None:
-    """The team trust file holds exactly these (name, email, PEM) entries."""
+def _team(target: Approved, *members: tuple[str, str, FileSigner]) -> None:
+    """The team trust file holds exactly these (name, email, key) entries, signed into the
+    registry's root by everyone (``curator state rotate``)."""
     (target.checklists / "curators.yaml").write_text(yaml.safe_dump({"curators": [
-        {"name": n, "email": e, "public_key": pem} for n, e, pem in keys]}))
+        {"name": n, "email": e, "public_key": s.public_key_pem} for n, e, s in members]}))
+    rotate(target.backend.registry, Policy.load(target.checklists), [target.ada, *(s for _, _, s in members)])
 
 
 def test_approval_is_for_its_repository_only(approved: Approved) -> None:  # noqa: F811
@@ -52,8 +55,10 @@ def test_approval_is_for_its_repository_only(approved: Approved) -> None:  # noq
         ref = f"oci:{approved.backend.registry.location}:acme/other-model:prod"
     done = cli("verify", ref, "--json", env={"CURATOR_CHECKLISTS": str(approved.checklists)})
     report = json.loads(done.stdout)
-    assert done.returncode == 1 and report["reason"] == "wrong-subject", report
-    assert approved.name in report["problems"][0]["message"]
+    # the signed state approves these bytes as approved.name only: under another name they
+    # are no approved target at all
+    assert done.returncode == 1 and report["reason"] == "unknown-target", report
+    assert "acme/other-model" in report["problems"][0]["message"]
 
 
 def test_one_curator_with_two_keys_is_one_approval(approved: Approved,  # noqa: F811
@@ -61,8 +66,7 @@ def test_one_curator_with_two_keys_is_one_approval(approved: Approved,  # noqa: 
     # Ada rotated her key and the team file lists both: her two signatures are one approval
     init_keys(tmp_path / "ada-2027", "Ada", "ada@example.org")
     ada2 = FileSigner(tmp_path / "ada-2027")
-    _team(approved, ("Ada", "ada@example.org", approved.ada.public_key_pem),
-          ("Ada L.", "ADA@example.org", public_key_of(tmp_path / "ada-2027")))
+    _team(approved, ("Ada", "ada@example.org", approved.ada), ("Ada L.", "ADA@example.org", ada2))
     policy = {**approved.statement()["predicate"]["policy"], "approvals_required": 2}
     approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy, opened_by=OPENER),
                                _edited(approved.statement(), ada2, policy=policy, opened_by=OPENER)])
@@ -76,8 +80,7 @@ def test_approvals_from_different_reviews_do_not_add_up(approved: Approved,  # n
     # approvals (one may have been rejected afterwards), stitched into one decision referrer
     init_keys(tmp_path / "bob", "Bob", "bob@example.org")
     bob = FileSigner(tmp_path / "bob")
-    _team(approved, ("Ada", "ada@example.org", approved.ada.public_key_pem),
-          ("Bob", "bob@example.org", public_key_of(tmp_path / "bob")))
+    _team(approved, ("Ada", "ada@example.org", approved.ada), ("Bob", "bob@example.org", bob))
     policy = {**approved.statement()["predicate"]["policy"], "approvals_required": 2}
     approved.replace_decision([_edited(approved.statement(), approved.ada, policy=policy, opened_by=OPENER),
                                _edited(approved.statement(), bob, policy=policy, opened_by=OPENER,

@@ -16,14 +16,25 @@ import yaml
 
 from curator.attest.dsse import sign_statement
 from curator.attest.keys import FileSigner, init_keys
+from curator.core.policy import Policy
 from curator.decision.decide import DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import pull, trusted_curators, verify
+from curator.decision.verify import pull, verify
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, build_decision, model_artifact
 from curator.registry.interface import INDEX_TYPE, MANIFEST_TYPE, Descriptor, Reference, fallback_tag
 from curator.registry.transfer import push_model
 from curator.review.session import Session
-from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    cli,
+    curator,
+    gate,
+    isolated_checklists,
+    make_model,
+    open_session,
+    reviewed,
+    rotate,
+    state_for,
+)
 from tests.registry.conftest import Backend
 
 
@@ -84,6 +95,7 @@ def approved(backend: Backend, tmp_path: Path) -> Iterator[Approved]:
     checklists = isolated_checklists(tmp_path / "checklists", ["fetch"])
     session = open_session(checklists)
     ada = curator(session.workspace, tmp_path / "ada", "Ada", "ada@example.org")
+    state_for(backend.registry, session.workspace)
     model = make_model(tmp_path / "tiny", size=3 << 20)
     review = reviewed(session, model)
     outcome = decide(session, DecisionRequest(review.id, True, "clean"), ada, backend.registry)
@@ -148,12 +160,18 @@ def test_deleted_referrer(approved: Approved) -> None:
     assert code == 1 and report["reason"] == "no-decision"
 
 
-def test_revoked_key(approved: Approved) -> None:
+def test_revoked_key(approved: Approved, tmp_path: Path) -> None:
+    # the team revokes Ada's key (curators.yaml + 'state rotate', signed by Ada and Bob):
+    # the root no longer lists it, so the decisions it signed are no evidence any more
+    init_keys(tmp_path / "bob", "Bob", "bob@example.org")
+    bob = FileSigner(tmp_path / "bob")
     (approved.checklists / "curators.yaml").write_text(yaml.safe_dump({"curators": [
         {"name": "Ada", "email": "ada@example.org", "public_key": approved.ada.public_key_pem,
-         "revoked": "2026-11-01"}]}))
+         "revoked": "2026-11-01"},
+        {"name": "Bob", "email": "bob@example.org", "public_key": bob.public_key_pem}]}))
+    rotate(approved.backend.registry, Policy.load(approved.checklists), [approved.ada, bob])
     code, report = approved.gate()
-    assert code == 1 and report["reason"] == "revoked-key"
+    assert code == 1 and report["reason"] == "untrusted-key", report
 
 
 def test_decision_moved_to_another_manifest(approved: Approved) -> None:
@@ -168,7 +186,10 @@ def test_decision_moved_to_another_manifest(approved: Approved) -> None:
     push_model(approved.backend.registry, approved.name, approved.tag, artifact, approved.model,
                [genuine])  # the first model's genuine decision, attached to the new manifest
     code, report = approved.gate()
-    assert code == 1 and report["reason"] == "wrong-subject"
+    # the registry's tag moved without a signed change: refused, naming both digests
+    assert code == 1 and report["reason"] == "tag-mismatch", report
+    assert artifact.digest in report["problems"][0]["message"]
+    assert approved.outcome.manifest_digest in report["problems"][0]["message"]
 
 
 def test_expired_waiver_fails_the_gate(approved: Approved) -> None:
@@ -176,7 +197,7 @@ def test_expired_waiver_fails_the_gate(approved: Approved) -> None:
                      waivers=[{"stage": "eval", "reason": "no GPU", "expires": "2026-12-31",
                                "status": "errored"}])
     approved.replace_decision([waived])
-    trusted = trusted_curators(approved.session.workspace.keys_dir, approved.session.policy)
+    trusted = gate(approved.session, approved.backend.registry)
     rules = DecisionRules.from_policy(approved.session.policy)
     ref = Reference(approved.name, tag=approved.tag)
     assert verify(approved.backend.registry, ref, trusted, rules, today=dt.date(2026, 12, 31)).ok
@@ -185,7 +206,7 @@ def test_expired_waiver_fails_the_gate(approved: Approved) -> None:
 
 
 def test_pull_is_all_or_nothing(approved: Approved, tmp_path: Path) -> None:
-    trusted = trusted_curators(approved.session.workspace.keys_dir, approved.session.policy)
+    trusted = gate(approved.session, approved.backend.registry)
     rules = DecisionRules.from_policy(approved.session.policy)
     ref = Reference(approved.name, tag=approved.tag)
     good = pull(approved.backend.registry, ref, tmp_path / "good", trusted, rules)

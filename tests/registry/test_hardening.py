@@ -16,11 +16,12 @@ import pytest
 from curator.core.errors import IntegrityError, RegistryUnreachable, UsageError
 from curator.decision.decide import assess
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import pull, trusted_curators
+from curator.decision.verify import pull
 from curator.registry.artifact import model_artifact
 from curator.registry.interface import Reference
 from curator.registry.remote import RemoteRegistry
 from curator.registry.transfer import push_model
+from tests.decision.helpers import gate
 from tests.integration.test_fetch_hardening import _lan_address
 from tests.registry.test_gate import Approved, approved  # noqa: F401 (fixture)
 
@@ -91,7 +92,7 @@ def test_pull_into_a_symlink_is_a_usage_error(approved: Approved, tmp_path: Path
         target.mkdir()
     link = tmp_path / "pulled"
     link.symlink_to(target)
-    trusted = trusted_curators(approved.session.workspace.keys_dir, approved.session.policy)
+    trusted = gate(approved.session, approved.backend.registry)
     with pytest.raises(UsageError, match="is a symbolic link"):
         pull(approved.backend.registry, Reference(approved.name, tag=approved.tag), link, trusted,
              DecisionRules.from_policy(approved.session.policy))
@@ -127,7 +128,7 @@ def test_pull_fsyncs_every_file_and_folder_before_the_rename(approved: Approved,
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
     dest = tmp_path / "pulled"
-    trusted = trusted_curators(approved.session.workspace.keys_dir, approved.session.policy)
+    trusted = gate(approved.session, approved.backend.registry)
     report = pull(approved.backend.registry, Reference(approved.name, tag=approved.tag), dest, trusted,
                   DecisionRules.from_policy(approved.session.policy))
     assert report.ok

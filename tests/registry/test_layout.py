@@ -15,12 +15,21 @@ from curator.attest.keys import FileSigner
 from curator.core.errors import IntegrityError
 from curator.decision.decide import DecisionRequest, decide
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import pull, trusted_curators
+from curator.decision.verify import pull
 from curator.registry.artifact import TITLE, build_decision
 from curator.registry.interface import MANIFEST_TYPE, Descriptor, Reference, fallback_tag, sha256_digest
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
-from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    cli,
+    curator,
+    gate,
+    isolated_checklists,
+    make_model,
+    model_tags,
+    open_session,
+    reviewed,
+)
 from tests.needs import need_binary
 from tests.registry.conftest import Distribution
 
@@ -64,9 +73,12 @@ def test_skopeo_reads_and_copies_the_layout(session: Session, ada: FileSigner, t
     # copy the model and its decision tag to a registry with skopeo alone; the gate still passes
     name, tag = outcome.ref.split(":")
     # skopeo 1.9 rewrites an index (dropping artifactType), so only the model keeps its digest
-    for t, keep in ((tag, ["--preserve-digests"]), (fallback_tag(outcome.manifest_digest), [])):
+    # and the signed state (curator-state, one artifact per TUF file) goes along, digests kept
+    copies = [(name, tag, ["--preserve-digests"]), (name, fallback_tag(outcome.manifest_digest), [])]
+    copies += [(n, t, ["--preserve-digests"]) for n, t, _ in layout.tags() if n == "curator-state"]
+    for repo, t, keep in copies:
         subprocess.run(["skopeo", "copy", "--all", *keep, "--dest-tls-verify=false",
-                        f"oci:{layout.root}:{name}:{t}", f"docker://{distribution.host}/{name}:{t}"],
+                        f"oci:{layout.root}:{repo}:{t}", f"docker://{distribution.host}/{repo}:{t}"],
                        capture_output=True, check=True)
     done = cli("verify", f"{distribution.host}/{outcome.ref}", "--json",
                env={"CURATOR_CHECKLISTS": str(session.policy.directory)})
@@ -96,8 +108,10 @@ def test_concurrent_pushes_keep_every_tag(session: Session, ada: FileSigner, tmp
     for t in threads:
         t.join(60)
     assert not errors
-    tags = {f"{n}:{t}" for n, t, _ in layout.tags()}
+    tags = {f"{n}:{t}" for n, t, _ in model_tags(layout)}
     assert set(refs) <= tags and len(tags) == 18  # 6 models + 6 prod tags + 6 decision fallback tags
+    # and no signed state change was lost: every model is approved in the latest targets
+    assert len(gate(session, layout).state.approved()) == 6
 
 
 def test_a_manifest_that_escapes_the_pull_folder_is_refused(session: Session, ada: FileSigner,
@@ -116,7 +130,8 @@ def test_a_manifest_that_escapes_the_pull_folder_is_refused(session: Session, ad
     layout.put_referrer("local/tiny", decision.manifest, MANIFEST_TYPE, sha256_digest(evil_bytes),
                         "application/vnd.curator.decision.v1+json")
     report = pull(layout, Reference("local/tiny", tag="evil"), tmp_path / "out" / "m",
-                  trusted_curators(session.workspace.keys_dir, session.policy),
+                  gate(session, layout),
                   DecisionRules.from_policy(session.policy))
-    assert not report.ok and report.problems[0].code == "bad-manifest"
+    # the signed state never approved the evil manifest: refused before a file is written
+    assert not report.ok and report.problems[0].code == "unknown-target"
     assert not (tmp_path / "out" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()

@@ -16,11 +16,20 @@ from curator.attest.keys import FileSigner
 from curator.core.errors import NotInRegistry, RegistryUnreachable
 from curator.decision.decide import DecisionRequest, decide, push_review
 from curator.decision.rules import DecisionRules
-from curator.decision.verify import trusted_curators, verify
+from curator.decision.verify import verify
 from curator.registry.interface import Reference, fallback_tag
 from curator.registry.remote import RemoteRegistry
 from curator.review.session import Session
-from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import (
+    cli,
+    curator,
+    gate,
+    isolated_checklists,
+    make_model,
+    open_session,
+    reviewed,
+    state_for,
+)
 from tests.needs import missing, need_module
 from tests.registry.conftest import Distribution, start_distribution
 from tests.registry.proxy import FaultyProxy
@@ -39,8 +48,7 @@ def ada(session: Session, tmp_path: Path) -> FileSigner:
 
 
 def _check(session: Session, registry: RemoteRegistry, ref: str) -> list[str]:
-    report = verify(registry, Reference.parse(ref.split("/", 1)[1]),
-                    trusted_curators(session.workspace.keys_dir, session.policy),
+    report = verify(registry, Reference.parse(ref.split("/", 1)[1]), gate(session, registry),
                     DecisionRules.from_policy(session.policy))
     return [p.code for p in report.problems] if report.problems else (["ok"] if report.ok else ["?"])
 
@@ -48,6 +56,7 @@ def _check(session: Session, registry: RemoteRegistry, ref: str) -> list[str]:
 def test_push_uses_the_fallback_tag_and_skips_known_blobs(session: Session, ada: FileSigner, tmp_path: Path,
                                                           distribution: Distribution) -> None:
     registry = RemoteRegistry(distribution.url)
+    state_for(registry, session.workspace)
     review = reviewed(session, make_model(tmp_path / "tiny"))
     outcome = decide(session, DecisionRequest(review.id, True, "ok"), ada, registry)
     assert outcome.ref == f"{distribution.host}/local/tiny:{outcome.ref.rsplit(':', 1)[1]}"
@@ -56,7 +65,7 @@ def test_push_uses_the_fallback_tag_and_skips_known_blobs(session: Session, ada:
     index, media = registry.get_manifest("local/tiny", fallback_tag(outcome.manifest_digest))
     assert media == "application/vnd.oci.image.index.v1+json"
     assert json.loads(index)["manifests"][0]["artifactType"] == "application/vnd.curator.decision.v1+json"
-    again = push_review(session, review.id, registry)
+    again = push_review(session, review.id, registry, signer=ada)
     assert again.uploaded_bytes == 0 and again.skipped_bytes == outcome_bytes(session, review.id)
     assert _check(session, registry, outcome.ref) == ["ok"]
 
@@ -67,6 +76,7 @@ def outcome_bytes(session: Session, review_id: str) -> int:
 
 def test_transient_errors_are_retried(session: Session, ada: FileSigner, tmp_path: Path,
                                       distribution: Distribution) -> None:
+    state_for(RemoteRegistry(distribution.url), session.workspace)
     # every third request fails with a 503 (bounded: the first 30 requests only)
     with FaultyProxy(distribution.url, lambda m, p, n: 503 if n % 3 == 1 and n < 30 else None) as proxy:
         registry = RemoteRegistry(proxy.url, retries=4)
@@ -82,6 +92,7 @@ def test_a_failed_push_leaves_no_tag(session: Session, ada: FileSigner, tmp_path
     def fail_weights(method: str, path: str, n: int) -> int | None:
         return 500 if method == "PUT" and "/blobs/uploads/" in path and n < 200 else None
 
+    state_for(RemoteRegistry(distribution.url), session.workspace)
     review = reviewed(session, make_model(tmp_path / "tiny"))
     with FaultyProxy(distribution.url, fail_weights) as proxy, \
             pytest.raises(RegistryUnreachable, match="curator push"):
@@ -90,7 +101,7 @@ def test_a_failed_push_leaves_no_tag(session: Session, ada: FileSigner, tmp_path
     tag = session.ledger.events(review.id, kind="decision")[0]["payload"]["tag"]
     with pytest.raises(NotInRegistry):
         direct.get_manifest("local/tiny", tag)
-    pushed = push_review(session, review.id, direct)  # the retry the error advised
+    pushed = push_review(session, review.id, direct, signer=ada)  # the retry the error advised
     assert _check(session, direct, pushed.ref) == ["ok"]
 
 
@@ -104,11 +115,12 @@ def test_basic_auth(session: Session, ada: FileSigner, tmp_path: Path) -> None:
     (tmp_path / "htpasswd").write_text(f"ci:{hashed}\n")
     server = start_distribution(tmp_path / "authed", htpasswd=tmp_path / "htpasswd")
     try:
+        state_for(RemoteRegistry(server.url, username="ci", password="s3cret"), session.workspace)
         review = reviewed(session, make_model(tmp_path / "tiny"))
         with pytest.raises(RegistryUnreachable, match="refused access"):
             decide(session, DecisionRequest(review.id, True, "ok"), ada, RemoteRegistry(server.url))
         good = RemoteRegistry(server.url, username="ci", password="s3cret")
-        pushed = push_review(session, review.id, good)
+        pushed = push_review(session, review.id, good, signer=ada)
         assert _check(session, good, pushed.ref) == ["ok"]
         env = {"CURATOR_REGISTRY_USERNAME": "ci", "CURATOR_REGISTRY_PASSWORD": "s3cret",
                "CURATOR_CHECKLISTS": str(session.policy.directory)}

@@ -55,9 +55,9 @@ def test_unwaivable_as_a_string_is_refused(checklists: Path) -> None:
 
 
 def test_quoted_false_is_not_a_bool(checklists: Path) -> None:
-    _write(checklists, "decision", "trust_workspace_keys", "false")
+    _write(checklists, "decision", "separation_of_duties", "false")
     line = _refusal(checklists)
-    assert "default.yaml: decision.trust_workspace_keys must be true or false" in line
+    assert "default.yaml: decision.separation_of_duties must be true or false" in line
     assert "'false'" in line
 
 

@@ -235,8 +235,8 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.app.call_from_thread(self._working, True)
         try:
             signer = FileSigner(self.session.workspace.keys_dir)
-            registry = open_registry(self.session.workspace.registry_dir, self.session.policy) \
-                if request.approve else None
+            # a rejection is a signed state change too (a later rejection wins over an approval)
+            registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             outcome = decide(self.session, request, signer, registry, self._advance)
         finally:
             self.app.call_from_thread(self._working, False)
@@ -294,13 +294,15 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def retry_push(self) -> None:
         """Push an approved review whose push failed (the decision itself stands)."""
+        from curator.attest.keys import FileSigner
         from curator.decision.decide import push_review
         from curator.registry import open_registry
 
         self.app.call_from_thread(self._working, True)
         try:
             registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
-            pushed = push_review(self.session, self.review_id, registry, self._advance)
+            pushed = push_review(self.session, self.review_id, registry, self._advance,
+                                 signer=FileSigner(self.session.workspace.keys_dir))
         finally:
             self.app.call_from_thread(self._working, False)
         self.app.call_from_thread(self._pushed_now, pushed.ref)
@@ -314,14 +316,15 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         """Put the model this swap replaced back into production: a signed decision too."""
         from curator.attest.keys import FileSigner
         from curator.changes.rollback import rollback
-        from curator.decision.verify import trusted_curators
+        from curator.decision.signed_state import trusted_state
         from curator.registry import open_registry
 
         assert self.replaces is not None
         ws = self.session.workspace
         registry = open_registry(ws.registry_dir, self.session.policy)
+        trusted = trusted_state(registry, self.session.policy, ws.home / "state")
         done = rollback(self.session, registry, self.replaces.name, FileSigner(ws.keys_dir),
-                        trusted_curators(ws.keys_dir, self.session.policy), None, rationale)
+                        trusted, None, rationale)
         self.app.call_from_thread(self._rolled_back, done.ref, done.to.ref, done.decision_id)
 
     def _rolled_back(self, ref: str, to: str, decision_id: str) -> None:

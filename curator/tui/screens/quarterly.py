@@ -116,15 +116,18 @@ class QuarterlyScreen(Screen[None]):
     def check_all(self) -> None:
         """Every check of every model, off the UI thread; each model reports as it finishes."""
         from curator.decision.rules import DecisionRules
-        from curator.decision.verify import trusted_curators
+        from curator.decision.signed_state import trusted_state
         from curator.inventory.build import build_inventory
         from curator.quarterly.run import run_quarterly
+        from curator.state.client import TrustedState
 
         self.idle.clear()
         try:
             registry = self._registry()
             policy = self.session.policy
-            trusted = trusted_curators(self.session.workspace.keys_dir, policy)
+
+            def trusted() -> TrustedState:
+                return trusted_state(registry, policy, self.session.workspace.home / "state")
 
             def report(n: int, total: int, result: ModelResult) -> None:
                 self.post_message(ModelChecked(n, total, result))

@@ -1,0 +1,243 @@
+"""The decision services' side of the signed state: every approve, reject, retire, rollback
+and production move is a new targets version signed with the curator's key, carrying the
+ledger head it was signed at; the deploy gate reads it through the TUF client workflow.
+
+The trust anchor is ``root.json`` in the team's policy folder (next to curators.yaml);
+the client's metadata is kept per registry under ``$CURATOR_HOME/state/`` (or
+``--state-dir``) for rollback protection across runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tuf.api.metadata import Targets
+
+from curator.attest.keys import Signer
+from curator.attest.trust import TrustedCurator, load_trusted
+from curator.core.clock import utc_now
+from curator.state import content
+from curator.state.client import TrustedState, read_anchor, state_dir_for
+from curator.state.client import load_trusted as load_trusted_state
+from curator.state.repository import Expiry, Published, cosign, load_current, sign_change
+from curator.state.roles import ANCHOR_FILE
+from curator.state.roles import init_state as init_registry_state
+from curator.state.store import StateStore
+
+Change = Callable[[Targets], None]
+
+
+def anchor_path(policy: Any) -> Path:
+    """The team's trust anchor: ``root.json`` in the policy folder."""
+    return Path(policy.directory) / ANCHOR_FILE
+
+
+def expiry(policy: Any) -> Expiry:
+    section = policy.section("state")
+    base = Expiry()
+    return Expiry(
+        int(section.get("timestamp_expiry_days", base.timestamp_days)),
+        int(section.get("targets_expiry_days", base.targets_days)),
+        int(section.get("root_expiry_days", base.root_days)),
+    )
+
+
+def team(policy: Any) -> list[TrustedCurator]:
+    """The team's curators (checklists/curators.yaml), revoked ones included (marked)."""
+    return list(load_trusted(Path(policy.directory)).values())
+
+
+def production_tag(policy: Any) -> str:
+    from curator.decision.rules import DecisionRules
+
+    return DecisionRules.from_policy(policy).production_tag
+
+
+def init_state(registry: Any, policy: Any, signers: Sequence[Signer], now: dt.datetime | None = None) -> int:
+    """Give ``registry`` a signed state: the first root from curators.yaml (signed by the
+    listed curators whose keys are given), written to the policy folder as the trust anchor;
+    where the team already has a root (another registry), that root is published as it is.
+    Returns the root version. The demo calls this for its own workspace."""
+    from curator.decision.rules import DecisionRules
+
+    store = StateStore(registry)
+    anchor = anchor_path(policy)
+    if anchor.is_file():
+        return publish_anchor(store, anchor, signers, expiry(policy), now)
+    root = init_registry_state(
+        store,
+        team(policy),
+        signers,
+        DecisionRules.from_policy(policy).approvals_required,
+        anchor,
+        expiry(policy),
+        now,
+    )
+    return root.signed.version
+
+
+def publish_anchor(
+    store: StateStore, anchor: Path, signers: Sequence[Signer], exp: Expiry, now: dt.datetime | None = None
+) -> int:
+    """Start a registry's state from the team's existing root (the same curators everywhere)."""
+    from tuf.api.metadata import Metadata, MetaFile
+    from tuf.api.metadata import Targets as TargetsPayload
+
+    from curator.core.errors import UsageError
+    from curator.state.repository import now_utc, write_snapshot
+    from curator.state.roles import _need, _sign
+
+    if store.get("root.json") is not None:
+        raise UsageError(
+            f"{store.registry.location} already has a signed state",
+            "change who the curators are with 'curator state rotate'",
+        )
+    now = now or now_utc()
+    root = Metadata.from_bytes(read_anchor(anchor))
+    threshold = root.signed.roles["targets"].threshold
+    targets = Metadata(
+        TargetsPayload(
+            version=1,
+            expires=exp.of("targets", now),
+            unrecognized_fields={content.EXTENSION: {"names": {}, "retired": {}, "rejected": {}}},
+        )
+    )
+    _need(_sign(targets, root.signed, "targets", signers), threshold, "the first targets")
+    store.put("1.targets.json", targets.to_bytes())
+    write_snapshot(store, root.signed, (1, 1), MetaFile(1), signers, exp, now)
+    data = root.to_bytes()
+    store.put(f"{root.signed.version}.root.json", data)
+    store.put("root.json", data)
+    return int(root.signed.version)
+
+
+def trusted_state(registry: Any, policy: Any, state_dir: Path) -> TrustedState:
+    """The TUF client workflow against ``registry`` from the team's anchor (StateRefused if not)."""
+    return load_trusted_state(
+        StateStore(registry),
+        read_anchor(anchor_path(policy)),
+        state_dir_for(state_dir, registry.location),
+        production_tag(policy),
+    )
+
+
+def current_state(registry: Any, policy: Any) -> content.SignedState:
+    """The published state as a writer sees it (signatures checked, expiry not)."""
+    current = load_current(StateStore(registry), read_anchor(anchor_path(policy)))
+    return content.SignedState(current.targets.signed, production_tag(policy))
+
+
+def ledger_head(ledger: Any) -> tuple[int, str]:
+    report = ledger.verify()
+    if not report.ok:
+        from curator.core.errors import IntegrityError
+
+        raise IntegrityError(
+            f"the ledger is tampered at row {report.first_bad}: {report.reason}",
+            "nothing was signed; run 'curator ledger verify'",
+        )
+    return int(report.rows), str(report.head)
+
+
+def with_ledger(change: Change, ledger: Any) -> Change:
+    rows, head = ledger_head(ledger)
+
+    def apply(targets: Targets) -> None:
+        change(targets)
+        content.set_ledger_head(targets, rows, head)
+
+    return apply
+
+
+def sign_state_change(
+    session: Any, registry: Any, change: Change, signers: Sequence[Signer], proposal_id: str
+) -> Published:
+    """Sign ``change`` as the next targets version of ``registry``'s state, and record it."""
+    published = sign_change(
+        StateStore(registry),
+        read_anchor(anchor_path(session.policy)),
+        with_ledger(change, session.ledger),
+        signers,
+        expiry(session.policy),
+        proposal_id,
+    )
+    _record(session, registry, published, signers)
+    return published
+
+
+def cosign_state_change(
+    session: Any, registry: Any, proposal_id: str, expected: Change, signers: Sequence[Signer]
+) -> Published:
+    """Co-sign the proposal ``proposal_id`` if it is exactly ``expected``; publish at threshold."""
+    published = cosign(
+        StateStore(registry),
+        read_anchor(anchor_path(session.policy)),
+        proposal_id,
+        signers,
+        expiry(session.policy),
+        expected,
+    )
+    _record(session, registry, published, signers)
+    return published
+
+
+def _record(session: Any, registry: Any, published: Published, signers: Sequence[Signer]) -> None:
+    session.ledger.append(
+        "state",
+        {
+            "registry": registry.location,
+            "targets_version": published.version,
+            "published": published.published,
+            "proposal": published.proposal,
+            "signatures": published.signatures,
+            "threshold": published.threshold,
+            "curators": [s.identity.to_dict() for s in signers],
+        },
+    )
+
+
+def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy: Any) -> Change:
+    """A retire or reject of ``name@digest``, signed by ``curator`` now."""
+    who, email = curator.identity.name, curator.identity.email
+    when = utc_now()
+    tag = production_tag(policy)
+
+    def apply(targets: Targets) -> None:
+        content.remove(targets, name, digest, kind, who, when, why, tag)
+        content.record_signer(targets, name, digest, kind, email)
+
+    return apply
+
+
+def ledger_against_state(ledger: Any, registry: Any, policy: Any) -> tuple[str | None, str]:
+    """Hold the ledger to the head the latest signed state recorded: (problem or None, note).
+
+    A ledger shorter than that head, or one whose row at that position hashes differently,
+    was cut or rewritten after a curator signed it into the state."""
+    from curator.core.errors import CuratorError
+
+    if not anchor_path(policy).is_file():
+        return None, "no trusted root in the policy folder: the ledger is not anchored in a signed state"
+    try:
+        state = current_state(registry, policy)
+    except CuratorError as exc:
+        return f"the signed state of {registry.location} cannot be read ({exc.message})", ""
+    head = state.ledger
+    if not head:
+        return None, f"the signed state of {registry.location} records no ledger head yet"
+    rows, digest = int(head.get("rows", 0)), str(head.get("head", ""))
+    events = ledger.events()
+    if len(events) < rows:
+        return (
+            f"the ledger has {len(events)} rows but the signed state (targets v{state.version}) recorded "
+            f"{rows}: rows were deleted"
+        ), ""
+    if rows and events[rows - 1]["hash"] != digest:
+        return (
+            f"row {rows} of the ledger is not the one the signed state (targets v{state.version}) "
+            "recorded: the ledger was rewritten"
+        ), ""
+    return None, f"holds the signed state's ledger head (targets v{state.version}, {rows} rows)"
