@@ -63,6 +63,8 @@ class DecisionFacts:
     time: str  # RFC 3339 UTC
     #: a swap: which inventory model this replaces, why, and how to roll back (curator.decision.swap)
     change: dict[str, Any] | None = None
+    #: an approval over a newer review or an earlier rejection: why, and over what (--supersede)
+    supersedes: dict[str, Any] | None = None
 
 
 def build_statement(facts: DecisionFacts) -> dict[str, Any]:
@@ -102,6 +104,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
     }
     if facts.change is not None:
         statement["predicate"]["change"] = facts.change
+    if facts.supersedes is not None:
+        statement["predicate"]["supersedes"] = facts.supersedes
     validate(statement)
     return statement
 

@@ -23,22 +23,33 @@ _ORG_NAME = re.compile(r"\b([\w.-]{1,96}/[\w.-]{1,96})\b")
 
 
 def approvals(ledger: Any) -> dict[str, str]:
-    """Approved models: repo id -> the review that approved it.
+    """Approved models still in the inventory: repo id -> the review that approved it.
 
-    Today this reads the ledger (a decided review whose latest decision event says
-    ``approved``); once the registry exists, point this one function at it.
+    A decided review whose latest decision says ``approved``, unless it was retired since
+    (a quarterly ``retire``) or its artifact was rejected later (``decide --reject`` of the
+    same digest): a withdrawn model no longer vouches for a base model, nor is it a name
+    others are held to as look-alikes.
     """
     if ledger is None:
         return {}
     latest: dict[str, dict[str, Any]] = {}
+    rejected: dict[str, int] = {}  # subject digest -> seq of its latest rejection
     for event in ledger.events(kind="decision"):
+        payload = event.get("payload") or {}
         if event.get("review_id"):
-            latest[event["review_id"]] = event.get("payload") or {}
+            latest[event["review_id"]] = {**payload, "seq": event["seq"]}
+        if payload.get("outcome") == "rejected" and payload.get("subject_digest"):
+            rejected[str(payload["subject_digest"])] = int(event["seq"])
+    withdrawn = {e["review_id"] for e in ledger.events(kind="quarterly_action")
+                 if (e.get("payload") or {}).get("action") == "retire"}
     found: dict[str, str] = {}
     for review in ledger.reviews():
         payload = latest.get(review.id)
-        if review.state == "decided" and payload and payload.get("outcome") == "approved":
-            found[review.candidate.repo_id] = review.id
+        if review.state != "decided" or not payload or payload.get("outcome") != "approved":
+            continue
+        if review.id in withdrawn or rejected.get(str(payload.get("subject_digest")), 0) > payload["seq"]:
+            continue
+        found[review.candidate.repo_id] = review.id
     return found
 
 
