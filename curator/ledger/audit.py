@@ -58,7 +58,7 @@ def audit(events: Sequence[Row], recorded_head: Row | None, reviews: Sequence[Ro
         if kind == "stage_result":
             stage_results[(review_id, data["stage"])] = (seq, data["digest"])
         elif kind == "stage_discarded" and isinstance(data, dict):
-            stage_results.pop((review_id, data.get("stage")), None)
+            stage_results.pop((review_id, str(data.get("stage"))), None)
         elif kind == "review_opened" and isinstance(data, dict):
             opened[review_id] = (seq, data)
         elif kind == "review_state" and isinstance(data, dict):
