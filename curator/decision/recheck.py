@@ -138,8 +138,8 @@ def publisher_blocker(session: Session, review: Review, signature: StageResult |
     from curator.stages.signature.trust import against_anchors, load_publishers, rule_for
 
     rule = rule_for(load_publishers(session.policy.directory), review.candidate.repo_id)
-    if rule is None or review.candidate.source == "local":
-        return None
+    if rule is None or review.candidate.repo_id.startswith("local/"):
+        return None  # a folder the curator did not name after a publisher: no publisher to hold
     if signature is not None and signature.status.value in rules.block_on:
         return None  # the signature stage blocks already; its waiver covers it
     evidence = signature.evidence if signature is not None else {}
@@ -175,12 +175,20 @@ def contradictions(ledger: Any, review: Review, subject_digest: str) -> list[Con
     import datetime as dt
 
     repo = review.candidate.repo_id.casefold()
-    commit = review.candidate.commit
     reviews = {r.id: r for r in ledger.reviews()}
 
+    def revision(r: Review) -> str | None:
+        # a hub commit; a local folder's pinned content (its manifest digest) stands for one
+        if r.candidate.commit:
+            return r.candidate.commit
+        fetch = ledger.results(r.id).get("fetch")
+        return str(fetch.evidence.get("manifest_digest") or "") or None if fetch else None
+
+    commit = revision(review)
+
     def same_commit(other: Review | None) -> bool:
-        return bool(other and commit and other.candidate.commit == commit
-                    and other.candidate.repo_id.casefold() == repo)
+        return bool(other and commit and other.candidate.repo_id.casefold() == repo
+                    and revision(other) == commit)
 
     def when(r: Review) -> str:
         return f"{dt.datetime.fromtimestamp(r.created, dt.UTC):%Y-%m-%d %H:%M} UTC"
