@@ -145,7 +145,8 @@ class DecisionSection(Section):
     waiver_days: AtLeastOne = 90
     max_waiver_days: AtLeastOne = 365
     approvals_required: AtLeastOne = 1
-    critical_waiver_approvals: AtLeastOne = 2
+    #: one curator alone never waives a critical finding
+    critical_waiver_approvals: Annotated[int, Field(ge=2)] = 2
     separation_of_duties: bool = True
     trust_workspace_keys: bool = True
     swap_requires: list[Literal["justification", "rollback_plan"]] = ["justification", "rollback_plan"]

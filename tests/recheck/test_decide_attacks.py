@@ -266,3 +266,16 @@ def test_publishers_yaml_changed_since_the_review(team: Team) -> None:
                              "publisher=signed release pending; bytes compared with the lab's mirror",
                              *_as(tmp, "ada"))
     assert code == 0 and doc["outcome"] == "approved", err
+
+
+def test_policy_cannot_let_one_curator_waive_a_critical_finding(tmp_path: Path) -> None:
+    lenient = isolated_checklists(tmp_path / "c", ["fetch"], critical_waiver_approvals=1)
+    done = cli("policy", "check", str(lenient))
+    assert done.returncode == 1 and "critical_waiver_approvals" in done.stderr + done.stdout
+    from curator.core.errors import UsageError
+    from curator.core.policy import Policy
+    from curator.decision.rules import DecisionRules
+
+    with pytest.raises(UsageError, match="critical_waiver_approvals"):
+        DecisionRules.from_policy(Policy.load(isolated_checklists(tmp_path / "d", ["fetch"],
+                                                                   critical_waiver_approvals=1)))
