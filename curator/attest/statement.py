@@ -66,6 +66,8 @@ class DecisionFacts:
     #: who opened the review, and whether the opener may not approve it: checked again by verify
     opened_by: CuratorIdentity | None = None
     separation_of_duties: bool = False
+    #: an approval over a newer review or an earlier rejection: why, and over what (--supersede)
+    supersedes: dict[str, Any] | None = None
 
 
 def in_toto_statement(name: str, digest: str, predicate_type: str,
@@ -112,6 +114,8 @@ def build_statement(facts: DecisionFacts) -> dict[str, Any]:
         built["predicate"]["change"] = facts.change
     if facts.opened_by is not None:
         built["predicate"]["opened_by"] = facts.opened_by.to_dict()
+    if facts.supersedes is not None:
+        built["predicate"]["supersedes"] = facts.supersedes
     validate(built)
     return built
 

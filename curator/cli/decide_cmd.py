@@ -72,6 +72,9 @@ def decide(
         help="A swap: why replacing the inventory model is worth it; signed in.")] = "",
     rollback_plan: Annotated[str, typer.Option(
         "--rollback-plan", help="A swap: how to go back (e.g. 'curator rollback NAME'); signed in.")] = "",
+    supersede: Annotated[str, typer.Option(
+        "--supersede", help="Approve although a newer review of the repo or a rejection of the same "
+        "commit exists: why this one still stands (signed in).")] = "",
     registry: RegistryOpt = None,
     no_push: Annotated[bool, typer.Option("--no-push", help="Record the approval; push later.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
@@ -98,7 +101,8 @@ def decide(
     try:
         target = None if no_push else open_registry(ws.registry_dir, session.policy, registry)
         request = DecisionRequest(review_id, approve, rationale, _waivers(waive or []), until,
-                                  tuple(condition or []), SwapRequest(replaces, justification, rollback_plan))
+                                  tuple(condition or []), SwapRequest(replaces, justification, rollback_plan),
+                                  supersede)
         total = _review_bytes(session, review_id)
         with byte_progress("push", total, as_json) as on_bytes:
             outcome = run_decision(session, request, signer, target, on_bytes)

@@ -26,8 +26,9 @@ def verify(
         "--no-checkpoint", help="Check the chain only, not the latest signed checkpoint in the registry.")]
     = False,
 ) -> None:
-    """Check every event row's hash chain and stored stage result, then hold the ledger to its
-    latest signed checkpoint (rewritten or deleted rows); exit 1 if tampered."""
+    """Check every event row's hash chain, the head it recorded, and that its reviews and stage
+    results are the recorded ones; then hold the ledger to its signed checkpoints in the
+    registry (rewritten or deleted rows, a deleted or moved-back checkpoint); exit 1 if tampered."""
     from curator.core.policy import Policy
     from curator.ledger import open_ledger
 
@@ -35,25 +36,19 @@ def verify(
     policy = Policy.load()
     ledger = open_ledger(ws, policy)
     try:
-        report = ledger.verify()
-        check = None
-        if report.ok and not no_checkpoint:
-            from curator.changes.checkpoint import check_ledger, checkpoint_repository
-            from curator.decision.verify import trusted_curators
-            from curator.registry import open_registry
+        if no_checkpoint:
+            from curator.decision.checkpoints import verify_ledger
 
-            target = open_registry(ws.registry_dir, policy, registry)
-            check = check_ledger(ledger, target, checkpoint_repository(policy), trusted_curators(policy))
-        anchored, anchor_note = (None, "")
-        if report.ok:
-            from curator.decision.signed_state import ledger_against_state
-            from curator.registry import open_registry
+            result = verify_ledger(ledger)
+        else:
+            from curator.decision.recheck import ledger_check
 
-            state_registry = open_registry(ws.registry_dir, policy, registry)
-            anchored, anchor_note = ledger_against_state(ledger, state_registry, policy)
+            result = ledger_check(ledger, ws, policy, registry)
     finally:
         ledger.close()
-    ok = report.ok and (check is None or check.ok) and anchored is None
+    report, check = result.chain, result.checkpoints
+    ok = result.ok
+    anchored, anchor_note = result.anchored, result.anchor_note
     if as_json:
         emit_json({**report.to_dict(), "ok": ok, "chain_ok": report.ok,
                    "checkpoint": check.to_dict() if check else None,
@@ -64,7 +59,7 @@ def verify(
         say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but {markup(anchored)}")
     elif check is not None and not check.ok:
         say(f"[red]✘[/] ledger chain intact ({report.rows} rows) but it fails its checkpoint: "
-            + "; ".join(check.problems))
+            + "; ".join(markup(p) for p in check.problems))
     else:
         say(f"[green]✔[/] ledger intact: {report.rows} rows, head {report.head[:16]}")
         if check is not None and check.checkpoint is not None:

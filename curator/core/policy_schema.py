@@ -150,6 +150,8 @@ class DecisionSection(Section):
     waiver_days: AtLeastOne = 90
     max_waiver_days: AtLeastOne = 365
     approvals_required: AtLeastOne = 1
+    #: one curator alone never waives a critical finding
+    critical_waiver_approvals: Annotated[int, Field(ge=2)] = 2
     separation_of_duties: bool = True
     swap_requires: list[Literal["justification", "rollback_plan"]] = ["justification", "rollback_plan"]
     production_tag: str = "prod"

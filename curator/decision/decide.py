@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import decision_id, sign_statement
@@ -20,10 +19,10 @@ from curator.attest.statement import DecisionFacts, build_statement
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
-from curator.core.hashing import changed_files
 from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
 from curator.decision.production import promote_pushed
-from curator.decision.rules import Blocker, DecisionRules, blockers, waivers_for
+from curator.decision.recheck import Rechecked, recheck_approval, refuse_broken_ledger
+from curator.decision.rules import Blocker, DecisionRules, blockers
 from curator.decision.separation import opener_people, trusted_person
 from curator.decision.swap import SwapRequest, swap_change
 from curator.registry import settings
@@ -90,6 +89,8 @@ class DecisionRequest:
     conditions: tuple[str, ...] = ()
     #: a swap: what it replaces (else found by repo id), why, and how to roll back
     swap: SwapRequest = field(default_factory=SwapRequest)
+    #: approve although a newer review or an earlier rejection contradicts it: why (signed in)
+    supersede: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,31 +126,34 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     if a.manifest is None:
         raise DecisionRefused(f"review {a.review.id} has no fetched files to decide on",
                               "run the review (at least the fetch stage) first")
+    refuse_broken_ledger(session)
     if request.approve:
         restore_staged(session, a.review, registry)
-        refuse_changed_files(session.context(a.review).files_dir, a.manifest)
     me = signer.identity
     person = trusted_person(me.keyid, a.trusted)
     if person is None:  # verify would refuse a decision signed with this key
         raise DecisionRefused(f"{me.label}'s key {me.keyid[:16]} is not a trusted curator key"
                               + (" (revoked)" if me.keyid in a.trusted else ""),
                               "add the entry 'curator keys show' prints to the team's "
-                              "checklists/curators.yaml")
-    waivers: tuple[Any, ...] = ()
+                              "checklists/curators.yaml, and sign it into the team's root "
+                              "('curator state rotate')")
+    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+    checked = Rechecked((), a.rules.approvals_required)
     if request.approve:
-        waivers = waivers_for(list(a.blockers), request.waivers, request.waive_until, a.rules, today)
+        checked = recheck_approval(session, a, request.waivers, request.waive_until, request.supersede,
+                                   artifact.digest, today)
         opener = a.opened_by or {}
-        if a.rules.separation_of_duties and a.rules.approvals_required > 1:
+        if a.rules.separation_of_duties and checked.approvals_required > 1:
             if not opener:
                 raise DecisionRefused(f"cannot tell who opened review {a.review.id}",
                                       "separation of duties needs it; open a new review with --fresh")
             if opener.get("keyid") == me.keyid or person in opener_people(opener, a.trusted):
                 raise DecisionRefused(f"{me.label} opened review {a.review.id} and cannot approve it",
                                       "separation of duties: another curator must approve")
-    elif request.waivers or request.swap.given:
-        raise UsageError("--waive, --replaces, --justification and --rollback-plan apply to approvals",
-                         "drop them when rejecting")
-    name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
+    elif request.waivers or request.swap.given or request.supersede:
+        raise UsageError("--waive, --supersede, --replaces, --justification and --rollback-plan apply to "
+                         "approvals", "drop them when rejecting")
+    waivers, required = checked.waivers, checked.approvals_required
     if registry is not None:
         _refuse_unpublishable(session, registry, name, artifact.digest, request.approve)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
@@ -160,11 +164,11 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         subject_digest=artifact.digest, candidate=a.review.candidate,
         revision=revision_of(a.review, a.manifest), manifest=a.manifest, results=a.results,
         policy_version=session.policy.version, policy_digest=digest_of(session.policy.data),
-        approvals_required=a.rules.approvals_required, waivers=waivers,
+        approvals_required=required, waivers=waivers,
         conditions=tuple(c.strip() for c in request.conditions if c.strip()), curator=me,
         rationale=request.rationale.strip(), time=utc_now(), change=change,
         opened_by=CuratorIdentity.from_dict(a.opened_by) if a.opened_by else None,
-        separation_of_duties=a.rules.separation_of_duties))
+        separation_of_duties=a.rules.separation_of_duties, supersedes=checked.supersedes))
     envelope = sign_statement(statement, signer)
     did = decision_id(envelope)
     counted: dict[str, int] = {}
@@ -185,16 +189,17 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             approvers -= opener_people(a.opened_by, a.trusted)
         if person in approvers:
             raise DecisionRefused(f"{me.label} already approved review {a.review.id}",
-                                  f"{a.rules.approvals_required} different curators must approve")
+                                  f"{required} different curators must approve")
         if request.approve:
             counted["n"] = len(approvers) + 1
-            final = "approved" if counted["n"] >= a.rules.approvals_required else "pending"
+            final = "approved" if counted["n"] >= required else "pending"
         else:
             counted["n"], final = len(approvers), "rejected"
         payload = {"decision_id": did, "outcome": statement["predicate"]["outcome"], "final": final,
                    "curator": me.to_dict(), "name": name, "tag": tag, "subject_digest": artifact.digest,
                    "rationale": request.rationale.strip(), "waivers": [w.to_dict() for w in waivers],
-                   "envelope": envelope.decode(), **({"change": change} if change else {})}
+                   "envelope": envelope.decode(), **({"change": change} if change else {}),
+                   **({"supersedes": checked.supersedes} if checked.supersedes else {})}
         return ("open" if final == "pending" else "decided"), payload
 
     state = session.ledger.record_decision(a.review.id, judge)
@@ -207,7 +212,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             _sign_decision_state(session, registry, signer, a.review.id, name, artifact.digest, final,
                                  request.rationale.strip())
     return DecisionOutcome(did, final, pushed.ref if pushed else None, pushed.digest_ref if pushed else None,
-                           artifact.digest, counted.get("n", 0), a.rules.approvals_required, me)
+                           artifact.digest, counted.get("n", 0), required, me)
 
 
 def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,
@@ -335,14 +340,6 @@ def restore_staged(session: Session, review: Review, registry: Registry | None) 
 
     if staging_enabled(session.policy):
         restore_files(session, review, registry)
-
-
-def refuse_changed_files(files_dir: Path, manifest: Manifest) -> None:
-    """Re-hash the review's files: what is signed and pushed is what fetch pinned."""
-    changed = changed_files(files_dir, [(f.path, f.sha256) for f in manifest.files])
-    if changed:
-        raise DecisionRefused(f"{', '.join(repr(p) for p in changed[:5])} changed since fetch pinned "
-                              f"them in {files_dir}: nothing was signed", "open a new review with --fresh")
 
 
 def push_review(session: Session, review_id: str, registry: Registry,

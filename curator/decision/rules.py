@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
 
 RULE_KEYS = {"block_on", "missing_blocks", "unwaivable", "waiver_days", "max_waiver_days",
-             "approvals_required", "separation_of_duties", "swap_requires",
-             "production_tag"}
+             "approvals_required", "critical_waiver_approvals", "separation_of_duties",
+             "swap_requires", "production_tag"}
 #: what a swap decision (an approval that replaces an inventory model) can be required to carry
 SWAP_FIELDS = ("justification", "rollback_plan")
 #: the blocker (and waiver) name for code shipped in the candidate (scan evidence ``custom_code``)
@@ -33,6 +33,8 @@ class DecisionRules:
     waiver_days: int = 90
     max_waiver_days: int = 365
     approvals_required: int = 1
+    #: distinct curators who must approve over a waived critical finding (one curator never can)
+    critical_waiver_approvals: int = 2
     separation_of_duties: bool = True
     swap_requires: frozenset[str] = frozenset(SWAP_FIELDS)
     #: the tag deploys pull; every final approval moves it, 'curator rollback' moves it back
@@ -53,12 +55,17 @@ class DecisionRules:
             waiver_days=int(section.get("waiver_days", base.waiver_days)),
             max_waiver_days=int(section.get("max_waiver_days", base.max_waiver_days)),
             approvals_required=int(section.get("approvals_required", base.approvals_required)),
+            critical_waiver_approvals=int(section.get("critical_waiver_approvals",
+                                                      base.critical_waiver_approvals)),
             separation_of_duties=bool(section.get("separation_of_duties", base.separation_of_duties)),
             swap_requires=frozenset(str(f) for f in section.get("swap_requires", sorted(base.swap_requires))),
             production_tag=str(section.get("production_tag", base.production_tag)),
         )
         if rules.approvals_required < 1:
             raise UsageError("decision.approvals_required must be at least 1", "fix default.yaml")
+        if rules.critical_waiver_approvals < 2:
+            raise UsageError("decision.critical_waiver_approvals must be at least 2",
+                             "one curator alone never waives a critical finding; fix default.yaml")
         if rules.swap_requires - set(SWAP_FIELDS):
             raise UsageError(f"decision.swap_requires may list only {', '.join(SWAP_FIELDS)}",
                              "fix default.yaml")

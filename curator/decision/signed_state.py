@@ -144,10 +144,11 @@ def ledger_head(ledger: Any) -> tuple[int, str]:
 
 def with_ledger(change: Change, ledger: Any) -> Change:
     rows, head = ledger_head(ledger)
+    where = str(getattr(ledger, "where", ""))
 
     def apply(targets: Targets) -> None:
         change(targets)
-        content.set_ledger_head(targets, rows, head)
+        content.set_ledger_head(targets, rows, head, where)
 
     return apply
 
@@ -228,6 +229,10 @@ def ledger_against_state(ledger: Any, registry: Any, policy: Any) -> tuple[str |
     head = state.ledger
     if not head:
         return None, f"the signed state of {registry.location} records no ledger head yet"
+    recorded_where = str(head.get("where", ""))
+    if recorded_where and recorded_where != str(getattr(ledger, "where", recorded_where)):
+        # a curator with a ledger of their own: the state anchors the ledger that decided last
+        return None, f"the signed state records the head of another ledger ({recorded_where})"
     rows, digest = int(head.get("rows", 0)), str(head.get("head", ""))
     events = ledger.events()
     if len(events) < rows:

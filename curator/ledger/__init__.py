@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from curator.core.errors import UsageError
+from curator.ledger.audit import LedgerHead
 from curator.ledger.base import LedgerBase
 from curator.ledger.chain import ChainReport
 from curator.ledger.sqlite import Ledger
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
     from curator.core.workspace import Workspace
 
-__all__ = ["LEDGER_URL_ENV", "ChainReport", "Ledger", "LedgerBase", "ledger_url", "open_ledger"]
+__all__ = ["LEDGER_URL_ENV", "ChainReport", "Ledger", "LedgerBase", "LedgerHead", "ledger_url", "open_ledger"]
 
 #: a ``postgresql://`` URL here puts the ledger on that server; it overrides ``ledger.url``
 LEDGER_URL_ENV = "CURATOR_LEDGER_URL"

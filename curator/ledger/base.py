@@ -19,10 +19,19 @@ from typing import Any, ClassVar, Protocol, Self
 
 from curator.core.errors import LedgerError, ReviewNotFound
 from curator.core.models import Candidate, Review, StageResult
+from curator.ledger.audit import LedgerHead, audit
 from curator.ledger.chain import GENESIS, ChainReport, row_hash
 
 #: the schema version every backend's migrations lead to
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: schema 2, portable SQL: the head every append records, started from the chain as it stands
+HEAD_MIGRATION = f"""
+    CREATE TABLE chain_head (
+        id INTEGER PRIMARY KEY, row_count BIGINT NOT NULL, head TEXT NOT NULL);
+    INSERT INTO chain_head (id, row_count, head)
+        SELECT 1, COUNT(*), COALESCE((SELECT hash FROM events ORDER BY seq DESC LIMIT 1), '{GENESIS}')
+        FROM events
+    """
 
 Judge = Callable[[str, list[dict[str, Any]]], tuple[str, dict[str, Any]]]
 
@@ -107,6 +116,8 @@ class LedgerBase(ABC):
         db.run("INSERT INTO events (seq, time, kind, review_id, payload, prev_hash, hash) "
                "VALUES (?,?,?,?,?,?,?)",
                (seq, now, kind, review_id, json.dumps(payload, sort_keys=True), prev, digest))
+        db.run("INSERT INTO chain_head (id, row_count, head) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+               "SET row_count = excluded.row_count, head = excluded.head", (seq, digest))
         return seq
 
     def append(self, kind: str, payload: object, review_id: str | None = None) -> int:
@@ -130,43 +141,40 @@ class LedgerBase(ABC):
         return [{"seq": r[0], "time": r[1], "kind": r[2], "review_id": r[3],
                  "payload": json.loads(r[4]), "hash": r[5]} for r in rows]
 
-    def verify(self) -> ChainReport:
-        """Walk the chain: an edited, inserted or deleted row breaks it at that row.
+    def verify(self, anchor: LedgerHead | None = None) -> ChainReport:
+        """Walk the chain: an edited, inserted or deleted row breaks it at that row; rows cut
+        off its end break it against the head the ledger recorded (and ``anchor``, a head
+        recorded outside it: a checkpoint, the signed state).
 
-        Also checks that every stored stage result is the one its event recorded.
+        Also checks that every stored review and stage result is the one its event recorded.
         """
         with self._read(snapshot=True) as db:
             rows = db.rows("SELECT seq, time, kind, review_id, payload, prev_hash, hash FROM events "
                            "ORDER BY seq")
+            head = db.rows("SELECT row_count, head FROM chain_head WHERE id = 1")
+            reviews = db.rows("SELECT id, candidate, created, state FROM reviews")
             results = db.rows("SELECT review_id, stage, result, digest FROM stage_results")
-        prev, expected_seq = GENESIS, 1
-        recorded: dict[tuple[str, str], tuple[int, str]] = {}
-        for seq, when, kind, review_id, payload, prev_hash, digest in rows:
-            if seq != expected_seq:
-                return ChainReport(len(rows), prev, expected_seq,
-                                   f"row {expected_seq} is missing (next row is {seq})")
-            if prev_hash != prev:
-                return ChainReport(len(rows), prev, seq, f"row {seq} does not follow row {seq - 1}")
-            data = json.loads(payload)
-            if row_hash(prev, seq, when, kind, review_id, data) != digest:
-                return ChainReport(len(rows), prev, seq, f"row {seq} ({kind}) was edited")
-            if kind == "stage_result":
-                recorded[(review_id, data["stage"])] = (seq, data["digest"])
-            prev, expected_seq = digest, seq + 1
-        for review_id, stage, result, digest in results:
-            actual = StageResult.from_dict(json.loads(result)).digest
-            seq, chained = recorded.get((review_id, stage), (0, ""))
-            if chained != actual or digest != actual:
-                return ChainReport(len(rows), prev, seq,
-                                   f"stage result {stage} of review {review_id} was edited "
-                                   f"after row {seq} recorded it")
-        return ChainReport(len(rows), prev)
+        if not head:
+            return ChainReport(len(rows), rows[-1][6] if rows else GENESIS, len(rows),
+                               "the head the ledger records was deleted")
+        return audit(rows, head[0], reviews, results, anchor)
+
+    def head(self) -> LedgerHead:
+        """The ledger's length and last row's hash, once its chain verifies (IntegrityError if not):
+        what a checkpoint or the signed state anchors."""
+        from curator.core.errors import IntegrityError
+
+        report = self.verify()
+        if not report.ok:
+            raise IntegrityError(f"the ledger {self.where} is broken at row {report.first_bad} "
+                                 f"({report.reason})", "find out what happened before anchoring it")
+        return LedgerHead(report.rows, report.head)
 
     # -- reviews --------------------------------------------------------------------------
     def create_review(self, candidate: Candidate, opened_by: dict[str, Any] | None = None) -> Review:
         """Open a review; ``opened_by`` (the curator's identity) makes separation of duties checkable."""
         review = Review(id=self._new_review_id(), candidate=candidate, created=time.time())
-        opened: dict[str, Any] = {"candidate": candidate.to_dict()}
+        opened: dict[str, Any] = {"candidate": candidate.to_dict(), "created": review.created}
         if opened_by:
             opened["curator"] = opened_by
         with self._write() as db:

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from curator.core.errors import LedgerError
-from curator.ledger.base import SCHEMA_VERSION, LedgerBase, Tx
+from curator.ledger.base import HEAD_MIGRATION, SCHEMA_VERSION, LedgerBase, Tx
 
 __all__ = ["SCHEMA_VERSION", "PostgresLedger", "redact"]
 
@@ -44,6 +44,8 @@ MIGRATIONS: list[str] = [
         payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
     CREATE INDEX events_by_review ON events (review_id)
     """,
+    # 2: the chain's head, kept by every append (rows cut off its end no longer go unseen)
+    HEAD_MIGRATION,
 ]
 
 Connection = psycopg.Connection[tuple[Any, ...]]

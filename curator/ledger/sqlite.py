@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.errors import LedgerError
-from curator.ledger.base import SCHEMA_VERSION, LedgerBase, Tx
+from curator.ledger.base import HEAD_MIGRATION, SCHEMA_VERSION, LedgerBase, Tx
 
 __all__ = ["SCHEMA_VERSION", "Ledger"]
 
@@ -27,6 +27,8 @@ MIGRATIONS: list[str] = [
         seq INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL, review_id TEXT,
         payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
     """,
+    # 2: the chain's head, kept by every append (rows cut off its end no longer go unseen)
+    HEAD_MIGRATION,
 ]
 
 

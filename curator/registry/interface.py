@@ -180,6 +180,10 @@ class Registry(abc.ABC):
         self.put_manifest(name, body, media_type, digest)
         return False
 
+    def tag_list(self, name: str) -> list[str] | None:
+        """Every tag of repository ``name`` (all pages); None where the registry cannot list them."""
+        return None
+
     def describe(self, ref: Reference) -> str:
         """A reference as a user would type it to reach this registry."""
         return str(ref)

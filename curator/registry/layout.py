@@ -26,8 +26,10 @@ from curator.registry.interface import (
     INDEX_TYPE,
     MAX_MANIFEST_BYTES,
     REF_NAME,
+    Descriptor,
     OnBytes,
     Registry,
+    fallback_tag,
     sha256_digest,
 )
 
@@ -124,21 +126,43 @@ class LayoutRegistry(Registry):
         return body, media_type
 
     def put_manifest(self, name: str, body: bytes, media_type: str, reference: str) -> None:
-        digest = sha256_digest(body)
-        if not self.has_blob(name, digest):
-            self.push_blob(name, digest, len(body), body)
+        digest = self._store_manifest(body)
         if DIGEST_RE.match(reference):
             if reference != digest:
                 raise IntegrityError(f"manifest bytes hash to {digest}, not {reference}",
                                      "this is a bug in curator; report it")
             return
         with self._locked():
-            index = self._index()
-            ref = f"{name}:{reference}"
-            kept = [m for m in index["manifests"] if m.get("annotations", {}).get(REF_NAME) != ref]
-            kept.append({"mediaType": media_type, "digest": digest, "size": len(body),
-                         "annotations": {REF_NAME: ref}})
-            _atomic_write(self.root / "index.json", _index_bytes(kept))
+            self._tag(name, reference, body, media_type)
+
+    def put_referrer(self, name: str, body: bytes, media_type: str, subject: str,
+                     artifact_type: str) -> bool:
+        # read, extend and rewrite the fallback index under one lock: two processes attaching
+        # a decision at once must both stay listed (a lost rejection would un-retire a model)
+        digest = self._store_manifest(body)
+        with self._locked():
+            current = [d for d in self.referrers(name, subject) if d.digest != digest]
+            current.append(Descriptor(media_type, digest, len(body), artifact_type=artifact_type))
+            index = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE,
+                                "manifests": [d.to_dict() for d in current]}, separators=(",", ":")).encode()
+            self._store_manifest(index)
+            self._tag(name, fallback_tag(subject), index, INDEX_TYPE)
+        return False
+
+    def _store_manifest(self, body: bytes) -> str:
+        digest = sha256_digest(body)
+        if not self.has_blob("", digest):
+            self.push_blob("", digest, len(body), body)
+        return digest
+
+    def _tag(self, name: str, tag: str, body: bytes, media_type: str) -> None:
+        """Point ``name:tag`` at a stored manifest; the caller holds the index lock."""
+        index = self._index()
+        ref = f"{name}:{tag}"
+        kept = [m for m in index["manifests"] if m.get("annotations", {}).get(REF_NAME) != ref]
+        kept.append({"mediaType": media_type, "digest": sha256_digest(body), "size": len(body),
+                     "annotations": {REF_NAME: ref}})
+        _atomic_write(self.root / "index.json", _index_bytes(kept))
 
     def delete_tag(self, name: str, tag: str) -> bool:
         with self._locked():
@@ -159,6 +183,9 @@ class LayoutRegistry(Registry):
                 name, tag = ref.rsplit(":", 1)
                 found.append((name, tag, m["digest"]))
         return found
+
+    def tag_list(self, name: str) -> list[str] | None:
+        return [tag for repo, tag, _ in self.tags() if repo == name]
 
     def _index(self) -> dict[str, Any]:
         try:

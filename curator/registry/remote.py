@@ -38,6 +38,9 @@ TRANSIENT = {408, 429, 500, 502, 503, 504}
 ACCEPT = ", ".join([MANIFEST_TYPE, INDEX_TYPE, "application/vnd.docker.distribution.manifest.v2+json",
                     "application/vnd.docker.distribution.manifest.list.v2+json"])
 CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+#: tags asked for per page of a tag list, and the most pages of any listing curator reads
+TAGS_PAGE = 1000
+MAX_PAGES = 10_000
 
 
 class _Transient(Exception):
@@ -311,8 +314,61 @@ class RemoteRegistry(Registry):
         return "OCI-Subject" in resp.headers
 
     def referrers_api(self, name: str, digest: str) -> list[Descriptor] | None:
-        resp = self._request("GET", f"/v2/{name}/referrers/{digest}", self._scope(name),
-                             headers={"Accept": INDEX_TYPE})
-        if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith(INDEX_TYPE):
+        found: list[Descriptor] = []
+        for page, resp in enumerate(self._pages(f"/v2/{name}/referrers/{digest}", self._scope(name),
+                                                {"Accept": INDEX_TYPE})):
+            if resp.status_code != 200 or not resp.headers.get("Content-Type", "").startswith(INDEX_TYPE):
+                if page == 0:
+                    return None  # no referrers API: the caller reads the fallback tag
+                # a partial list could leave out a rejection: never answer with one
+                raise self._fail(resp, f"page {page + 1} of the referrers of {name}@{digest}")
+            found += [Descriptor.from_dict(d)
+                      for d in parse_json(resp.content, "referrers").get("manifests", [])]
+        return found
+
+    def tag_list(self, name: str) -> list[str] | None:
+        tags: list[str] = []
+        for page, resp in enumerate(self._pages(f"/v2/{name}/tags/list?n={TAGS_PAGE}", self._scope(name),
+                                                {"Accept": "application/json"})):
+            if resp.status_code == 404 and page == 0:
+                return []
+            if resp.status_code != 200:
+                raise self._fail(resp, f"page {page + 1} of the tags of {name}")
+            listed = parse_json(resp.content, "tag list").get("tags") or []
+            if not isinstance(listed, list):
+                raise IntegrityError(f"the registry {self.base} listed the tags of {name} as {type(listed)}",
+                                     "the registry is misbehaving")
+            tags += [str(t) for t in listed]
+        return tags
+
+    def _pages(self, path: str, scope: str, headers: dict[str, str]) -> Iterator[Any]:
+        """Each page of a paginated listing (OCI distribution: ``Link: <URL>; rel="next"``).
+
+        Next pages must stay on this registry's origin (they carry its credentials), may not
+        repeat, and stop after ``MAX_PAGES``: a registry cannot lead curator elsewhere or
+        round in circles.
+        """
+        seen: set[str] = set()
+        url: str | None = self.base + path
+        while url is not None:
+            if url in seen:
+                raise IntegrityError(f"the registry {self.base} paginates {path} in a circle (at {url})",
+                                     "the registry is misbehaving; check its version")
+            if len(seen) >= MAX_PAGES:
+                raise IntegrityError(f"the registry {self.base} gave more than {MAX_PAGES} pages of {path}",
+                                     "the listing is too large to trust; check the registry")
+            seen.add(url)
+            resp = self._request("GET", url, scope, headers=dict(headers))
+            yield resp
+            url = self._next_page(resp, path)
+
+    def _next_page(self, resp: Any, path: str) -> str | None:
+        link = resp.links.get("next", {}).get("url") if resp.status_code == 200 else None
+        if not link:
             return None
-        return [Descriptor.from_dict(d) for d in parse_json(resp.content, "referrers").get("manifests", [])]
+        url = urljoin(self.base + "/", link)
+        here, there = urlsplit(self.base), urlsplit(url)
+        if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+            raise IntegrityError(f"the registry {self.base} points the next page of {path} at another "
+                                 f"origin ({there.scheme}://{there.netloc})", "curator did not follow it")
+        return str(url)

@@ -253,5 +253,5 @@ def _move(entry: dict[str, Any], digest: str, action: str) -> None:
     entry.setdefault("history", []).append({"action": action, "digest": digest})
 
 
-def set_ledger_head(targets: Targets, rows: int, head: str) -> None:
-    _ext(targets)["ledger"] = {"rows": rows, "head": head}
+def set_ledger_head(targets: Targets, rows: int, head: str, where: str = "") -> None:
+    _ext(targets)["ledger"] = {"rows": rows, "head": head, **({"where": where} if where else {})}

@@ -43,7 +43,7 @@ def test_curators_opening_a_new_ledger_at_once_migrate_it_once(pg_url: str) -> N
         t.join()
     assert not failed and len(opened) == 6
     with psycopg.connect(pg_url) as db:
-        assert db.execute("SELECT key, value FROM curator_meta").fetchall() == [("schema_version", "1")]
+        assert db.execute("SELECT key, value FROM curator_meta").fetchall() == [("schema_version", "2")]
     for led in opened:
         led.close()
 
@@ -161,6 +161,7 @@ def test_a_role_that_can_only_append_to_the_log(pg_url: str, pg_server: PgServer
             owner.execute(f"GRANT SELECT, INSERT ON events TO {role}")
             owner.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON reviews, stage_results TO {role}")
             owner.execute(f"GRANT SELECT ON curator_meta TO {role}")
+            owner.execute(f"GRANT SELECT, INSERT, UPDATE ON chain_head TO {role}")
         url = pg_url.replace("postgresql://curator@", f"postgresql://{role}@")
         led = PostgresLedger(url)
         review = led.create_review(Candidate("acme/m", "main", "hub", commit="e" * 40))

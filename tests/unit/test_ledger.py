@@ -93,7 +93,7 @@ def _fill(ledger: LedgerBase) -> str:
 
 
 def test_fresh_ledger_is_versioned(store: Store, ledger: LedgerBase, tmp_path: Path) -> None:
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
     if store.backend == "sqlite":
         db = sqlite3.connect(tmp_path / "ledger.db")
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -134,7 +134,7 @@ def test_a_second_connection_sees_the_same_ledger(store: Store, ledger: LedgerBa
         assert other.verify().head == ledger.verify().head
     finally:
         other.close()
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
 
 
 def test_edited_row_is_named(store: Store, ledger: LedgerBase) -> None:

@@ -114,8 +114,12 @@ def near_misses(repo_id: str, trusted_publishers: list[str], inventory_names: li
     org, name = _split(repo_id)
     found: list[NearMiss] = []
     models = [(m, "trusted") for m in trusted_publishers if "/" in m]
-    models += [(m, "inventory") for m in inventory_names if m]
     publishers = {p.lower(): (p, "trusted") for p in trusted_publishers if p and "/" not in p}
+    trusted_orgs = {_split(m)[0] if "/" in m else m for m in trusted_publishers if m}
+    # an inventory model whose publisher imitates a trusted one protects no name: it is the
+    # impostor, and the genuine publisher's models must not be judged look-alikes of it
+    models += [(m, "inventory") for m in inventory_names
+               if m and not any(resembles(_split(m)[0], t, max_distance, short_name) for t in trusted_orgs)]
     for model, source in models:
         m_org = _split(model)[0]
         if m_org:
