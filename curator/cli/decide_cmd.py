@@ -113,7 +113,8 @@ def decide(
         return
     say(f"[bold]{outcome.outcome}[/] by {markup(outcome.curator.label)}, decision {outcome.decision_id}")
     if outcome.outcome == "pending":
-        say(f"  {outcome.approvals} of {outcome.approvals_required} approvals; another curator must approve")
+        say(f"  {outcome.approvals} of {outcome.approvals_required} approvals (rule from "
+            f"{markup(outcome.rules_source)}); another curator must approve")
     if outcome.ref:
         say(f"  pushed {markup(outcome.ref)}\n  digest {markup(outcome.digest_ref)}")
 

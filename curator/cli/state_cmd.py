@@ -81,6 +81,7 @@ def rotate(key_dir: KeyDirs = None, registry: RegistryOpt = None, as_json: Json 
         DecisionRules.from_policy(policy).approvals_required,
         anchor,
         expiry(policy),
+        rules=DecisionRules.from_policy(policy).gate_dict(),
     )
     keyids = sorted(root.signed.roles["targets"].keyids)
     if as_json:

@@ -43,8 +43,7 @@ def _gate(ref: str, registry: str | None, state_dir: Path | None, dest: Path | N
           verb: str) -> None:
     """Resolve, run the TUF client workflow, then the gate; exit 0 only if all held."""
     from curator.core.policy import Policy
-    from curator.decision.rules import DecisionRules
-    from curator.decision.signed_state import trusted_state
+    from curator.decision.signed_state import root_rules, trusted_state
     from curator.decision.verify import Problem, VerifyReport
     from curator.decision.verify import pull as run_pull
     from curator.decision.verify import verify as run_verify
@@ -61,7 +60,7 @@ def _gate(ref: str, registry: str | None, state_dir: Path | None, dest: Path | N
         refused.problems.append(Problem("signed-state", exc.diagnostics()))
         _report(refused, as_json, verb)
         return
-    rules = DecisionRules.from_policy(policy)
+    rules = root_rules(trusted.root, policy)  # the team's signed rules, not the deploy copy's
     with byte_progress("pull" if dest else "verify", None, as_json) as on_bytes:
         if dest is None:
             report = run_verify(target, reference, trusted, rules, on_bytes=on_bytes)

@@ -59,8 +59,7 @@ def assess(session: Session, review_id: str) -> Assessment:
     """Gather a review's results and judge them against the decision rules."""
     review = session.ledger.get_review(review_id)
     results = session.ledger.results(review_id)
-    rules = DecisionRules.from_policy(session.policy)
-    trusted = load_trusted(session.policy.directory)
+    rules, trusted = team_rules_for(session)
     stages = session.policy.stages
     why = []
     for name in stages:
@@ -75,6 +74,19 @@ def assess(session: Session, review_id: str) -> Assessment:
         blockers=tuple(blockers(stages, results, rules)), manifest=manifest, rules=rules,
         approvals=tuple(e["payload"] for e in decisions if e["payload"].get("outcome") == "approved"),
         opened_by=opened[0]["payload"].get("curator") if opened else None, trusted=trusted)
+
+
+def team_rules_for(session: Session) -> tuple[DecisionRules, dict[str, TrustedCurator]]:
+    """The rules a decision is held to and whose signatures count: the team's signed root (in the
+    configured registry's state) where there is one, so a curator's looser local checklists
+    cannot publish what the deploy gate would refuse; else this workspace's checklists."""
+    from curator.decision.signed_state import team_rules
+    from curator.registry import open_registry
+
+    team = team_rules(open_registry(session.workspace.registry_dir, session.policy), session.policy)
+    if team is not None:
+        return team
+    return DecisionRules.from_policy(session.policy), load_trusted(session.policy.directory)
 
 
 @dataclass(frozen=True)
@@ -105,9 +117,12 @@ class DecisionOutcome:
     approvals: int
     approvals_required: int
     curator: CuratorIdentity
+    #: where the rules this decision was held to came from (the team's signed root, or local)
+    rules_source: str = "local checklists"
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision_id": self.decision_id, "outcome": self.outcome, "ref": self.ref,
+                "rules_source": self.rules_source,
                 "digest_ref": self.digest_ref, "manifest_digest": self.manifest_digest,
                 "approvals": self.approvals, "approvals_required": self.approvals_required,
                 "curator": self.curator.to_dict()}
@@ -149,7 +164,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
                                       "separation of duties needs it; open a new review with --fresh")
             if opener.get("keyid") == me.keyid or person in opener_people(opener, a.trusted):
                 raise DecisionRefused(f"{me.label} opened review {a.review.id} and cannot approve it",
-                                      "separation of duties: another curator must approve")
+                                      f"separation of duties ({a.rules.source}): another curator "
+                                      "must approve")
     elif request.waivers or request.swap.given or request.supersede:
         raise UsageError("--waive, --supersede, --replaces, --justification and --rollback-plan apply to "
                          "approvals", "drop them when rejecting")
@@ -212,7 +228,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             _sign_decision_state(session, registry, signer, a.review.id, name, artifact.digest, final,
                                  request.rationale.strip())
     return DecisionOutcome(did, final, pushed.ref if pushed else None, pushed.digest_ref if pushed else None,
-                           artifact.digest, counted.get("n", 0), required, me)
+                           artifact.digest, counted.get("n", 0), required, me, a.rules.source)
 
 
 def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from curator.attest.statement import Waiver
@@ -39,6 +39,41 @@ class DecisionRules:
     swap_requires: frozenset[str] = frozenset(SWAP_FIELDS)
     #: the tag deploys pull; every final approval moves it, 'curator rollback' moves it back
     production_tag: str = "prod"
+    #: where the gate's rules came from: this workspace's checklists, or the team's signed root
+    source: str = "local checklists"
+
+    def gate_dict(self) -> dict[str, Any]:
+        """The rules the deploy gate holds decisions to, as the team's signed root carries them."""
+        return {"block_on": sorted(self.block_on), "missing_blocks": self.missing_blocks,
+                "unwaivable": sorted(self.unwaivable), "max_waiver_days": self.max_waiver_days,
+                "approvals_required": self.approvals_required,
+                "critical_waiver_approvals": self.critical_waiver_approvals,
+                "separation_of_duties": self.separation_of_duties}
+
+    def with_team(self, team: dict[str, Any], source: str) -> DecisionRules:
+        """These rules with the team's (from its signed root) in place of the gate's: a curator's
+        local copy of the checklists cannot loosen what the team decided."""
+        def strs(key: str, current: frozenset[str]) -> frozenset[str]:
+            value = team.get(key)
+            return frozenset(str(v) for v in value) if isinstance(value, list) else current
+
+        def number(key: str, current: int) -> int:
+            value = team.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else current
+
+        def flag(key: str, current: bool) -> bool:
+            value = team.get(key)
+            return value if isinstance(value, bool) else current
+
+        return replace(
+            self, block_on=strs("block_on", self.block_on), unwaivable=strs("unwaivable", self.unwaivable),
+            missing_blocks=flag("missing_blocks", self.missing_blocks),
+            max_waiver_days=number("max_waiver_days", self.max_waiver_days),
+            waiver_days=min(self.waiver_days, number("max_waiver_days", self.max_waiver_days)),
+            approvals_required=number("approvals_required", self.approvals_required),
+            critical_waiver_approvals=max(2, number("critical_waiver_approvals",
+                                                    self.critical_waiver_approvals)),
+            separation_of_duties=flag("separation_of_duties", self.separation_of_duties), source=source)
 
     @classmethod
     def from_policy(cls, policy: Policy) -> DecisionRules:

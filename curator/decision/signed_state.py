@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuf.api.metadata import Targets
 
@@ -26,6 +26,9 @@ from curator.state.repository import Expiry, Published, cosign, load_current, si
 from curator.state.roles import ANCHOR_FILE
 from curator.state.roles import init_state as init_registry_state
 from curator.state.store import StateStore
+
+if TYPE_CHECKING:
+    from curator.decision.rules import DecisionRules
 
 Change = Callable[[Targets], None]
 
@@ -75,6 +78,7 @@ def init_state(registry: Any, policy: Any, signers: Sequence[Signer], now: dt.da
         anchor,
         expiry(policy),
         now,
+        DecisionRules.from_policy(policy).gate_dict(),
     )
     return root.signed.version
 
@@ -122,6 +126,35 @@ def trusted_state(registry: Any, policy: Any, state_dir: Path) -> TrustedState:
         state_dir_for(state_dir, registry.location),
         production_tag(policy),
     )
+
+
+def root_rules(root: Any, policy: Any) -> DecisionRules:
+    """This policy's decision rules with the gate's rules as the team's signed ``root`` holds them
+    (the targets threshold is the number of approvals)."""
+    from curator.decision.rules import DecisionRules
+    from curator.state.roles import RULES_FIELD
+
+    team_dict = root.unrecognized_fields.get(RULES_FIELD) or {}
+    return DecisionRules.from_policy(policy).with_team(
+        {**(team_dict if isinstance(team_dict, dict) else {}),
+         "approvals_required": root.roles["targets"].threshold},
+        f"the team's signed root v{root.version}")
+
+
+def team_rules(registry: Any, policy: Any) -> tuple[DecisionRules, dict[str, TrustedCurator]] | None:
+    """The decision rules and curators of the team's signed root, as the registry's state holds it
+    (its root chain checked from the anchor); None where there is no anchor or no state yet."""
+    from curator.state.keys import curator_of
+
+    anchor = anchor_path(policy)
+    store = StateStore(registry)
+    if not anchor.is_file() or store.get("root.json") is None:
+        return None
+    root = load_current(store, read_anchor(anchor)).root.signed
+    rules = root_rules(root, policy)
+    keyids = set(root.roles["targets"].keyids)
+    curators = [curator_of(key) for kid, key in root.keys.items() if kid in keyids]
+    return rules, {c.keyid: c for c in curators}
 
 
 def current_state(registry: Any, policy: Any) -> content.SignedState:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tuf.api.metadata import Metadata, MetaFile, Root, Targets
 
@@ -48,10 +49,16 @@ def _team(curators: Sequence[TrustedCurator], threshold: int) -> list[TrustedCur
     return active
 
 
+#: the team's decision rules the gate holds every decision to, signed into the root
+RULES_FIELD = "x-curator-rules"
+
+
 def build_root(
-    curators: Sequence[TrustedCurator], threshold: int, version: int, expires: dt.datetime
+    curators: Sequence[TrustedCurator], threshold: int, version: int, expires: dt.datetime,
+    rules: dict[str, Any] | None = None,
 ) -> Root:
-    root = Root(version=version, expires=expires, consistent_snapshot=True)
+    root = Root(version=version, expires=expires, consistent_snapshot=True,
+                unrecognized_fields={RULES_FIELD: rules} if rules else None)
     for curator in curators:
         for role in TOP_ROLES:
             root.add_key(tuf_key(curator), role)
@@ -99,6 +106,7 @@ def init_state(
     anchor: Path,
     expiry: Expiry = DEFAULT_EXPIRY,
     now: dt.datetime | None = None,
+    rules: dict[str, Any] | None = None,
 ) -> Metadata[Root]:
     """The first root (every curator listed, signed by ``threshold`` of them), an empty
     targets, snapshot and timestamp in the registry; the root also goes to ``anchor``."""
@@ -110,7 +118,7 @@ def init_state(
             "change who the curators are with 'curator state rotate'",
         )
     team = _team(curators, threshold)
-    root = Metadata(build_root(team, threshold, 1, expiry.of("root", now)))
+    root = Metadata(build_root(team, threshold, 1, expiry.of("root", now), rules))
     _need(_sign(root, root.signed, "root", signers), threshold, "the first root")
     targets = Metadata(
         Targets(
@@ -138,6 +146,7 @@ def rotate_root(
     anchor: Path,
     expiry: Expiry = DEFAULT_EXPIRY,
     now: dt.datetime | None = None,
+    rules: dict[str, Any] | None = None,
 ) -> Metadata[Root]:
     """A new root whose keys are curators.yaml's active curators, signed by the old root's
     threshold and the new one's; targets are re-signed by the new keys so a revoked key's
@@ -146,7 +155,7 @@ def rotate_root(
     current = load_current(store, anchor_bytes)
     old = current.root.signed
     team = _team(curators, threshold)
-    new = Metadata(build_root(team, threshold, old.version + 1, expiry.of("root", now)))
+    new = Metadata(build_root(team, threshold, old.version + 1, expiry.of("root", now), rules))
     _sign(new, old, "root", signers)  # a revoked curator's key still signs its own removal
     _sign(new, new.signed, "root", signers)
     _need(

@@ -40,7 +40,8 @@ class Team:
     members: dict[str, Member]
 
     def rules(self, folder: Path | None = None, **decision: object) -> Path:
-        """Change the decision rules of the team's checklists (or of a copy in ``folder``)."""
+        """Change the decision rules of the team's checklists, and sign them into the team's root
+        (every curator signs the rotation); or, with ``folder``, of a curator's own copy only."""
         target = self.checklists
         if folder is not None:
             import shutil
@@ -49,7 +50,30 @@ class Team:
         data = yaml.safe_load((target / "default.yaml").read_text())
         data["decision"].update(decision)
         (target / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        if folder is None:
+            self.sign_root()
         return target
+
+    def sign_root(self) -> None:
+        """The team's root: curators.yaml's curators and default.yaml's decision rules, signed by
+        all three (``curator state init`` the first time, ``curator state rotate`` after)."""
+        from curator.decision.rules import DecisionRules
+        from curator.decision.signed_state import anchor_path, expiry, init_state, team
+        from curator.registry import open_registry
+        from curator.state.client import read_anchor
+        from curator.state.roles import rotate_root
+        from curator.state.store import StateStore
+
+        policy = Policy.load(self.checklists)
+        registry = open_registry(self.checklists, policy, self.registry.url)
+        signers = [m.signer for m in self.members.values()]
+        anchor = anchor_path(policy)
+        if not anchor.is_file():
+            init_state(registry, policy, signers)
+            return
+        rules = DecisionRules.from_policy(policy)
+        rotate_root(StateStore(registry), read_anchor(anchor), team(policy), signers,
+                    rules.approvals_required, anchor, expiry(policy), rules=rules.gate_dict())
 
     def env(self, member: str) -> dict[str, str]:
         return {"CURATOR_HOME": str(self.members[member].home), "CURATOR_CHECKLISTS": str(self.checklists),
@@ -63,8 +87,7 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
     registry = start_distribution(tmp_path / "distribution")
     monkeypatch.setenv("CURATOR_LEDGER_URL", url)
     monkeypatch.setenv("CURATOR_REGISTRY", registry.url)
-    checklists = isolated_checklists(tmp_path / "team-checklists", ["fetch"], approvals_required=1,
-                                     trust_workspace_keys=False)
+    checklists = isolated_checklists(tmp_path / "team-checklists", ["fetch"], approvals_required=1)
     members: dict[str, Member] = {}
     entries = []
     for name, email in (("ada", "ada@team.example"), ("bob", "bob@team.example"),
@@ -75,8 +98,10 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
         members[name] = Member(name, home, FileSigner(keys))
         entries.append({"name": name.title(), "email": email, "public_key": public_key_of(keys)})
     (checklists / "curators.yaml").write_text(yaml.safe_dump({"curators": entries}))
+    made = Team(checklists, url, registry, members)
+    made.sign_root()
     try:
-        yield Team(checklists, url, registry, members)
+        yield made
     finally:
         registry.process.terminate()
         registry.process.wait(10)

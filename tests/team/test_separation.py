@@ -50,6 +50,7 @@ def _second_key(team: Team, tmp_path: Path, email: str, listed: bool) -> FileSig
         data = yaml.safe_load((team.checklists / "curators.yaml").read_text())
         data["curators"].append({"name": "Bob", "email": email, "public_key": public_key_of(folder)})
         (team.checklists / "curators.yaml").write_text(yaml.safe_dump(data))
+        team.sign_root()  # listed and signed into the team's root, as a team adds a key
     return FileSigner(folder)
 
 
@@ -57,9 +58,9 @@ def _second_key(team: Team, tmp_path: Path, email: str, listed: bool) -> FileSig
 def test_a_second_key_of_the_same_curator_does_not_count_twice(team: Team, tmp_path: Path,
                                                                email: str) -> None:
     team.rules(approvals_required=2, separation_of_duties=True)
+    second = _second_key(team, tmp_path, email, listed=True)  # a key the team's root lists too
     review_id = _open(team, tmp_path)
     assert _decide(team, "bob", review_id)["outcome"] == "pending"
-    second = _second_key(team, tmp_path, email, listed=True)
     with pytest.raises(DecisionRefused) as caught:
         _decide(team, "bob", review_id, signer=second)
     assert "already approved" in caught.value.message
@@ -76,47 +77,38 @@ def test_an_untrusted_key_cannot_decide(team: Team, tmp_path: Path) -> None:
     assert "not a trusted curator key" in caught.value.message and "curators.yaml" in caught.value.advice
 
 
-def test_verify_refuses_the_openers_approval_made_under_a_looser_local_policy(
-        team: Team, tmp_path: Path) -> None:
+def test_a_looser_local_policy_cannot_publish_what_the_team_refuses(team: Team, tmp_path: Path) -> None:
+    """Ada's own copy of the checklists drops separation of duties and asks for one approval;
+    the team's signed root asks for two and separation: her copy decides nothing."""
     team.rules(approvals_required=2, separation_of_duties=True)
-    loose = team.rules(tmp_path / "ada-local-checklists", separation_of_duties=False)
+    loose = team.rules(tmp_path / "ada-local-checklists", separation_of_duties=False, approvals_required=1)
     review_id = _open(team, tmp_path, loose)
-    assert _decide(team, "ada", review_id, checklists=loose)["outcome"] == "pending"  # her copy allows it
-    done = _decide(team, "bob", review_id, checklists=loose)
-    assert done["outcome"] == "approved" and done["ref"]
-
-    session = team.members["bob"].session(team.checklists)
-    try:
-        (decision,) = [e for e in session.ledger.events(review_id, kind="decision")
-                       if e["payload"]["curator"]["email"] == "ada@team.example"]
-    finally:
-        session.close()
-    from curator.attest.dsse import verify_envelope
-    from curator.attest.trust import load_trusted
-
-    signed = verify_envelope(decision["payload"]["envelope"].encode(), load_trusted(team.checklists, None))
-    assert signed.statement["predicate"]["opened_by"]["email"] == "ada@team.example"
-    assert signed.statement["predicate"]["policy"]["separation_of_duties"] is False
-
-    deploy = {**team.env("bob"), "CURATOR_HOME": str(tmp_path / "deploy")}
-    verified = cli("verify", str(done["digest_ref"]), "--json", env=deploy)
-    assert verified.returncode == 1, verified.stdout + verified.stderr
-    problems = json.loads(verified.stdout)["problems"]
-    assert [p["code"] for p in problems] == ["separation-of-duties"]
-    assert "Ada" in problems[0]["message"]
-
-
-def test_under_the_teams_rules_the_openers_approval_is_not_counted_nor_pushed(
-        team: Team, tmp_path: Path) -> None:
-    team.rules(approvals_required=2, separation_of_duties=True)
-    loose = team.rules(tmp_path / "ada-local-checklists", separation_of_duties=False)
-    review_id = _open(team, tmp_path, loose)
-    assert _decide(team, "ada", review_id, checklists=loose)["outcome"] == "pending"
-    assert _decide(team, "bob", review_id)["outcome"] == "pending"  # Ada's approval is not one here
-    final = _decide(team, "carol", review_id)
-    assert final["outcome"] == "approved"
+    with pytest.raises(DecisionRefused) as caught:  # the opener, under the team's rule
+        _decide(team, "ada", review_id, checklists=loose)
+    assert "opened review" in caught.value.message
+    assert "the team's signed root" in caught.value.advice
+    first = _decide(team, "bob", review_id, checklists=loose)
+    assert first["outcome"] == "pending" and not first["ref"]  # one approval is not enough for the team
+    assert str(first["rules_source"]).startswith("the team's signed root v")
+    final = _decide(team, "carol", review_id, checklists=loose)
+    assert final["outcome"] == "approved" and final["approvals"] == 2 and final["ref"]
     deploy = {**team.env("carol"), "CURATOR_HOME": str(tmp_path / "deploy")}
     verified = cli("verify", str(final["digest_ref"]), "--json", env=deploy)
     assert verified.returncode == 0, verified.stdout
     curators = sorted(d["curator"]["email"] for d in json.loads(verified.stdout)["decisions"])
     assert curators == ["bob@team.example", "carol@team.example"]
+
+
+def test_verify_holds_decisions_to_the_teams_signed_rules(team: Team, tmp_path: Path) -> None:
+    """A deploy workspace whose own default.yaml asks for one approval still holds every
+    decision to the team's signed root (two approvals): a lone approval never verifies."""
+    review_id = _open(team, tmp_path)
+    single = _decide(team, "bob", review_id)
+    assert single["outcome"] == "approved" and single["ref"]
+    team.rules(approvals_required=2)
+    deploy_checklists = team.rules(tmp_path / "deploy-checklists", approvals_required=1)
+    deploy = {**team.env("carol"), "CURATOR_HOME": str(tmp_path / "deploy"),
+              "CURATOR_CHECKLISTS": str(deploy_checklists)}
+    verified = cli("verify", str(single["digest_ref"]), "--json", env=deploy)
+    assert verified.returncode == 1, verified.stdout
+    assert json.loads(verified.stdout)["reason"] == "insufficient-approvals"
