@@ -185,6 +185,8 @@ class PolicyDocument(Section):
     eval: EvalSection | None = None
     decision: DecisionSection | None = None
     registry: RegistrySection | None = None
+    #: registries one inventory and AI-BOM span (URLs, ``workspace``, ``oci:DIR``); empty = ``registry``
+    registries: list[str] = []
     ledger: LedgerSection | None = None
     quarterly: QuarterlySection | None = None
 
