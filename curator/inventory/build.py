@@ -150,6 +150,7 @@ class Inventory:
     generated: str
     #: review id -> its stored stage results, as read while building (the BOM reads card and eval)
     results: dict[str, dict[str, StageResult]] = field(default_factory=dict, repr=False)
+    policy_version: str = "unversioned"
 
     def counts(self) -> dict[str, int]:
         counts = {APPROVED: 0, NEEDS_REVIEW: 0, RETIRED: 0}
@@ -243,7 +244,7 @@ def build_inventory(session: Any, registry: Any = None, today: dt.date | None = 
     entries = tuple(sorted(by_ref.values(), key=lambda e: e.ref))
     return Inventory(entries, registry.location if registry is not None else "", tags is not None,
                      iso(dt.datetime.now(dt.UTC).timestamp()) or "",
-                     {e.review_id: loaded[e.review_id] for e in entries})
+                     {e.review_id: loaded[e.review_id] for e in entries}, session.policy.version)
 
 
 def _entry(results: dict[str, StageResult], review: Any, push: dict[str, Any], final: dict[str, Any],
@@ -358,4 +359,5 @@ def merge_inventories(inventories: list[Inventory]) -> Inventory:
     results = {k: v for inv in inventories for k, v in inv.results.items()}
     return Inventory(entries, ", ".join(inv.registry for inv in inventories),
                      all(inv.registry_listed for inv in inventories),
-                     max((inv.generated for inv in inventories), default=""), results)
+                     max((inv.generated for inv in inventories), default=""), results,
+                     inventories[0].policy_version if inventories else "unversioned")

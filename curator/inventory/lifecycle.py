@@ -29,6 +29,7 @@ class Lifecycle:
     rollbacks: tuple[dict[str, Any], ...] = ()  # the name's rollbacks {time, from, to, curator, rationale}
     rolled_back_from: bool = False  # a rollback moved production away from this artifact
     retirement: dict[str, Any] | None = None  # {time, curator, rationale, action_id}
+    envelope: str = field(default="", repr=False)  # the final approval's DSSE envelope, as signed
 
     def to_dict(self) -> dict[str, Any]:
         return {"approvers": list(self.approvers), "conditions": list(self.conditions), "change": self.change,
@@ -93,7 +94,8 @@ class LifecycleIndex:
                       "action_id": retired["payload"].get("action_id")} if retired else None
         return Lifecycle(approvers=approvers, conditions=conditions, change=change, replaced_by=replaced_by,
                          production=production, rollbacks=rollbacks,
-                         rolled_back_from=any(r["from"] == digest for r in rollbacks), retirement=retirement)
+                         rolled_back_from=any(r["from"] == digest for r in rollbacks), retirement=retirement,
+                         envelope=str(final.get("envelope", "")))
 
 
 def read_lifecycle(ledger: Any) -> LifecycleIndex:
