@@ -25,7 +25,8 @@ Waivable = Literal["fetch", "scan", "signature", "card", "eval", "custom-code"]
 StatusName = Literal["passed", "warned", "failed", "errored", "skipped"]
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
 ScannerName = Literal["modelscan", "picklescan", "modelaudit"]
-CheckName = Literal["verify", "rescan", "waiver", "max-age", "base-model", "upstream"]
+CheckName = Literal["verify", "rescan", "waiver", "max-age", "base-model", "upstream", "findings", "eval",
+                    "lookalike"]
 CardField = Literal["publisher_identity", "training_data", "training_pipeline", "eval_summary", "lineage"]
 
 Count = Annotated[int, Field(ge=0)]

@@ -88,9 +88,15 @@ def _scan_files(results: dict[str, StageResult]) -> dict[str, dict[str, Any]]:
     return {str(f.get("path")): f for f in (scan.evidence.get("files", []) if scan else [])}
 
 
+#: a reader's per-file statuses that mean it never read the file (scan stage ``Voice``)
+NOT_READ = ("not-given", "not-run")
+
+
 def _scanned_by(scan_file: dict[str, Any], versions: dict[str, str]) -> list[str]:
-    return [f"{name} {versions.get(name, '')} {(run or {}).get('status', '')}".replace("  ", " ").strip()
-            for name, run in sorted((scan_file.get("scanners") or {}).items())]
+    """``NAME VERSION: STATUS`` of each reader that read this file."""
+    return [f"{name} {versions.get(name, '?')}: {(run or {}).get('status')}"
+            for name, run in sorted((scan_file.get("scanners") or {}).items())
+            if (run or {}).get("status") not in NOT_READ]
 
 
 def file_components(entry: InventoryEntry, results: dict[str, StageResult], ref: str) -> list[dict[str, Any]]:
