@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,7 +38,8 @@ def bom(
         "--validate", help="Also check the BOM against the CycloneDX 1.6 schema (slow on big inventories).")]
     = False,
     diff: Annotated[Path | None, typer.Option(
-        "--diff", help="Compare with an earlier BOM (OLD.json): print what changed instead of the BOM.")] = None,
+        "--diff", help="Compare with an earlier BOM (OLD.json): print what changed instead of the BOM.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --diff: the changes as one JSON document.")]
     = False,
     registry: RegistriesOpt = None,

@@ -163,13 +163,15 @@ def build_report(session: Any, review_id: str, trusted: dict[str, Any]) -> Appro
                     | {"time": iso(e["time"]), "seq": e["seq"]}
                     for e in events if e["kind"] == "quarterly_action")
     chain = ledger.verify().to_dict()
-    approved = [e["payload"] for e in events if e["kind"] == "decision" and e["payload"].get("outcome") == "approved"]
+    approved = [e["payload"] for e in events
+                if e["kind"] == "decision" and e["payload"].get("outcome") == "approved"]
     life = Lifecycle()
     if approved:
         from curator.inventory.lifecycle import read_lifecycle
 
         last = approved[-1]
-        life = read_lifecycle(ledger).of(review_id, str(last.get("name", "")), str(last.get("subject_digest", "")),
+        life = read_lifecycle(ledger).of(review_id, str(last.get("name", "")),
+                                         str(last.get("subject_digest", "")),
                                          str((pushed or {}).get("registry") or "") or None)
     return ApprovalReport(
         generated=iso(time.time()) or "", review=review, results=results,

@@ -149,7 +149,8 @@ def _slice(inventory: Inventory, entries: tuple[InventoryEntry, ...], refs: dict
         datasets = training_datasets(results.get("card"))
         component["components"] = (file_components(entry, results, ref)
                                    + data_components(entry, datasets, ref))
-        component["modelCard"] = model_card(ref, results, [dataset_ref(ref, d) for d in dict.fromkeys(datasets)])
+        refs_of_datasets = [dataset_ref(ref, d) for d in dict.fromkeys(datasets)]
+        component["modelCard"] = model_card(ref, results, refs_of_datasets)
         declared.append(model_declarations(entry, results, ref, decision_location(entry)))
     return {"components": part.get("components", []), "dependencies": part.get("dependencies", []),
             "vulnerabilities": part.get("vulnerabilities", []), "declarations": declared}  # type: ignore[dict-item]

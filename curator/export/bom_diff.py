@@ -13,8 +13,17 @@ from typing import Any
 from curator.core.errors import UsageError
 
 MODEL = "machine-learning-model"
-KINDS = ("added", "removed", "retired", "replaced", "production", "waivers_expired", "waivers_added",
-         "verdicts_changed", "status_changed")
+KINDS = (
+    "added",
+    "removed",
+    "retired",
+    "replaced",
+    "production",
+    "waivers_expired",
+    "waivers_added",
+    "verdicts_changed",
+    "status_changed",
+)
 
 
 def read_bom(path: Path) -> dict[str, Any]:
@@ -31,8 +40,11 @@ def read_bom(path: Path) -> dict[str, Any]:
 
 
 def _models(bom: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(c.get("bom-ref")): c for c in bom.get("components") or []
-            if isinstance(c, dict) and c.get("type") == MODEL}
+    return {
+        str(c.get("bom-ref")): c
+        for c in bom.get("components") or []
+        if isinstance(c, dict) and c.get("type") == MODEL
+    }
 
 
 def _props(component: dict[str, Any]) -> dict[str, list[str]]:
@@ -48,8 +60,11 @@ def _one(props: dict[str, list[str]], name: str) -> str:
 
 
 def _verdicts(component: dict[str, Any]) -> dict[str, str]:
-    return {str(f.get("name")): _one(_props(f), "curator:scan:verdict")
-            for f in component.get("components") or [] if isinstance(f, dict) and f.get("type") == "file"}
+    return {
+        str(f.get("name")): _one(_props(f), "curator:scan:verdict")
+        for f in component.get("components") or []
+        if isinstance(f, dict) and f.get("type") == "file"
+    }
 
 
 def _waivers(props: dict[str, list[str]]) -> dict[str, str]:
@@ -61,41 +76,69 @@ def diff_boms(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[s
     before, after = _models(old), _models(new)
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
     out["added"] = [{"ref": r, "version": after[r].get("version")} for r in sorted(set(after) - set(before))]
-    out["removed"] = [{"ref": r, "version": before[r].get("version")} for r in sorted(set(before) - set(after))]
+    out["removed"] = [
+        {"ref": r, "version": before[r].get("version")} for r in sorted(set(before) - set(after))
+    ]
     for ref in sorted(set(after)):
         a = _props(after[ref])
         b = _props(before[ref]) if ref in before else {}
         if ref in before and _one(a, "curator:status") != _one(b, "curator:status"):
             change = {"ref": ref, "was": _one(b, "curator:status"), "now": _one(a, "curator:status")}
             if change["now"] == "retired":
-                out["retired"].append({"ref": ref, "by": _one(a, "curator:retired:by"),
-                                       "when": _one(a, "curator:retired:time"),
-                                       "why": _one(a, "curator:retired:reason")})
+                out["retired"].append(
+                    {
+                        "ref": ref,
+                        "by": _one(a, "curator:retired:by"),
+                        "when": _one(a, "curator:retired:time"),
+                        "why": _one(a, "curator:retired:reason"),
+                    }
+                )
             else:
                 out["status_changed"].append({**change, "reasons": a.get("curator:reason", [])})
         elif ref not in before and _one(a, "curator:status") == "retired":
-            out["retired"].append({"ref": ref, "by": _one(a, "curator:retired:by"),
-                                   "when": _one(a, "curator:retired:time"), "why": _one(a, "curator:retired:reason")})
+            out["retired"].append(
+                {
+                    "ref": ref,
+                    "by": _one(a, "curator:retired:by"),
+                    "when": _one(a, "curator:retired:time"),
+                    "why": _one(a, "curator:retired:reason"),
+                }
+            )
         replaces = _one(a, "curator:swap:replaces")
         if replaces and replaces != _one(b, "curator:swap:replaces"):
-            out["replaced"].append({"ref": ref, "replaces": replaces,
-                                    "justification": _one(a, "curator:swap:justification")})
+            out["replaced"].append(
+                {"ref": ref, "replaces": replaces, "justification": _one(a, "curator:swap:justification")}
+            )
         if ref in before and _one(a, "curator:production") != _one(b, "curator:production"):
-            out["production"].append({"ref": ref, "was": _one(b, "curator:production") or "unknown",
-                                      "now": _one(a, "curator:production") or "unknown",
-                                      "rollbacks": [r for r in a.get("curator:rollback", [])
-                                                    if r not in b.get("curator:rollback", [])]})
+            out["production"].append(
+                {
+                    "ref": ref,
+                    "was": _one(b, "curator:production") or "unknown",
+                    "now": _one(a, "curator:production") or "unknown",
+                    "rollbacks": [
+                        r for r in a.get("curator:rollback", []) if r not in b.get("curator:rollback", [])
+                    ],
+                }
+            )
         was_reasons = set(b.get("curator:reason", []))
-        out["waivers_expired"] += [{"ref": ref, "reason": r} for r in a.get("curator:reason", [])
-                                   if r.startswith("waiver for ") and r not in was_reasons]
+        out["waivers_expired"] += [
+            {"ref": ref, "reason": r}
+            for r in a.get("curator:reason", [])
+            if r.startswith("waiver for ") and r not in was_reasons
+        ]
         new_waivers = _waivers(a)
-        out["waivers_added"] += [{"ref": ref, "stage": s, "waiver": w} for s, w in sorted(new_waivers.items())
-                                 if _waivers(b).get(s) != w]
+        out["waivers_added"] += [
+            {"ref": ref, "stage": s, "waiver": w}
+            for s, w in sorted(new_waivers.items())
+            if _waivers(b).get(s) != w
+        ]
         if ref in before:
             then, now = _verdicts(before[ref]), _verdicts(after[ref])
-            out["verdicts_changed"] += [{"ref": ref, "file": f, "was": then.get(f, "absent"),
-                                         "now": now.get(f, "absent")}
-                                        for f in sorted(set(then) | set(now)) if then.get(f) != now.get(f)]
+            out["verdicts_changed"] += [
+                {"ref": ref, "file": f, "was": then.get(f, "absent"), "now": now.get(f, "absent")}
+                for f in sorted(set(then) | set(now))
+                if then.get(f) != now.get(f)
+            ]
     return out
 
 
@@ -111,8 +154,10 @@ def summary_lines(diff: dict[str, list[dict[str, Any]]]) -> list[str]:
     for item in diff["replaced"]:
         lines.append(f"replaced {item['replaces']} with {item['ref']}: {item['justification']}")
     for item in diff["production"]:
-        lines.append(f"production {item['ref']}: {item['was']} -> {item['now']}"
-                     + "".join(f"; rollback {r}" for r in item["rollbacks"]))
+        lines.append(
+            f"production {item['ref']}: {item['was']} -> {item['now']}"
+            + "".join(f"; rollback {r}" for r in item["rollbacks"])
+        )
     for item in diff["waivers_expired"]:
         lines.append(f"waiver expired {item['ref']}: {item['reason']}")
     for item in diff["waivers_added"]:

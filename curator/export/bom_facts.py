@@ -43,26 +43,38 @@ def lifecycle_properties(entry: InventoryEntry) -> list[tuple[str, str]]:
     props += [("curator:replaced_by", f"{r['ref']} ({r['digest']}) on {r['time']}") for r in life.replaced_by]
     prod = life.production
     if prod:
-        props += [("curator:production", "true" if prod.get("current") else "false"),
-                  ("curator:production:ref", f"{prod.get('ref')} -> {prod.get('digest')}")]
-    props += [("curator:rollback", f"{r['time']} by {r['curator']}: {r['from']} -> {r['to']}: {r['rationale']}")
-              for r in life.rollbacks]
+        props += [
+            ("curator:production", "true" if prod.get("current") else "false"),
+            ("curator:production:ref", f"{prod.get('ref')} -> {prod.get('digest')}"),
+        ]
+    props += [
+        ("curator:rollback", f"{r['time']} by {r['curator']}: {r['from']} -> {r['to']}: {r['rationale']}")
+        for r in life.rollbacks
+    ]
     if life.rolled_back_from:
         props.append(("curator:rolled_back_from", "true"))
     if life.retirement:
         r = life.retirement
-        props += [("curator:retired:time", str(r["time"])), ("curator:retired:by", str(r["curator"])),
-                  ("curator:retired:reason", str(r["rationale"]))]
+        props += [
+            ("curator:retired:time", str(r["time"])),
+            ("curator:retired:by", str(r["curator"])),
+            ("curator:retired:reason", str(r["rationale"])),
+        ]
     return props
 
 
 def waiver_properties(entry: InventoryEntry) -> list[tuple[str, str]]:
-    return [(f"curator:waiver:{w.get('stage')}",
-             f"waived by {entry.curator} until {w.get('expires')}: {w.get('reason')}") for w in entry.waivers]
+    return [
+        (
+            f"curator:waiver:{w.get('stage')}",
+            f"waived by {entry.curator} until {w.get('expires')}: {w.get('reason')}",
+        )
+        for w in entry.waivers
+    ]
 
 
 def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
-    """curator's own measurements, and each card claim against them (the card's own words are in modelCard)."""
+    """curator's own measurements, and each card claim against them (the card's words are in modelCard)."""
     eval_ = results.get("eval")
     if eval_ is None:
         return [("curator:eval", "not run")]
@@ -72,14 +84,21 @@ def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
             if metric.endswith("_stderr") or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             stderr = values.get(f"{metric}_stderr")
-            err = f" ± {stderr:.4g}" if isinstance(stderr, int | float) and not isinstance(stderr, bool) else ""
+            err = (
+                f" ± {stderr:.4g}" if isinstance(stderr, int | float) and not isinstance(stderr, bool) else ""
+            )
             props.append((f"curator:measured:{task}:{metric}", f"{value:.6g}{err}"))
     for claim in eval_.evidence.get("claims") or []:
         task = claim.get("mapped_task") or claim.get("task")
         metric = claim.get("mapped_metric") or claim.get("metric")
-        props.append((f"curator:claim:{task}:{metric}", f"card claims {claim.get('claimed', claim.get('value'))}, "
-                                                         f"curator measured {claim.get('measured')}: "
-                                                         f"{claim.get('verdict', 'unchecked')}"))
+        props.append(
+            (
+                f"curator:claim:{task}:{metric}",
+                f"card claims {claim.get('claimed', claim.get('value'))}, "
+                f"curator measured {claim.get('measured')}: "
+                f"{claim.get('verdict', 'unchecked')}",
+            )
+        )
     return props
 
 
@@ -94,9 +113,11 @@ NOT_READ = ("not-given", "not-run")
 
 def _scanned_by(scan_file: dict[str, Any], versions: dict[str, str]) -> list[str]:
     """``NAME VERSION: STATUS`` of each reader that read this file."""
-    return [f"{name} {versions.get(name, '?')}: {(run or {}).get('status')}"
-            for name, run in sorted((scan_file.get("scanners") or {}).items())
-            if (run or {}).get("status") not in NOT_READ]
+    return [
+        f"{name} {versions.get(name, '?')}: {(run or {}).get('status')}"
+        for name, run in sorted((scan_file.get("scanners") or {}).items())
+        if (run or {}).get("status") not in NOT_READ
+    ]
 
 
 def file_components(entry: InventoryEntry, results: dict[str, StageResult], ref: str) -> list[dict[str, Any]]:
@@ -108,25 +129,41 @@ def file_components(entry: InventoryEntry, results: dict[str, StageResult], ref:
     fetch, scan = results.get("fetch"), results.get("scan")
     scanned = _scan_files(results)
     counts: dict[str, dict[str, int]] = {}
-    for f in (scan.findings if scan else ()):
+    for f in scan.findings if scan else ():
         if f.file:
             by = counts.setdefault(f.file, {})
             by[f.severity.value] = by.get(f.severity.value, 0) + 1
     out = []
-    for f in (fetch.evidence.get("files", []) if fetch else []):
+    for f in fetch.evidence.get("files", []) if fetch else []:
         path = str(f["path"])
         seen = scanned.get(path)
-        props = [{"name": "curator:scan:verdict", "value": str(seen.get("verdict")) if seen else
-                  ("not scanned" if scan is None else "unscanned")}]
+        props = [
+            {
+                "name": "curator:scan:verdict",
+                "value": str(seen.get("verdict"))
+                if seen
+                else ("not scanned" if scan is None else "unscanned"),
+            }
+        ]
         if seen and seen.get("format"):
             props.append({"name": "curator:scan:format", "value": str(seen["format"])})
         found = counts.get(path, {})
         props.append({"name": "curator:scan:findings", "value": str(sum(found.values()))})
-        props += [{"name": f"curator:scan:findings:{sev}", "value": str(n)} for sev, n in sorted(found.items())]
-        props += [{"name": "curator:scan:scanned_by", "value": s}
-                  for s in _scanned_by(seen or {}, entry.scanners)]
-        out.append({"type": "file", "bom-ref": f"{ref}#file:{path}", "name": path,
-                    "hashes": [{"alg": "SHA-256", "content": str(f["sha256"])}], "properties": props})
+        props += [
+            {"name": f"curator:scan:findings:{sev}", "value": str(n)} for sev, n in sorted(found.items())
+        ]
+        props += [
+            {"name": "curator:scan:scanned_by", "value": s} for s in _scanned_by(seen or {}, entry.scanners)
+        ]
+        out.append(
+            {
+                "type": "file",
+                "bom-ref": f"{ref}#file:{path}",
+                "name": path,
+                "hashes": [{"alg": "SHA-256", "content": str(f["sha256"])}],
+                "properties": props,
+            }
+        )
     return out
 
 
@@ -145,8 +182,12 @@ def data_components(entry: InventoryEntry, datasets: list[str], ref: str) -> lis
     for name in dict.fromkeys(datasets):
         data: dict[str, Any] = {"type": "dataset", "name": name}
         url = dataset_url(name, entry)
-        component: dict[str, Any] = {"type": "data", "bom-ref": dataset_ref(ref, name), "name": name,
-                                     "data": [data]}
+        component: dict[str, Any] = {
+            "type": "data",
+            "bom-ref": dataset_ref(ref, name),
+            "name": name,
+            "data": [data],
+        }
         if url:
             data["contents"] = {"url": url}
             component["externalReferences"] = [{"type": "distribution", "url": url}]
@@ -177,20 +218,40 @@ def vulnerabilities(entry: InventoryEntry, results: dict[str, StageResult], ref:
     if scan is None:
         return []
     waiver = next((w for w in entry.waivers if w.get("stage") == "scan"), None)
-    files = {str(f["path"]) for f in (results["fetch"].evidence.get("files", []) if "fetch" in results else [])}
+    files = {
+        str(f["path"]) for f in (results["fetch"].evidence.get("files", []) if "fetch" in results else [])
+    }
     found: list[Finding] = [f for f in scan.findings if f.severity.rank >= FINDING_FLOOR.rank]
     out = []
     for n, f in enumerate(found):
-        analysis = VulnerabilityAnalysis(
-            state=ImpactAnalysisState.EXPLOITABLE, responses=[ImpactAnalysisResponse.WILL_NOT_FIX],
-            detail=f"waived by {entry.curator} until {waiver.get('expires')}: {waiver.get('reason')}",
-        ) if waiver else None
+        analysis = (
+            VulnerabilityAnalysis(
+                state=ImpactAnalysisState.EXPLOITABLE,
+                responses=[ImpactAnalysisResponse.WILL_NOT_FIX],
+                detail=f"waived by {entry.curator} until {waiver.get('expires')}: {waiver.get('reason')}",
+            )
+            if waiver
+            else None
+        )
         target = f"{ref}#file:{f.file}" if f.file in files else ref
-        out.append(Vulnerability(
-            bom_ref=f"{ref}#finding:{n}", id=f.code, source=VulnerabilitySource(name=f.tool),
-            ratings=[VulnerabilityRating(severity=VulnerabilitySeverity(f.severity.value),
-                                         method=VulnerabilityScoreSource.OTHER)],
-            description=f.message[:2000], affects=[BomTarget(ref=target)], analysis=analysis,
-            properties=[Property(name="curator:scanner", value=f"{f.tool} {f.tool_version}".strip()),
-                        Property(name="curator:waived", value="true" if waiver else "false")]))
+        out.append(
+            Vulnerability(
+                bom_ref=f"{ref}#finding:{n}",
+                id=f.code,
+                source=VulnerabilitySource(name=f.tool),
+                ratings=[
+                    VulnerabilityRating(
+                        severity=VulnerabilitySeverity(f.severity.value),
+                        method=VulnerabilityScoreSource.OTHER,
+                    )
+                ],
+                description=f.message[:2000],
+                affects=[BomTarget(ref=target)],
+                analysis=analysis,
+                properties=[
+                    Property(name="curator:scanner", value=f"{f.tool} {f.tool_version}".strip()),
+                    Property(name="curator:waived", value="true" if waiver else "false"),
+                ],
+            )
+        )
     return out

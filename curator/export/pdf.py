@@ -19,9 +19,17 @@ from curator.export.approval import ApprovalReport
 CHROMIUM_ENV = "CURATOR_CHROMIUM"
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 120
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-         "--no-pdf-header-footer")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--no-pdf-header-footer",
+)
 
 
 def chromium() -> str:
@@ -29,9 +37,11 @@ def chromium() -> str:
     chosen = os.environ.get(CHROMIUM_ENV)
     found = shutil.which(chosen) if chosen else next((p for p in map(shutil.which, NAMES) if p), None)
     if not found:
-        raise UsageError("no Chromium to print the PDF with" + (f" ({CHROMIUM_ENV}={chosen})" if chosen else ""),
-                         "install it (apt-get install chromium) or set CURATOR_CHROMIUM, "
-                         "or use --format html and print that")
+        raise UsageError(
+            "no Chromium to print the PDF with" + (f" ({CHROMIUM_ENV}={chosen})" if chosen else ""),
+            "install it (apt-get install chromium) or set CURATOR_CHROMIUM, "
+            "or use --format html and print that",
+        )
     return found
 
 
@@ -42,16 +52,29 @@ def print_pdf(html: str) -> bytes:
         page, pdf = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
         page.write_text(html, encoding="utf-8")
         try:
-            done = subprocess.run([browser, *FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}",
-                                   f"--print-to-pdf={pdf}", page.as_uri()],
-                                  capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+            done = subprocess.run(
+                [
+                    browser,
+                    *FLAGS,
+                    f"--user-data-dir={Path(tmp) / 'profile'}",
+                    f"--print-to-pdf={pdf}",
+                    page.as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
+                check=False,
+            )
         except subprocess.TimeoutExpired as exc:
-            raise UsageError(f"{browser} did not print the report within {TIMEOUT_S} s",
-                             "use --format html and print that") from exc
+            raise UsageError(
+                f"{browser} did not print the report within {TIMEOUT_S} s", "use --format html and print that"
+            ) from exc
         if done.returncode != 0 or not pdf.is_file() or pdf.read_bytes()[:5] != b"%PDF-":
             tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            raise UsageError(f"{browser} could not print the report (exit {done.returncode}: {tail})",
-                             "use --format html and print that")
+            raise UsageError(
+                f"{browser} could not print the report (exit {done.returncode}: {tail})",
+                "use --format html and print that",
+            )
         return pdf.read_bytes()
 
 

@@ -52,7 +52,8 @@ def _cells(e: InventoryEntry) -> list[str]:
     return [e.cell(c) for c in INVENTORY_COLUMNS]
 
 
-def load_summary(ledger: Any, run_id: str | None = None, inventory: Inventory | None = None) -> QuarterlySummary:
+def load_summary(ledger: Any, run_id: str | None = None,
+                 inventory: Inventory | None = None) -> QuarterlySummary:
     """The latest quarterly run (or ``run_id``) with its checks and the actions taken since."""
     runs = [e for e in ledger.events(kind="quarterly_run") if run_id in (None, e["payload"].get("run_id"))]
     if not runs:
@@ -101,7 +102,8 @@ def render_html(s: QuarterlySummary) -> str:
                   table(list(INVENTORY_COLUMNS), [[e(x) for x in _cells(m)] for m in s.inventory.entries],
                         "no model in the registry"),
                   "<h2>Rollbacks and retirements</h2>",
-                  table(["ref", "what"], [[f"<code>{e(ref)}</code>", e(what)] for ref, what in s.lifecycle_lines()],
+                  table(["ref", "what"],
+                        [[f"<code>{e(ref)}</code>", e(what)] for ref, what in s.lifecycle_lines()],
                         "none")]
     title = f"Quarterly review {run.get('date')}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
@@ -135,8 +137,10 @@ def render_md(s: QuarterlySummary) -> str:
                        a.get("time"), a.get("rationale"), code(a.get("action_id"))] for a in s.actions],
                      "_no keep / replace / retire recorded yet_")]
     if s.inventory is not None:
-        out += ["## Inventory", "", *md_table(list(INVENTORY_COLUMNS), [_cells(m) for m in s.inventory.entries],
+        out += ["## Inventory", "", *md_table(list(INVENTORY_COLUMNS),
+                                              [_cells(m) for m in s.inventory.entries],
                                               "_no model in the registry_"),
                 "## Rollbacks and retirements", "",
-                *md_table(["ref", "what"], [[code(ref), what] for ref, what in s.lifecycle_lines()], "_none_")]
+                *md_table(["ref", "what"], [[code(ref), what] for ref, what in s.lifecycle_lines()],
+                          "_none_")]
     return "\n".join(out) + "\n"

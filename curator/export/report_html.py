@@ -216,8 +216,8 @@ def _eval(r: ApprovalReport) -> str:
 def _waivers(r: ApprovalReport) -> str:
     rows = [[_e(w["stage"]), badge(w["status"]), _e(w["reason"]), _e(w["expires"]), _e(w["by"])]
             for w in s.waiver_rows(r)]
-    return "<h2 id='waivers'>Waivers</h2>" + table(["stage", "waived status", "reason", "expires", "signed by"],
-                                                    rows, "no waiver: nothing blocking was overridden")
+    headers = ["stage", "waived status", "reason", "expires", "signed by"]
+    return "<h2 id='waivers'>Waivers</h2>" + table(headers, rows, "no waiver: nothing blocking was waived")
 
 
 def _ledger(r: ApprovalReport) -> str:

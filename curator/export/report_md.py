@@ -80,7 +80,8 @@ def _evidence(r: ApprovalReport) -> list[str]:
             f"- license: **{_c(facts['license'] or 'none')}** ({_c(facts['license_verdict'])})",
             f"- lineage: {_c(facts['relation'] or 'none')}: {_c(bases)}", "", "### Claims in the card", "",
             *table(["task", "metric", "dataset", "claimed", "card line", "eval verdict"],
-                   [[c["task"], c["metric"], c["dataset"], s.fmt(c["claimed"]), c["line"] or "-", c["verdict"]]
+                   [[c["task"], c["metric"], c["dataset"], s.fmt(c["claimed"]), c["line"] or "-",
+                     c["verdict"]]
                     for c in s.claims(r)], "_the card claims no score_")]
     for f in s.provenance(r):
         out += [f"### {_c(f['title'])}: {_c(f['status'])}", "", f"_{_c(f['note'])}_" if f["note"] else "", ""]

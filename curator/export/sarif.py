@@ -63,7 +63,8 @@ def model_root(report: ApprovalReport) -> str:
 
     c = report.review.candidate
     if c.source == "hub" and c.endpoint:
-        return f"{c.endpoint.rstrip('/')}/{quote(c.repo_id, safe='/')}/resolve/{quote(c.commit or c.revision)}/"
+        revision = quote(c.commit or c.revision)
+        return f"{c.endpoint.rstrip('/')}/{quote(c.repo_id, safe='/')}/resolve/{revision}/"
     if c.path:
         return Path(c.path).resolve().as_uri().rstrip("/") + "/"
     return f"urn:curator:review:{report.review.id}/"

@@ -145,7 +145,8 @@ def _claim_row(card: dict[str, Any], checked: dict[str, Any] | None, eval_ran: b
             "metric": (checked or {}).get("mapped_metric") or card.get("metric") or card.get("metric_name"),
             "dataset": card.get("dataset") or card.get("dataset_name"),
             "claimed": _number(card.get("claimed", card.get("value"))), "line": card.get("line"),
-            "location": card.get("location"), "measured": measured, "stderr": stderr, "low": low, "high": high,
+            "location": card.get("location"), "measured": measured, "stderr": stderr, "low": low,
+            "high": high,
             "verdict": verdict, "reason": (checked or {}).get("reason")}
 
 

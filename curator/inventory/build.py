@@ -297,7 +297,8 @@ def signature_state(result: StageResult | None) -> dict[str, Any]:
         return {}
     ev = result.evidence
     signer = ev.get("signer") or {}
-    label = ", ".join(f"{k}={v}" for k, v in sorted(signer.items())) if isinstance(signer, dict) else str(signer)
+    label = (", ".join(f"{k}={v}" for k, v in sorted(signer.items())) if isinstance(signer, dict)
+             else str(signer))
     return {"status": ev.get("status", result.status.value), "signer": label,
             "trust": (ev.get("trust") or {}).get("decision"), "mode": ev.get("mode")}
 
@@ -355,7 +356,8 @@ def merge_inventories(inventories: list[Inventory]) -> Inventory:
     """One inventory over several registries: every row keeps its own registry."""
     if len(inventories) == 1:
         return inventories[0]
-    entries = tuple(sorted((e for inv in inventories for e in inv.entries), key=lambda e: (e.ref, e.registry)))
+    entries = tuple(sorted((e for inv in inventories for e in inv.entries),
+                           key=lambda e: (e.ref, e.registry)))
     results = {k: v for inv in inventories for k, v in inv.results.items()}
     return Inventory(entries, ", ".join(inv.registry for inv in inventories),
                      all(inv.registry_listed for inv in inventories),

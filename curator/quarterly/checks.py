@@ -87,19 +87,22 @@ def lookalike_check(session: Any, entry: InventoryEntry, inventory: Inventory) -
     section = session.policy.section("card")
     settings = CardSettings.from_section(section)
     trusted, _ = trusted_publishers(session.policy.directory, section)
-    others = sorted({e.repo_id for e in inventory.entries if e.status != RETIRED and e.repo_id != entry.repo_id})
+    others = sorted({e.repo_id for e in inventory.entries
+                     if e.status != RETIRED and e.repo_id != entry.repo_id})
     misses = near_misses(entry.repo_id, trusted, others, settings.max_distance, settings.short_name)
     if misses:
-        return Check("lookalike", "warn", "looks like " + "; ".join(m.finding().message for m in misses)[:500])
-    return Check("lookalike", "ok", f"no look-alike among {len(others)} other model(s) and trusted publishers")
+        said = "; ".join(m.finding().message for m in misses)
+        return Check("lookalike", "warn", f"looks like {said}"[:500])
+    return Check("lookalike", "ok", f"no look-alike among {len(others)} other model(s) and trusted "
+                 "publishers")
 
 
 def rolled_back_note(entry: InventoryEntry, inventory: Inventory, revision: str) -> str:
     """When ``revision`` of the same repo was approved and then rolled back: say so, with why."""
     for other in inventory.entries:
         if other.repo_id == entry.repo_id and other.revision == revision and other.lifecycle.rolled_back_from:
-            back = next((r for r in reversed(other.lifecycle.rollbacks) if r["from"] == other.manifest_digest),
-                        {})
+            back: dict[str, Any] = next((r for r in reversed(other.lifecycle.rollbacks)
+                                         if r["from"] == other.manifest_digest), {})
             return (f"{revision[:12]} was approved ({other.ref}, review {other.review_id}) and rolled back "
                     f"on {str(back.get('time', ''))[:10]} by {back.get('curator', '?')}: "
                     f"{back.get('rationale', '')}")
@@ -240,7 +243,8 @@ def upstream_check(entry: InventoryEntry, results: dict[str, StageResult],
     facts = upstream_facts(entry, card_sha, settings.upstream_timeout_seconds)
     message = str(facts.pop("message"))
     newest = str(facts.get("newest") or "")
-    note = rolled_back_note(entry, inventory, newest) if inventory and newest and newest != entry.revision else ""
+    moved = bool(inventory) and bool(newest) and newest != entry.revision
+    note = rolled_back_note(entry, inventory, newest) if moved and inventory else ""
     if note:
         facts["rolled_back"] = note
         message += f"; the newer revision is not new to curator: {note}"

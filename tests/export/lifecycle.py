@@ -79,8 +79,16 @@ def _checklists(dest: Path) -> Path:
     return folder
 
 
-def _approve(session: Session, folder: Path, signer: FileSigner, *, waivers: dict[str, str] | None = None,
-             evaluated: bool = True, conditions: tuple[str, ...] = (), swap: SwapRequest | None = None) -> Model:
+def _approve(
+    session: Session,
+    folder: Path,
+    signer: FileSigner,
+    *,
+    waivers: dict[str, str] | None = None,
+    evaluated: bool = True,
+    conditions: tuple[str, ...] = (),
+    swap: SwapRequest | None = None,
+) -> Model:
     review = reviewed(session, folder, only=["fetch", "scan", "signature", "card"])
     result = eval_result()
     if not evaluated:
@@ -91,9 +99,19 @@ def _approve(session: Session, folder: Path, signer: FileSigner, *, waivers: dic
     for name in STAGES:
         if results[name].status.value in ("failed", "errored") and name not in asked:
             asked[name] = f"{name} accepted for the test"
-    outcome = decide(session, DecisionRequest(review.id, True, f"fit for internal use ({folder.parent.name})",
-                                              asked, conditions=conditions, swap=swap or SwapRequest()),
-                     signer, LayoutRegistry(session.workspace.registry_dir))
+    outcome = decide(
+        session,
+        DecisionRequest(
+            review.id,
+            True,
+            f"fit for internal use ({folder.parent.name})",
+            asked,
+            conditions=conditions,
+            swap=swap or SwapRequest(),
+        ),
+        signer,
+        LayoutRegistry(session.workspace.registry_dir),
+    )
     assert outcome.ref is not None
     return Model(review.id, outcome.ref, outcome.manifest_digest)
 
@@ -106,12 +124,18 @@ def build_three(root: Path) -> Three:
     signer = curator(session.workspace, root / "ada-keys", "Ada Lovelace", "ada@example.org")
     bad = model_folder(root / "waived" / "tiny-waived", "tiny-waived", seed=1)
     (bad / "optimizer.pkl").write_bytes(os_system_call())
-    waived = _approve(session, bad, signer, waivers={"scan": SCAN_WAIVER, "eval": "eval box down"},
-                      evaluated=False)
-    v1 = _approve(session, model_folder(root / "v1" / "tiny-swap", "tiny-swap", seed=2), signer,
-                  conditions=(CONDITION,))
-    v2 = _approve(session, model_folder(root / "v2" / "tiny-swap", "tiny-swap", seed=3), signer,
-                  swap=SwapRequest(justification=JUSTIFICATION, rollback_plan=ROLLBACK_PLAN))
+    waived = _approve(
+        session, bad, signer, waivers={"scan": SCAN_WAIVER, "eval": "eval box down"}, evaluated=False
+    )
+    v1 = _approve(
+        session, model_folder(root / "v1" / "tiny-swap", "tiny-swap", seed=2), signer, conditions=(CONDITION,)
+    )
+    v2 = _approve(
+        session,
+        model_folder(root / "v2" / "tiny-swap", "tiny-swap", seed=3),
+        signer,
+        swap=SwapRequest(justification=JUSTIFICATION, rollback_plan=ROLLBACK_PLAN),
+    )
     registry = LayoutRegistry(session.workspace.registry_dir)
     trusted = trusted_curators(session.workspace.keys_dir, session.policy)
     rollback(session, registry, "local/tiny-swap", signer, trusted, v1.ref, ROLLBACK_WHY)

@@ -57,7 +57,11 @@ def test_waived_critical_findings_are_in_the_bom(three: Three) -> None:
     props = _props(model)
     assert any(SCAN_WAIVER in v and "Ada Lovelace" in v for v in props["curator:waiver:scan"])
     assert props["curator:stage:scan"] == ["failed"]
-    vulns = [v for v in doc["vulnerabilities"] if v["affects"][0]["ref"] == f"{three.waived.ref}#file:optimizer.pkl"]
+    vulns = [
+        v
+        for v in doc["vulnerabilities"]
+        if v["affects"][0]["ref"] == f"{three.waived.ref}#file:optimizer.pkl"
+    ]
     critical = [v for v in vulns if v["ratings"][0]["severity"] == "critical"]
     assert critical and all(SCAN_WAIVER in v["analysis"]["detail"] for v in critical)
     assert all(v["analysis"]["response"] == ["will_not_fix"] for v in critical)
@@ -110,7 +114,10 @@ def test_retirement_and_card_facts(three: Three) -> None:
     assert [d["name"] for d in data] == ["roneneldan/TinyStories"]
     assert card["modelParameters"]["datasets"] == [{"ref": data[0]["bom-ref"]}]
     assert card["quantitativeAnalysis"]["performanceMetrics"][0] == {
-        "type": "acc", "value": "0.27", "slice": "acme-labs/tiny-mcq"}
+        "type": "acc",
+        "value": "0.27",
+        "slice": "acme-labs/tiny-mcq",
+    }
     assert "considerations" not in card  # curator's verdicts are properties and declarations
     assert props["curator:measured:curator_basics:acc"] == ["0.31 ± 0.02"]
     assert props["curator:claim:curator_basics:acc"] == ["card claims 0.27, curator measured 0.31: ok"]

@@ -119,7 +119,9 @@ def test_every_badge_class_is_styled(three: Three, tmp_path: Path) -> None:
         used |= {c for attr in re.findall(r'class="([^"]+)"', html) for c in attr.split()}
     quarterly = tmp_path / "q.html"
     _ok("quarterly", "report", "-o", str(quarterly))
-    used |= {c for attr in re.findall(r'class=["\']([^"\']+)["\']', quarterly.read_text()) for c in attr.split()}
+    used |= {
+        c for attr in re.findall(r'class=["\']([^"\']+)["\']', quarterly.read_text()) for c in attr.split()
+    }
     styled = set(re.findall(r"\.([a-z][a-z0-9-]*)", CSS))
     assert used - styled == set(), f"classes without a style: {sorted(used - styled)}"
     assert {"tone-ok", "tone-bad"} <= used
@@ -140,13 +142,19 @@ def test_sarif_covers_card_and_signature_with_relative_locations(three: Three, t
             for loc in result.get("locations", []):
                 where = loc["physicalLocation"]["artifactLocation"]
                 assert where["uriBaseId"] == "MODELROOT" and not where["uri"].startswith(("/", "file:"))
-    pickle_hits = [r for r in runs["picklescan"]["results"]
-                   if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "optimizer.pkl"]
+    pickle_hits = [
+        r
+        for r in runs["picklescan"]["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "optimizer.pkl"
+    ]
     assert pickle_hits
     card = runs["curator-card"]["results"]
     assert card, "the card run has results (unverified provenance fields at least)"
-    assert any("region" in loc["physicalLocation"] and loc["physicalLocation"]["region"]["startLine"] > 1
-               for r in card for loc in r.get("locations", []))
+    assert any(
+        "region" in loc["physicalLocation"] and loc["physicalLocation"]["region"]["startLine"] > 1
+        for r in card
+        for loc in r.get("locations", [])
+    )
     assert runs["curator-signature"]["results"], "an unsigned model is a signature finding"
 
 
@@ -203,20 +211,31 @@ def test_bom_diff_lists_what_changed(three: Three, tmp_path: Path) -> None:
     for ref in (three.swap_v2.ref,):
         old["components"].remove(models[ref])
     gone = models[three.retired.ref]
-    gone["properties"] = [p if p["name"] != "curator:status" else {**p, "value": "approved"}
-                          for p in gone["properties"] if not p["name"].startswith("curator:retired")]
+    gone["properties"] = [
+        p if p["name"] != "curator:status" else {**p, "value": "approved"}
+        for p in gone["properties"]
+        if not p["name"].startswith("curator:retired")
+    ]
     pkl = next(f for f in models[three.waived.ref]["components"] if f["name"] == "optimizer.pkl")
-    pkl["properties"] = [p if p["name"] != "curator:scan:verdict" else {**p, "value": "clean"}
-                         for p in pkl["properties"]]
+    pkl["properties"] = [
+        p if p["name"] != "curator:scan:verdict" else {**p, "value": "clean"} for p in pkl["properties"]
+    ]
     then = tmp_path / "then.json"
     then.write_text(json.dumps(old))
     diff = json.loads(_ok("bom", "--diff", str(then), "--json"))
     assert [a["ref"] for a in diff["added"]] == [three.swap_v2.ref]
-    assert diff["retired"] == [{"ref": three.retired.ref, "by": "Ada Lovelace", "when": diff["retired"][0]["when"],
-                                "why": RETIRE_WHY}]
+    assert diff["retired"] == [
+        {
+            "ref": three.retired.ref,
+            "by": "Ada Lovelace",
+            "when": diff["retired"][0]["when"],
+            "why": RETIRE_WHY,
+        }
+    ]
     assert diff["replaced"][0]["replaces"].startswith(three.swap_v1.ref)
-    assert {"ref": three.waived.ref, "file": "optimizer.pkl", "was": "clean", "now": "blocked"} in \
-        diff["verdicts_changed"]
+    assert {"ref": three.waived.ref, "file": "optimizer.pkl", "was": "clean", "now": "blocked"} in diff[
+        "verdicts_changed"
+    ]
     human = cli("bom", "--diff", str(then))
     assert human.returncode == 0 and human.stdout == "" and f"retired {three.retired.ref}" in human.stderr
     bad = tmp_path / "bad.json"

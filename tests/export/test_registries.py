@@ -34,8 +34,9 @@ def _models(*args: str) -> list[dict[str, Any]]:
     return models
 
 
-def test_a_push_to_a_second_registry_leaves_the_first_whole(adopted: Adoptions, second: Distribution,
-                                                            tmp_path: Path) -> None:
+def test_a_push_to_a_second_registry_leaves_the_first_whole(
+    adopted: Adoptions, second: Distribution, tmp_path: Path
+) -> None:
     pushed = cli("push", adopted.first.review_id, "--registry", second.url)
     assert pushed.returncode == 0, pushed.stderr
     default = {m["ref"]: m for m in _models()}
@@ -53,8 +54,9 @@ def test_a_push_to_a_second_registry_leaves_the_first_whole(adopted: Adoptions, 
     assert all(m["status"] == "approved" for m in both)
 
 
-def test_policy_registries_span_both_in_inventory_and_bom(adopted: Adoptions, second: Distribution,
-                                                          tmp_path: Path) -> None:
+def test_policy_registries_span_both_in_inventory_and_bom(
+    adopted: Adoptions, second: Distribution, tmp_path: Path
+) -> None:
     assert cli("push", adopted.first.review_id, "--registry", second.url).returncode == 0
     data = yaml.safe_load((adopted.checklists / "default.yaml").read_text())
     data["registries"] = ["workspace", second.url]
@@ -67,7 +69,9 @@ def test_policy_registries_span_both_in_inventory_and_bom(adopted: Adoptions, se
     assert cli("bom", "-o", str(out)).returncode == 0
     assert validate(out.read_text()) == []
     components = json.loads(out.read_text())["components"]
-    where = sorted({p["value"] for c in components for p in c["properties"] if p["name"] == "curator:registry"})
+    where = sorted(
+        {p["value"] for c in components for p in c["properties"] if p["name"] == "curator:registry"}
+    )
     assert where == sorted(registries)
     assert len({c["bom-ref"] for c in components}) == 3
 

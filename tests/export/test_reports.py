@@ -51,7 +51,8 @@ def test_html_is_self_contained_and_shows_decision_then_evidence(adopted: Adopti
     head, _, rest = text.partition("<h2>Stages</h2>")
     # the decision and its signature status come first
     assert "APPROVED" in head and "local/tiny-two" in head and "Ada Lovelace" in head
-    assert re.search(r"signature <span class=\"badge tone-ok\" data-status=\"verified\">verified</span>", head)
+    assert re.search(r"signature <span class=\"badge tone-ok\" data-status=\"verified\">verified</span>",
+                     head)
     assert adopted.second.digest in head
     results = adopted.session.ledger.results(rid)
     for f in results["fetch"].evidence["files"]:

@@ -56,8 +56,7 @@ def contacts(card: ParsedCard) -> list[dict[str, Any]]:
         text = shown(re.sub(r"[*_`>#-]+", " ", line)).strip(" :")
         if not text:
             continue
-        found.append({"line": card.body_line + index, "text": text[:300],
-                      "emails": _EMAIL.findall(line)[:3]})
+        found.append({"line": card.body_line + index, "text": text[:300], "emails": _EMAIL.findall(line)[:3]})
         if len(found) >= MAX_CONTACTS:
             break
     return found
