@@ -64,6 +64,7 @@ bench: $(STAMP) sysdeps
 
 screenshots: $(STAMP)
 	$(PY) scripts/screenshots.py
+	$(PY) scripts/report_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

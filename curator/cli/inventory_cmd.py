@@ -7,29 +7,34 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
-from curator.cli.decide_cmd import RegistryOpt
 from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.inventory.build import Inventory
     from curator.review.session import Session
 
-SHOWN = ("ref", "status", "curator", "approved", "age", "last_check", "license", "lineage", "waivers")
+SHOWN = ("ref", "status", "curator", "approved", "age", "last_check", "license", "waivers", "production",
+         "replaced_by", "conditions", "signature")
+
+RegistriesOpt = Annotated[list[str] | None, typer.Option(
+    "--registry", help="Registry URL (repeatable: one inventory over several registries; default: "
+                       "'registries:' in policy, $CURATOR_REGISTRY, registry.url, or the workspace layout).")]
 
 
-def load_inventory(session: Session, registry_url: str | None) -> Inventory:
-    """The inventory of the configured (or given) registry, as of today."""
+def load_inventory(session: Session, registry_urls: list[str] | str | None) -> Inventory:
+    """The inventory of the configured (or given) registries, as of today."""
     import gc
 
-    from curator.inventory.build import build_inventory
-    from curator.registry import open_registry
+    from curator.inventory.build import build_inventory, merge_inventories
+    from curator.registry import open_registries
 
     # a short-lived command that builds hundreds of thousands of small objects and frees them
     # at exit: the cyclic collector's passes over them cost more than the work (measured 2x)
     gc.disable()
 
-    registry = open_registry(session.workspace.registry_dir, session.policy, registry_url)
-    return build_inventory(session, registry)
+    urls = [registry_urls] if isinstance(registry_urls, str) else registry_urls
+    registries = open_registries(session.workspace.registry_dir, session.policy, urls)
+    return merge_inventories([build_inventory(session, r) for r in registries])
 
 
 @app.command()
@@ -41,10 +46,11 @@ def inventory(
     filters: Annotated[list[str] | None, typer.Option(
         "--filter", help="COLUMN=TEXT (or TEXT in any column); repeatable, all must match.")] = None,
     tui: Annotated[bool, typer.Option("--tui", help="Browse it in the terminal UI.")] = False,
-    registry: RegistryOpt = None,
+    registry: RegistriesOpt = None,
 ) -> None:
     """List every adopted model: decision (who, when, waivers), pinned revision, age, last check,
-    scanner versions, license, lineage and status (approved / retired / needs-re-review)."""
+    scanner versions, license, lineage, production, replaced-by, conditions, signature and status
+    (approved / retired / needs-re-review); with several registries, each row names its own."""
     from curator.inventory.build import filter_entries, sort_entries
     from curator.review.session import Session
 

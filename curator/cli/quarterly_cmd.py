@@ -41,6 +41,10 @@ def quarterly(
     = False,
     report: Annotated[Path | None, typer.Option(
         "--report", help="Also write the quarterly report (.html or .md) to this file.")] = None,
+    bom: Annotated[Path | None, typer.Option(
+        "--bom", help="Also write this quarter's AI-BOM (CycloneDX 1.6 JSON) to this file.")] = None,
+    bom_since: Annotated[Path | None, typer.Option(
+        "--bom-since", help="Last quarter's AI-BOM: print what changed since (with --bom).")] = None,
     registry: RegistryOpt = None,
 ) -> None:
     """Walk every approved model: re-verify bytes and signatures, re-scan with today's scanners,
@@ -67,7 +71,9 @@ def quarterly(
                             DecisionRules.from_policy(session.policy),
                             upstream=False if no_upstream else None, on_model=None if as_json else _line)
         if report is not None:
-            _write_report(session, report, run.run_id)
+            _write_report(session, report, run.run_id, registry)
+        if bom is not None:
+            _write_bom(session, bom, bom_since, registry)
     finally:
         session.close()
     if as_json:
@@ -80,14 +86,30 @@ def quarterly(
     raise typer.Exit(0 if run.ok else 1)
 
 
-def _write_report(session: Session, path: Path, run_id: str | None) -> None:
+def _write_report(session: Session, path: Path, run_id: str | None, registry: str | None = None) -> None:
+    from curator.cli.inventory_cmd import load_inventory
     from curator.export.quarterly_report import load_summary, render_html, render_md
 
-    summary = load_summary(session.ledger, run_id)
+    summary = load_summary(session.ledger, run_id, load_inventory(session, registry))
     if path.suffix.lower() in (".md", ".markdown"):
         write_output(render_md(summary), path, "the quarterly report")
     else:
         write_output(render_html(summary), path, "the quarterly report")
+
+
+def _write_bom(session: Session, path: Path, since: Path | None, registry: str | None) -> None:
+    from curator.cli.bom_cmd import print_diff
+    from curator.cli.inventory_cmd import load_inventory
+    from curator.export.bom import render
+    from curator.export.bom_diff import diff_boms, read_bom
+
+    old = read_bom(since) if since is not None else None
+    text = render(load_inventory(session, registry))
+    write_output(text, path, "the quarterly AI-BOM")
+    if old is not None:
+        import json
+
+        print_diff(diff_boms(old, json.loads(text)), False)
 
 
 def _act(action: str, ref: str, rationale: str, replacement: str, key_dir: Path | None, registry: str | None,
@@ -152,18 +174,25 @@ def retire(ref: RefArg, rationale: Rationale, key_dir: KeyDir = None, registry: 
 def report_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file, not stdout.")]
     = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="html or md.")] = "html",
+    fmt: Annotated[str | None, typer.Option(
+        "--format", "-f", help="html or md (default: from the -o file's extension, else html).")] = None,
     run_id: Annotated[str | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    registry: RegistryOpt = None,
 ) -> None:
-    """The quarterly report: counts, changes since approval, and the actions taken since the run."""
+    """The quarterly report: counts, changes since approval, the actions taken since the run, and
+    the inventory's production, swaps, rollbacks and retirements."""
     from curator.export.quarterly_report import load_summary, render_html, render_md
     from curator.review.session import Session
 
+    if fmt is None:
+        fmt = "md" if output is not None and output.suffix.lower() in (".md", ".markdown") else "html"
     if fmt not in ("html", "md"):
         raise UsageError(f"--format {fmt} is not a quarterly report format", "choose html or md")
+    from curator.cli.inventory_cmd import load_inventory
+
     session = Session.open(workspace())
     try:
-        summary = load_summary(session.ledger, run_id)
+        summary = load_summary(session.ledger, run_id, load_inventory(session, registry))
     finally:
         session.close()
     text = render_html(summary) if fmt == "html" else render_md(summary)

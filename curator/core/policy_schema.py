@@ -25,7 +25,8 @@ Waivable = Literal["fetch", "scan", "signature", "card", "eval", "custom-code"]
 StatusName = Literal["passed", "warned", "failed", "errored", "skipped"]
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
 ScannerName = Literal["modelscan", "picklescan", "modelaudit"]
-CheckName = Literal["verify", "rescan", "waiver", "max-age", "base-model", "upstream"]
+CheckName = Literal["verify", "rescan", "waiver", "max-age", "base-model", "upstream", "findings", "eval",
+                    "lookalike"]
 CardField = Literal["publisher_identity", "training_data", "training_pipeline", "eval_summary", "lineage"]
 
 Count = Annotated[int, Field(ge=0)]
@@ -198,6 +199,8 @@ class PolicyDocument(Section):
     eval: EvalSection | None = None
     decision: DecisionSection | None = None
     registry: RegistrySection | None = None
+    #: registries one inventory and AI-BOM span (URLs, ``workspace``, ``oci:DIR``); empty = ``registry``
+    registries: list[str] = []
     ledger: LedgerSection | None = None
     quarterly: QuarterlySection | None = None
     state: StateSection | None = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.models import Review, StageResult
+from curator.inventory.lifecycle import Lifecycle
 
 if TYPE_CHECKING:
     from curator.review.session import Session
@@ -60,6 +61,8 @@ class ApprovalReport:
     pushed: dict[str, Any] | None
     chain: dict[str, Any]
     actions: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: what happened after approval: swap, production, rollbacks of the name, retirement
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def revision(self) -> str:
@@ -79,8 +82,17 @@ class ApprovalReport:
 
     @property
     def waivers(self) -> tuple[dict[str, Any], ...]:
+        """The final approval's waivers, each with who signed it (``by``)."""
         approvals = [d for d in self.decisions if d.outcome == "approved"]
-        return approvals[-1].waivers if approvals else ()
+        if not approvals:
+            return ()
+        who = approvals[-1].curator
+        return tuple({**w, "by": f"{who.get('name')} <{who.get('email')}>"} for w in approvals[-1].waivers)
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        approvals = [d for d in self.decisions if d.outcome == "approved"]
+        return approvals[-1].conditions if approvals else ()
 
     def stage_order(self) -> list[str]:
         """Policy stages first, then any other stage that ran."""
@@ -100,6 +112,7 @@ class ApprovalReport:
             "policy_version": self.policy_version,
             "decisions": [d.to_dict() for d in self.decisions],
             "signatures_ok": self.signatures_ok, "waivers": list(self.waivers),
+            "conditions": list(self.conditions), "lifecycle": self.lifecycle.to_dict(),
             "pushed": self.pushed, "ledger": self.chain, "quarterly_actions": list(self.actions),
             "files": fetch.evidence.get("files", []) if fetch else [],
             "stages": {name: {"status": self.results[name].status.value,
@@ -153,8 +166,18 @@ def build_report(session: Session, review_id: str, trusted: dict[str, Any]) -> A
                     | {"time": iso(e["time"]), "seq": e["seq"]}
                     for e in events if e["kind"] == "quarterly_action")
     chain = ledger.verify().to_dict()
+    approved = [e["payload"] for e in events
+                if e["kind"] == "decision" and e["payload"].get("outcome") == "approved"]
+    life = Lifecycle()
+    if approved:
+        from curator.inventory.lifecycle import read_lifecycle
+
+        last = approved[-1]
+        life = read_lifecycle(ledger).of(review_id, str(last.get("name", "")),
+                                         str(last.get("subject_digest", "")),
+                                         str((pushed or {}).get("registry") or "") or None)
     return ApprovalReport(
         generated=iso(time.time()) or "", review=review, results=results,
         stages=tuple(session.policy.stages), policy_version=session.policy.version,
         recommendation=session.policy.recommend(results), decisions=tuple(decisions), pushed=pushed,
-        chain=chain, actions=actions)
+        chain=chain, actions=actions, lifecycle=life)

@@ -1,10 +1,13 @@
 """The inventory as a CycloneDX 1.6 AI-BOM, built with cyclonedx-python-lib.
 
-One ``machine-learning-model`` component per model: the OCI manifest digest and every
-file's SHA-256 as hashes, license, supplier and publisher (the hub organisation), a
+One ``machine-learning-model`` component per model: the OCI manifest digest as its hash,
+license, supplier (the hub organisation, with the card's contacts) and publisher, a
 package URL, ``pedigree.ancestors`` for declared base models, external references to the
-signed decision (the registry's referrers of the manifest) and to the approval report,
-curator's facts as ``curator:*`` properties, and a ``modelCard`` (``bom_card.py``).
+signed decision and the approval report, curator's facts as ``curator:*`` properties
+(docs/bom.md), a ``modelCard`` with what the card says (``bom_card.py``), its files and
+datasets as nested ``file`` and ``data`` components (``bom_facts.py``). Scan findings are
+``vulnerabilities`` (waived ones carry the waiver); the signed decisions are
+``declarations`` against the policy in ``definitions`` (``bom_declarations.py``).
 """
 
 from __future__ import annotations
@@ -13,40 +16,69 @@ import json
 from typing import Any
 
 from curator.core.models import StageResult
-from curator.export.bom_card import model_card
+from curator.export.bom_card import model_card, training_datasets
+from curator.export.bom_declarations import decision_location, declarations, definitions, model_declarations
+from curator.export.bom_facts import (
+    data_components,
+    dataset_ref,
+    eval_properties,
+    file_components,
+    lifecycle_properties,
+    vulnerabilities,
+    waiver_properties,
+)
 from curator.inventory.build import Inventory, InventoryEntry
+
+__all__ = ["bom_document", "decision_location", "render", "validate"]
 
 SPEC_VERSION = "1.6"
 
 
-def decision_location(entry: InventoryEntry) -> str:
-    """Where the signed decision lives: the registry's referrers of the approved manifest."""
-    registry = entry.registry
-    if "://" in registry:
-        return f"{registry.rstrip('/')}/v2/{entry.name}/referrers/{entry.manifest_digest}"
-    return f"oci:{registry}:{entry.name}@{entry.manifest_digest}"
+def bom_refs(entries: tuple[InventoryEntry, ...]) -> dict[int, str]:
+    """Each entry's bom-ref: its ref, or ``REGISTRY/REF`` where two registries hold the same ref."""
+    seen: dict[str, int] = {}
+    for e in entries:
+        seen[e.ref] = seen.get(e.ref, 0) + 1
+    return {id(e): e.ref if seen[e.ref] == 1 else f"{e.registry}/{e.ref}" for e in entries}
 
 
-def _properties(entry: InventoryEntry) -> list[tuple[str, str]]:
+def _properties(entry: InventoryEntry, results: dict[str, StageResult]) -> list[tuple[str, str]]:
     # the ref, revision and manifest digest are already bom-ref, version and hashes
     props = [("curator:status", entry.status), ("curator:review_id", entry.review_id),
              ("curator:decision_id", str(entry.decision.get("decision_id"))),
              ("curator:decision:curator", entry.curator),
-             ("curator:decision:time", entry.approved_at), ("curator:files_digest", entry.files_digest),
-             ("curator:source", entry.source),
+             ("curator:decision:time", entry.approved_at),
+             ("curator:decision:rationale", str(entry.decision.get("rationale", ""))),
+             ("curator:files_digest", entry.files_digest), ("curator:source", entry.source),
              ("curator:age_days", str(entry.age_days)),
              ("curator:last_check", str((entry.last_check or {}).get("time") or "never"))]
     props += [("curator:reason", r) for r in entry.reasons]
     props += [(f"curator:scanner:{k}", v) for k, v in sorted(entry.scanners.items())]
-    props += [(f"curator:waiver:{w.get('stage')}", f"until {w.get('expires')}: {w.get('reason')}")
-              for w in entry.waivers]
+    for name in ("scan", "signature", "card", "eval"):
+        r = results.get(name)
+        props.append((f"curator:stage:{name}", r.status.value if r else "not run"))
+    props += waiver_properties(entry)
+    props += lifecycle_properties(entry)
+    props += eval_properties(results)
     if entry.last_action:
         props.append(("curator:quarterly:last_action", f"{entry.last_action.get('action')} "
                                                         f"{entry.last_action.get('time')}"))
-    return props
+    return [(k, v) for k, v in props if v != ""]
 
 
-def _component(entry: InventoryEntry, results: dict[str, StageResult], report_base: str) -> Any:
+def _supplier(org: str, results: dict[str, StageResult]) -> Any:
+    from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
+
+    card = results.get("card")
+    contacts = []
+    for found in (card.evidence.get("contacts") or []) if card else []:
+        emails = found.get("emails") or []
+        contacts.append(OrganizationalContact(name=str(found.get("text", ""))[:200] or None,
+                                              email=str(emails[0]) if emails else None))
+    return OrganizationalEntity(name=org, contacts=contacts or None)
+
+
+def _component(entry: InventoryEntry, results: dict[str, StageResult], report_base: str, ref: str) -> Any:
     from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import (
         ExternalReference,
@@ -57,7 +89,6 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
         XsUri,
     )
     from cyclonedx.model.component import Component, ComponentType, Pedigree
-    from cyclonedx.model.contact import OrganizationalEntity
     from packageurl import PackageURL
 
     org, _, name = entry.repo_id.partition("/")
@@ -66,7 +97,7 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
     hashes = [HashType(alg=HashAlgorithm.SHA_256, content=entry.manifest_digest.split(":", 1)[-1])]
     ancestors = [Component(type=ComponentType.MACHINE_LEARNING_MODEL, name=base.partition("/")[2] or base,
                            group=base.partition("/")[0] if "/" in base else None,
-                           bom_ref=f"{entry.ref}#base:{base}",
+                           bom_ref=f"{ref}#base:{base}",
                            purl=PackageURL(type="huggingface", namespace=base.partition("/")[0],
                                            name=base.partition("/")[2]) if "/" in base else None)
                  for base in entry.bases]
@@ -81,27 +112,15 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
         refs.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION,
                                       url=XsUri(f"{entry.endpoint.rstrip('/')}/{entry.repo_id}"),
                                       comment="where the model was fetched from"))
-    supplier = OrganizationalEntity(name=org) if hub and org else None
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL, name=name or entry.repo_id, group=org if hub else None,
-        version=entry.revision, bom_ref=entry.ref, supplier=supplier, publisher=org if hub else None,
-        description=f"{entry.repo_id} at {entry.revision}, adopted into {entry.ref}",
+        version=entry.revision, bom_ref=ref, supplier=_supplier(org, results) if hub and org else None,
+        publisher=org if hub else None,
+        description=f"{entry.repo_id} at {entry.revision}, adopted into {entry.ref} ({entry.registry})",
         hashes=hashes, licenses=[LicenseFactory().make_from_string(entry.license)] if entry.license else None,
         purl=purl, external_references=refs,
-        properties=[Property(name=k, value=v) for k, v in _properties(entry)],
+        properties=[Property(name=k, value=v) for k, v in _properties(entry, results)],
         pedigree=Pedigree(ancestors=ancestors) if ancestors else None)
-
-
-def file_components(entry: InventoryEntry, results: dict[str, StageResult]) -> list[dict[str, Any]]:
-    """The model's pinned files as nested ``file`` components with their SHA-256.
-
-    Plain CycloneDX JSON rather than library objects: the library hashes a component by
-    walking all of its nested components, which made a thousand models take seconds.
-    """
-    fetch = results.get("fetch")
-    return [{"type": "file", "bom-ref": f"{entry.ref}#file:{f['path']}", "name": str(f["path"]),
-             "hashes": [{"alg": "SHA-256", "content": str(f["sha256"])}]}
-            for f in (fetch.evidence.get("files", []) if fetch else [])]
 
 
 #: models serialised per Bom: the library's output step checks the dependency graph in
@@ -109,31 +128,32 @@ def file_components(entry: InventoryEntry, results: dict[str, StageResult]) -> l
 CHUNK = 50
 
 
-def _slice(inventory: Inventory, entries: tuple[InventoryEntry, ...],
-           report_base: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Models built and serialised by the library: their components and dependency entries."""
+def _slice(inventory: Inventory, entries: tuple[InventoryEntry, ...], refs: dict[int, str],
+           report_base: str) -> dict[str, list[dict[str, Any]]]:
+    """Models built and serialised by the library, then their nested parts and declarations."""
     from cyclonedx.model.bom import Bom
     from cyclonedx.output.json import JsonV1Dot6
 
-    models = [_component(e, inventory.results.get(e.review_id, {}), report_base) for e in entries]
-    part = json.loads(JsonV1Dot6(Bom(components=models)).output_as_string())
-    by_ref = {e.ref: e for e in entries}
+    models, vulns = [], []
+    for e in entries:
+        results = inventory.results.get(e.review_id, {})
+        models.append(_component(e, results, report_base, refs[id(e)]))
+        vulns += vulnerabilities(e, results, refs[id(e)])
+    part = json.loads(JsonV1Dot6(Bom(components=models, vulnerabilities=vulns)).output_as_string())
+    by_ref = {refs[id(e)]: e for e in entries}
+    declared = []
     for component in part.get("components", []):
         entry = by_ref[component["bom-ref"]]
         results = inventory.results.get(entry.review_id, {})
-        component["components"] = file_components(entry, results)
-        component["modelCard"] = model_card(entry, results)
-    return part.get("components", []), part.get("dependencies", [])
-
-
-def _models_json(inventory: Inventory, report_base: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    components: list[dict[str, Any]] = []
-    deps: list[dict[str, Any]] = []
-    for start in range(0, len(inventory.entries), CHUNK):
-        more, more_deps = _slice(inventory, inventory.entries[start:start + CHUNK], report_base)
-        components += more
-        deps += more_deps
-    return components, deps
+        ref = component["bom-ref"]
+        datasets = training_datasets(results.get("card"))
+        component["components"] = (file_components(entry, results, ref)
+                                   + data_components(entry, datasets, ref))
+        refs_of_datasets = [dataset_ref(ref, d) for d in dict.fromkeys(datasets)]
+        component["modelCard"] = model_card(ref, results, refs_of_datasets)
+        declared.append(model_declarations(entry, results, ref, decision_location(entry)))
+    return {"components": part.get("components", []), "dependencies": part.get("dependencies", []),
+            "vulnerabilities": part.get("vulnerabilities", []), "declarations": declared}  # type: ignore[dict-item]
 
 
 def bom_document(inventory: Inventory, report_base: str = "", serial: str | None = None) -> dict[str, Any]:
@@ -155,11 +175,29 @@ def bom_document(inventory: Inventory, report_base: str = "", serial: str | None
                                        description=f"models in {where}")
     bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="curator",
                                                 version=curator_version()))
+    stages = sorted({name for results in inventory.results.values() for name in results})
+    if stages:
+        bom.definitions = definitions(stages, inventory.policy_version)
     document: dict[str, Any] = json.loads(JsonV1Dot6(bom).output_as_string())
-    document["components"], deps = _models_json(inventory, report_base)
+    refs = bom_refs(inventory.entries)
+    components: list[dict[str, Any]] = []
+    deps: list[dict[str, Any]] = []
+    vulns: list[dict[str, Any]] = []
+    declared: list[Any] = []
+    for start in range(0, len(inventory.entries), CHUNK):
+        part = _slice(inventory, inventory.entries[start:start + CHUNK], refs, report_base)
+        components += part["components"]
+        deps += part["dependencies"]
+        vulns += part["vulnerabilities"]
+        declared += part["declarations"]
+    document["components"] = components
     # the inventory contains every model: a complete dependency graph, one level deep
-    root = {"ref": "curator-inventory", "dependsOn": sorted(e.ref for e in inventory.entries)}
+    root = {"ref": "curator-inventory", "dependsOn": sorted(refs.values())}
     document["dependencies"] = [root, *deps] if inventory.entries else [{"ref": "curator-inventory"}]
+    if vulns:
+        document["vulnerabilities"] = vulns
+    if inventory.entries:
+        document["declarations"] = declarations(declared, list(inventory.entries))
     return document
 
 

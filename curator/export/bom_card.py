@@ -1,8 +1,10 @@
-"""A model's CycloneDX 1.6 ``modelCard``, from the card and eval stages' evidence.
+"""A model's CycloneDX 1.6 ``modelCard``: what the model card (and its config.json) says.
 
 cyclonedx-python-lib (11.x) has no model card type yet, so this builds the JSON object
-the 1.6 schema defines (``modelParameters``, ``quantitativeAnalysis``, ``considerations``);
-``bom.py`` places it into each component and the tests validate the whole BOM.
+the 1.6 schema defines (``modelParameters``, ``quantitativeAnalysis``); ``bom.py`` places
+it into each component and the tests validate the whole BOM. curator's own verdicts,
+measurements and decision are not the card's words: they are ``curator:*`` properties and
+``declarations`` (``bom_facts.py``, ``bom_declarations.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import functools
 from typing import Any
 
 from curator.core.models import StageResult
-from curator.export.sections import Z95
 
 #: eval stage's model kinds -> the hub's task names
 TASK_BY_KIND = {"causal": "text-generation", "seq2seq": "text2text-generation"}
@@ -52,70 +53,51 @@ def _task(card: StageResult | None, eval_: StageResult | None) -> str | None:
     return TASK_BY_KIND.get(str(kind)) if kind else None
 
 
-def performance_metrics(eval_: StageResult | None) -> list[dict[str, Any]]:
-    """curator's own measurements, each with its 95% confidence interval when lm-eval gave a stderr."""
+def claimed_metrics(card: StageResult | None) -> list[dict[str, Any]]:
+    """The card's own claimed scores (``model-index``); curator's measurements are properties."""
     metrics = []
-    for task, values in sorted(((eval_.evidence.get("results") or {}) if eval_ else {}).items()):
-        if not isinstance(values, dict):
+    for claim in (card.evidence.get("claims") or []) if card else []:
+        value, metric = claim.get("value"), claim.get("metric") or claim.get("metric_name")
+        if value is None or not metric:
             continue
-        for metric, value in sorted(values.items()):
-            if metric.endswith("_stderr") or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            item: dict[str, Any] = {"type": f"{metric}", "value": f"{value:.6g}", "slice": task}
-            stderr = values.get(f"{metric}_stderr")
-            if isinstance(stderr, int | float) and not isinstance(stderr, bool):
-                item["confidenceInterval"] = {"lowerBound": f"{value - Z95 * stderr:.6g}",
-                                              "upperBound": f"{value + Z95 * stderr:.6g}"}
-            metrics.append(item)
+        item: dict[str, Any] = {"type": str(metric), "value": str(value)}
+        where = claim.get("dataset") or claim.get("dataset_name") or claim.get("task")
+        if where:
+            item["slice"] = str(where)
+        metrics.append(item)
     return metrics
 
 
-def considerations(entry: Any, results: dict[str, StageResult]) -> dict[str, Any]:
-    """What a deployer must know: conditions of use, waived stages, warnings the curator accepted."""
-    uses = [f"approved by {entry.curator} on {entry.approved_at[:10]} "
-            f"(decision {entry.decision.get('decision_id')}): {entry.decision.get('rationale', '')}"]
-    limits = [f"{w.get('stage')} {w.get('status') or 'blocked'}, waived until {w.get('expires')}: "
-              f"{w.get('reason')}" for w in entry.waivers]
-    for name in ("signature", "card", "eval"):
-        r = results.get(name)
-        if r is not None and r.status.value in ("warned", "failed", "errored"):
-            limits += [f"{name}: {f.message}"[:400] for f in r.findings if f.severity.rank >= 2][:3]
-    tradeoffs = []
-    eval_ = results.get("eval")
-    for claim in (eval_.evidence.get("claims") or []) if eval_ else []:
-        if claim.get("verdict") in ("gap", "not-reproduced"):
-            metric = claim.get("mapped_metric") or claim.get("metric")
-            task = claim.get("mapped_task") or claim.get("task")
-            tradeoffs.append(f"card claims {claim.get('claimed')} {metric} on {task}; "
-                             f"curator measured {claim.get('measured')}")
-    out: dict[str, Any] = {"useCases": uses}
-    if limits:
-        out["technicalLimitations"] = limits
-    if tradeoffs:
-        out["performanceTradeoffs"] = tradeoffs
-    return out
+def architecture(card: StageResult | None, eval_: StageResult | None) -> dict[str, str]:
+    """``config.json``'s model_type and architectures[0], as the card stage read them
+    (reviews made before it did: as the eval stage's loader reported them)."""
+    found = dict((card.evidence.get("architecture") or {}) if card else {})
+    model = (eval_.evidence.get("model") or {}) if eval_ else {}
+    if "architecture_family" not in found and model.get("model_type"):
+        found["architecture_family"] = str(model["model_type"])
+    if "model_architecture" not in found and model.get("architectures"):
+        found["model_architecture"] = str(model["architectures"][0])
+    return found
 
 
-def model_card(entry: Any, results: dict[str, StageResult]) -> dict[str, Any]:
-    """The ``modelCard`` object of one inventory entry."""
+def model_card(ref: str, results: dict[str, StageResult], dataset_refs: list[str]) -> dict[str, Any]:
+    """The ``modelCard`` of one model: only what its card (and its config.json) says."""
     card, eval_ = results.get("card"), results.get("eval")
     params: dict[str, Any] = {}
     task = _task(card, eval_)
     if task:
         params["task"] = task
-    model = (eval_.evidence.get("model") or {}) if eval_ else {}
-    if model.get("model_type"):
-        params["architectureFamily"] = str(model["model_type"])
-    if model.get("architectures"):
-        params["modelArchitecture"] = str(model["architectures"][0])
-    datasets = training_datasets(card)
-    if datasets:
-        params["datasets"] = [{"type": "dataset", "name": name} for name in datasets]
-    out: dict[str, Any] = {"bom-ref": f"{entry.ref}#model-card"}
+    arch = architecture(card, eval_)
+    if arch.get("architecture_family"):
+        params["architectureFamily"] = arch["architecture_family"]
+    if arch.get("model_architecture"):
+        params["modelArchitecture"] = arch["model_architecture"]
+    if dataset_refs:
+        params["datasets"] = [{"ref": r} for r in dataset_refs]
+    out: dict[str, Any] = {"bom-ref": f"{ref}#model-card"}
     if params:
         out["modelParameters"] = params
-    metrics = performance_metrics(eval_)
+    metrics = claimed_metrics(card)
     if metrics:
         out["quantitativeAnalysis"] = {"performanceMetrics": metrics}
-    out["considerations"] = considerations(entry, results)
     return out

@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 from curator.core.clock import iso
 from curator.core.errors import UsageError
 from curator.export.report_html import CSS, badge, table
+from curator.inventory.build import Inventory, InventoryEntry
+
+#: the inventory section's columns (``InventoryEntry.cell``)
+INVENTORY_COLUMNS = ("ref", "status", "production", "replaced_by", "conditions", "signature", "waivers")
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
@@ -24,6 +28,21 @@ class QuarterlySummary:
     run: dict[str, Any]  # the quarterly_run payload, plus time and seq
     models: list[dict[str, Any]]  # quarterly_check payloads of this run, plus review_id
     actions: list[dict[str, Any]]  # quarterly_action payloads recorded after the run (no envelopes)
+    #: the inventory as of the report (production, swaps, rollbacks, retirements); None: not read
+    inventory: Inventory | None = None
+
+    def lifecycle_lines(self) -> list[tuple[str, str]]:
+        """(ref, fact) for every rollback and retirement the inventory knows of."""
+        out: list[tuple[str, str]] = []
+        for e in self.inventory.entries if self.inventory else ():
+            life = e.lifecycle
+            out += [(e.ref, f"production rolled back on {r['time']} by {r['curator']} from {r['from']} to "
+                            f"{r['to']}: {r['rationale']}") for r in life.rollbacks
+                    if r["to"] == e.manifest_digest]
+            if life.retirement:
+                r = life.retirement
+                out.append((e.ref, f"retired on {r['time']} by {r['curator']}: {r['rationale']}"))
+        return out
 
     @property
     def changes(self) -> list[tuple[str, dict[str, Any]]]:
@@ -32,7 +51,12 @@ class QuarterlySummary:
                 if c.get("outcome") not in ("ok", "skipped")]
 
 
-def load_summary(ledger: LedgerBase, run_id: str | None = None) -> QuarterlySummary:
+def _cells(e: InventoryEntry) -> list[str]:
+    return [e.cell(c) for c in INVENTORY_COLUMNS]
+
+
+def load_summary(ledger: LedgerBase, run_id: str | None = None,
+                 inventory: Inventory | None = None) -> QuarterlySummary:
     """The latest quarterly run (or ``run_id``) with its checks and the actions taken since."""
     runs = [e for e in ledger.events(kind="quarterly_run") if run_id in (None, e["payload"].get("run_id"))]
     if not runs:
@@ -46,7 +70,8 @@ def load_summary(ledger: LedgerBase, run_id: str | None = None) -> QuarterlySumm
     actions = [{**{k: v for k, v in e["payload"].items() if not k.endswith("envelope")},
                 "time": iso(e["time"]), "seq": e["seq"]}
                for e in ledger.events(kind="quarterly_action") if e["seq"] > first]
-    return QuarterlySummary({**run["payload"], "time": iso(run["time"]), "seq": run["seq"]}, models, actions)
+    return QuarterlySummary({**run["payload"], "time": iso(run["time"]), "seq": run["seq"]}, models, actions,
+                            inventory)
 
 
 def render_html(s: QuarterlySummary) -> str:
@@ -75,6 +100,14 @@ def render_html(s: QuarterlySummary) -> str:
                      e(str(a.get("rationale"))), f"<code>{e(str(a.get('action_id')))}</code>"]
                     for a in s.actions],
                    "no keep / replace / retire recorded yet")]
+    if s.inventory is not None:
+        parts += ["<h2>Inventory</h2>",
+                  table(list(INVENTORY_COLUMNS), [[e(x) for x in _cells(m)] for m in s.inventory.entries],
+                        "no model in the registry"),
+                  "<h2>Rollbacks and retirements</h2>",
+                  table(["ref", "what"],
+                        [[f"<code>{e(ref)}</code>", e(what)] for ref, what in s.lifecycle_lines()],
+                        "none")]
     title = f"Quarterly review {run.get('date')}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
             f"<style>{CSS}</style></head><body>{''.join(parts)}<footer>curator quarterly report · run "
@@ -106,4 +139,11 @@ def render_md(s: QuarterlySummary) -> str:
                      [[code(a.get("ref")), a.get("action"), (a.get("curator") or {}).get("name"),
                        a.get("time"), a.get("rationale"), code(a.get("action_id"))] for a in s.actions],
                      "_no keep / replace / retire recorded yet_")]
+    if s.inventory is not None:
+        out += ["## Inventory", "", *md_table(list(INVENTORY_COLUMNS),
+                                              [_cells(m) for m in s.inventory.entries],
+                                              "_no model in the registry_"),
+                "## Rollbacks and retirements", "",
+                *md_table(["ref", "what"], [[code(ref), what] for ref, what in s.lifecycle_lines()],
+                          "_none_")]
     return "\n".join(out) + "\n"

@@ -32,12 +32,8 @@ code, .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-
 .verdict.pending, .verdict.undecided { border-color: var(--warn); }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; color: #fff; font-weight: bold;
          background: var(--muted); }
-.s-passed, .s-approved, .s-verified, .s-clean, .s-ok, .s-allowed { background: var(--ok); }
-.s-warned, .s-pending, .s-gap, .s-declared, .s-unsigned, .s-needs-legal { background: var(--warn); }
-.s-failed, .s-errored, .s-rejected, .s-blocked, .s-unscanned, .s-not-reproduced, .s-missing,
-.s-forged-decision, .s-untrusted-key, .s-revoked-key, .s-denied, .s-critical,
-.s-high { background: var(--bad); }
-.s-medium { background: var(--warn); } .s-low, .s-info { background: var(--muted); }
+.badge.tone-ok { background: var(--ok); } .badge.tone-warn { background: var(--warn); }
+.badge.tone-bad { background: var(--bad); } .badge.tone-muted { background: var(--muted); }
 blockquote { margin: .2rem 0 .4rem 1rem; padding-left: .6rem; border-left: 3px solid #ccc; color: #333; }
 .muted { color: var(--muted); } .chart { max-width: 100%; height: auto; }
 footer { margin-top: 2rem; color: var(--muted); font-size: .85em; }
@@ -52,9 +48,29 @@ def _e(value: object) -> str:
     return escape(shown("" if value is None else value))
 
 
+#: every status word a report shows -> its colour; anything else is muted (and still styled)
+TONES = {
+    "ok": ("passed", "approved", "approve", "verified", "clean", "ok", "allowed", "expected", "trusted",
+           "tofu-match", "keep", "in-production"),
+    "warn": ("warned", "pending", "undecided", "needs-review", "needs-re-review", "gap", "declared",
+             "unsigned", "needs-legal", "medium", "warn", "tofu-new", "waived", "replace", "skipped",
+             "unchecked"),
+    "bad": ("failed", "errored", "rejected", "reject", "blocked", "unscanned", "not-reproduced", "missing",
+            "forged-decision", "untrusted-key", "revoked-key", "unsigned-decision", "denied", "critical",
+            "high", "fail", "mismatch", "retire", "retired"),
+}
+TONE = {word: tone for tone, words in TONES.items() for word in words}
+
+
+def tone(status: object) -> str:
+    """The colour class of a status word (``tone-ok``, ``tone-warn``, ``tone-bad``, ``tone-muted``)."""
+    word = str(status or "").strip().lower().replace(" ", "-")
+    return f"tone-{TONE.get(word) or TONE.get(word.split(':')[0]) or 'muted'}"
+
+
 def badge(status: object) -> str:
     text = _e(status)
-    return f'<span class="badge s-{text.replace(" ", "-")}">{text}</span>'
+    return f'<span class="badge {tone(status)}" data-status="{text.lower()}">{text}</span>'
 
 
 def table(headers: list[str], rows: list[list[str]], empty: str = "none") -> str:
@@ -81,8 +97,7 @@ def _header(r: ApprovalReport) -> str:
                    f"on {_e(d.time)} · decision <code>{_e(d.decision_id)}</code> · signature "
                    f"{badge(sig['status'])} <span class='muted'>{_e(sig['message'])}</span></p>"
                    f"<p>Rationale: {_e(d.rationale)}</p>")
-        if d.conditions:
-            out.append("<p>Conditions: " + "; ".join(_e(x) for x in d.conditions) + "</p>")
+    out.append(_terms(r))
     pushed = r.pushed or {}
     facts = [["review", f"<code>{_e(r.review.id)}</code>"],
              ["revision", f"<span class='hash'>{_e(pin)}</span>"],
@@ -91,6 +106,30 @@ def _header(r: ApprovalReport) -> str:
              ["registry ref", f"<code>{_e(pushed.get('ref', 'not pushed'))}</code>"],
              ["manifest digest", f"<span class='hash'>{_e(pushed.get('digest', '—'))}</span>"]]
     out.append(table(["", ""], facts) + "</header>")
+    return "".join(out)
+
+
+def _terms(r: ApprovalReport) -> str:
+    """Next to the verdict: what was waived (and by whom, until when), the conditions, the swap,
+    production and retirement, and the name's rollbacks."""
+    out = []
+    waivers = s.waiver_rows(r)
+    if waivers:
+        out.append("<h3>Waivers</h3>" + table(
+            ["stage", "waived status", "reason", "expires", "signed by"],
+            [[_e(w["stage"]), badge(w["status"]), _e(w["reason"]), _e(w["expires"]), _e(w["by"])]
+             for w in waivers]))
+    if r.conditions:
+        out.append("<h3>Conditions</h3><ul>" + "".join(f"<li>{_e(c)}</li>" for c in r.conditions) + "</ul>")
+    changes = s.change_rows(r)
+    if changes:
+        out.append("<h3>Change control</h3>" + table(["", ""], [[_e(k), _e(v)] for k, v in changes]))
+    rollbacks = s.rollback_rows(r)
+    if rollbacks:
+        out.append("<h3>Rollbacks of this name</h3>" + table(
+            ["when", "by", "from", "to", "why"],
+            [[_e(x["time"]), _e(x["curator"]), f"<span class='hash'>{_e(x['from'])}</span>",
+              f"<span class='hash'>{_e(x['to'])}</span>", _e(x["rationale"])] for x in rollbacks]))
     return "".join(out)
 
 
@@ -142,6 +181,10 @@ def _card(r: ApprovalReport) -> str:
            table(["", ""], [["license", f"{_e(facts['license'] or 'none')} "
                                         f"{badge(facts['license_verdict'])}"],
                             ["lineage", _e(f"{facts['relation'] or 'none'}: {bases}")]])]
+    out.append("<h3>Claims in the card</h3>" + table(
+        ["task", "metric", "dataset", "claimed", "card line", "eval verdict"],
+        [[_e(c["task"]), _e(c["metric"]), _e(c["dataset"]), _e(s.fmt(c["claimed"])),
+          _e(c["line"] or "—"), badge(c["verdict"])] for c in s.claims(r)], "the card claims no score"))
     for f in s.provenance(r):
         out.append(f"<h3>{_e(f['title'])} {badge(f['status'])}</h3><p class='muted'>{_e(f['note'])}</p>")
         for ex in f["excerpts"]:
@@ -160,7 +203,8 @@ def _eval(r: ApprovalReport) -> str:
                      [[_e(c["task"]), _e(c["metric"]), _e(s.fmt(c["claimed"])), _e(s.fmt(c["measured"])),
                        _e(s.fmt(c["stderr"])), _e(f"{s.fmt(c['low'])} – {s.fmt(c['high'])}"),
                        badge(c["verdict"]) + (f" <span class='muted'>{_e(c['reason'])}</span>"
-                                              if c["reason"] else "")] for c in claims], "no claims"))
+                                              if c["reason"] else "")] for c in claims],
+                     "the card claims no score"))
     out.append(table(["task", "metric", "value", "± stderr", "95% interval"],
                      [[_e(x["task"]), _e(x["metric"]), _e(s.fmt(x["value"])), _e(s.fmt(x["stderr"])),
                        _e(f"{s.fmt(x['low'])} – {s.fmt(x['high'])}")] for x in results],
@@ -169,10 +213,10 @@ def _eval(r: ApprovalReport) -> str:
 
 
 def _waivers(r: ApprovalReport) -> str:
-    rows = [[_e(w.get("stage")), badge(w.get("status") or "waived"), _e(w.get("reason")),
-             _e(w.get("expires"))] for w in r.waivers]
-    return "<h2 id='waivers'>Waivers</h2>" + table(["stage", "waived status", "reason", "expires"], rows,
-                                                    "no waiver: nothing blocking was overridden")
+    rows = [[_e(w["stage"]), badge(w["status"]), _e(w["reason"]), _e(w["expires"]), _e(w["by"])]
+            for w in s.waiver_rows(r)]
+    headers = ["stage", "waived status", "reason", "expires", "signed by"]
+    return "<h2 id='waivers'>Waivers</h2>" + table(headers, rows, "no waiver: nothing blocking was waived")
 
 
 def _ledger(r: ApprovalReport) -> str:

@@ -27,9 +27,24 @@ def _head(r: ApprovalReport) -> list[str]:
         out += [f"- **{_c(d.outcome)}** by {_c(who)} on {_c(d.time)}, decision {code(d.decision_id)}, "
                 f"signature **{_c(sig['status'])}** ({_c(sig['message'])})",
                 f"  - rationale: {_c(d.rationale)}"]
-        out += [f"  - condition: {_c(x)}" for x in d.conditions]
     if not r.decisions:
         out.append("- no decision has been signed on this review yet")
+    out.append("")
+    waivers = s.waiver_rows(r)
+    if waivers:
+        out += ["**Waivers**", "", *table(["stage", "waived status", "reason", "expires", "signed by"],
+                                          [[w["stage"], w["status"], w["reason"], w["expires"], w["by"]]
+                                           for w in waivers])]
+    if r.conditions:
+        out += ["**Conditions**", "", *[f"- {_c(x)}" for x in r.conditions], ""]
+    changes = s.change_rows(r)
+    if changes:
+        out += ["**Change control**", "", *table(["", ""], [[k, v] for k, v in changes])]
+    rollbacks = s.rollback_rows(r)
+    if rollbacks:
+        out += ["**Rollbacks of this name**", "", *table(
+            ["when", "by", "from", "to", "why"],
+            [[x["time"], x["curator"], code(x["from"]), code(x["to"]), x["rationale"]] for x in rollbacks])]
     pushed = r.pushed or {}
     facts = [["review", code(r.review.id)], ["revision", code(pin)],
              ["source", f"{c.source} {c.endpoint or c.path or ''}"], ["recommendation", r.recommendation],
@@ -63,7 +78,11 @@ def _evidence(r: ApprovalReport) -> list[str]:
                       for b in facts["bases"]) or "none declared"
     out += ["## Model card and provenance", "",
             f"- license: **{_c(facts['license'] or 'none')}** ({_c(facts['license_verdict'])})",
-            f"- lineage: {_c(facts['relation'] or 'none')}: {_c(bases)}", ""]
+            f"- lineage: {_c(facts['relation'] or 'none')}: {_c(bases)}", "", "### Claims in the card", "",
+            *table(["task", "metric", "dataset", "claimed", "card line", "eval verdict"],
+                   [[c["task"], c["metric"], c["dataset"], s.fmt(c["claimed"]), c["line"] or "-",
+                     c["verdict"]]
+                    for c in s.claims(r)], "_the card claims no score_")]
     for f in s.provenance(r):
         out += [f"### {_c(f['title'])}: {_c(f['status'])}", "", f"_{_c(f['note'])}_" if f["note"] else "", ""]
         out += [f"> {_c(ex['excerpt'])} — {_c(ex['location'])}"
@@ -76,13 +95,13 @@ def _eval_and_after(r: ApprovalReport) -> list[str]:
     out = ["## Evaluation: measured vs claimed", ""]
     out += table(["task", "metric", "claimed", "measured", "± stderr", "95% interval", "verdict"],
                  [[c["task"], c["metric"], s.fmt(c["claimed"]), s.fmt(c["measured"]), s.fmt(c["stderr"]),
-                   _interval(c), c["verdict"]] for c in s.eval_claims(r)], "_no claims_")
+                   _interval(c), c["verdict"]] for c in s.eval_claims(r)], "_the card claims no score_")
     out += table(["task", "metric", "value", "± stderr", "95% interval"],
                  [[x["task"], x["metric"], s.fmt(x["value"]), s.fmt(x["stderr"]), _interval(x)]
                   for x in s.eval_results(r)], "_no measured scores_")
-    out += ["## Waivers", "", *table(["stage", "waived status", "reason", "expires"],
-                                     [[w.get("stage"), w.get("status"), w.get("reason"), w.get("expires")]
-                                      for w in r.waivers], "_no waiver_")]
+    out += ["## Waivers", "", *table(["stage", "waived status", "reason", "expires", "signed by"],
+                                     [[w["stage"], w["status"], w["reason"], w["expires"], w["by"]]
+                                      for w in s.waiver_rows(r)], "_no waiver_")]
     ch = r.chain
     state = "ok" if ch.get("ok") else f"BROKEN (first bad row {ch.get('first_bad')}: {ch.get('reason')})"
     out += ["## Ledger", "",

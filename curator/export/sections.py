@@ -53,12 +53,101 @@ def scanners(report: ApprovalReport) -> list[dict[str, Any]]:
             status = ((f.get("scanners") or {}).get(name) or {}).get("status")
             if status:
                 files[str(f.get("path"))] = status
+        status = run.get("status", "ran" if name == "curator" and result else "not run")
+        read = [p for p, st in files.items() if st not in NOT_READ]
+        nothing_read = not read or run.get("routed") == 0
+        if name != "curator" and result is not None and nothing_read and not found and not run.get("errors"):
+            # a scanner that read nothing has nothing to say: "no findings" would read as "clean"
+            status = NOTHING_READ
         out.append({"scanner": name, "version": run.get("version") or (result.tool_versions.get(name, "")
                                                                       if result else ""),
-                    "status": run.get("status", "ran" if name == "curator" and result else "not run"),
-                    "seconds": run.get("seconds"), "errors": run.get("errors", 0),
-                    "files": files, "findings": found})
+                    "status": status, "seconds": run.get("seconds"), "errors": run.get("errors", 0),
+                    "files": files, "read": read, "findings": found})
     return out
+
+
+#: a scanner's per-file statuses that mean it never read the file
+NOT_READ = ("not-given", "not-run")
+NOTHING_READ = "not run (no file of a format it reads)"
+
+
+def waiver_rows(report: ApprovalReport) -> list[dict[str, Any]]:
+    """The final approval's waivers: stage, waived status, reason, expiry and who signed them."""
+    return [{"stage": w.get("stage"), "status": w.get("status") or "waived", "reason": w.get("reason"),
+             "expires": w.get("expires"), "by": w.get("by")} for w in report.waivers]
+
+
+def change_rows(report: ApprovalReport) -> list[list[str]]:
+    """Swap, production and retirement facts as label/value rows (empty when there are none)."""
+    life = report.lifecycle
+    rows: list[list[str]] = []
+    change = life.change or {}
+    replaces = change.get("replaces") or {}
+    if replaces:
+        rows.append(["replaces", f"{replaces.get('ref')} ({replaces.get('digest')}, review "
+                                 f"{replaces.get('review_id')})"])
+    if change.get("justification"):
+        rows.append(["swap justification", str(change["justification"])])
+    if change.get("rollback_plan"):
+        rows.append(["rollback plan", str(change["rollback_plan"])])
+    rows += [["replaced by", f"{r['ref']} ({r['digest']}) on {r['time']}"] for r in life.replaced_by]
+    prod = life.production
+    if prod:
+        rows.append(["production", (f"in production: {prod.get('ref')} since {prod.get('since')}"
+                                    if prod.get("current") else
+                                    f"not in production: {prod.get('ref')} is {prod.get('digest')} "
+                                    f"(review {prod.get('review_id')})")])
+    if life.retirement:
+        r = life.retirement
+        rows.append(["retired", f"on {r['time']} by {r['curator']}: {r['rationale']}"])
+    return rows
+
+
+def rollback_rows(report: ApprovalReport) -> list[dict[str, Any]]:
+    """Every rollback of this model's name: when, who, from which digest to which, why."""
+    return [dict(r) for r in report.lifecycle.rollbacks]
+
+
+def _same_claim(card: dict[str, Any], checked: dict[str, Any]) -> bool:
+    def value(x: Any) -> str:
+        return f"{float(x):.6g}" if _number(x) is not None else str(x)
+
+    return (str(card.get("metric") or card.get("metric_name")) == str(checked.get("metric"))
+            and value(card.get("value")) == value(checked.get("value", checked.get("claimed")))
+            and (card.get("dataset") or card.get("task")) in (checked.get("dataset"), checked.get("task")))
+
+
+def claims(report: ApprovalReport) -> list[dict[str, Any]]:
+    """Every score the card claims, with where it says so and what the eval stage made of it.
+
+    The card and evaluation sections both print these rows, so they cannot disagree: a claim
+    the eval stage did not check says why (eval not run, or not mapped to a task).
+    """
+    checked = list(evidence(report, "eval").get("claims") or [])
+    eval_ran = "eval" in report.results
+    rows = []
+    for c in evidence(report, "card").get("claims") or []:
+        match = next((e for e in checked if _same_claim(c, e)), None)
+        if match is not None:
+            checked.remove(match)
+        rows.append(_claim_row(c, match, eval_ran))
+    rows += [_claim_row(e, e, eval_ran) for e in checked]  # checked claims the card stage did not list
+    return rows
+
+
+def _claim_row(card: dict[str, Any], checked: dict[str, Any] | None, eval_ran: bool) -> dict[str, Any]:
+    measured = _number(checked.get("measured")) if checked else None
+    stderr = _number(checked.get("stderr")) if checked else None
+    low, high = interval(measured, stderr)
+    verdict = (checked or {}).get("verdict") or ("unchecked: eval did not run" if not eval_ran
+                                                 else "unchecked: no eval task measures it")
+    return {"task": (checked or {}).get("mapped_task") or card.get("task_name") or card.get("task"),
+            "metric": (checked or {}).get("mapped_metric") or card.get("metric") or card.get("metric_name"),
+            "dataset": card.get("dataset") or card.get("dataset_name"),
+            "claimed": _number(card.get("claimed", card.get("value"))), "line": card.get("line"),
+            "location": card.get("location"), "measured": measured, "stderr": stderr, "low": low,
+            "high": high,
+            "verdict": verdict, "reason": (checked or {}).get("reason")}
 
 
 def signature(report: ApprovalReport) -> dict[str, Any]:
@@ -106,17 +195,8 @@ def interval(value: float | None, stderr: float | None) -> tuple[float | None, f
 
 
 def eval_claims(report: ApprovalReport) -> list[dict[str, Any]]:
-    """Card claims next to curator's measurement: claimed, measured ± stderr, verdict."""
-    rows = []
-    for c in evidence(report, "eval").get("claims") or []:
-        measured, stderr = _number(c.get("measured")), _number(c.get("stderr"))
-        low, high = interval(measured, stderr)
-        rows.append({"task": c.get("mapped_task") or c.get("task_name") or c.get("task"),
-                     "metric": c.get("mapped_metric") or c.get("metric"),
-                     "dataset": c.get("dataset"), "claimed": _number(c.get("claimed", c.get("value"))),
-                     "measured": measured, "stderr": stderr, "low": low, "high": high,
-                     "verdict": c.get("verdict", "unchecked"), "reason": c.get("reason")})
-    return rows
+    """Card claims next to curator's measurement: claimed, measured ± stderr, verdict (``claims``)."""
+    return claims(report)
 
 
 def eval_results(report: ApprovalReport) -> list[dict[str, Any]]:

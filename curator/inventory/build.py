@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.models import StageResult
+from curator.inventory.lifecycle import Lifecycle, LifecycleIndex, read_lifecycle
 
 if TYPE_CHECKING:
     from curator.core.models import Review
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 APPROVED, RETIRED, NEEDS_REVIEW = "approved", "retired", "needs-re-review"
 #: columns a user may sort or filter by (CLI ``--sort`` / ``--filter`` and the TUI screen)
 COLUMNS = ("ref", "repo_id", "revision", "status", "curator", "approved", "age", "last_check",
-           "license", "lineage", "scanners", "waivers")
+           "license", "lineage", "scanners", "waivers", "production", "replaced_by", "conditions",
+           "signature", "registry")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,22 @@ class InventoryEntry:
     files: int = 0
     size: int = 0
     requested_revision: str = ""  # what the curator asked for (branch, tag or sha) before pinning
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    #: the model's own signature as the signature stage found it: status, signer, trust decision
+    signature: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def conditions(self) -> list[str]:
+        return list(self.lifecycle.conditions)
+
+    @property
+    def replaced_by(self) -> list[str]:
+        return [str(r["ref"]) for r in self.lifecycle.replaced_by]
+
+    @property
+    def production(self) -> dict[str, Any]:
+        """``{tag, ref, digest, current}``: which revision ``NAME:prod`` points at, and is it this one."""
+        return self.lifecycle.production
 
     @property
     def approved_at(self) -> str:
@@ -92,8 +110,22 @@ class InventoryEntry:
             "lineage": ", ".join(self.bases) or "-",
             "scanners": ", ".join(f"{k} {v}" for k, v in sorted(self.scanners.items())) or "-",
             "waivers": ", ".join(f"{w.get('stage')} until {w.get('expires')}" for w in self.waivers) or "-",
+            "production": self._production_cell(),
+            "replaced_by": ", ".join(self.replaced_by) or "-",
+            "conditions": "; ".join(self.conditions) or "-",
+            "signature": " ".join(str(v) for v in (self.signature.get("status"), self.signature.get("signer"))
+                                  if v) or "not run",
+            "registry": self.registry or "-",
         }
         return values[column]
+
+    def _production_cell(self) -> str:
+        prod = self.production
+        if not prod:
+            return "-"
+        if prod.get("current"):
+            return f"yes ({prod.get('tag')})"
+        return f"no: {prod.get('tag')} is {str(prod.get('digest') or '')[7:19]}"
 
     def sort_key(self, column: str) -> Any:
         if column == "age":
@@ -104,9 +136,14 @@ class InventoryEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``inventory --json`` entry (DESIGN.md keys first)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "approved_epoch"}
-        data["decision"] = {**self.decision, "time": self.approved_at}
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("approved_epoch", "lifecycle")}
+        data["decision"] = {**self.decision, "time": self.approved_at, "conditions": self.conditions}
         data["reasons"] = list(self.reasons)
+        life = self.lifecycle
+        data |= {"production": {**self.production, "in_production": bool(self.production.get("current"))},
+                 "replaced_by": self.replaced_by, "conditions": self.conditions,
+                 "change": life.change, "rollbacks": list(life.rollbacks), "retirement": life.retirement}
         return data
 
 
@@ -118,6 +155,7 @@ class Inventory:
     generated: str
     #: review id -> its stored stage results, as read while building (the BOM reads card and eval)
     results: dict[str, dict[str, StageResult]] = field(default_factory=dict, repr=False)
+    policy_version: str = "unversioned"
 
     def counts(self) -> dict[str, int]:
         counts = {APPROVED: 0, NEEDS_REVIEW: 0, RETIRED: 0}
@@ -188,7 +226,11 @@ def build_inventory(session: Session, registry: Registry | None = None,
     settings = session.policy.section("quarterly")
     max_age = int(settings.get("max_age_days", 365))
     reviews = {r.id: r for r in ledger.reviews()}
-    pushes = _latest_by_review(ledger.events(kind="pushed"))
+    where = registry.location if registry is not None else None
+    # a push to another registry is that registry's: it neither adds to nor hides from this one
+    pushes = _latest_by_review(e for e in ledger.events(kind="pushed")
+                               if where is None or e["payload"].get("registry") in (None, where))
+    life = read_lifecycle(ledger)
     decisions: dict[str, list[dict[str, Any]]] = {}
     for event in ledger.events(kind="decision"):
         decisions.setdefault(event["review_id"], []).append(event)
@@ -203,17 +245,17 @@ def build_inventory(session: Session, registry: Registry | None = None,
             continue
         loaded[review_id] = ledger.results(review_id)
         entry = _entry(loaded[review_id], reviews[review_id], push, final[-1], decisions[review_id],
-                       checks.get(review_id), actions.get(review_id), tags, today, max_age)
+                       checks.get(review_id), actions.get(review_id), tags, today, max_age, life)
         by_ref[entry.ref] = entry  # a later push of the same ref replaced the earlier one
     entries = tuple(sorted(by_ref.values(), key=lambda e: e.ref))
     return Inventory(entries, registry.location if registry is not None else "", tags is not None,
                      iso(dt.datetime.now(dt.UTC).timestamp()) or "",
-                     {e.review_id: loaded[e.review_id] for e in entries})
+                     {e.review_id: loaded[e.review_id] for e in entries}, session.policy.version)
 
 
 def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any], final: dict[str, Any],
            decided: list[dict[str, Any]], check: dict[str, Any] | None, action: dict[str, Any] | None,
-           tags: dict[str, str] | None, today: dt.date, max_age: int) -> InventoryEntry:
+           tags: dict[str, str] | None, today: dt.date, max_age: int, life: LifecycleIndex) -> InventoryEntry:
     p, d = push["payload"], final["payload"]
     fetch = results.get("fetch")
     license_id, lineage = _card_facts(results.get("card"))
@@ -233,8 +275,10 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
     files = fetch.evidence.get("files", []) if fetch else []
     ref = str(p.get("ref", ""))
     name, _, tag = ref.rpartition(":")
+    name = str(d.get("name") or name)
+    sig = results.get("signature")
     return InventoryEntry(
-        ref=ref, name=str(d.get("name") or name), tag=str(d.get("tag") or tag),
+        ref=ref, name=name, tag=str(d.get("tag") or tag),
         digest_ref=str(p.get("digest_ref", "")), manifest_digest=str(p.get("digest", "")),
         files_digest=str(fetch.evidence.get("manifest_digest", "")) if fetch else "",
         repo_id=c.repo_id, revision=c.commit or (fetch.evidence.get("manifest_digest", "") if fetch else ""),
@@ -248,7 +292,21 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
                      "curator": act.get("curator", {}), "rationale": act.get("rationale", ""),
                      "action_id": act.get("action_id")} if act else None,
         scanners=scanners_of(results.get("scan")), license=license_id, lineage=lineage,
-        files=len(files), size=sum(int(f.get("size", 0)) for f in files), requested_revision=c.revision)
+        files=len(files), size=sum(int(f.get("size", 0)) for f in files), requested_revision=c.revision,
+        lifecycle=life.of(review.id, name, str(p.get("digest", "")), str(p.get("registry") or "") or None),
+        signature=signature_state(sig))
+
+
+def signature_state(result: StageResult | None) -> dict[str, Any]:
+    """The model signature's status, signer and trust decision (``{}`` when the stage did not run)."""
+    if result is None:
+        return {}
+    ev = result.evidence
+    signer = ev.get("signer") or {}
+    label = (", ".join(f"{k}={v}" for k, v in sorted(signer.items())) if isinstance(signer, dict)
+             else str(signer))
+    return {"status": ev.get("status", result.status.value), "signer": label,
+            "trust": (ev.get("trust") or {}).get("decision"), "mode": ev.get("mode")}
 
 
 def _reasons(push: dict[str, Any], decision: dict[str, Any], check: dict[str, Any] | None,
@@ -298,3 +356,16 @@ def filter_entries(entries: Iterable[InventoryEntry], spec: str) -> list[Invento
         raise UsageError(f"cannot filter by '{column}'", f"choose from {', '.join(COLUMNS)}")
     needle = spec.strip().lower()
     return [e for e in entries if any(needle in e.cell(c).lower() for c in COLUMNS)]
+
+
+def merge_inventories(inventories: list[Inventory]) -> Inventory:
+    """One inventory over several registries: every row keeps its own registry."""
+    if len(inventories) == 1:
+        return inventories[0]
+    entries = tuple(sorted((e for inv in inventories for e in inv.entries),
+                           key=lambda e: (e.ref, e.registry)))
+    results = {k: v for inv in inventories for k, v in inv.results.items()}
+    return Inventory(entries, ", ".join(inv.registry for inv in inventories),
+                     all(inv.registry_listed for inv in inventories),
+                     max((inv.generated for inv in inventories), default=""), results,
+                     inventories[0].policy_version if inventories else "unversioned")

@@ -46,8 +46,72 @@ def check_model(session: Session, registry: Registry, trusted: Any, rules: Decis
     checks += _guarded("waiver", lambda: waiver_check(entry, today, settings))
     checks += _guarded("max-age", lambda: age_check(entry, settings))
     checks += _guarded("base-model", lambda: base_check(entry, inventory, settings))
-    checks += _guarded("upstream", lambda: upstream_check(entry, results, settings))
+    checks += _guarded("upstream", lambda: upstream_check(entry, results, settings, inventory))
+    checks += _guarded("findings", lambda: findings_check(entry, results))
+    checks += _guarded("eval", lambda: eval_check(results))
+    checks += _guarded("lookalike", lambda: lookalike_check(session, entry, inventory))
     return checks
+
+
+#: findings at these severities that an approval stood over are flagged every quarter
+FLAGGED_SEVERITIES = ("critical", "high")
+
+
+def findings_check(entry: InventoryEntry, results: dict[str, StageResult]) -> Check:
+    """Approved over critical or high findings: which, in which file, and the waiver that let them by."""
+    found = [f for name in ("scan", "signature", "card") if name in results for f in results[name].findings
+             if f.severity.value in FLAGGED_SEVERITIES]
+    if not found:
+        return Check("findings", "ok", "approved with no critical or high finding")
+    waived = {str(w.get("stage")): w for w in entry.waivers}
+    listed = [f"{f.severity.value} {f.code}" + (f" in {f.file}" if f.file else "") + f" ({f.tool})"
+              for f in found[:8]]
+    waivers = "; ".join(f"{s} waived until {w.get('expires')}: {w.get('reason')}" for s, w in waived.items())
+    return Check("findings", "warn", f"approved over {len(found)} critical/high finding(s): "
+                 + ", ".join(listed) + (f"; {waivers}" if waivers else ""),
+                 {"findings": [f.to_dict() for f in found[:50]]})
+
+
+def eval_check(results: dict[str, StageResult]) -> Check:
+    """Approved without a passing evaluation (not run, skipped, errored or waived)."""
+    ran = results.get("eval")
+    if ran is None:
+        return Check("eval", "warn", "approved without evaluation: the eval stage never ran")
+    if ran.status.value != "passed":
+        return Check("eval", "warn", f"approved without a passing evaluation: eval {ran.status.value}")
+    return Check("eval", "ok", "evaluated: " + ", ".join(sorted(ran.evidence.get("results") or {}))[:300])
+
+
+def lookalike_check(session: Any, entry: InventoryEntry, inventory: Inventory) -> Check:
+    """The model's name against today's inventory (approved, not retired) and trusted publishers."""
+    from curator.stages.card.grade import CardSettings
+    from curator.stages.card.lookalike import near_misses, trusted_publishers
+
+    if entry.source != "hub":
+        return Check("lookalike", "skipped", "a local folder's name is the curator's own choice")
+    section = session.policy.section("card")
+    settings = CardSettings.from_section(section)
+    trusted, _ = trusted_publishers(session.policy.directory, section)
+    others = sorted({e.repo_id for e in inventory.entries
+                     if e.status != RETIRED and e.repo_id != entry.repo_id})
+    misses = near_misses(entry.repo_id, trusted, others, settings.max_distance, settings.short_name)
+    if misses:
+        said = "; ".join(m.finding().message for m in misses)
+        return Check("lookalike", "warn", f"looks like {said}"[:500])
+    return Check("lookalike", "ok", f"no look-alike among {len(others)} other model(s) and trusted "
+                 "publishers")
+
+
+def rolled_back_note(entry: InventoryEntry, inventory: Inventory, revision: str) -> str:
+    """When ``revision`` of the same repo was approved and then rolled back: say so, with why."""
+    for other in inventory.entries:
+        if other.repo_id == entry.repo_id and other.revision == revision and other.lifecycle.rolled_back_from:
+            back: dict[str, Any] = next((r for r in reversed(other.lifecycle.rollbacks)
+                                         if r["from"] == other.manifest_digest), {})
+            return (f"{revision[:12]} was approved ({other.ref}, review {other.review_id}) and rolled back "
+                    f"on {str(back.get('time', ''))[:10]} by {back.get('curator', '?')}: "
+                    f"{back.get('rationale', '')}")
+    return ""
 
 
 def verify_and_rescan(session: Session, registry: Registry, trusted: Any, rules: DecisionRules,
@@ -171,7 +235,7 @@ def base_check(entry: InventoryEntry, inventory: Inventory, settings: QuarterlyS
 
 
 def upstream_check(entry: InventoryEntry, results: dict[str, StageResult],
-                   settings: QuarterlySettings) -> Check:
+                   settings: QuarterlySettings, inventory: Inventory | None = None) -> Check:
     from curator.quarterly.upstream import upstream_facts
 
     if not settings.check_upstream:
@@ -182,4 +246,11 @@ def upstream_check(entry: InventoryEntry, results: dict[str, StageResult],
     card = results.get("card")
     card_sha = ((card.evidence.get("card") or {}).get("sha256")) if card else None
     facts = upstream_facts(entry, card_sha, settings.upstream_timeout_seconds)
-    return Check("upstream", str(facts.pop("outcome")), str(facts.pop("message")), facts)
+    message = str(facts.pop("message"))
+    newest = str(facts.get("newest") or "")
+    moved = bool(inventory) and bool(newest) and newest != entry.revision
+    note = rolled_back_note(entry, inventory, newest) if moved and inventory else ""
+    if note:
+        facts["rolled_back"] = note
+        message += f"; the newer revision is not new to curator: {note}"
+    return Check("upstream", str(facts.pop("outcome")), message, facts)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
 
 
-CHECKS = ("verify", "rescan", "waiver", "max-age", "base-model", "upstream")
+CHECKS = ("verify", "rescan", "waiver", "max-age", "base-model", "upstream", "findings", "eval", "lookalike")
 KEYS = {"max_age_days", "waiver_warn_days", "rescan", "check_upstream", "upstream_timeout_seconds",
         "retired_base_models", "fail_on"}
 #: age warning window before max_age_days is reached

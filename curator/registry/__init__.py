@@ -59,6 +59,28 @@ def open_registry(layout_dir: Path, policy: Policy, url: str | None = None) -> R
     return LayoutRegistry(layout_dir)
 
 
+def open_registries(layout_dir: Path, policy: Any, urls: list[str] | None = None) -> list[Registry]:
+    """Every registry an inventory spans: ``urls`` if given, else the policy's ``registries:``
+    list, else the one registry in force. ``workspace`` names the workspace's own layout and
+    ``oci:DIR`` another layout folder."""
+    from curator.registry.layout import LayoutRegistry
+
+    chosen = [u for u in (urls or []) if u.strip()] or [str(u) for u in (policy.data.get("registries") or [])]
+    if not chosen:
+        return [open_registry(layout_dir, policy)]
+    found: list[Registry] = []
+    for text in dict.fromkeys(u.strip() for u in chosen):
+        if text == "workspace":
+            found.append(LayoutRegistry(layout_dir))
+        elif text.startswith("oci:"):
+            if not Path(text[4:]).is_dir():
+                raise UsageError(f"no OCI layout at {text[4:]}", "check the registry folder (oci:DIR)")
+            found.append(LayoutRegistry(Path(text[4:])))
+        else:
+            found.append(_remote(text, settings(policy)))
+    return found
+
+
 def resolve(text: str, layout_dir: Path, policy: Policy,
             url: str | None = None) -> tuple[Registry, Reference]:
     """A REF as typed -> the registry holding it and the reference inside it."""

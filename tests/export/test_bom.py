@@ -34,20 +34,22 @@ def test_each_model_carries_hashes_license_card_pedigree_and_links(adopted: Adop
     one = _components(adopted)[adopted.first.ref]
     two = _components(adopted)[adopted.second.ref]
     assert {"alg": "SHA-256", "content": adopted.first.digest.split(":")[1]} in one["hashes"]
-    files = {f["name"]: f["hashes"][0]["content"] for f in one["components"]}
+    files = {f["name"]: f["hashes"][0]["content"] for f in one["components"] if f["type"] == "file"}
     weights = (adopted.first.folder / "model.safetensors").read_bytes()
     assert files["model.safetensors"] == hashlib.sha256(weights).hexdigest()
     assert one["licenses"] == [{"license": {"id": "Apache-2.0"}}]
     card = two["modelCard"]
     assert card["modelParameters"]["task"] == "text-generation"
     assert card["modelParameters"]["architectureFamily"] == "gpt2"
-    assert {"type": "dataset", "name": "roneneldan/TinyStories"} in card["modelParameters"]["datasets"]
-    metric = next(m for m in card["quantitativeAnalysis"]["performanceMetrics"]
-                  if m["slice"] == "curator_basics" and m["type"] == "acc")
-    assert metric["value"] == "0.12"
-    assert metric["confidenceInterval"] == {"lowerBound": "0.1004", "upperBound": "0.1396"}
-    assert any(WAIVER_REASON in limit for limit in card["considerations"]["technicalLimitations"])
-    assert any("curator measured 0.12" in t for t in card["considerations"]["performanceTradeoffs"])
+    datasets = {c["name"]: c["bom-ref"] for c in two["components"] if c["type"] == "data"}
+    assert {"ref": datasets["roneneldan/TinyStories"]} in card["modelParameters"]["datasets"]
+    # the card's claim in the model card; curator's own measurement beside it as properties
+    assert card["quantitativeAnalysis"]["performanceMetrics"] == [
+        {"type": "acc", "value": "0.27", "slice": "acme-labs/tiny-mcq"}]
+    measured = {p["name"]: p["value"] for p in two["properties"]}
+    assert measured["curator:measured:curator_basics:acc"] == "0.12 ± 0.01"
+    assert measured["curator:claim:curator_basics:acc"] == \
+        "card claims 0.27, curator measured 0.12: not-reproduced"
     assert [a["name"] for a in two["pedigree"]["ancestors"]] == ["tiny-one"]
     refs = {r["type"]: r["url"] for r in two["externalReferences"]}
     assert refs["attestation"].endswith(f"@{adopted.second.digest}")
@@ -62,6 +64,9 @@ def test_validation_catches_a_broken_bom(adopted: Adoptions) -> None:
     s = adopted.session
     document = json.loads(render(build_inventory(s, LayoutRegistry(s.workspace.registry_dir))))
     document["components"][0]["modelCard"]["quantitativeAnalysis"]["performanceMetrics"][0]["value"] = 0.5
+    assert validate(json.dumps(document)) != []
+    document = json.loads(render(build_inventory(s, LayoutRegistry(s.workspace.registry_dir))))
+    document["declarations"]["claims"][0]["evidence"] = "not a list"
     assert validate(json.dumps(document)) != []
 
 

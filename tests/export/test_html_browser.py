@@ -41,7 +41,9 @@ def test_printed_pdf_shows_decision_evidence_and_chart(page: Path, tmp_path: Pat
     pdftotext = need_binary("pdftotext", "run 'make sysdeps' (apt-get install poppler-utils)")
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    squashed = " ".join(text.split())
+    # reading order (no -layout) for phrases: a wrapped table cell's words stay together
+    flowing = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    squashed = " ".join(flowing.split())
     first_page = " ".join(text.split("\f")[0].split())
     assert "APPROVED local/tiny-two@" in first_page and "verified" in first_page
     assert "Ada Lovelace" in first_page and adopted.second.digest[7:30] in squashed.replace(" ", "")

@@ -51,7 +51,8 @@ def test_html_is_self_contained_and_shows_decision_then_evidence(adopted: Adopti
     head, _, rest = text.partition("<h2>Stages</h2>")
     # the decision and its signature status come first
     assert "APPROVED" in head and "local/tiny-two" in head and "Ada Lovelace" in head
-    assert re.search(r"signature <span class=\"badge s-verified\">verified</span>", head)
+    assert re.search(r"signature <span class=\"badge tone-ok\" data-status=\"verified\">verified</span>",
+                     head)
     assert adopted.second.digest in head
     results = adopted.session.ledger.results(rid)
     for f in results["fetch"].evidence["files"]:
@@ -87,7 +88,7 @@ def test_markdown_and_json_carry_the_same_facts(adopted: Adoptions) -> None:
 def test_an_untrusted_signer_is_reported_not_hidden(adopted: Adoptions) -> None:
     gathered = _report(adopted, adopted.first.review_id, trusted={})
     html = render(gathered, "html")  # type: ignore[arg-type]
-    assert "s-untrusted-key" in html
+    assert 'class="badge tone-bad" data-status="untrusted-key"' in html
     assert json.loads(render(gathered, "json"))["signatures_ok"] is False  # type: ignore[arg-type]
 
 
@@ -118,7 +119,7 @@ def test_report_cli_writes_each_format(adopted: Adoptions, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("args", "message"), [
     (["nope00000000", "--format", "md"], "no review nope00000000"),
-    (["{rid}", "--format", "pdf"], "--format pdf is not a report format"),
+    (["{rid}", "--format", "docx"], "--format docx is not a report format"),
 ])
 def test_report_cli_errors_are_one_line(adopted: Adoptions, args: list[str], message: str) -> None:
     done = cli("report", *[a.format(rid=adopted.first.review_id) for a in args])

@@ -55,7 +55,10 @@ def test_two_demo_samples_end_to_end(hub: Any, hub_store: Any, tmp_path: Path,
     done = cli("quarterly", "--json")
     assert done.returncode == 0, done.stderr
     models = json.loads(done.stdout)["models"]
-    assert {m["outcome"] for m in models} == {"ok"} and len(models) == 2
+    # the finetune's card failed with high findings and was waived: flagged, never failed
+    warned = [(c["name"], c["message"]) for m in models for c in m["checks"] if c["outcome"] == "warn"]
+    assert all(name == "findings" and "approved over" in text for name, text in warned), warned
+    assert {m["outcome"] for m in models} <= {"ok", "warn"} and len(models) == 2
     assert {c["message"] for m in models for c in m["checks"] if c["name"] == "upstream"} == {
         "still the newest on 'main'"}
     _, ref, review = adopted["hobbyist99/tinyllama-finetune"]

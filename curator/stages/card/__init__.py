@@ -144,6 +144,10 @@ class CardStage(Stage):
     requires: ClassVar[tuple[str, ...]] = ("fetch",)
 
     def run(self, ctx: ReviewContext, progress: Progress) -> StageResult:
+        from curator.stages.card.facts import architecture, contacts
+
         report = examine_folder(ctx, progress)
+        evidence = {**report.to_dict(), "architecture": architecture(ctx.files_dir, ctx.manifest),
+                    "contacts": contacts(report.card)}
         return StageResult(stage=self.name, status=report.status, findings=tuple(report.findings),
-                           evidence=report.to_dict(), tool_versions=_tool_versions())
+                           evidence=evidence, tool_versions=_tool_versions())

@@ -136,7 +136,8 @@ def _run_scanners(scanners: list[Scanner], targets: list[ScanTarget], scratch: P
         else:
             run = scanner.scan(mine, scratch / scanner.name, lambda: progress.cancelled)
             run = ScannerRun(run.name, run.version, run.status, run.seconds, run.exit_code, run.stderr_tail,
-                             run.command, run.outcomes, skipped)
+                             run.command, run.outcomes, skipped,
+                             routed=sum(1 for t in mine if t.format != "file"))
         progress.advance(1, f"{scanner.name}: {run.status} on {len(mine)} targets in {run.seconds:.1f}s")
         return run
 

@@ -49,6 +49,10 @@ def entry_details(entry: InventoryEntry) -> Text:
         line(f"waiver {w.get('stage')} until {w.get('expires')}: {w.get('reason')}", "yellow")
     line(f"scanners {entry.cell('scanners')} · license {entry.cell('license')} · "
          f"lineage {entry.cell('lineage')}")
+    line(f"production: {entry.cell('production')} · replaced by {entry.cell('replaced_by')} · "
+         f"signature {entry.cell('signature')} · registry {entry.registry}")
+    for condition in entry.conditions:
+        line(f"condition: {condition}")
     check = entry.last_check
     line(f"last check: {check['time']} {check['outcome']}" if check else "last check: never")
     for reason in entry.reasons:
@@ -79,7 +83,7 @@ class InventoryScreen(Screen[None]):
         Binding("f5", "reload", "Reload"),
     ]
 
-    def __init__(self, session: Session, registry_url: str | None = None) -> None:
+    def __init__(self, session: Session, registry_url: list[str] | str | None = None) -> None:
         super().__init__()
         self.session = session
         self.registry_url = registry_url
@@ -108,11 +112,13 @@ class InventoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="inventory")
     def load(self) -> None:
         """Read ledger and registry off the UI thread."""
-        from curator.inventory.build import build_inventory
-        from curator.registry import open_registry
+        from curator.inventory.build import build_inventory, merge_inventories
+        from curator.registry import open_registries
 
-        registry = open_registry(self.session.workspace.registry_dir, self.session.policy, self.registry_url)
-        self.post_message(InventoryLoaded(build_inventory(self.session, registry)))
+        urls = [self.registry_url] if isinstance(self.registry_url, str) else self.registry_url
+        registries = open_registries(self.session.workspace.registry_dir, self.session.policy, urls)
+        self.post_message(InventoryLoaded(merge_inventories([build_inventory(self.session, r)
+                                                             for r in registries])))
 
     def on_inventory_loaded(self, message: InventoryLoaded) -> None:
         self.inventory = message.inventory
@@ -210,7 +216,7 @@ class InventoryApp(App[None]):
     TITLE = "curator inventory"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
 
-    def __init__(self, session: Session, registry_url: str | None = None) -> None:
+    def __init__(self, session: Session, registry_url: list[str] | str | None = None) -> None:
         super().__init__()
         self.session = session
         self.registry_url = registry_url
@@ -222,6 +228,6 @@ class InventoryApp(App[None]):
         self.session.close()
 
 
-def run_inventory_app(session: Session, registry_url: str | None = None) -> None:
+def run_inventory_app(session: Session, registry_url: list[str] | str | None = None) -> None:
     """Run the inventory TUI until the user quits; closes the session."""
     InventoryApp(session, registry_url).run()

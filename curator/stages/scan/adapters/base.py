@@ -48,12 +48,15 @@ class ScannerRun:
     command: tuple[str, ...] = ()
     outcomes: dict[str, TargetOutcome] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # target key -> why it was not given
+    #: targets of a format this scanner reads (the rest it was given as-is, to catch what it blocks)
+    routed: int | None = None
 
     def evidence(self) -> dict[str, Any]:
         return {"version": self.version, "status": self.status, "seconds": round(self.seconds, 3),
                 "exit_code": self.exit_code, "stderr_tail": list(self.stderr_tail),
                 "command": list(self.command), "targets": len(self.outcomes),
-                "errors": sum(1 for o in self.outcomes.values() if o.error)}
+                "errors": sum(1 for o in self.outcomes.values() if o.error),
+                **({"routed": self.routed} if self.routed is not None else {})}
 
 
 @dataclass(frozen=True)
