@@ -36,6 +36,8 @@ from curator.state.client import TrustedState
 from curator.state.content import SignedState
 
 if TYPE_CHECKING:
+    from tuf.api.metadata import Targets
+
     from curator.ledger.base import LedgerBase
     from curator.review.session import Session
 
@@ -157,7 +159,7 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     envelope = sign_statement(rollback_statement(name, tag, current, target, signer.identity, why), signer)
     did = decision_id(envelope)
 
-    def move(targets: Any) -> None:
+    def move(targets: Targets) -> None:
         content.promote(targets, name, target.digest)
 
     sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")

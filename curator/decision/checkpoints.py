@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
 from curator.core.errors import IntegrityError, NotInRegistry
@@ -21,6 +21,10 @@ from curator.ledger.audit import LedgerHead
 from curator.ledger.chain import ChainReport
 from curator.registry.artifact import DSSE_TYPE, repository_name
 from curator.registry.interface import Descriptor, Reference, Registry, parse_json, sha256_digest
+
+if TYPE_CHECKING:
+    from curator.core.policy import Policy
+    from curator.ledger.base import LedgerBase
 
 PREDICATE_TYPE = "https://curator.dev/attestation/ledger-checkpoint/v1"
 ARTIFACT_TYPE = "application/vnd.curator.ledger-checkpoint.v1+json"
@@ -31,7 +35,7 @@ EVENT = "checkpoint"
 ROWS_TAG = re.compile(r"^rows-([1-9][0-9]{0,17})$")
 
 
-def checkpoint_repository(policy: Any) -> str:
+def checkpoint_repository(policy: Policy) -> str:
     """Where checkpoints live in the registry (under the policy's ``registry.namespace``)."""
     from curator.registry import settings
 
@@ -110,7 +114,7 @@ def read_checkpoint(registry: Registry, repository: str, trusted: dict[str, Any]
                       registry.describe(Reference(repository, tag=tag)))
 
 
-def recorded_checkpoints(ledger: Any, registry: Registry, repository: str) -> list[dict[str, Any]]:
+def recorded_checkpoints(ledger: LedgerBase, registry: Registry, repository: str) -> list[dict[str, Any]]:
     """The checkpoint events the ledger recorded for this registry, in chain order
     (payload plus ``seq``). Events without a ``registry`` field (older curators) are matched
     by the ref they recorded."""
@@ -127,7 +131,7 @@ def recorded_checkpoints(ledger: Any, registry: Registry, repository: str) -> li
     return found
 
 
-def check_ledger(ledger: Any, registry: Registry, repository: str,
+def check_ledger(ledger: LedgerBase, registry: Registry, repository: str,
                  trusted: dict[str, Any]) -> CheckpointCheck:
     """Does the ledger still hold its checkpoints' rows, unchanged, and are they all still there?"""
     try:
@@ -224,7 +228,7 @@ class LedgerCheck:
         return LedgerHead(self.chain.rows, self.chain.head)
 
 
-def verify_ledger(ledger: Any, registry: Registry | None = None, repository: str = "",
+def verify_ledger(ledger: LedgerBase, registry: Registry | None = None, repository: str = "",
                   trusted: dict[str, Any] | None = None, anchor: LedgerHead | None = None) -> LedgerCheck:
     """The whole ledger check: the chain (held to ``anchor``, a head recorded outside the ledger,
     e.g. in the signed state), then, with a registry, its checkpoints there."""

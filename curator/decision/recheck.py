@@ -30,9 +30,14 @@ from curator.decision.rules import CUSTOM_CODE, Blocker, DecisionRules
 from curator.ledger.audit import LedgerHead
 
 if TYPE_CHECKING:
+    import datetime as dt
     from pathlib import Path
 
     from curator.attest.statement import Waiver
+    from curator.core.policy import Policy
+    from curator.core.workspace import Workspace
+    from curator.decision.decide import Assessment
+    from curator.ledger.base import LedgerBase
     from curator.registry.interface import Registry
     from curator.review.session import Session
 
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
 NAME_CHECK, PUBLISHER = "name-check", "publisher"
 
 
-def ledger_check(ledger: Any, workspace: Any, policy: Any, registry_url: str | None = None,
+def ledger_check(ledger: LedgerBase, workspace: Workspace, policy: Policy, registry_url: str | None = None,
                  anchor: LedgerHead | None = None, registry: Registry | None = None) -> LedgerCheck:
     """``curator ledger verify`` in full: the chain held to ``anchor`` (a head recorded outside the
     ledger), the checkpoints in the configured registry (or ``registry``), and the ledger head the
@@ -173,7 +178,7 @@ class Contradiction:
         return {"kind": self.kind, "review_id": self.review_id, "text": self.text}
 
 
-def contradictions(ledger: Any, review: Review, subject_digest: str) -> list[Contradiction]:
+def contradictions(ledger: LedgerBase, review: Review, subject_digest: str) -> list[Contradiction]:
     """What speaks against approving ``review`` now: newer reviews of its commit of the repo
     (case-folded, as the Hub resolves ids), rejections (and retirements) of that commit or
     of its artifact."""
@@ -260,8 +265,8 @@ class Rechecked:
     supersedes: dict[str, Any] | None = None
 
 
-def recheck_approval(session: Session, a: Any, asked: dict[str, str], until: Any, supersede: str,
-                     subject_digest: str, today: Any) -> Rechecked:
+def recheck_approval(session: Session, a: Assessment, asked: dict[str, str], until: dt.date | None,
+                     supersede: str, subject_digest: str, today: dt.date) -> Rechecked:
     """Everything an approval is re-checked against (``a`` is the decide module's Assessment)."""
     from curator.decision.rules import waivers_for
 

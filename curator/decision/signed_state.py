@@ -28,17 +28,21 @@ from curator.state.roles import init_state as init_registry_state
 from curator.state.store import StateStore
 
 if TYPE_CHECKING:
+    from curator.core.policy import Policy
     from curator.decision.rules import DecisionRules
+    from curator.ledger.base import LedgerBase
+    from curator.registry.interface import Registry
+    from curator.review.session import Session
 
 Change = Callable[[Targets], None]
 
 
-def anchor_path(policy: Any) -> Path:
+def anchor_path(policy: Policy) -> Path:
     """The team's trust anchor: ``root.json`` in the policy folder."""
     return Path(policy.directory) / ANCHOR_FILE
 
 
-def expiry(policy: Any) -> Expiry:
+def expiry(policy: Policy) -> Expiry:
     section = policy.section("state")
     base = Expiry()
     return Expiry(
@@ -48,18 +52,19 @@ def expiry(policy: Any) -> Expiry:
     )
 
 
-def team(policy: Any) -> list[TrustedCurator]:
+def team(policy: Policy) -> list[TrustedCurator]:
     """The team's curators (checklists/curators.yaml), revoked ones included (marked)."""
     return list(load_trusted(Path(policy.directory)).values())
 
 
-def production_tag(policy: Any) -> str:
+def production_tag(policy: Policy) -> str:
     from curator.decision.rules import DecisionRules
 
     return DecisionRules.from_policy(policy).production_tag
 
 
-def init_state(registry: Any, policy: Any, signers: Sequence[Signer], now: dt.datetime | None = None) -> int:
+def init_state(registry: Registry, policy: Policy, signers: Sequence[Signer],
+               now: dt.datetime | None = None) -> int:
     """Give ``registry`` a signed state: the first root from curators.yaml (signed by the
     listed curators whose keys are given), written to the policy folder as the trust anchor;
     where the team already has a root (another registry), that root is published as it is.
@@ -118,7 +123,7 @@ def publish_anchor(
     return int(root.signed.version)
 
 
-def trusted_state(registry: Any, policy: Any, state_dir: Path) -> TrustedState:
+def trusted_state(registry: Registry, policy: Policy, state_dir: Path) -> TrustedState:
     """The TUF client workflow against ``registry`` from the team's anchor (StateRefused if not)."""
     return load_trusted_state(
         StateStore(registry),
@@ -128,7 +133,7 @@ def trusted_state(registry: Any, policy: Any, state_dir: Path) -> TrustedState:
     )
 
 
-def root_rules(root: Any, policy: Any) -> DecisionRules:
+def root_rules(root: Any, policy: Policy) -> DecisionRules:
     """This policy's decision rules with the gate's rules as the team's signed ``root`` holds them
     (the targets threshold is the number of approvals)."""
     from curator.decision.rules import DecisionRules
@@ -141,7 +146,7 @@ def root_rules(root: Any, policy: Any) -> DecisionRules:
         f"the team's signed root v{root.version}")
 
 
-def team_rules(registry: Any, policy: Any) -> tuple[DecisionRules, dict[str, TrustedCurator]] | None:
+def team_rules(registry: Registry, policy: Policy) -> tuple[DecisionRules, dict[str, TrustedCurator]] | None:
     """The decision rules and curators of the team's signed root, as the registry's state holds it
     (its root chain checked from the anchor); None where there is no anchor or no state yet."""
     from curator.state.keys import curator_of
@@ -157,13 +162,13 @@ def team_rules(registry: Any, policy: Any) -> tuple[DecisionRules, dict[str, Tru
     return rules, {c.keyid: c for c in curators}
 
 
-def current_state(registry: Any, policy: Any) -> content.SignedState:
+def current_state(registry: Registry, policy: Policy) -> content.SignedState:
     """The published state as a writer sees it (signatures checked, expiry not)."""
     current = load_current(StateStore(registry), read_anchor(anchor_path(policy)))
     return content.SignedState(current.targets.signed, production_tag(policy))
 
 
-def ledger_head(ledger: Any) -> tuple[int, str]:
+def ledger_head(ledger: LedgerBase) -> tuple[int, str]:
     report = ledger.verify()
     if not report.ok:
         from curator.core.errors import IntegrityError
@@ -175,7 +180,7 @@ def ledger_head(ledger: Any) -> tuple[int, str]:
     return int(report.rows), str(report.head)
 
 
-def with_ledger(change: Change, ledger: Any) -> Change:
+def with_ledger(change: Change, ledger: LedgerBase) -> Change:
     rows, head = ledger_head(ledger)
     where = str(getattr(ledger, "where", ""))
 
@@ -187,7 +192,7 @@ def with_ledger(change: Change, ledger: Any) -> Change:
 
 
 def sign_state_change(
-    session: Any, registry: Any, change: Change, signers: Sequence[Signer], proposal_id: str
+    session: Session, registry: Registry, change: Change, signers: Sequence[Signer], proposal_id: str
 ) -> Published:
     """Sign ``change`` as the next targets version of ``registry``'s state, and record it."""
     published = sign_change(
@@ -203,7 +208,7 @@ def sign_state_change(
 
 
 def cosign_state_change(
-    session: Any, registry: Any, proposal_id: str, expected: Change, signers: Sequence[Signer]
+    session: Session, registry: Registry, proposal_id: str, expected: Change, signers: Sequence[Signer]
 ) -> Published:
     """Co-sign the proposal ``proposal_id`` if it is exactly ``expected``; publish at threshold."""
     published = cosign(
@@ -218,7 +223,7 @@ def cosign_state_change(
     return published
 
 
-def _record(session: Any, registry: Any, published: Published, signers: Sequence[Signer]) -> None:
+def _record(session: Session, registry: Registry, published: Published, signers: Sequence[Signer]) -> None:
     session.ledger.append(
         "state",
         {
@@ -233,7 +238,7 @@ def _record(session: Any, registry: Any, published: Published, signers: Sequence
     )
 
 
-def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy: Any) -> Change:
+def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy: Policy) -> Change:
     """A retire or reject of ``name@digest``, signed by ``curator`` now."""
     who, email = curator.identity.name, curator.identity.email
     when = utc_now()
@@ -246,7 +251,7 @@ def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy
     return apply
 
 
-def ledger_against_state(ledger: Any, registry: Any, policy: Any) -> tuple[str | None, str]:
+def ledger_against_state(ledger: LedgerBase, registry: Registry, policy: Policy) -> tuple[str | None, str]:
     """Hold the ledger to the head the latest signed state recorded: (problem or None, note).
 
     A ledger shorter than that head, or one whose row at that position hashes differently,

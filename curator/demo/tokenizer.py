@@ -33,7 +33,7 @@ def vocab() -> dict[str, int]:
     return {END: 0, **{c: i + 1 for i, c in enumerate(_byte_alphabet())}}
 
 
-def _json(value: Any) -> bytes:
+def _json(value: object) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode()
 
 

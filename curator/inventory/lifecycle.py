@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ class LifecycleIndex:
         )
 
 
-def read_lifecycle(ledger: Any) -> LifecycleIndex:
+def read_lifecycle(ledger: LedgerBase) -> LifecycleIndex:
     """Replay the ledger once: every reader asks the index, never the rows."""
     decisions: dict[str, list[dict[str, Any]]] = {}
     swaps = []

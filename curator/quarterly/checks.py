@@ -82,7 +82,7 @@ def eval_check(results: dict[str, StageResult]) -> Check:
     return Check("eval", "ok", "evaluated: " + ", ".join(sorted(ran.evidence.get("results") or {}))[:300])
 
 
-def lookalike_check(session: Any, entry: InventoryEntry, inventory: Inventory) -> Check:
+def lookalike_check(session: Session, entry: InventoryEntry, inventory: Inventory) -> Check:
     """The model's name against today's inventory (approved, not retired) and trusted publishers."""
     from curator.stages.card.grade import CardSettings
     from curator.stages.card.lookalike import near_misses, trusted_publishers

@@ -59,7 +59,7 @@ def open_registry(layout_dir: Path, policy: Policy, url: str | None = None) -> R
     return LayoutRegistry(layout_dir)
 
 
-def open_registries(layout_dir: Path, policy: Any, urls: list[str] | None = None) -> list[Registry]:
+def open_registries(layout_dir: Path, policy: Policy, urls: list[str] | None = None) -> list[Registry]:
     """Every registry an inventory spans: ``urls`` if given, else the policy's ``registries:``
     list, else the one registry in force. ``workspace`` names the workspace's own layout and
     ``oci:DIR`` another layout folder."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from curator.core.errors import IntegrityError, NotInRegistry, RegistryUnreachable, UsageError
@@ -33,6 +33,9 @@ from curator.registry.interface import (
     parse_json,
     sha256_digest,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 TRANSIENT = {408, 429, 500, 502, 503, 504}
 ACCEPT = ", ".join([MANIFEST_TYPE, INDEX_TYPE, "application/vnd.docker.distribution.manifest.v2+json",
@@ -112,7 +115,7 @@ class RemoteRegistry(Registry):
             self._local.session = requests.Session()
         return self._local.session
 
-    def _once(self, method: str, url: str, scope: str, **kwargs: Any) -> Any:
+    def _once(self, method: str, url: str, scope: str, **kwargs: Any) -> requests.Response:
         """One request, with one re-try after answering an auth challenge."""
         import requests
 
@@ -122,8 +125,8 @@ class RemoteRegistry(Registry):
             if auth:
                 headers["Authorization"] = auth
             try:
-                resp = self._session().request(method, url, headers=headers, timeout=self.timeout,
-                                               allow_redirects=True, **kwargs)
+                resp: requests.Response = self._session().request(
+                    method, url, headers=headers, timeout=self.timeout, allow_redirects=True, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise _Transient(f"{exc.__class__.__name__}: {exc}") from exc
             # a streamed body cannot be sent twice; the upload loop starts a new one instead
@@ -161,7 +164,7 @@ class RemoteRegistry(Registry):
         private = parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname))
         return same_host and private
 
-    def _answer_challenge(self, resp: Any, scope: str) -> bool:
+    def _answer_challenge(self, resp: requests.Response, scope: str) -> bool:
         challenge = resp.headers.get("WWW-Authenticate", "")
         kind = challenge.split(" ", 1)[0].lower()
         where = dict(CHALLENGE_RE.findall(challenge)).get("realm") if kind == "bearer" else self.base
@@ -198,7 +201,7 @@ class RemoteRegistry(Registry):
     def _scope(name: str, push: bool = False) -> str:
         return f"repository:{name}:{'pull,push' if push else 'pull'}"
 
-    def _fail(self, resp: Any, what: str) -> RegistryUnreachable:
+    def _fail(self, resp: requests.Response, what: str) -> RegistryUnreachable:
         # the body is the registry's to choose: quoted as visible text, one line
         return RegistryUnreachable(f"the registry {self.base} refused {what} "
                                    f"(HTTP {resp.status_code}: {shown(resp.text[:200].strip())})",
@@ -362,7 +365,7 @@ class RemoteRegistry(Registry):
             yield resp
             url = self._next_page(resp, path)
 
-    def _next_page(self, resp: Any, path: str) -> str | None:
+    def _next_page(self, resp: requests.Response, path: str) -> str | None:
         link = resp.links.get("next", {}).get("url") if resp.status_code == 200 else None
         if not link:
             return None

@@ -22,13 +22,14 @@ from curator.registry.interface import Registry
 from curator.registry.staging import stage, staging_name, unstage
 
 if TYPE_CHECKING:
+    from curator.core.policy import Policy
     from curator.review.session import Session
 
 STAGED = "staged"
 UNSTAGED = "unstaged"
 
 
-def staging_enabled(policy: Any) -> bool:
+def staging_enabled(policy: Policy) -> bool:
     """``registry.staging``: true, false, or auto (on when both the ledger and the registry are shared)."""
     from curator.ledger import ledger_url
 

@@ -13,9 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from curator.core.models import StageResult
+
+if TYPE_CHECKING:
+    from curator.ledger.base import LedgerBase
 
 #: ledger events that change what the inventory holds
 INVENTORY_EVENTS = ("pushed", "production", "quarterly_action")
@@ -53,7 +56,7 @@ def installed_version(name: str) -> str | None:
         return None
 
 
-def stale_stages(results: dict[str, StageResult], policy_dir: Path, ledger: Any,
+def stale_stages(results: dict[str, StageResult], policy_dir: Path, ledger: LedgerBase,
                  review_id: str) -> list[Stale]:
     """Every stage result of ``review_id`` older than the policy, its tools or the inventory."""
     changed = policy_changed_at(policy_dir)

@@ -18,7 +18,7 @@ class NetworkRefused(ConnectionRefusedError):
     """Raised by the guard instead of connecting."""
 
 
-def _host_of(address: Any) -> str:
+def _host_of(address: object) -> str:
     return str(address[0]) if isinstance(address, tuple) and address else str(address)
 
 
@@ -46,15 +46,15 @@ def refuse_network(allowed_hosts: set[str]) -> None:
             allowed.update(str(info[4][0]).lower() for info in infos)
         return infos
 
-    def permitted(sock: socket.socket, address: Any) -> bool:
+    def permitted(sock: socket.socket, address: object) -> bool:
         return sock.family not in (socket.AF_INET, socket.AF_INET6) or _host_of(address).lower() in allowed
 
-    def connect(self: socket.socket, address: Any) -> None:
+    def connect(self: socket.socket, address: socket._Address) -> None:
         if not permitted(self, address):
             raise NetworkRefused(REFUSED.format(_host_of(address)))
         real_connect(self, address)
 
-    def connect_ex(self: socket.socket, address: Any) -> int:
+    def connect_ex(self: socket.socket, address: socket._Address) -> int:
         if not permitted(self, address):
             raise NetworkRefused(REFUSED.format(_host_of(address)))
         return real_connect_ex(self, address)

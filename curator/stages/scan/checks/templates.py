@@ -7,6 +7,7 @@ rendered; what it reaches for is judged on the syntax tree.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from curator.core.models import Finding, Severity
@@ -50,7 +51,7 @@ def check_template(source: str, where: str) -> list[Finding]:
     return _dedupe(findings)
 
 
-def _judge(node: Any, nodes: Any, assigned: set[str]) -> tuple[Severity, str] | None:
+def _judge(node: Any, nodes: ModuleType, assigned: set[str]) -> tuple[Severity, str] | None:
     if isinstance(node, nodes.Getattr):
         return _judge_name(str(node.attr), "reaches attribute")
     if isinstance(node, nodes.Getitem):
@@ -73,7 +74,7 @@ ATTRIBUTE_FILTERS = {"selectattr": 0, "rejectattr": 0, "groupby": 0, "map": "att
 NUMERIC_FILTERS = {"length", "count", "int", "float", "abs", "round", "wordcount"}
 
 
-def _judge_lookup(node: Any, nodes: Any, built: _Built) -> tuple[Severity, str] | None:
+def _judge_lookup(node: Any, nodes: ModuleType, built: _Built) -> tuple[Severity, str] | None:
     """Lookups by a name the template computes: Jinja's ``x[key]`` falls back to ``getattr`` (and
     ``map(attribute=...)`` walks a dotted path), so a key put together at run time reaches
     ``__globals__`` as surely as ``x.__globals__`` does, without ever spelling it."""
@@ -108,7 +109,7 @@ class _Built:
     """Which expressions of a template compute a value in the template itself (as opposed to reading
     the render context: messages, tools, tokens), following ``set``, ``for``, ``with`` and macro names."""
 
-    def __init__(self, tree: Any, nodes: Any) -> None:
+    def __init__(self, tree: Any, nodes: ModuleType) -> None:
         self.nodes = nodes
         self.bindings: dict[str, list[Any]] = {}
         for node in tree.find_all((nodes.Assign, nodes.AssignBlock, nodes.For, nodes.With, nodes.Macro,
@@ -178,7 +179,7 @@ class _Built:
         return any(self.computed(v, seen | {name}) for v in self.bindings[name])
 
 
-def _is_name(node: Any, nodes: Any, name: str) -> bool:
+def _is_name(node: Any, nodes: ModuleType, name: str) -> bool:
     return isinstance(node, nodes.Name) and node.name == name
 
 
@@ -190,7 +191,7 @@ def _judge_name(name: str, what: str) -> tuple[Severity, str] | None:
     return None
 
 
-def _constant(node: Any, nodes: Any) -> Any:
+def _constant(node: Any, nodes: ModuleType) -> Any:
     """Fold constant strings (``'__glo' ~ 'bals__'``) the way the engine would at run time."""
     if isinstance(node, nodes.Const):
         return node.value
