@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
@@ -248,9 +248,42 @@ def build_inventory(session: Session, registry: Registry | None = None,
                        checks.get(review_id), actions.get(review_id), tags, today, max_age, life)
         by_ref[entry.ref] = entry  # a later push of the same ref replaced the earlier one
     entries = tuple(sorted(by_ref.values(), key=lambda e: e.ref))
+    if registry is not None:
+        entries = tuple(_as_signed(entries, registry, session))
     return Inventory(entries, registry.location if registry is not None else "", tags is not None,
                      iso(dt.datetime.now(dt.UTC).timestamp()) or "",
                      {e.review_id: loaded[e.review_id] for e in entries}, session.policy.version)
+
+
+def _as_signed(entries: Iterable[InventoryEntry], registry: Registry,
+               session: Session) -> Iterable[InventoryEntry]:
+    """The entries as the registry's signed state has them, where it has one: a digest it records
+    as retired or rejected is retired (with who, when and why), and one it does not list as
+    approved needs a re-review whatever the ledger says."""
+    from curator.core.errors import CuratorError
+    from curator.decision.signed_state import anchor_path, current_state
+    from curator.state.content import target_path
+
+    if not anchor_path(session.policy).is_file():
+        yield from entries
+        return
+    try:
+        state = current_state(registry, session.policy)
+    except CuratorError as exc:
+        for entry in entries:
+            why = f"the registry's signed state cannot be read: {exc.message}"
+            yield replace(entry, status=NEEDS_REVIEW, reasons=(*entry.reasons, why))
+        return
+    approved = state.approved()
+    for entry in entries:
+        record = state.record(entry.name, entry.manifest_digest)
+        if record is not None:
+            yield replace(entry, status=RETIRED, reasons=(f"signed state: {record.line}",))
+        elif target_path(entry.name, entry.manifest_digest) not in approved and entry.status != RETIRED:
+            yield replace(entry, status=NEEDS_REVIEW, reasons=(
+                *entry.reasons, f"not in {registry.location}'s signed state of approved models"))
+        else:
+            yield entry
 
 
 def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any], final: dict[str, Any],

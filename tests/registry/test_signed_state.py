@@ -450,3 +450,22 @@ def test_ledger_verify_fails_when_rows_the_state_recorded_are_gone(tmp_path: Pat
     db.close()
     done = cli("ledger", "verify", "--no-checkpoint")
     assert done.returncode == 1 and "rows were deleted" in done.stderr, done.stderr
+
+
+def test_the_inventory_follows_the_registrys_signed_state(approved: Approved) -> None:  # noqa: F811
+    """A rejection signed into the registry's state by another curator's workspace (this ledger
+    never heard of it) makes this workspace's inventory say so, with who and why; the ledger
+    alone would still say approved."""
+    from curator.inventory.build import build_inventory
+
+    registry = approved.backend.registry
+    (before,) = [e for e in build_inventory(approved.session, registry).entries
+                 if e.manifest_digest == approved.outcome.manifest_digest]
+    assert before.status == "approved", before.reasons
+    change = removal(approved.name, approved.outcome.manifest_digest, "rejected", approved.ada,
+                     "a backdoor found by the red team", approved.session.policy)
+    sign_state_change(approved.session, registry, change, [approved.ada], "elsewhere-0001")
+    (after,) = [e for e in build_inventory(approved.session, registry).entries
+                if e.manifest_digest == approved.outcome.manifest_digest]
+    assert after.status == "retired"
+    assert after.reasons and "rejected on" in after.reasons[0] and "red team" in after.reasons[0]
