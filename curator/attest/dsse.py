@@ -109,3 +109,35 @@ def verify_envelope(envelope: bytes, trusted: dict[str, TrustedCurator]) -> Veri
     if not isinstance(statement, dict):
         raise EnvelopeProblem("forged-decision", "the signed payload is not a statement")
     return Verified(statement, signer, hashlib.sha256(parsed.payload).hexdigest()[:16])
+
+
+def signature_matches(public_key: object, signature: bytes, data: bytes) -> bool:
+    """Does ``signature`` over ``data`` (a DSSE PAE) verify with ``public_key``? EC (hash by curve
+    size), Ed25519 and RSA (PSS or PKCS#1 v1.5): the one check every DSSE envelope curator reads
+    (publishers' provenance attestations) goes through; curator's own decisions use
+    securesystemslib's envelope with the same keys (``verify_envelope``)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            size = public_key.curve.key_size
+            algorithm: hashes.HashAlgorithm = hashes.SHA256() if size <= 256 else hashes.SHA384()
+            if size > 384:
+                algorithm = hashes.SHA512()
+            public_key.verify(signature, data, ec.ECDSA(algorithm))
+            return True
+        if isinstance(public_key, ed25519.Ed25519PublicKey):
+            public_key.verify(signature, data)
+            return True
+        if isinstance(public_key, rsa.RSAPublicKey):
+            for pad in (padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO), padding.PKCS1v15()):
+                try:
+                    public_key.verify(signature, data, pad, hashes.SHA256())
+                    return True
+                except InvalidSignature:
+                    continue
+    except (InvalidSignature, ValueError):
+        return False
+    return False

@@ -87,39 +87,11 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _verify_signature(public_key: object, signature: bytes, data: bytes) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            size = public_key.curve.key_size
-            algorithm: hashes.HashAlgorithm = hashes.SHA256() if size <= 256 else hashes.SHA384()
-            if size > 384:
-                algorithm = hashes.SHA512()
-            public_key.verify(signature, data, ec.ECDSA(algorithm))
-            return True
-        if isinstance(public_key, ed25519.Ed25519PublicKey):
-            public_key.verify(signature, data)
-            return True
-        if isinstance(public_key, rsa.RSAPublicKey):
-            for pad in (padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.AUTO), padding.PKCS1v15()):
-                try:
-                    public_key.verify(signature, data, pad, hashes.SHA256())
-                    return True
-                except InvalidSignature:
-                    continue
-    except (InvalidSignature, ValueError):
-        return False
-    return False
-
-
 def verify_with_keys(envelope: dict[str, Any], anchors: list[Anchor]) -> tuple[dict[str, Any], bytes]:
     """Check a DSSE envelope against the listed keys: the signer and the payload, or SignatureProblem."""
     from cryptography.hazmat.primitives import serialization
 
-    from curator.attest.dsse import pae
+    from curator.attest.dsse import pae, signature_matches
 
     try:
         payload = base64.b64decode(envelope["payload"], validate=True)
@@ -142,7 +114,7 @@ def verify_with_keys(envelope: dict[str, Any], anchors: list[Anchor]) -> tuple[d
             public = serialization.load_pem_public_key(anchor.public_key.read_bytes())
         except (OSError, ValueError):
             continue
-        if any(_verify_signature(public, sig, data) for sig in signatures):
+        if any(signature_matches(public, sig, data) for sig in signatures):
             return {"kind": "key", "fingerprint": key_fingerprint(anchor.public_key)[0],
                     "public_key": str(anchor.public_key)}, payload
     raise SignatureProblem("rejected", "no signature verifies with the publisher's listed keys "
