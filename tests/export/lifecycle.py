@@ -25,8 +25,8 @@ from curator.changes.rollback import rollback
 from curator.core.models import Status
 from curator.decision.decide import DecisionRequest, decide
 from curator.decision.rules import DecisionRules
+from curator.decision.signed_state import trusted_state
 from curator.decision.swap import SwapRequest
-from curator.decision.verify import trusted_curators
 from curator.inventory.build import build_inventory
 from curator.quarterly.actions import ActionRequest, record_action
 from curator.quarterly.run import run_quarterly
@@ -72,7 +72,9 @@ class Three:
 def _checklists(dest: Path) -> Path:
     import yaml
 
-    folder = isolated_checklists(dest, STAGES)
+    # a one-person team's fixture: the opener may approve; the waived critical findings still
+    # need two curators (decision.critical_waiver_approvals)
+    folder = isolated_checklists(dest, STAGES, separation_of_duties=False)
     data = yaml.safe_load((folder / "default.yaml").read_text())
     data.setdefault("quarterly", {}).update({"check_upstream": False})
     (folder / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
@@ -88,6 +90,7 @@ def _approve(
     evaluated: bool = True,
     conditions: tuple[str, ...] = (),
     swap: SwapRequest | None = None,
+    second: FileSigner | None = None,
 ) -> Model:
     review = reviewed(session, folder, only=["fetch", "scan", "signature", "card"])
     result = eval_result()
@@ -112,6 +115,10 @@ def _approve(
         signer,
         LayoutRegistry(session.workspace.registry_dir),
     )
+    if outcome.outcome == "pending" and second is not None:  # a waived critical finding: two curators
+        outcome = decide(session, DecisionRequest(review.id, True, "second look: fit for internal use", asked,
+                                                  conditions=conditions, swap=swap or SwapRequest()),
+                         second, LayoutRegistry(session.workspace.registry_dir))
     assert outcome.ref is not None
     return Model(review.id, outcome.ref, outcome.manifest_digest)
 
@@ -122,10 +129,12 @@ def build_three(root: Path) -> Three:
     os.environ["CURATOR_CHECKLISTS"] = str(folder)
     session = open_session(folder)
     signer = curator(session.workspace, root / "ada-keys", "Ada Lovelace", "ada@example.org")
+    bob = curator(session.workspace, root / "bob-keys", "Bob Babbage", "bob@example.org")
     bad = model_folder(root / "waived" / "tiny-waived", "tiny-waived", seed=1)
     (bad / "optimizer.pkl").write_bytes(os_system_call())
     waived = _approve(
-        session, bad, signer, waivers={"scan": SCAN_WAIVER, "eval": "eval box down"}, evaluated=False
+        session, bad, signer, waivers={"scan": SCAN_WAIVER, "eval": "eval box down"}, evaluated=False,
+        second=bob,
     )
     v1 = _approve(
         session, model_folder(root / "v1" / "tiny-swap", "tiny-swap", seed=2), signer, conditions=(CONDITION,)
@@ -137,7 +146,7 @@ def build_three(root: Path) -> Three:
         swap=SwapRequest(justification=JUSTIFICATION, rollback_plan=ROLLBACK_PLAN),
     )
     registry = LayoutRegistry(session.workspace.registry_dir)
-    trusted = trusted_curators(session.workspace.keys_dir, session.policy)
+    trusted = trusted_state(registry, session.policy, session.workspace.home / "state")
     rollback(session, registry, "local/tiny-swap", signer, trusted, v1.ref, ROLLBACK_WHY)
     gone = _approve(session, model_folder(root / "old" / "tiny-old", "tiny-old", seed=4), signer)
     entry = build_inventory(session, registry).find(gone.ref)
