@@ -27,6 +27,12 @@ def second(tmp_path: Path) -> Iterator[Distribution]:
     server.process.wait(10)
 
 
+def _start_state(registry: Distribution) -> None:
+    """A second registry starts its signed state from the team's root, once (as the README says)."""
+    started = cli("state", "init", "--registry", registry.url)
+    assert started.returncode == 0, started.stderr
+
+
 def _models(*args: str) -> list[dict[str, Any]]:
     done = cli("inventory", "--json", *args)
     assert done.returncode == 0, done.stderr
@@ -37,6 +43,7 @@ def _models(*args: str) -> list[dict[str, Any]]:
 def test_a_push_to_a_second_registry_leaves_the_first_whole(
     adopted: Adoptions, second: Distribution, tmp_path: Path
 ) -> None:
+    _start_state(second)
     pushed = cli("push", adopted.first.review_id, "--registry", second.url)
     assert pushed.returncode == 0, pushed.stderr
     default = {m["ref"]: m for m in _models()}
@@ -57,6 +64,7 @@ def test_a_push_to_a_second_registry_leaves_the_first_whole(
 def test_policy_registries_span_both_in_inventory_and_bom(
     adopted: Adoptions, second: Distribution, tmp_path: Path
 ) -> None:
+    _start_state(second)
     assert cli("push", adopted.first.review_id, "--registry", second.url).returncode == 0
     data = yaml.safe_load((adopted.checklists / "default.yaml").read_text())
     data["registries"] = ["workspace", second.url]
