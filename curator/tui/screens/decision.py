@@ -20,9 +20,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static, TextArea
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from curator.core.errors import CuratorError
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.swap import SwapRequest, swap_target
@@ -30,7 +29,7 @@ from curator.review.session import Session
 from curator.review.staleness import stale_stages
 from curator.tui.deploy import GateResult
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
-from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.error import WorkerErrors
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Decided(Message):
     outcome: DecisionOutcome
 
 
-class DecisionScreen(Screen[DecisionOutcome | None]):
+class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
     """Decide one review: approve (with waivers and conditions) or reject, with a rationale."""
 
     DEFAULT_CSS = """
@@ -333,14 +332,12 @@ class DecisionScreen(Screen[DecisionOutcome | None]):
         self.query_one("#rollback", Button).disabled = True
         self.check_gate(ref)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.group in ("decision", "gate"):
-            error = event.worker.error
-            text = error.diagnostics() if isinstance(error, CuratorError) else f"decision crashed: {error!r}"
-            recorded = "retry with 'curator push" in text
-            self._show_state()
-            self.app.push_screen(ErrorScreen(text, "Decision recorded, push failed" if recorded
-                                             else "The decision was not recorded"))
+    async def worker_failed(self, worker: Worker[object], message: str) -> str | None:
+        if worker.group not in ("decision", "gate"):
+            return None
+        self._show_state()
+        recorded = "retry with 'curator push" in message
+        return "Decision recorded, push failed" if recorded else "The decision was not recorded"
 
     def action_back(self) -> None:
         self.dismiss(self.outcome)

@@ -17,13 +17,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import Worker, WorkerState
 
 from curator.core.errors import CuratorError
 from curator.core.text import shown, text
 from curator.inventory.build import COLUMNS, Inventory, InventoryEntry, filter_entries, sort_entries
 from curator.review.session import Session
-from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.error import WorkerErrors
 
 STATUS_STYLE = {"approved": "green", "needs-re-review": "yellow", "retired": "dim"}
 
@@ -64,7 +63,7 @@ def entry_details(entry: InventoryEntry) -> Text:
     return text
 
 
-class InventoryScreen(Screen[None]):
+class InventoryScreen(WorkerErrors, Screen[None]):
     """All models in the registry; header click or ``s`` sorts, ``/`` filters (COLUMN=TEXT or TEXT)."""
 
     DEFAULT_CSS = """
@@ -203,11 +202,7 @@ class InventoryScreen(Screen[None]):
         else:
             self.app.exit()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.group == "inventory":
-            error = event.worker.error
-            text = error.diagnostics() if isinstance(error, CuratorError) else f"inventory crashed: {error!r}"
-            self.app.push_screen(ErrorScreen(text, "Cannot read the inventory"))
+    ERROR_TITLES: ClassVar[dict[str, str]] = {"inventory": "Cannot read the inventory"}
 
 
 class InventoryApp(App[None]):

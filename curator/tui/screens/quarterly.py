@@ -19,16 +19,14 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
-from curator.core.errors import CuratorError
 from curator.core.text import shown, text
 from curator.inventory.build import Inventory, InventoryEntry
 from curator.quarterly.actions import ActionOutcome, ActionRequest
 from curator.quarterly.run import CHECKS, ModelResult, QuarterlyRun
 from curator.registry.interface import Registry
 from curator.review.session import Session
-from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.error import WorkerErrors
 from curator.tui.screens.quarterly_action import ActionScreen
 
 OUTCOME_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "errored": "magenta", "skipped": "dim"}
@@ -64,7 +62,7 @@ def check_details(result: ModelResult) -> Text:
     return text
 
 
-class QuarterlyScreen(Screen[None]):
+class QuarterlyScreen(WorkerErrors, Screen[None]):
     """Walk the inventory; ``k`` keep, ``p`` replace, ``x`` retire the highlighted model."""
 
     DEFAULT_CSS = """
@@ -230,13 +228,8 @@ class QuarterlyScreen(Screen[None]):
         else:
             self.app.exit()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.group in ("quarterly", "quarterly-action"):
-            error = event.worker.error
-            text = error.diagnostics() if isinstance(error, CuratorError) else f"crashed: {error!r}"
-            title = "The action was not recorded" if event.worker.group == "quarterly-action" else \
-                "The quarterly review stopped"
-            self.app.push_screen(ErrorScreen(text, title))
+    ERROR_TITLES: ClassVar[dict[str, str]] = {"quarterly": "The quarterly review stopped",
+                                               "quarterly-action": "The action was not recorded"}
 
 
 class QuarterlyApp(App[None]):

@@ -13,12 +13,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from curator.core.errors import CuratorError
 from curator.review.session import Session
 from curator.tui.items import Preparation, QueueItem
 from curator.tui.messages import OpenReview
+from curator.tui.screens.error import WorkerErrors
 from curator.tui.screens.queue_rows import UNPUSHED, QueueRow, queue_rows
 
 
@@ -54,7 +54,7 @@ class _Poster:
 COLUMNS = ("candidate", "revision", "source", "state", "stages", "notes")
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(WorkerErrors, Screen[None]):
     """A table of candidates; Enter opens the highlighted one's review."""
 
     CSS_PATH = "queue.tcss"  # as the app's default screen, the app loads it (see CuratorApp)
@@ -120,11 +120,11 @@ class QueueScreen(Screen[None]):
         self.preparing.discard(message.name)
         self.action_refresh()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.group == "prepare":
-            error = event.worker.error
-            why = error.diagnostics() if isinstance(error, CuratorError) else repr(error)
-            self.query_one("#queue-progress", Static).update(Text(f"preparation failed: {why}", style="red"))
+    async def worker_failed(self, worker: Worker[object], message: str) -> str | None:
+        if worker.group == "prepare":  # the queue stays usable: say it on the progress line
+            line = Text(f"preparation failed: {message}", style="red")
+            self.query_one("#queue-progress", Static).update(line)
+        return None
 
     def on_screen_resume(self) -> None:
         self.action_refresh()

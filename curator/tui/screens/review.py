@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
 from curator.core.errors import CuratorError
 from curator.core.models import Candidate, Review, StageResult
@@ -26,7 +26,7 @@ from curator.tui.messages import ReviewOpened, RunEnded, StageFinished, StagePro
 from curator.tui.observer import MessageObserver
 from curator.tui.screens.code import code_entries, open_code
 from curator.tui.screens.diff import inventory_twin, open_diff
-from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.error import ErrorScreen, WorkerErrors
 from curator.tui.widgets.checklist import StageChecklist
 from curator.tui.widgets.evidence import panel_for
 from curator.tui.widgets.stage_progress import StageProgressBar
@@ -43,7 +43,7 @@ def stage_title(name: str) -> str:
         return ""
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(WorkerErrors, Screen[None]):
     """One review: open (pin) it, run its stages, read each stage's evidence."""
 
     CSS_PATH = "review.tcss"
@@ -242,22 +242,15 @@ class ReviewScreen(Screen[None]):
         finally:
             self.idle.set()
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place a failed worker becomes an error modal."""
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        message = error.diagnostics() if isinstance(error, CuratorError) else \
-            f"{type(error).__name__}: {error} (this is a bug in curator; please report it)"
-        if event.worker.name == "open":
+    async def worker_failed(self, worker: Worker[object], message: str) -> str | None:
+        """Tidy the screen after a failed worker; the modal is ``WorkerErrors``'."""
+        if worker.name == "open":
             self.pin_state = "(not pinned)"
             self.refresh_head()
             await self.show_note(text(f"Could not open the review: {message}", "red"))
-            title = "Could not open the review"
-        else:
-            await self.end_run()
-            title = "The run stopped"
-        self.app.push_screen(ErrorScreen(message, title=title))
+            return "Could not open the review"
+        await self.end_run()
+        return "The run stopped"
 
     # -- messages from the worker ---------------------------------------------------------
     async def on_review_opened(self, message: ReviewOpened) -> None:
