@@ -14,7 +14,7 @@ import pytest
 from curator.core.workspace import Workspace
 from curator.review.session import Session
 from tests.changes.helpers import checklists, files_of, revision
-from tests.decision.helpers import cli
+from tests.decision.helpers import cli, cli_curator
 
 OLD, NEW = "acme/tiny", "acme/tiny-next"
 
@@ -30,7 +30,7 @@ def reviews(hub: Any, hub_store: Any, tmp_path: Path, monkeypatch: pytest.Monkey
     for repo, seed in ((OLD, 0), (NEW, 1)):
         hub_store.publish(repo, files_of(revision(tmp_path / repo, seed, "apache-2.0")), message="v1")
     monkeypatch.setenv("CURATOR_CHECKLISTS", str(checklists(tmp_path / "checklists", ["fetch", "card"])))
-    assert cli("keys", "init", "--name", "Ada", "--email", "ada@example.org").returncode == 0
+    assert cli_curator("Ada", "ada@example.org").returncode == 0
     return {repo: _json("review", repo, "--endpoint", hub.url, "--headless")["review_id"]
             for repo in (OLD, NEW)}
 
