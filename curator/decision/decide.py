@@ -55,11 +55,11 @@ class Assessment:
     trusted: dict[str, TrustedCurator] = field(default_factory=dict)
 
 
-def assess(session: Session, review_id: str) -> Assessment:
+def assess(session: Session, review_id: str, registry: Registry | None = None) -> Assessment:
     """Gather a review's results and judge them against the decision rules."""
     review = session.ledger.get_review(review_id)
     results = session.ledger.results(review_id)
-    rules, trusted = team_rules_for(session)
+    rules, trusted = team_rules_for(session, registry)
     stages = session.policy.stages
     why = []
     for name in stages:
@@ -76,14 +76,16 @@ def assess(session: Session, review_id: str) -> Assessment:
         opened_by=opened[0]["payload"].get("curator") if opened else None, trusted=trusted)
 
 
-def team_rules_for(session: Session) -> tuple[DecisionRules, dict[str, TrustedCurator]]:
+def team_rules_for(session: Session,
+                   registry: Registry | None = None) -> tuple[DecisionRules, dict[str, TrustedCurator]]:
     """The rules a decision is held to and whose signatures count: the team's signed root (in the
     configured registry's state) where there is one, so a curator's looser local checklists
     cannot publish what the deploy gate would refuse; else this workspace's checklists."""
     from curator.decision.signed_state import team_rules
     from curator.registry import open_registry
 
-    team = team_rules(open_registry(session.workspace.registry_dir, session.policy), session.policy)
+    where = registry or open_registry(session.workspace.registry_dir, session.policy)
+    team = team_rules(where, session.policy)
     if team is not None:
         return team
     return DecisionRules.from_policy(session.policy), load_trusted(session.policy.directory)
@@ -134,7 +136,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     today = today or dt.date.today()
     if not request.rationale.strip():
         raise UsageError("a decision needs a rationale", "pass --rationale 'why you decided this'")
-    a = assess(session, request.review_id)
+    a = assess(session, request.review_id, registry)
     if a.review.state != "open":
         raise DecisionRefused(f"review {a.review.id} is already decided",
                               "open a new review with --fresh to decide again")

@@ -147,19 +147,52 @@ def root_rules(root: Any, policy: Policy) -> DecisionRules:
 
 
 def team_rules(registry: Registry, policy: Policy) -> tuple[DecisionRules, dict[str, TrustedCurator]] | None:
-    """The decision rules and curators of the team's signed root, as the registry's state holds it
-    (its root chain checked from the anchor); None where there is no anchor or no state yet."""
+    """The decision rules and curators of the team's signed root: the anchor in the policy folder,
+    followed through any newer root the registry holds (each signed by the one before, as a TUF
+    client walks it); None where the team has no root yet. Only the root counts here, so a
+    registry whose targets lag behind a rotation still yields the team's current rules."""
     from curator.state.keys import curator_of
 
     anchor = anchor_path(policy)
-    store = StateStore(registry)
-    if not anchor.is_file() or store.get("root.json") is None:
+    if not anchor.is_file():
         return None
-    root = load_current(store, read_anchor(anchor)).root.signed
+    root = _root_chain(StateStore(registry), read_anchor(anchor))
     rules = root_rules(root, policy)
     keyids = set(root.roles["targets"].keyids)
     curators = [curator_of(key) for kid, key in root.keys.items() if kid in keyids]
     return rules, {c.keyid: c for c in curators}
+
+
+def _root_chain(store: StateStore, anchor: bytes) -> Any:
+    from tuf.api.exceptions import RepositoryError
+    from tuf.api.metadata import Metadata, Root
+
+    from curator.core.errors import CuratorError, IntegrityError
+
+    try:
+        md: Metadata[Root] = Metadata[Root].from_bytes(anchor)
+        md.verify_delegate("root", md)
+    except (RepositoryError, ValueError, KeyError, TypeError) as exc:
+        raise IntegrityError(f"the team's root ({ANCHOR_FILE}) does not verify ({exc})",
+                             "restore root.json from the team's policy repository") from exc
+    while True:
+        try:
+            data = store.get(f"{md.signed.version + 1}.root.json")
+        except CuratorError:
+            break  # the registry cannot say more: the anchor is the newest root this curator knows
+        if data is None:
+            break
+        try:
+            new: Metadata[Root] = Metadata[Root].from_bytes(data)
+            md.verify_delegate("root", new)
+            new.verify_delegate("root", new)
+        except (RepositoryError, ValueError, KeyError, TypeError) as exc:
+            raise IntegrityError(f"root v{md.signed.version + 1} in {store.registry.location} does not "
+                                 f"verify ({exc})", "the signed state is damaged or forged") from exc
+        if new.signed.version != md.signed.version + 1:
+            break
+        md = new
+    return md.signed
 
 
 def current_state(registry: Registry, policy: Policy) -> content.SignedState:

@@ -197,7 +197,8 @@ def test_attack2_a_later_rejection_of_an_approved_digest_wins(
         assert "contains a backdoor" in _problem(report)
     # and the same bytes are never approved again: refused before anything is signed
     third = reviewed(session, approved.model)
-    with pytest.raises(DecisionRefused, match=r"rejected on .* contains a backdoor"):
+    # refused before anything is signed: by the re-check (a rejection of the same artifact) or the state
+    with pytest.raises(DecisionRefused, match=r"(rejected on |rejected the same artifact ).*contains a backdoor"):
         decide(session, DecisionRequest(third.id, True, "fine now"), approved.ada, approved.backend.registry)
     assert session.ledger.events(third.id, kind="decision") == []
 
@@ -449,7 +450,8 @@ def test_ledger_verify_fails_when_rows_the_state_recorded_are_gone(tmp_path: Pat
     db.commit()
     db.close()
     done = cli("ledger", "verify", "--no-checkpoint")
-    assert done.returncode == 1 and "rows were deleted" in done.stderr, done.stderr
+    # the ledger's own recorded head names it first; the signed state's head would too
+    assert done.returncode == 1 and "were deleted" in done.stderr, done.stderr
 
 
 def test_the_inventory_follows_the_registrys_signed_state(approved: Approved) -> None:  # noqa: F811
