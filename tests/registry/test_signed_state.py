@@ -198,7 +198,8 @@ def test_attack2_a_later_rejection_of_an_approved_digest_wins(
     # and the same bytes are never approved again: refused before anything is signed
     third = reviewed(session, approved.model)
     # refused before anything is signed: by the re-check (a rejection of the same artifact) or the state
-    with pytest.raises(DecisionRefused, match=r"(rejected on |rejected the same artifact ).*contains a backdoor"):
+    refusal = r"(rejected on |rejected the same artifact ).*contains a backdoor"
+    with pytest.raises(DecisionRefused, match=refusal):
         decide(session, DecisionRequest(third.id, True, "fine now"), approved.ada, approved.backend.registry)
     assert session.ledger.events(third.id, kind="decision") == []
 
