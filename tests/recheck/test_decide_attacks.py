@@ -239,7 +239,7 @@ def test_a_rejected_commit_is_not_approved_in_a_fresh_review(team: Team) -> None
     from curator.attest.dsse import verify_envelope
     from curator.attest.trust import load_trusted
 
-    trusted = load_trusted(session.policy.directory, None)
+    trusted = load_trusted(session.policy.directory)
     signed = verify_envelope(event["payload"]["envelope"].encode(), trusted)
     assert signed.statement["predicate"]["supersedes"] == supersedes  # signed into the decision
 

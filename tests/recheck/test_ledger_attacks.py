@@ -144,7 +144,7 @@ def test_a_rechained_rename_is_caught_by_the_head_recorded_outside(store: Store,
 def team(tmp_path: Path) -> tuple[FileSigner, dict[str, object]]:
     checklists = isolated_checklists(tmp_path / "checklists", ["fetch"])
     ada = team_curator(checklists, tmp_path / "ada", "Ada", "ada@example.org")
-    return ada, dict(load_trusted(checklists, None))
+    return ada, dict(load_trusted(checklists))
 
 
 def _two_checkpoints(ledger: LedgerBase, ada: FileSigner, registry: Registry) -> tuple[int, int]:
