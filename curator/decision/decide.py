@@ -173,7 +173,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
                          "approvals", "drop them when rejecting")
     waivers, required = checked.waivers, checked.approvals_required
     if registry is not None:
-        _refuse_unpublishable(session, registry, name, artifact.digest, request.approve)
+        _refuse_unpublishable(session, registry, name, artifact.digest,
+                              request.approve and not request.supersede)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
                          next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
                          ) if request.approve else None
@@ -236,7 +237,8 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
 def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,
                           approve: bool) -> None:
     """Before anything is signed: the registry has a signed state this curator can change,
-    and an approval is not of a digest the state retired or rejected (it never comes back)."""
+    and an approval is not of a digest the state retired or rejected (it never comes back,
+    unless the approval signs why it supersedes that: ``--supersede``)."""
     from curator.decision.signed_state import current_state
 
     state = current_state(registry, session.policy)
@@ -286,7 +288,8 @@ def approval_change(session: Session, review_id: str, registry: Registry) -> Cal
               "revision": revision_of(a.review, a.manifest), "decisions": [first["decision_id"]],
               "approvers": [first["curator"]], "approvals_required": a.rules.approvals_required,
               "waivers": first.get("waivers", []), "conditions": statement.get("conditions", []),
-              "time": statement.get("time", "")}
+              "time": statement.get("time", ""),
+              **({"supersedes": statement["supersedes"]} if statement.get("supersedes") else {})}
     current = current_state(registry, session.policy)
     production = content.target_path(name, artifact.digest) not in current.approved()
     length = len(artifact.manifest)

@@ -185,6 +185,12 @@ def approve(
     path = target_path(name, digest)
     ext = _ext(targets)
     for kind in (REJECTED, RETIRED):
+        if path in ext[kind] and isinstance(custom.get("supersedes"), dict):
+            # an approval that signed why it overrides the rejection (--supersede): the record
+            # moves to the signed history, so it is never lost
+            ext.setdefault("superseded", {})[path] = {**ext[kind].pop(path), "kind": kind,
+                                                      "superseded_by": custom.get("review_id"),
+                                                      "reason": custom["supersedes"].get("reason")}
         if path in ext[kind]:
             record = ext[kind][path]
             raise DecisionRefused(

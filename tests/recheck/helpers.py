@@ -8,9 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from curator.attest.keys import FileSigner, init_keys, public_key_of
+from curator.attest.keys import FileSigner
 from curator.ledger.chain import GENESIS, row_hash
 
 #: runs one SQL statement (``?`` placeholders) on a connection of the attacker's own, returning rows
@@ -18,15 +16,14 @@ Raw = Callable[..., list[tuple[Any, ...]]]
 
 
 def team_curator(checklists: Path, folder: Path, name: str, email: str) -> FileSigner:
-    """A curator key listed in the team's ``checklists/curators.yaml`` (the team file, not a
-    workspace's own trust)."""
-    init_keys(folder, name, email)
-    path = checklists / "curators.yaml"
-    data = yaml.safe_load(path.read_text()) if path.is_file() else None
-    entries = list((data or {}).get("curators") or [])
-    entries.append({"name": name, "email": email, "public_key": public_key_of(folder)})
-    path.write_text(yaml.safe_dump({"curators": entries}, sort_keys=False))
-    return FileSigner(folder)
+    """A curator key listed in the team's ``checklists/curators.yaml`` and signed into the team's
+    root (the workspace registry's signed state), as a team adds a curator."""
+    import os
+
+    from curator.core.workspace import Workspace
+    from tests.decision.helpers import curator
+
+    return curator(Workspace.open(os.environ["CURATOR_HOME"]), folder, name, email, checklists)
 
 
 def sqlite_raw(path: Path) -> Raw:
