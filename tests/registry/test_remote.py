@@ -117,10 +117,13 @@ def test_basic_auth(session: Session, ada: FileSigner, tmp_path: Path) -> None:
     try:
         state_for(RemoteRegistry(server.url, username="ci", password="s3cret"), session.workspace)
         review = reviewed(session, make_model(tmp_path / "tiny"))
-        with pytest.raises(RegistryUnreachable, match="refused access"):
+        with pytest.raises(RegistryUnreachable, match="refused access"):  # before anything is signed
             decide(session, DecisionRequest(review.id, True, "ok"), ada, RemoteRegistry(server.url))
+        assert session.ledger.events(review.id, kind="decision") == []
         good = RemoteRegistry(server.url, username="ci", password="s3cret")
-        pushed = push_review(session, review.id, good, signer=ada)
+        done = decide(session, DecisionRequest(review.id, True, "ok"), ada, good)
+        assert done.ref is not None
+        pushed = push_review(session, review.id, good, signer=ada)  # a re-push signs nothing new
         assert _check(session, good, pushed.ref) == ["ok"]
         env = {"CURATOR_REGISTRY_USERNAME": "ci", "CURATOR_REGISTRY_PASSWORD": "s3cret",
                "CURATOR_CHECKLISTS": str(session.policy.directory)}
