@@ -13,6 +13,8 @@ import yaml
 
 from curator.attest.dsse import sign_statement
 from curator.attest.keys import FileSigner, init_keys, public_key_of
+from curator.core.policy import Policy
+from tests.decision.helpers import rotate
 from tests.registry.test_gate import Approved, approved  # noqa: F401 (fixture)
 
 
@@ -34,6 +36,9 @@ def bob(approved: Approved, tmp_path: Path) -> FileSigner:  # noqa: F811
         {"name": "Ada", "email": "ada@example.org", "public_key": approved.ada.public_key_pem},
         {"name": "Ada", "email": "ada@example.org", "public_key": public_key_of(tmp_path / "ada-laptop")},
         {"name": "Bob", "email": "bob@example.org", "public_key": public_key_of(tmp_path / "bob")}]}))
+    # and signed into the team's root, as a team adds curators ('curator state rotate')
+    rotate(approved.backend.registry, Policy.load(approved.checklists),
+           [approved.ada, FileSigner(tmp_path / "ada-laptop"), FileSigner(tmp_path / "bob")])
     return FileSigner(tmp_path / "bob")
 
 
