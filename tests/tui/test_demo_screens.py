@@ -15,11 +15,13 @@ from textual.widgets import Button, Static
 
 from curator.attest.enrol import create_curator_key
 from curator.attest.keys import FileSigner
-from curator.core.errors import CuratorError
+from curator.core.errors import CuratorError, RegistryUnreachable
 from curator.core.workspace import Workspace
 from curator.decision.decide import DecisionRequest, assess, decide
 from curator.demo.hub import HubServer
 from curator.registry import open_registry
+from curator.registry.interface import OnBytes
+from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
 from curator.tui.app import make_app
 from curator.tui.items import PreparationObserver, QueueItem
@@ -29,8 +31,26 @@ from curator.tui.screens.queue import QueueScreen
 from tests.tui.support import run_and_wait, wait_opened, wait_until
 from tests.tui.test_snapshots import SIZE, fixed_hub, fixed_queue, frozen, masked  # noqa: F401
 
-#: nothing listens here: a push to it fails as an unreachable registry does
-DEAD_REGISTRY = "http://127.0.0.1:9"
+
+class _DroppedUploads(LayoutRegistry):
+    """The workspace's registry, reachable for its signed state but dropping every upload: an
+    approval is recorded, then its push fails (as a registry that fills up or resets does)."""
+
+    def push_blob(self, name: str, digest: str, size: int, source: Path | bytes,
+                  on_bytes: OnBytes | None = None) -> None:
+        raise RegistryUnreachable(f"the registry dropped the upload of {digest[:19]}",
+                                  "check the registry and try again")
+
+
+def _join_the_team(session: Session, name: str, email: str, public_pem: str) -> None:
+    """The new key is listed in the policy's curators.yaml and signed into the team's root."""
+    from curator.attest.keys import FileSigner as Signer
+    from curator.decision.signed_state import init_state
+    from tests.decision.helpers import add_to_team
+
+    add_to_team(session.policy.directory, name, email, public_pem)
+    init_state(LayoutRegistry(session.workspace.registry_dir), session.policy,
+               [Signer(session.workspace.keys_dir)])
 
 
 def _decide(session: Session, review_id: str, approve: bool, registry: Any) -> None:
@@ -42,10 +62,11 @@ def _decide(session: Session, review_id: str, approve: bool, registry: Any) -> N
 @pytest.fixture
 def decided(frozen: None, fixed_hub: HubServer, workspace: Workspace) -> list[QueueItem]:  # noqa: F811
     """Approved and pushed, rejected, approved but the push failed: one review each."""
-    create_curator_key(workspace.keys_dir, "Ada Lovelace", "ada@example.org")
+    identity, public_pem = create_curator_key(workspace.keys_dir, "Ada Lovelace", "ada@example.org")
     queue = fixed_queue(fixed_hub)
     session = Session.open(workspace)
     try:
+        _join_the_team(session, identity.name, identity.email, public_pem)
         ids = []
         for item in queue:
             review = session.open_review(item.candidate)
@@ -55,8 +76,7 @@ def decided(frozen: None, fixed_hub: HubServer, workspace: Workspace) -> list[Qu
         _decide(session, ids[0], True, layout)
         _decide(session, ids[1], False, None)
         with pytest.raises(CuratorError, match="retry with 'curator push"):
-            dead = open_registry(workspace.registry_dir, session.policy, DEAD_REGISTRY)
-            _decide(session, ids[2], True, dead)
+            _decide(session, ids[2], True, _DroppedUploads(workspace.registry_dir))
     finally:
         session.close()
     return queue
@@ -74,7 +94,7 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         assert isinstance(queue, QueueScreen)
         states = _states(queue)
         assert [s for s, _ in states] == ["approved", "rejected", "approved, not pushed"]
-        assert states[2][1].startswith("push failed: ") and "127.0.0.1:9" in states[2][1]
+        assert states[2][1].startswith("push failed: ") and "dropped the upload" in states[2][1]
         await pilot.press("j", "j", "enter")
         await wait_opened(pilot)
         await pilot.press("d")
