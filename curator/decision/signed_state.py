@@ -293,6 +293,10 @@ def ledger_against_state(ledger: LedgerBase, registry: Registry, policy: Policy)
 
     if not anchor_path(policy).is_file():
         return None, "no trusted root in the policy folder: the ledger is not anchored in a signed state"
+    if StateStore(registry).get("root.json") is None:
+        # a registry that holds no state at all (e.g. one kept for checkpoints); the deploy gate
+        # refuses every model of a registry whose state is gone, so deleting it gains nothing
+        return None, f"{registry.location} holds no signed state: the ledger is not anchored there"
     try:
         state = current_state(registry, policy)
     except CuratorError as exc:
