@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from securesystemslib.signer import Key, Signature, SSlibKey
+from securesystemslib.signer import Key, SecretsHandler, Signature, SSlibKey
 from securesystemslib.signer import Signer as SslibSigner
 
 from curator.attest.keys import SCHEME, Signer, fingerprint
@@ -44,6 +44,10 @@ def curator_of(key: Key) -> TrustedCurator:
     )
 
 
+#: the private-key URI scheme of a curator key folder (``securesystemslib`` signer URIs)
+URI_SCHEME = "curator-key"
+
+
 class CuratorSigner(SslibSigner):
     """A curator ``Signer`` (a key file today) signing TUF metadata."""
 
@@ -68,6 +72,20 @@ class CuratorSigner(SslibSigner):
 
     @classmethod
     def from_priv_key_uri(
-        cls, priv_key_uri: str, public_key: Key, secrets_handler: Any = None
+        cls, priv_key_uri: str, public_key: Key, secrets_handler: SecretsHandler | None = None
     ) -> SslibSigner:
-        raise NotImplementedError("curator keys are loaded with curator.attest.keys.FileSigner")
+        """``curator-key:DIR``: the curator key folder DIR (as ``--key-dir`` names it), which must
+        hold the private half of ``public_key``."""
+        from pathlib import Path
+
+        from curator.attest.keys import FileSigner
+        from curator.core.errors import UsageError
+
+        scheme, _, folder = priv_key_uri.partition(":")
+        if scheme != URI_SCHEME or not folder:
+            raise UsageError(f"'{priv_key_uri}' is not a curator key URI", f"use {URI_SCHEME}:KEY_DIR")
+        signer = cls(FileSigner(Path(folder)))
+        if signer.keyid != public_key.keyid:
+            raise UsageError(f"the key in {folder} is {signer.keyid[:16]}, not {public_key.keyid[:16]}",
+                             "pass the key folder of the curator this key belongs to")
+        return signer

@@ -472,3 +472,18 @@ def test_the_inventory_follows_the_registrys_signed_state(approved: Approved) ->
                 if e.manifest_digest == approved.outcome.manifest_digest]
     assert after.status == "retired"
     assert after.reasons and "rejected on" in after.reasons[0] and "red team" in after.reasons[0]
+
+
+def test_a_curator_key_folder_is_a_signer_uri(approved: Approved, tmp_path: Path) -> None:  # noqa: F811
+    """``curator-key:DIR`` loads the curator's key for TUF signing, only for its own public key."""
+    from curator.core.errors import UsageError
+
+    folder = tmp_path / "ada-uri"
+    init_keys(folder, "Ada", "ada@example.org")
+    mine = CuratorSigner(FileSigner(folder))
+    loaded = CuratorSigner.from_priv_key_uri(f"curator-key:{folder}", mine.public_key)
+    assert loaded.keyid == mine.keyid and loaded.sign(b"x").keyid == mine.keyid
+    with pytest.raises(UsageError, match="not"):
+        CuratorSigner.from_priv_key_uri(f"curator-key:{folder}", CuratorSigner(approved.ada).public_key)
+    with pytest.raises(UsageError, match="not a curator key URI"):
+        CuratorSigner.from_priv_key_uri(f"file:{folder}", mine.public_key)
