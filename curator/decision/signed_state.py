@@ -28,6 +28,8 @@ from curator.state.roles import init_state as init_registry_state
 from curator.state.store import StateStore
 
 if TYPE_CHECKING:
+    from tuf.api.metadata import Root
+
     from curator.core.policy import Policy
     from curator.decision.rules import DecisionRules
     from curator.ledger.base import LedgerBase
@@ -133,7 +135,7 @@ def trusted_state(registry: Registry, policy: Policy, state_dir: Path) -> Truste
     )
 
 
-def root_rules(root: Any, policy: Policy) -> DecisionRules:
+def root_rules(root: Root, policy: Policy) -> DecisionRules:
     """This policy's decision rules with the gate's rules as the team's signed ``root`` holds them
     (the targets threshold is the number of approvals)."""
     from curator.decision.rules import DecisionRules

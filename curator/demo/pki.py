@@ -12,7 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 #: the signature file, as the signature stage looks for it
 SIGNATURE_FILE = "model.sig"
@@ -57,7 +61,7 @@ def demo_publisher(folder: Path, organisation: str, signers: dict[str, str]) -> 
     return made
 
 
-def _private(path: Path, key: Any) -> None:
+def _private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     from cryptography.hazmat.primitives import serialization
 
     path.touch(mode=0o600)
@@ -85,7 +89,8 @@ def _write_ca(ca_path: Path, key_path: Path, organisation: str) -> None:
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
 
-def _write_leaf(leaf_path: Path, key_path: Path, subject: Any, ca: Any, ca_key: Any) -> None:
+def _write_leaf(leaf_path: Path, key_path: Path, subject: x509.Name, ca: x509.Certificate,
+                ca_key: ec.EllipticCurvePrivateKey) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

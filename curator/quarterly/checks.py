@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from curator.decision.rules import DecisionRules
     from curator.registry.interface import Registry
     from curator.review.session import Session
+    from curator.state.client import TrustedState
 
 VERDICT_RANK = {"clean": 0, "unscanned": 1, "blocked": 2}
 
@@ -37,7 +38,7 @@ def _guarded(name: str, work: Callable[[], Check | list[Check]]) -> list[Check]:
     return found if isinstance(found, list) else [found]
 
 
-def check_model(session: Session, registry: Registry, trusted: Any, rules: DecisionRules,
+def check_model(session: Session, registry: Registry, trusted: TrustedState, rules: DecisionRules,
                 settings: QuarterlySettings, inventory: Inventory, entry: InventoryEntry,
                 results: dict[str, StageResult], today: dt.date, scratch: Path) -> list[Check]:
     """Every check of one model, in ``CHECKS`` order."""
@@ -114,7 +115,7 @@ def rolled_back_note(entry: InventoryEntry, inventory: Inventory, revision: str)
     return ""
 
 
-def verify_and_rescan(session: Session, registry: Registry, trusted: Any, rules: DecisionRules,
+def verify_and_rescan(session: Session, registry: Registry, trusted: TrustedState, rules: DecisionRules,
                       settings: QuarterlySettings, entry: InventoryEntry, results: dict[str, StageResult],
                       today: dt.date, scratch: Path) -> list[Check]:
     """The deploy gate on the model's tag, pulling the verified bytes to re-scan them."""

@@ -75,15 +75,16 @@ def run_quarterly(session: Session, registry: Registry, trusted: TrustedState | 
     run = QuarterlyRun(uuid.uuid4().hex[:12], today, registry.location, scanner_versions(session.policy))
     active = [e for e in inventory.entries if e.status != RETIRED]
     run.skipped_retired = len(inventory.entries) - len(active)
-    if active and callable(trusted):
-        trusted = trusted()
+    # the TUF client workflow runs once, and only when there is a model to check
+    gate = (trusted() if callable(trusted) else trusted) if active else None
     scratch = Path(tempfile.mkdtemp(prefix=f"quarterly-{run.run_id}-", dir=session.workspace.cache_dir))
     try:
         for n, entry in enumerate(active, 1):
             if cancel is not None and cancel.is_set():
                 break
             results = inventory.results.get(entry.review_id, {})
-            checks = check_model(session, registry, trusted, rules, settings, inventory, entry, results,
+            assert gate is not None  # set whenever there is an active model
+            checks = check_model(session, registry, gate, rules, settings, inventory, entry, results,
                                  today, scratch / str(n))
             result = ModelResult(entry, tuple(checks), settings.fail_on)
             run.models.append(result)
