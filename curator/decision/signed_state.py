@@ -94,12 +94,11 @@ def publish_anchor(
     store: StateStore, anchor: Path, signers: Sequence[Signer], exp: Expiry, now: dt.datetime | None = None
 ) -> int:
     """Start a registry's state from the team's existing root (the same curators everywhere)."""
-    from tuf.api.metadata import Metadata, MetaFile
-    from tuf.api.metadata import Targets as TargetsPayload
+    from tuf.api.metadata import Metadata
 
     from curator.core.errors import UsageError
-    from curator.state.repository import now_utc, write_snapshot
-    from curator.state.roles import _need, _sign
+    from curator.state.repository import now_utc
+    from curator.state.roles import publish_first
 
     if store.get("root.json") is not None:
         raise UsageError(
@@ -108,20 +107,7 @@ def publish_anchor(
         )
     now = now or now_utc()
     root = Metadata.from_bytes(read_anchor(anchor))
-    threshold = root.signed.roles["targets"].threshold
-    targets = Metadata(
-        TargetsPayload(
-            version=1,
-            expires=exp.of("targets", now),
-            unrecognized_fields={content.EXTENSION: {"names": {}, "retired": {}, "rejected": {}}},
-        )
-    )
-    _need(_sign(targets, root.signed, "targets", signers), threshold, "the first targets")
-    store.put("1.targets.json", targets.to_bytes())
-    write_snapshot(store, root.signed, (1, 1), MetaFile(1), signers, exp, now)
-    data = root.to_bytes()
-    store.put(f"{root.signed.version}.root.json", data)
-    store.put("root.json", data)
+    publish_first(store, root, signers, exp, now)
     return int(root.signed.version)
 
 

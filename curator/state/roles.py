@@ -120,6 +120,15 @@ def init_state(
     team = _team(curators, threshold)
     root = Metadata(build_root(team, threshold, 1, expiry.of("root", now), rules))
     _need(_sign(root, root.signed, "root", signers), threshold, "the first root")
+    publish_first(store, root, signers, expiry, now)
+    write_anchor(anchor, root)
+    return root
+
+
+def publish_first(store: StateStore, root: Metadata[Root], signers: Sequence[Signer], expiry: Expiry,
+                  now: dt.datetime) -> None:
+    """A registry's first state under ``root``: empty targets signed by enough of ``signers``,
+    snapshot and timestamp, then the root itself (``N.root.json`` and ``root.json``)."""
     targets = Metadata(
         Targets(
             version=1,
@@ -127,14 +136,13 @@ def init_state(
             unrecognized_fields={EXTENSION: {"names": {}, "retired": {}, "rejected": {}}},
         )
     )
-    _need(_sign(targets, root.signed, "targets", signers), threshold, "the first targets")
+    _need(_sign(targets, root.signed, "targets", signers), root.signed.roles["targets"].threshold,
+          "the first targets")
     store.put("1.targets.json", targets.to_bytes())
     write_snapshot(store, root.signed, (1, 1), MetaFile(1), signers, expiry, now)
     root_bytes = root.to_bytes()
-    store.put("1.root.json", root_bytes)
+    store.put(f"{root.signed.version}.root.json", root_bytes)
     store.put("root.json", root_bytes)
-    write_anchor(anchor, root)
-    return root
 
 
 def rotate_root(
