@@ -116,7 +116,9 @@ async def test_an_unknown_repo_shows_the_error_modal(workspace: Workspace, hub: 
         assert "\n" not in modal.message  # one line, with what to do next
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ErrorScreen), what="the modal to close")
-        note = str(app.screen.query_one("#evidence").children[0].render())
+        evidence = app.screen.query_one("#evidence")
+        await wait_until(pilot, lambda: evidence.children, what="the evidence panel to fill")
+        note = str(evidence.children[0].render())
         assert "Could not open the review" in note
         assert app.session.ledger.reviews() == []  # nothing was opened
         await pilot.press("r")  # running a review that never opened is refused, not crashed

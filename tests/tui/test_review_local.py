@@ -35,7 +35,9 @@ async def test_a_candidate_opens_straight_on_its_review(tmp_path: Path, model_di
         checklist = screen.query_one(StageChecklist)
         assert [name for name, _ in checklist.stages] == app.session.policy.stages
         assert set(checklist.statuses.values()) == {None}  # nothing ran yet
-        assert "not run yet" in str(screen.query_one("#evidence").children[0].render())
+        evidence = screen.query_one("#evidence")
+        await wait_until(pilot, lambda: evidence.children, what="the evidence panel to fill")
+        assert "not run yet" in str(evidence.children[0].render())
 
 
 async def test_fetch_lists_every_file_with_its_sha256(tmp_path: Path, model_dir: Path) -> None:
