@@ -57,7 +57,7 @@ sysdeps:
 			chromium poppler-utils bubblewrap libseccomp2; fi
 
 test: lint sysdeps
-	$(VENV)/bin/pytest -q --ignore=tests/bench
+	$(VENV)/bin/pytest -q --ignore=tests/bench --durations=20
 
 bench: $(STAMP) sysdeps
 	$(VENV)/bin/pytest -q -s tests/bench
