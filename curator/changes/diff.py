@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import ReviewNotFound, UsageError
+from curator.core.evidence.fetch import FetchEvidence
 from curator.core.models import StageResult
 from curator.decision.history import approved_models
 
@@ -48,9 +49,9 @@ def review_side(ledger: LedgerBase, review_id: str) -> Side:
     """A side from a review in the ledger (raises ReviewNotFound)."""
     review = ledger.get_review(review_id)
     results = ledger.results(review_id)
-    fetch = results.get("fetch")
-    files = list(fetch.evidence.get("files", [])) if fetch else []
-    revision = review.candidate.commit or (str(fetch.evidence.get("manifest_digest", "")) if fetch else "")
+    fetch = FetchEvidence.of(results.get("fetch"))
+    files = [f.to_dict() for f in fetch.files]
+    revision = review.candidate.commit or fetch.manifest_digest
     digest = next((m.digest for m in reversed(approved_models(ledger)) if m.review_id == review_id), None)
     return Side(f"review {review_id}", review.candidate.repo_id, revision, files, results, review_id, digest)
 
