@@ -73,7 +73,8 @@ def test_fetch_scan_and_card_evidence_read_back_in_full(session: Session, tmp_pa
 
     scan = reads_fully(ScanEvidence, results["scan"].evidence)
     pickled = scan.file("pytorch_model.bin")
-    assert pickled is not None and pickled.verdict == "blocked" and pickled.sha256 == on_disk["pytorch_model.bin"]
+    assert pickled is not None and pickled.verdict == "blocked"
+    assert pickled.sha256 == on_disk["pytorch_model.bin"]
     assert any(f.severity.rank >= Severity.HIGH.rank for f in pickled.findings)
     assert "curator" in pickled.scanners and pickled.scanners["curator"].status == "flagged"
     assert scan.custom_code is not None and scan.custom_code.files_to_review == ("modeling_tiny.py",)

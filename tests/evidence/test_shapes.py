@@ -33,7 +33,8 @@ def test_nothing_recorded_reads_as_nothing_known(stage: str) -> None:
 
 def test_fetch_evidence_from_before_checks_and_mismatches_were_recorded() -> None:
     old = {"repo_id": "acme/m", "revision": "main", "commit": "c" * 40, "endpoint": "http://hub",
-           "files": [{"path": "a.bin", "size": 3, "sha256": "ab" * 32}], "manifest_digest": "sha256:" + "0" * 64}
+           "files": [{"path": "a.bin", "size": 3, "sha256": "ab" * 32}],
+           "manifest_digest": "sha256:" + "0" * 64}
     fetch = reads_fully(FetchEvidence, old)
     assert fetch.checks == {} and fetch.resumed == {} and fetch.mismatches == ()
     assert fetch.total_bytes == 0  # not recorded: not invented from the files either
@@ -64,13 +65,15 @@ def test_signature_card_and_eval_evidence_of_an_early_stop() -> None:
     assert card.card.present and card.card.metadata_readable  # unknown, not claimed absent
     ev = EvalEvidence.from_evidence({"model": {"kind": "causal"}, "reason": "no tokenizer"})
     assert ev.reason == "no tokenizer" and ev.model.kind == "causal" and ev.scores == () and ev.claims == ()
-    assert skip_reason(StageResult("eval", Status.SKIPPED, evidence={"reason": "scan blocked"})) == "scan blocked"
+    skipped = StageResult("eval", Status.SKIPPED, evidence={"reason": "scan blocked"})
+    assert skip_reason(skipped) == "scan blocked"
     assert skip_reason(StageResult("eval", Status.PASSED)) == "" and skip_reason(None) == ""
 
 
 WRONG: list[tuple[type[Any], dict[str, Any], str]] = [
     (FetchEvidence, {"files": "a.bin"}, "evidence.files should be a list"),
-    (FetchEvidence, {"files": [{"path": 7, "size": 1, "sha256": "x"}]}, "evidence.files[0].path should be a string"),
+    (FetchEvidence, {"files": [{"path": 7, "size": 1, "sha256": "x"}]},
+     "evidence.files[0].path should be a string"),
     (FetchEvidence, {"files": [{"path": "a", "size": "1", "sha256": "x"}]},
      "evidence.files[0].size should be an integer"),
     (FetchEvidence, {"total_bytes": True}, "evidence.total_bytes should be an integer"),
@@ -86,8 +89,10 @@ WRONG: list[tuple[type[Any], dict[str, Any], str]] = [
     (SignatureEvidence, {"trust": {"decision": ["expected"]}}, "evidence.trust.decision should be a string"),
     (SignatureEvidence, {"provenance": {"attestations": [{"usable": "yes"}]}},
      "evidence.provenance.attestations[0].usable should be true or false"),
-    (CardEvidence, {"fields": {"lineage": {"status": 1}}}, "evidence.fields.lineage.status should be a string"),
-    (CardEvidence, {"claims": [{"value": {"x": 1}}]}, "evidence.claims[0].value should be a string or a number"),
+    (CardEvidence, {"fields": {"lineage": {"status": 1}}},
+     "evidence.fields.lineage.status should be a string"),
+    (CardEvidence, {"claims": [{"value": {"x": 1}}]},
+     "evidence.claims[0].value should be a string or a number"),
     (EvalEvidence, {"results": {"tiny_mc": {"acc": [0.5]}}},
      "evidence.results.tiny_mc.acc should be a string or a number"),
     (EvalEvidence, {"claims": [{"z": "high"}]}, "evidence.claims[0].z should be a number"),
@@ -95,18 +100,20 @@ WRONG: list[tuple[type[Any], dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("reader", "evidence", "says"), WRONG)
-def test_wrong_types_are_refused_with_one_line(reader: type[Any], evidence: dict[str, Any], says: str) -> None:
+def test_wrong_types_are_refused_with_one_line(reader: type[Any], evidence: dict[str, Any],
+                                               says: str) -> None:
     with pytest.raises(EvidenceError) as caught:
         reader.from_evidence(evidence)
     line = caught.value.diagnostics()
     assert isinstance(caught.value, CuratorError) and caught.value.exit_code == 1
     assert "\n" not in line and says in line
-    assert line.startswith(f"the stored {reader.from_evidence.__qualname__.split('Evidence')[0].lower()} evidence")
+    stage = reader.__name__.removesuffix("Evidence").lower()
+    assert line.startswith(f"the stored {stage} evidence is not readable: ")
     assert "run the review's" in line  # what to do next
 
 
 def test_evidence_that_is_not_an_object_is_refused() -> None:
-    with pytest.raises(EvidenceError, match="the stored scan evidence is not readable: evidence should be an object"):
+    with pytest.raises(EvidenceError, match="scan evidence is not readable: evidence should be an object"):
         ScanEvidence.from_evidence(["files"])
 
 
