@@ -88,7 +88,7 @@ class ScannerRun:
     """One external scanner's run over the files routed to it."""
 
     status: str = ""
-    version: str | None = None
+    version: str = ""
     seconds: float = 0.0
     exit_code: int | None = None
     stderr_tail: tuple[str, ...] = ()
@@ -99,7 +99,7 @@ class ScannerRun:
 
     @classmethod
     def read(cls, f: Fields) -> ScannerRun:
-        return cls(f.text("status"), f.opt_text("version"), f.number("seconds"), f.opt_integer("exit_code"),
+        return cls(f.text("status"), f.text("version"), f.number("seconds"), f.opt_integer("exit_code"),
                    f.texts("stderr_tail"), f.texts("command"), f.integer("targets"), f.integer("errors"),
                    f.opt_integer("routed"))
 
