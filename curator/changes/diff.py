@@ -146,7 +146,7 @@ def card_diff(a: Side, b: Side) -> dict[str, Any]:
 
 def _scanners(side: Side) -> dict[str, str]:
     result = side.results.get("scan")
-    found = {name: run.version for name, run in ScanEvidence.of(result).scanners.items()}
+    found = {name: run.version for name, run in ScanEvidence.runs_of(result).items()}
     return {**(result.tool_versions if result else {}), **found}
 
 

@@ -195,7 +195,7 @@ def scanners_of(scan: StageResult | None) -> dict[str, str]:
     """Scanner name -> version, as a scan result recorded them."""
     if scan is None:
         return {}
-    found = {name: run.version for name, run in ScanEvidence.of(scan).scanners.items()}
+    found = {name: run.version for name, run in ScanEvidence.runs_of(scan).items()}
     return {**scan.tool_versions, **found}
 
 

@@ -34,14 +34,21 @@ class Fields:
 
     ``None`` (JSON null) counts as absent: older versions wrote it for "not known"."""
 
-    def __init__(self, data: object, stage: str, where: str = "evidence") -> None:
+    def __init__(self, data: object, stage: str, where: str = "evidence",
+                 parent: Fields | None = None, key: str | int = "") -> None:
+        self.stage = stage
+        # the path is spelled out only for an error message: reading thousands of results stays cheap
+        self._where, self._parent, self._key = where, parent, key
         if data is None:
             data = {}
-        if not isinstance(data, Mapping):
-            raise self._error(stage, where, "an object", data)
+        if type(data) is not dict and not isinstance(data, Mapping):  # JSON gives dicts: skip the ABC
+            raise self._error(stage, self.where, "an object", data)
         self.data: Mapping[str, Any] = data
-        self.stage = stage
-        self.where = where
+
+    @property
+    def where(self) -> str:
+        """``evidence.files[3].scanners.modelscan``: where this object sits in the evidence."""
+        return self._parent.path(self._key) if self._parent is not None else self._where
 
     @staticmethod
     def _error(stage: str, where: str, expected: str, value: object) -> EvidenceError:
@@ -135,9 +142,9 @@ class Fields:
     def obj(self, key: str) -> Fields:
         """A nested object (absent: an empty one)."""
         value = self.data.get(key)
-        if value is not None and not isinstance(value, Mapping):
+        if value is not None and type(value) is not dict and not isinstance(value, Mapping):
             raise self.fail(key, "an object")
-        return Fields(value, self.stage, self.path(key))
+        return Fields(value, self.stage, parent=self, key=key)
 
     def opt_obj(self, key: str) -> Fields | None:
         return self.obj(key) if self.has(key) else None
@@ -145,10 +152,8 @@ class Fields:
     def objs(self, key: str) -> list[Fields]:
         """A list of objects."""
         items = self.items(key)
-        where = self.path(key)
-        return [Fields(item, self.stage, f"{where}[{i}]") if isinstance(item, Mapping)
-                else _raise(self._error(self.stage, f"{where}[{i}]", "an object", item))
-                for i, item in enumerate(items)]
+        holder = Fields(NO_FACTS, self.stage, parent=self, key=key)  # names the list in errors
+        return [Fields(item, self.stage, parent=holder, key=i) for i, item in enumerate(items)]
 
     def named_objs(self, key: str) -> dict[str, Fields]:
         """An object of objects (``{scanner name: run}``), in the order written."""
@@ -176,6 +181,3 @@ class Fields:
             return facts
         raise self.fail(key, "an object of integers")
 
-
-def _raise(error: EvidenceError) -> Fields:
-    raise error

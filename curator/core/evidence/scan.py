@@ -166,7 +166,7 @@ class ScanEvidence:
         custom = f.opt_obj("custom_code")
         return cls(
             files=tuple(ScannedFile.read(e) for e in f.objs("files")), counts=f.int_map("counts"),
-            scanners={name: ScannerRun.read(r) for name, r in f.named_objs("scanners").items()},
+            scanners=_runs(f),
             disagreements=tuple(Disagreement.read(d) for d in f.objs("disagreements")),
             policy=ScanPolicy.read(f.obj("policy")), seconds=f.number("seconds"),
             unpacked_bytes=f.integer("unpacked_bytes"), manifest_digest=f.text("manifest_digest"),
@@ -176,8 +176,18 @@ class ScanEvidence:
     def of(cls, result: StageResult | None) -> ScanEvidence:
         return cls.from_evidence(result.evidence if result is not None else None)
 
+    @staticmethod
+    def runs_of(result: StageResult | None) -> Mapping[str, ScannerRun]:
+        """Only the scanner runs (what the inventory lists for a thousand models, without every file)."""
+        return _runs(Fields(result.evidence if result is not None else None, STAGE))
+
     def file(self, path: str) -> ScannedFile | None:
         return next((f for f in self.files if f.path == path), None)
+
+
+
+def _runs(f: Fields) -> Mapping[str, ScannerRun]:
+    return {name: ScannerRun.read(r) for name, r in f.named_objs("scanners").items()}
 
 
 __all__ = ["CustomCode", "Disagreement", "EvidenceError", "ScanEvidence", "ScanPolicy", "ScannedFile",
