@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import ReviewNotFound, UsageError
+from curator.core.evidence import CardEvidence, EvalEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import StageResult
 from curator.decision.history import approved_models
 
@@ -48,9 +49,9 @@ def review_side(ledger: LedgerBase, review_id: str) -> Side:
     """A side from a review in the ledger (raises ReviewNotFound)."""
     review = ledger.get_review(review_id)
     results = ledger.results(review_id)
-    fetch = results.get("fetch")
-    files = list(fetch.evidence.get("files", [])) if fetch else []
-    revision = review.candidate.commit or (str(fetch.evidence.get("manifest_digest", "")) if fetch else "")
+    fetch = FetchEvidence.of(results.get("fetch"))
+    files = [f.to_dict() for f in fetch.files]
+    revision = review.candidate.commit or fetch.manifest_digest
     digest = next((m.digest for m in reversed(approved_models(ledger)) if m.review_id == review_id), None)
     return Side(f"review {review_id}", review.candidate.repo_id, revision, files, results, review_id, digest)
 
@@ -89,11 +90,6 @@ def load_side(session: Session, text: str, registry_url: str | None = None) -> S
 
 
 # -- the comparison --------------------------------------------------------------------------
-def _evidence(side: Side, stage: str) -> dict[str, Any]:
-    result = side.results.get(stage)
-    return result.evidence if result is not None and isinstance(result.evidence, dict) else {}
-
-
 def _status(side: Side, stage: str) -> str | None:
     result = side.results.get(stage)
     return result.status.value if result is not None else None
@@ -126,18 +122,15 @@ def files_diff(a: Side, b: Side) -> dict[str, Any]:
 
 
 def _card(side: Side) -> dict[str, Any]:
-    ev = _evidence(side, "card")
-    lic = ev.get("license") if isinstance(ev.get("license"), dict) else {}
+    ev = CardEvidence.of(side.results.get("card"))
+    lic = ev.license if ev.license_recorded else None
     claims = {}
-    for c in ev.get("claims") or []:
-        if isinstance(c, dict):
-            what, metric = c.get("dataset") or c.get("task") or "?", c.get("metric") or c.get("metric_name")
-            key = f"{what} {metric or '?'}"
-            claims[key + (f" ({c['n_shot']}-shot)" if c.get("n_shot") is not None else "")] = c.get("value")
-    return {"fields": {k: (v or {}).get("status") for k, v in (ev.get("fields") or {}).items()},
-            "license": lic.get("id") if lic else None, "license_verdict": lic.get("verdict") if lic else None,
-            "bases": sorted(str(b.get("repo_id")) for b in (ev.get("lineage") or {}).get("bases", [])
-                            if isinstance(b, dict)), "claims": claims}
+    for c in ev.claims:
+        key = f"{c.dataset or c.task or '?'} {c.metric or c.metric_name or '?'}"
+        claims[key + (f" ({c.n_shot}-shot)" if c.n_shot is not None else "")] = c.value
+    return {"fields": {k: v.status for k, v in ev.fields.items()},
+            "license": lic.id if lic else None, "license_verdict": lic.verdict if lic else None,
+            "bases": sorted(b.repo_id for b in ev.lineage.bases), "claims": claims}
 
 
 def card_diff(a: Side, b: Side) -> dict[str, Any]:
@@ -153,15 +146,19 @@ def card_diff(a: Side, b: Side) -> dict[str, Any]:
 
 def _scanners(side: Side) -> dict[str, str]:
     result = side.results.get("scan")
-    found = {k: str(v.get("version", "")) for k, v in (_evidence(side, "scan").get("scanners") or {}).items()
-             if isinstance(v, dict)}
+    found = {name: run.version for name, run in ScanEvidence.runs_of(result).items()}
     return {**(result.tool_versions if result else {}), **found}
 
 
+def _code_to_review(side: Side) -> list[str]:
+    info = ScanEvidence.of(side.results.get("scan")).custom_code
+    return list(info.files_to_review) if info is not None else []
+
+
 def scan_diff(a: Side, b: Side) -> dict[str, Any]:
-    va = {f["path"]: f.get("verdict") for f in _evidence(a, "scan").get("files", []) if isinstance(f, dict)}
-    vb = {f["path"]: f.get("verdict") for f in _evidence(b, "scan").get("files", []) if isinstance(f, dict)}
-    code = [(_evidence(s, "scan").get("custom_code") or {}).get("files_to_review", []) for s in (a, b)]
+    va = {f.path: f.verdict for f in ScanEvidence.of(a.results.get("scan")).files}
+    vb = {f.path: f.verdict for f in ScanEvidence.of(b.results.get("scan")).files}
+    code = [_code_to_review(s) for s in (a, b)]
     return {"status": {"a": _status(a, "scan"), "b": _status(b, "scan")},
             "verdicts": _pairs(va, vb, "path"), "scanners": _pairs(_scanners(a), _scanners(b), "scanner"),
             "custom_code": None if code[0] == code[1] else {"a": code[0], "b": code[1]},
@@ -172,17 +169,15 @@ def signer_of(side: Side) -> str | None:
     """The verified signer in one phrase, or None when nothing verified."""
     from curator.stages.signature.trust import signer_label
 
-    ev = _evidence(side, "signature")
-    signer = ev.get("signer")
-    if ev.get("status") != "verified" or not isinstance(signer, dict):
-        return None
-    return signer_label(signer)
+    ev = SignatureEvidence.of(side.results.get("signature"))
+    return signer_label(dict(ev.signer)) if ev.verified and ev.signer else None
 
 
 def signature_diff(a: Side, b: Side) -> dict[str, Any]:
     sa, sb = signer_of(a), signer_of(b)
-    trust = [(_evidence(s, "signature").get("trust") or {}).get("decision") for s in (a, b)]
-    status = [_evidence(s, "signature").get("status") for s in (a, b)]
+    ev = [SignatureEvidence.of(s.results.get("signature")) for s in (a, b)]
+    trust = [e.trust.decision if e.trust.recorded else None for e in ev]
+    status = [e.status or None for e in ev]
     return {"status": {"a": status[0], "b": status[1]}, "signer": {"a": sa, "b": sb},
             "trust": {"a": trust[0], "b": trust[1]}, "changed": sa != sb or status[0] != status[1]}
 
@@ -195,7 +190,7 @@ def _number(value: Any) -> float | None:
 
 
 def eval_diff(a: Side, b: Side) -> list[dict[str, Any]]:
-    ra, rb = (_evidence(a, "eval").get("results") or {}), (_evidence(b, "eval").get("results") or {})
+    ra, rb = (EvalEvidence.of(s.results.get("eval")).results for s in (a, b))
     rows = []
     for task in sorted(set(ra) | set(rb)):
         ma, mb = ra.get(task) or {}, rb.get(task) or {}

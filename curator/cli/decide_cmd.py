@@ -12,6 +12,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
+from curator.core.evidence import FetchEvidence
 from curator.core.text import markup
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def decide(
 def _review_bytes(session: Session, review_id: str) -> int | None:
     results = session.ledger.results(review_id)
     fetch = results.get("fetch")
-    return int(fetch.evidence.get("total_bytes", 0)) if fetch else None
+    return FetchEvidence.of(fetch).total_bytes if fetch else None
 
 
 @app.command()

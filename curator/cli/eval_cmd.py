@@ -16,6 +16,7 @@ import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.errors import UsageError
+from curator.core.evidence import EvalEvidence, skip_reason
 from curator.core.text import markup
 
 if TYPE_CHECKING:
@@ -64,15 +65,15 @@ def eval_(
     result = results.get("eval")
     if result is None or result.status == Status.SKIPPED:
         blocked = [n for n in ("fetch", "scan") if n in results and results[n].status.blocks]
-        reason = (result.evidence.get("reason", "") if result else "") or "the eval stage did not run"
+        reason = skip_reason(result) or "the eval stage did not run"
         code = 1 if blocked else 2
     else:
         reason = ""
         code = {Status.PASSED: 0, Status.WARNED: 0, Status.FAILED: 1}.get(result.status, 2)
     if as_json:
         emit_json(_document(root, results, result, reason))
-    elif result is not None and result.evidence.get("results"):
-        _say_scores(result.evidence)
+    elif result is not None and EvalEvidence.of(result).results:
+        _say_scores(EvalEvidence.of(result))
     if reason and not as_json:
         say(f"[yellow]eval did not run:[/] {markup(reason)}")
     raise typer.Exit(code)
@@ -81,32 +82,38 @@ def eval_(
 def _document(root: Path, results: dict[str, Any], result: StageResult | None, reason: str) -> dict[str, Any]:
     """``eval --json``: results{TASK: {METRIC: value, METRIC_stderr: value}} and evidence."""
     evidence = result.evidence if result is not None else {}
+    ev = EvalEvidence.of(result)
     return {
         "path": str(root),
         "status": result.status.value if result is not None else "skipped",
         "reason": reason or None,
-        "results": evidence.get("results", {}),
-        "claims": evidence.get("claims", []),
+        "results": {key: dict(metrics) for key, metrics in ev.results.items()},
+        "claims": [dict(c.data) for c in ev.claims],
         "findings": [f.to_dict() for f in result.findings] if result is not None else [],
         "stages": {name: r.status.value for name, r in results.items()},
         "evidence": evidence,
     }
 
 
-def _say_scores(evidence: dict[str, Any]) -> None:
+def _say_scores(evidence: EvalEvidence) -> None:
 
-    for key, metrics in evidence["results"].items():
-        shown = ", ".join(f"{m} {v:.4f} ± {metrics.get(m + '_stderr', 0) or 0:.4f}"
+    for key, metrics in evidence.results.items():
+        shown = ", ".join(f"{m} {v:.4f} ± {_number(metrics.get(m + '_stderr')):.4f}"
                           for m, v in metrics.items() if not m.endswith("_stderr") and isinstance(v, float))
         say(f"  [bold]{markup(key)}[/]: {shown}")
     verdict_style = {"consistent": "green", "gap": "yellow", "not-reproduced": "red", "understated": "cyan"}
-    for claim in evidence.get("claims", []):
-        verdict = claim.get("verdict", "unchecked")
-        where = markup(str(claim.get("dataset") or claim.get("dataset_name") or "?"))
+    for claim in evidence.claims:
+        verdict = claim.verdict or "unchecked"
+        where = markup(str(claim.dataset or claim.dataset_name or "?"))
         if verdict == "unchecked":
-            say(f"  [dim]claim {where} {claim.get('metric')}={claim.get('value')}: unchecked "
-                f"({markup(str(claim.get('reason')))})[/]")
+            say(f"  [dim]claim {where} {claim.metric}={claim.value}: unchecked "
+                f"({markup(str(claim.reason))})[/]")
         else:
-            say(f"  claim {where} → {claim['mapped_task']} {claim['mapped_metric']}: claimed "
-                f"{claim['claimed']:.4f}, measured {claim['measured']:.4f} "
-                f"[{verdict_style.get(verdict, 'white')}]{verdict}[/] ({claim['z']:+.1f} stderr)")
+            say(f"  claim {where} → {markup(str(claim.mapped_task))} {markup(str(claim.mapped_metric))}: "
+                f"claimed {_number(claim.claimed):.4f}, measured {_number(claim.measured):.4f} "
+                f"[{verdict_style.get(verdict, 'white')}]{verdict}[/] ({_number(claim.z):+.1f} stderr)")
+
+
+def _number(value: object) -> float:
+    """A recorded number, or 0 where lm-eval wrote none (its "N/A" stderr)."""
+    return float(value) if isinstance(value, int | float) else 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from curator.core.evidence import skip_reason
 from curator.core.models import StageResult, Status
 from curator.core.text import markup
 
@@ -91,7 +92,7 @@ class TerminalObserver:
     def stage_finished(self, result: StageResult) -> None:
         self._stop_bars()
         note = f" — {len(result.findings)} finding(s)" if result.findings else ""
-        reason = result.evidence.get("reason", "") if result.status == Status.SKIPPED else ""
+        reason = skip_reason(result) if result.status == Status.SKIPPED else ""
         took = f" in {result.seconds:.1f}s" if result.seconds else ""
         self.console.print(f"{GLYPH[result.status]} {result.stage}: {result.status.value}"
                            f"{took}{note}{' (' + markup(reason) + ')' if reason else ''}")

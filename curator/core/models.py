@@ -193,7 +193,7 @@ class Review:
 
 def pinned_manifest(results: Mapping[str, StageResult]) -> Manifest | None:
     """The manifest a review's fetch stage pinned (its evidence ``files``), once it has run."""
+    from curator.core.evidence.fetch import FetchEvidence  # the reader imports these models
+
     fetch = results.get("fetch")
-    if fetch is None or "files" not in fetch.evidence:
-        return None
-    return Manifest.from_list(fetch.evidence["files"])
+    return FetchEvidence.of(fetch).manifest if fetch is not None else None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused
+from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import Finding, Manifest, Review, Severity, StageResult
 from curator.decision.checkpoints import LedgerCheck, checkpoint_repository, verify_ledger
 from curator.decision.rules import CUSTOM_CODE, Blocker, DecisionRules
@@ -97,8 +98,8 @@ def rescan(session: Session, review: Review, manifest: Manifest, recorded: Stage
     blocking = recorded is not None and recorded.status.value in rules.block_on
     if recorded is not None and not blocking:
         listed = [f.message for f in recorded.findings if config.blocks(f.severity)]
-        listed += [f"{f.get('path')} is {f.get('verdict')}" for f in recorded.evidence.get("files") or []
-                   if isinstance(f, dict) and f.get("verdict") != Verdict.CLEAN.value]
+        listed += [f"{f.path} is {f.verdict}" for f in ScanEvidence.of(recorded).files
+                   if f.verdict != Verdict.CLEAN.value]
         if listed:
             raise DecisionRefused(f"the scan result of review {review.id} says {recorded.status.value} but "
                                   f"lists {listed[0]!r}: it was edited; nothing was signed",
@@ -132,8 +133,7 @@ def name_blocker(session: Session, review: Review, card: StageResult | None) -> 
     settings = CardSettings.from_section(section)
     trusted, _ = trusted_publishers(session.policy.directory, section)
     inventory = sorted(set(standings(session.ledger).approved()) - {repo_id})
-    seen = {(str(m.get("kind")), str(m.get("resembles")))
-            for m in (card.evidence.get("lookalike") or [] if card else []) if isinstance(m, dict)}
+    seen = {(m.kind, m.resembles) for m in CardEvidence.of(card).lookalike}
     new = [m for m in near_misses(repo_id, trusted, inventory, settings.max_distance, settings.short_name)
            if (m.kind, m.resembles) not in seen and m.severity.rank >= Severity.HIGH.rank]
     if not new:
@@ -152,11 +152,11 @@ def publisher_blocker(session: Session, review: Review, signature: StageResult |
         return None  # a folder the curator did not name after a publisher: no publisher to hold
     if signature is not None and signature.status.value in rules.block_on:
         return None  # the signature stage blocks already; its waiver covers it
-    evidence = signature.evidence if signature is not None else {}
-    status, signer = str(evidence.get("status", "unsigned")), evidence.get("signer")
+    evidence = SignatureEvidence.of(signature)
+    status, signer = evidence.status or "unsigned", evidence.signer
     findings = []
-    if status == "verified" and rule.signers and isinstance(signer, dict):
-        trust = against_anchors(list(rule.signers), signer, f"publisher {rule.match}")
+    if status == "verified" and rule.signers:
+        trust = against_anchors(list(rule.signers), dict(signer), f"publisher {rule.match}")
         if not trust.trusted:
             findings.append(Finding(Severity.HIGH, "publisher-mismatch", f"publishers.yaml now: {trust.why}"))
     elif rule.required and status != "verified":
@@ -192,7 +192,7 @@ def contradictions(ledger: LedgerBase, review: Review, subject_digest: str) -> l
         if r.candidate.commit:
             return r.candidate.commit
         fetch = ledger.results(r.id).get("fetch")
-        return str(fetch.evidence.get("manifest_digest") or "") or None if fetch else None
+        return FetchEvidence.of(fetch).manifest_digest or None if fetch else None
 
     commit = revision(review)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.attest.statement import Waiver
 from curator.core.errors import DecisionRefused, UsageError
+from curator.core.evidence import ScanEvidence, skip_reason
 from curator.core.models import Finding, StageResult, Status
 
 if TYPE_CHECKING:
@@ -149,20 +150,20 @@ def blockers(stages: list[str], results: dict[str, StageResult], rules: Decision
             found.append(Blocker(stage, result.status.value, result.findings))
         elif result.status == Status.SKIPPED and rules.missing_blocks:
             found.append(Blocker(stage, "skipped", result.findings,
-                                 reason=str(result.evidence.get("reason") or "")))
+                                 reason=skip_reason(result)))
     return _custom_code(found, results.get("scan"), rules)
 
 
 def _custom_code(found: list[Blocker], scan: StageResult | None, rules: DecisionRules) -> list[Blocker]:
     """Custom code blocks on its own (its waiver must name the files reviewed); a scan that
     fails only because of it stops being a blocker of its own."""
-    info = scan.evidence.get("custom_code") if scan is not None else None
-    if not isinstance(info, dict) or not info.get("files_to_review"):
+    info = ScanEvidence.of(scan).custom_code
+    if info is None or not info.files_to_review:
         return found
-    files = set(info["files_to_review"])
+    files = set(info.files_to_review)
     listed = scan.findings if scan is not None else ()
     mine = tuple(f for f in listed if f.code.startswith(CUSTOM_CODE) and f.file in files)
-    if str(info.get("status_without")) not in rules.block_on:
+    if info.status_without not in rules.block_on:
         found = [b for b in found if b.stage != "scan"]
     return [*found, Blocker(CUSTOM_CODE, CUSTOM_CODE, mine, tuple(sorted(files)))]
 

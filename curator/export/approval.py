@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
+from curator.core.evidence import FetchEvidence
 from curator.core.models import Review, StageResult
 from curator.inventory.lifecycle import Lifecycle
 
@@ -68,8 +69,7 @@ class ApprovalReport:
     def revision(self) -> str:
         """The pinned revision: a hub commit, or a local folder's file-list digest."""
         c = self.review.candidate
-        fetch = self.results.get("fetch")
-        return c.commit or (str(fetch.evidence.get("manifest_digest", "")) if fetch else "") or c.revision
+        return c.commit or FetchEvidence.of(self.results.get("fetch")).manifest_digest or c.revision
 
     @property
     def final(self) -> str:
@@ -101,7 +101,6 @@ class ApprovalReport:
     def to_dict(self) -> dict[str, Any]:
         """The ``report --format json`` document."""
         c = self.review.candidate
-        fetch = self.results.get("fetch")
         return {
             "report_version": REPORT_VERSION, "generated": self.generated,
             "review_id": self.review.id, "state": self.review.state,
@@ -114,7 +113,7 @@ class ApprovalReport:
             "signatures_ok": self.signatures_ok, "waivers": list(self.waivers),
             "conditions": list(self.conditions), "lifecycle": self.lifecycle.to_dict(),
             "pushed": self.pushed, "ledger": self.chain, "quarterly_actions": list(self.actions),
-            "files": fetch.evidence.get("files", []) if fetch else [],
+            "files": [f.to_dict() for f in FetchEvidence.of(self.results.get("fetch")).files],
             "stages": {name: {"status": self.results[name].status.value,
                               "findings": [f.to_dict() for f in self.results[name].findings],
                               "tool_versions": self.results[name].tool_versions,

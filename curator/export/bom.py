@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from curator.core.evidence import CardEvidence
 from curator.core.models import StageResult
 from curator.export.bom_card import model_card, training_datasets
 from curator.export.bom_declarations import decision_location, declarations, definitions, model_declarations
@@ -71,10 +72,9 @@ def _supplier(org: str, results: dict[str, StageResult]) -> Any:
 
     card = results.get("card")
     contacts = []
-    for found in (card.evidence.get("contacts") or []) if card else []:
-        emails = found.get("emails") or []
-        contacts.append(OrganizationalContact(name=str(found.get("text", ""))[:200] or None,
-                                              email=str(emails[0]) if emails else None))
+    for found in CardEvidence.of(card).contacts:
+        contacts.append(OrganizationalContact(name=found.text[:200] or None,
+                                              email=found.emails[0] if found.emails else None))
     return OrganizationalEntity(name=org, contacts=contacts or None)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from curator.core.evidence import CardEvidence, EvalEvidence
 from curator.core.models import StageResult
 
 #: eval stage's model kinds -> the hub's task names
@@ -37,31 +38,31 @@ def training_datasets(card: StageResult | None) -> list[str]:
     """Dataset ids from the card's ``datasets:`` front matter, as the training-data field recorded it."""
     if card is None:
         return []
-    field = ((card.evidence.get("fields") or {}).get("training_data") or {})
+    field = CardEvidence.of(card).fields.get("training_data")
     found: list[str] = []
-    for item in field.get("evidence") or []:
-        if item.get("location") == "datasets" and item.get("kind") == "front-matter":
-            found += _datasets_in(str(item.get("excerpt", "")))
+    for item in field.evidence if field is not None else ():
+        if item.location == "datasets" and item.kind == "front-matter":
+            found += _datasets_in(item.excerpt)
     return found
 
 
 def _task(card: StageResult | None, eval_: StageResult | None) -> str | None:
-    for claim in (card.evidence.get("claims") or []) if card else []:
-        if claim.get("task"):
-            return str(claim["task"])
-    kind = ((eval_.evidence.get("model") or {}).get("kind")) if eval_ else None
-    return TASK_BY_KIND.get(str(kind)) if kind else None
+    for claim in CardEvidence.of(card).claims:
+        if claim.task:
+            return claim.task
+    kind = EvalEvidence.of(eval_).model.kind
+    return TASK_BY_KIND.get(kind) if kind else None
 
 
 def claimed_metrics(card: StageResult | None) -> list[dict[str, Any]]:
     """The card's own claimed scores (``model-index``); curator's measurements are properties."""
     metrics = []
-    for claim in (card.evidence.get("claims") or []) if card else []:
-        value, metric = claim.get("value"), claim.get("metric") or claim.get("metric_name")
+    for claim in CardEvidence.of(card).claims:
+        value, metric = claim.value, claim.metric or claim.metric_name
         if value is None or not metric:
             continue
         item: dict[str, Any] = {"type": str(metric), "value": str(value)}
-        where = claim.get("dataset") or claim.get("dataset_name") or claim.get("task")
+        where = claim.dataset or claim.dataset_name or claim.task
         if where:
             item["slice"] = str(where)
         metrics.append(item)
@@ -71,12 +72,12 @@ def claimed_metrics(card: StageResult | None) -> list[dict[str, Any]]:
 def architecture(card: StageResult | None, eval_: StageResult | None) -> dict[str, str]:
     """``config.json``'s model_type and architectures[0], as the card stage read them
     (reviews made before it did: as the eval stage's loader reported them)."""
-    found = dict((card.evidence.get("architecture") or {}) if card else {})
-    model = (eval_.evidence.get("model") or {}) if eval_ else {}
-    if "architecture_family" not in found and model.get("model_type"):
-        found["architecture_family"] = str(model["model_type"])
-    if "model_architecture" not in found and model.get("architectures"):
-        found["model_architecture"] = str(model["architectures"][0])
+    found = dict(CardEvidence.of(card).architecture)
+    model = EvalEvidence.of(eval_).model
+    if "architecture_family" not in found and model.model_type:
+        found["architecture_family"] = model.model_type
+    if "model_architecture" not in found and model.architectures:
+        found["model_architecture"] = model.architectures[0]
     return found
 
 

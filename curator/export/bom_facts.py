@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from curator.core.evidence import EvalEvidence, FetchEvidence, ScanEvidence
+from curator.core.evidence.scan import ScannedFile
 from curator.core.models import Finding, Severity, StageResult
 from curator.inventory.build import InventoryEntry
 
@@ -79,8 +81,9 @@ def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
     if eval_ is None:
         return [("curator:eval", "not run")]
     props = [("curator:eval", eval_.status.value)]
-    for task, values in sorted((eval_.evidence.get("results") or {}).items()):
-        for metric, value in sorted((values or {}).items() if isinstance(values, dict) else []):
+    ev = EvalEvidence.of(eval_)
+    for task, values in sorted(ev.results.items()):
+        for metric, value in sorted(values.items()):
             if metric.endswith("_stderr") or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             stderr = values.get(f"{metric}_stderr")
@@ -88,35 +91,33 @@ def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
                 f" ± {stderr:.4g}" if isinstance(stderr, int | float) and not isinstance(stderr, bool) else ""
             )
             props.append((f"curator:measured:{task}:{metric}", f"{value:.6g}{err}"))
-    for claim in eval_.evidence.get("claims") or []:
-        task = claim.get("mapped_task") or claim.get("task")
-        metric = claim.get("mapped_metric") or claim.get("metric")
+    for claim in ev.claims:
         props.append(
             (
-                f"curator:claim:{task}:{metric}",
-                f"card claims {claim.get('claimed', claim.get('value'))}, "
-                f"curator measured {claim.get('measured')}: "
-                f"{claim.get('verdict', 'unchecked')}",
+                f"curator:claim:{claim.mapped_task or claim.task}:{claim.mapped_metric or claim.metric}",
+                f"card claims {claim.claimed_or_value}, "
+                f"curator measured {claim.measured}: "
+                f"{claim.verdict or 'unchecked'}",
             )
         )
     return props
 
 
-def _scan_files(results: dict[str, StageResult]) -> dict[str, dict[str, Any]]:
-    scan = results.get("scan")
-    return {str(f.get("path")): f for f in (scan.evidence.get("files", []) if scan else [])}
+def _scan_files(results: dict[str, StageResult]) -> dict[str, ScannedFile]:
+    return {f.path: f for f in ScanEvidence.of(results.get("scan")).files}
 
 
 #: a reader's per-file statuses that mean it never read the file (scan stage ``Voice``)
 NOT_READ = ("not-given", "not-run")
 
 
-def _scanned_by(scan_file: dict[str, Any], versions: dict[str, str]) -> list[str]:
+def _scanned_by(scan_file: ScannedFile | None, versions: dict[str, str]) -> list[str]:
     """``NAME VERSION: STATUS`` of each reader that read this file."""
+    voices = scan_file.scanners if scan_file is not None else {}
     return [
-        f"{name} {versions.get(name, '?')}: {(run or {}).get('status')}"
-        for name, run in sorted((scan_file.get("scanners") or {}).items())
-        if (run or {}).get("status") not in NOT_READ
+        f"{name} {versions.get(name, '?')}: {voice.status}"
+        for name, voice in sorted(voices.items())
+        if voice.status not in NOT_READ
     ]
 
 
@@ -134,33 +135,33 @@ def file_components(entry: InventoryEntry, results: dict[str, StageResult], ref:
             by = counts.setdefault(f.file, {})
             by[f.severity.value] = by.get(f.severity.value, 0) + 1
     out = []
-    for f in fetch.evidence.get("files", []) if fetch else []:
-        path = str(f["path"])
+    for pinned in FetchEvidence.of(fetch).files:
+        path = pinned.path
         seen = scanned.get(path)
         props = [
             {
                 "name": "curator:scan:verdict",
-                "value": str(seen.get("verdict"))
+                "value": seen.verdict
                 if seen
                 else ("not scanned" if scan is None else "unscanned"),
             }
         ]
-        if seen and seen.get("format"):
-            props.append({"name": "curator:scan:format", "value": str(seen["format"])})
+        if seen and seen.format:
+            props.append({"name": "curator:scan:format", "value": seen.format})
         found = counts.get(path, {})
         props.append({"name": "curator:scan:findings", "value": str(sum(found.values()))})
         props += [
             {"name": f"curator:scan:findings:{sev}", "value": str(n)} for sev, n in sorted(found.items())
         ]
         props += [
-            {"name": "curator:scan:scanned_by", "value": s} for s in _scanned_by(seen or {}, entry.scanners)
+            {"name": "curator:scan:scanned_by", "value": s} for s in _scanned_by(seen, entry.scanners)
         ]
         out.append(
             {
                 "type": "file",
                 "bom-ref": f"{ref}#file:{path}",
                 "name": path,
-                "hashes": [{"alg": "SHA-256", "content": str(f["sha256"])}],
+                "hashes": [{"alg": "SHA-256", "content": pinned.sha256}],
                 "properties": props,
             }
         )
@@ -218,9 +219,7 @@ def vulnerabilities(entry: InventoryEntry, results: dict[str, StageResult], ref:
     if scan is None:
         return []
     waiver = next((w for w in entry.waivers if w.get("stage") == "scan"), None)
-    files = {
-        str(f["path"]) for f in (results["fetch"].evidence.get("files", []) if "fetch" in results else [])
-    }
+    files = {f.path for f in FetchEvidence.of(results.get("fetch")).files}
     found: list[Finding] = [f for f in scan.findings if f.severity.rank >= FINDING_FLOOR.rank]
     out = []
     for n, f in enumerate(found):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from curator.core.evidence import FetchEvidence
 from curator.core.text import shown
 from curator.export import sections as s
 from curator.export.approval import ApprovalReport
@@ -142,7 +143,8 @@ def _stages(r: ApprovalReport) -> str:
 def _manifest(r: ApprovalReport) -> str:
     rows = [[f"<code>{_e(m['path'])}</code>", _e(s.human_size(m["size"])),
              f"<span class='hash'>{_e(m['sha256'])}</span>", _e(m["check"])] for m in s.manifest_rows(r)]
-    files_digest = s.evidence(r, "fetch").get("manifest_digest", "—")
+    fetch = r.results.get("fetch")
+    files_digest = FetchEvidence.of(fetch).manifest_digest if fetch is not None else "—"
     return (f"<h2 id='manifest'>Manifest</h2><p>{len(rows)} file(s), file-list digest "
             f"<span class='hash'>{_e(files_digest)}</span></p>"
             + table(["path", "size", "sha256", "checked against"], rows, "fetch did not run"))

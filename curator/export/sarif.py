@@ -17,7 +17,9 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from curator.core.models import Finding, Severity
+from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
+from curator.core.evidence.scan import ScannedFile
+from curator.core.models import FileEntry, Finding, Severity
 from curator.core.text import shown
 from curator.export import sections
 from curator.export.approval import ApprovalReport
@@ -123,7 +125,7 @@ def card_results(report: ApprovalReport) -> tuple[list[Finding], dict[str, int],
     card = report.results.get("card")
     if card is None:
         return [], {}, None
-    path = (card.evidence.get("card") or {}).get("path") or "README.md"
+    path = CardEvidence.of(card).card.path or "README.md"
     findings = list(card.findings)
     lines: dict[str, int] = {}
     for row in sections.provenance(report):
@@ -151,11 +153,11 @@ def sarif_document(report: ApprovalReport) -> dict[str, Any]:
     """The SARIF log: one run per scanner the scan stage used or that reported a finding, then the
     card and signature stages' runs (when they ran)."""
     result = report.results.get("scan")
-    scanned = {str(f.get("path")): f for f in sections.evidence(report, "scan").get("files", [])}
-    pinned = sections.evidence(report, "fetch").get("files") or list(scanned.values())
-    artifacts = [{"location": {"uri": uri(str(f.get("path"))), "uriBaseId": ROOT},
-                  "length": int(f.get("size") or 0),
-                  **({"hashes": {"sha-256": f["sha256"]}} if f.get("sha256") else {})} for f in pinned]
+    scanned = {f.path: f for f in ScanEvidence.of(result).files}
+    pinned: list[FileEntry | ScannedFile] = [*FetchEvidence.of(report.results.get("fetch")).files]
+    pinned = pinned or list(scanned.values())
+    artifacts = [{"location": {"uri": uri(f.path), "uriBaseId": ROOT}, "length": f.size,
+                  **({"hashes": {"sha-256": f.sha256}} if f.sha256 else {})} for f in pinned]
     runs = []
     for sc in sections.scanners(report):
         tool = sc["scanner"]
@@ -169,7 +171,7 @@ def sarif_document(report: ApprovalReport) -> dict[str, Any]:
                          lines, path))
     signature = report.results.get("signature")
     if signature is not None:
-        sig_file = str(signature.evidence.get("signature_file") or "") or None
+        sig_file = SignatureEvidence.of(signature).signature_file or None
         runs.append(_run("curator-signature", curator_version(), list(signature.findings), artifacts, report,
                          signature.status.value, None, sig_file))
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": runs}

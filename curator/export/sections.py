@@ -1,6 +1,6 @@
 """Stage evidence turned into plain rows: what the HTML and Markdown reports lay out.
 
-Each function reads one stage's evidence keys (documented by that stage) defensively: a
+Each function reads one stage's evidence through its typed reader (``curator.core.evidence``): a
 stage that did not run, errored early or predates a key yields empty rows, never a crash.
 """
 
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from curator.core.evidence import CardEvidence, EvalEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
+from curator.core.evidence.card import CardClaim, CardField
+from curator.core.evidence.eval import EvalClaim
 from curator.export.approval import ApprovalReport
 
 #: the card stage's five provenance fields, in the order the checklist names them
@@ -16,53 +19,46 @@ FIELDS = ("publisher_identity", "training_data", "training_pipeline", "eval_summ
 Z95 = 1.96
 
 
-def evidence(report: ApprovalReport, stage: str) -> dict[str, Any]:
-    result = report.results.get(stage)
-    return result.evidence if result is not None else {}
-
-
 def manifest_rows(report: ApprovalReport) -> list[dict[str, Any]]:
     """Pinned files: path, size, SHA-256 and how fetch cross-checked it against the hub."""
-    ev = evidence(report, "fetch")
-    checks = ev.get("checks") or {}
-    return [{"path": f.get("path"), "size": f.get("size"), "sha256": f.get("sha256"),
-             "check": checks.get(f.get("path"), "local" if report.review.candidate.source == "local" else "")}
-            for f in ev.get("files", [])]
+    ev = FetchEvidence.of(report.results.get("fetch"))
+    default = "local" if report.review.candidate.source == "local" else ""
+    return [{"path": f.path, "size": f.size, "sha256": f.sha256, "check": ev.checks.get(f.path, default)}
+            for f in ev.files]
 
 
 def file_verdicts(report: ApprovalReport) -> list[dict[str, Any]]:
     """Each file's scan verdict (clean | blocked | unscanned) and format."""
-    return [{"path": f.get("path"), "verdict": f.get("verdict"), "format": f.get("format"),
-             "reasons": f.get("reasons", [])} for f in evidence(report, "scan").get("files", [])]
+    return [{"path": f.path, "verdict": f.verdict, "format": f.format, "reasons": list(f.reasons)}
+            for f in ScanEvidence.of(report.results.get("scan")).files]
 
 
 def scanners(report: ApprovalReport) -> list[dict[str, Any]]:
     """Findings grouped by the scanner that made them, with its version and run status."""
-    ev = evidence(report, "scan")
-    runs = ev.get("scanners") or {}
     result = report.results.get("scan")
+    ev = ScanEvidence.of(result)
+    runs = ev.scanners
     names: list[str] = ["curator", *runs]
     grouped: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     for finding in (result.findings if result else ()):
         grouped.setdefault(finding.tool, []).append(finding.to_dict())
     out = []
     for name, found in grouped.items():
-        run = runs.get(name) or {}
-        files = {}
-        for f in ev.get("files", []):
-            status = ((f.get("scanners") or {}).get(name) or {}).get("status")
-            if status:
-                files[str(f.get("path"))] = status
-        status = run.get("status", "ran" if name == "curator" and result else "not run")
+        run = runs.get(name)
+        files = {f.path: f.scanners[name].status for f in ev.files if name in f.scanners}
+        status = run.status if run is not None else "ran" if name == "curator" and result else "not run"
         read = [p for p, st in files.items() if st not in NOT_READ]
-        nothing_read = not read or run.get("routed") == 0
-        if name != "curator" and result is not None and nothing_read and not found and not run.get("errors"):
+        nothing_read = not read or (run is not None and run.routed == 0)
+        errors = run.errors if run is not None else 0
+        if name != "curator" and result is not None and nothing_read and not found and not errors:
             # a scanner that read nothing has nothing to say: "no findings" would read as "clean"
             status = NOTHING_READ
-        out.append({"scanner": name, "version": run.get("version") or (result.tool_versions.get(name, "")
-                                                                      if result else ""),
-                    "status": status, "seconds": run.get("seconds"), "errors": run.get("errors", 0),
-                    "files": files, "read": read, "findings": found})
+        version = (run.version if run is not None else None) or (result.tool_versions.get(name, "")
+                                                                 if result else "")
+        out.append({"scanner": name, "version": version, "status": status,
+                    "seconds": run.seconds if run is not None else None,
+                    "errors": errors, "files": files, "read": read,
+                    "findings": found})
     return out
 
 
@@ -108,13 +104,13 @@ def rollback_rows(report: ApprovalReport) -> list[dict[str, Any]]:
     return [dict(r) for r in report.lifecycle.rollbacks]
 
 
-def _same_claim(card: dict[str, Any], checked: dict[str, Any]) -> bool:
+def _same_claim(card: CardClaim, checked: EvalClaim) -> bool:
     def value(x: Any) -> str:
         return f"{float(x):.6g}" if _number(x) is not None else str(x)
 
-    return (str(card.get("metric") or card.get("metric_name")) == str(checked.get("metric"))
-            and value(card.get("value")) == value(checked.get("value", checked.get("claimed")))
-            and (card.get("dataset") or card.get("task")) in (checked.get("dataset"), checked.get("task")))
+    return (str(card.metric or card.metric_name) == str(checked.metric)
+            and value(card.value) == value(checked.value if checked.value is not None else checked.claimed)
+            and (card.dataset or card.task) in (checked.dataset, checked.task))
 
 
 def claims(report: ApprovalReport) -> list[dict[str, Any]]:
@@ -123,10 +119,10 @@ def claims(report: ApprovalReport) -> list[dict[str, Any]]:
     The card and evaluation sections both print these rows, so they cannot disagree: a claim
     the eval stage did not check says why (eval not run, or not mapped to a task).
     """
-    checked = list(evidence(report, "eval").get("claims") or [])
+    checked = list(EvalEvidence.of(report.results.get("eval")).claims)
     eval_ran = "eval" in report.results
     rows = []
-    for c in evidence(report, "card").get("claims") or []:
+    for c in CardEvidence.of(report.results.get("card")).claims:
         match = next((e for e in checked if _same_claim(c, e)), None)
         if match is not None:
             checked.remove(match)
@@ -135,52 +131,50 @@ def claims(report: ApprovalReport) -> list[dict[str, Any]]:
     return rows
 
 
-def _claim_row(card: dict[str, Any], checked: dict[str, Any] | None, eval_ran: bool) -> dict[str, Any]:
-    measured = _number(checked.get("measured")) if checked else None
-    stderr = _number(checked.get("stderr")) if checked else None
+def _claim_row(card: CardClaim | EvalClaim, checked: EvalClaim | None, eval_ran: bool) -> dict[str, Any]:
+    measured = _number(checked.measured) if checked else None
+    stderr = _number(checked.stderr) if checked else None
     low, high = interval(measured, stderr)
-    verdict = (checked or {}).get("verdict") or ("unchecked: eval did not run" if not eval_ran
-                                                 else "unchecked: no eval task measures it")
-    return {"task": (checked or {}).get("mapped_task") or card.get("task_name") or card.get("task"),
-            "metric": (checked or {}).get("mapped_metric") or card.get("metric") or card.get("metric_name"),
-            "dataset": card.get("dataset") or card.get("dataset_name"),
-            "claimed": _number(card.get("claimed", card.get("value"))), "line": card.get("line"),
-            "location": card.get("location"), "measured": measured, "stderr": stderr, "low": low,
+    verdict = (checked.verdict if checked else "") or ("unchecked: eval did not run" if not eval_ran
+                                                       else "unchecked: no eval task measures it")
+    return {"task": (checked.mapped_task if checked else None) or card.task_name or card.task,
+            "metric": (checked.mapped_metric if checked else None) or card.metric or card.metric_name,
+            "dataset": card.dataset or card.dataset_name,
+            "claimed": _number(card.claimed_or_value), "line": card.line,
+            "location": card.location, "measured": measured, "stderr": stderr, "low": low,
             "high": high,
-            "verdict": verdict, "reason": (checked or {}).get("reason")}
+            "verdict": verdict, "reason": checked.reason if checked else None}
 
 
 def signature(report: ApprovalReport) -> dict[str, Any]:
     """The model signature: status, signer, and the trust decision about the signer."""
-    ev = evidence(report, "signature")
-    trust = ev.get("trust") or {}
-    return {"status": ev.get("status", "not run"), "mode": ev.get("mode"), "signer": ev.get("signer") or {},
-            "trust": trust.get("decision"), "why": trust.get("why"), "error": ev.get("error"),
-            "publisher": ev.get("publisher"), "files": len(ev.get("files") or [])}
+    ev = SignatureEvidence.of(report.results.get("signature"))
+    trust = ev.trust if ev.trust.recorded else None
+    return {"status": ev.status or "not run", "mode": ev.mode, "signer": dict(ev.signer),
+            "trust": trust.decision if trust else None, "why": trust.why if trust else None,
+            "error": ev.error,
+            "publisher": ev.publisher or None, "files": len(ev.files)}
 
 
 def provenance(report: ApprovalReport) -> list[dict[str, Any]]:
     """The five provenance fields with their status, note and the card excerpts behind them."""
-    fields = evidence(report, "card").get("fields") or {}
+    fields = CardEvidence.of(report.results.get("card")).fields
     rows = []
     for key in FIELDS:
-        f = fields.get(key) or {}
-        rows.append({"field": key, "title": f.get("title") or key.replace("_", " ").capitalize(),
-                     "status": f.get("status", "missing"), "note": f.get("note", ""),
-                     "excerpts": [{"location": e.get("location"), "excerpt": e.get("excerpt"),
-                                   "line": e.get("line")} for e in (f.get("evidence") or [])[:4]]})
+        f = fields.get(key) or CardField()
+        rows.append({"field": key, "title": f.title or key.replace("_", " ").capitalize(),
+                     "status": f.status, "note": f.note,
+                     "excerpts": [{"location": e.location, "excerpt": e.excerpt, "line": e.line}
+                                  for e in f.evidence[:4]]})
     return rows
 
 
 def card_facts(report: ApprovalReport) -> dict[str, Any]:
     """License verdict and declared lineage."""
-    ev = evidence(report, "card")
-    lic = ev.get("license") or {}
-    lineage = ev.get("lineage") or {}
-    return {"license": lic.get("id"), "license_verdict": lic.get("verdict"),
-            "relation": lineage.get("relation"),
-            "bases": [{"repo_id": b.get("repo_id"), "approved": b.get("approved")}
-                      for b in lineage.get("bases", []) if isinstance(b, dict)]}
+    ev = CardEvidence.of(report.results.get("card"))
+    return {"license": ev.license.id, "license_verdict": ev.license.verdict if ev.license_recorded else None,
+            "relation": ev.lineage.relation,
+            "bases": [{"repo_id": b.repo_id, "approved": b.approved} for b in ev.lineage.bases]}
 
 
 def _number(value: Any) -> float | None:
@@ -202,9 +196,7 @@ def eval_claims(report: ApprovalReport) -> list[dict[str, Any]]:
 def eval_results(report: ApprovalReport) -> list[dict[str, Any]]:
     """Every measured metric with its standard error and 95% interval."""
     rows = []
-    for task, metrics in sorted((evidence(report, "eval").get("results") or {}).items()):
-        if not isinstance(metrics, dict):
-            continue
+    for task, metrics in sorted(EvalEvidence.of(report.results.get("eval")).results.items()):
         for metric, value in sorted(metrics.items()):
             if metric.endswith("_stderr") or _number(value) is None:
                 continue

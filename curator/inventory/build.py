@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
+from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import StageResult
 from curator.inventory.lifecycle import Lifecycle, LifecycleIndex, read_lifecycle
 
@@ -194,20 +195,16 @@ def scanners_of(scan: StageResult | None) -> dict[str, str]:
     """Scanner name -> version, as a scan result recorded them."""
     if scan is None:
         return {}
-    found = {k: str(v.get("version", "")) for k, v in (scan.evidence.get("scanners") or {}).items()
-             if isinstance(v, dict)}
+    found = {name: run.version for name, run in ScanEvidence.runs_of(scan).items()}
     return {**scan.tool_versions, **found}
 
 
 def _card_facts(card: StageResult | None) -> tuple[str | None, dict[str, Any]]:
     if card is None:
         return None, {}
-    lic = card.evidence.get("license") or {}
-    lineage = card.evidence.get("lineage") or {}
-    return (lic.get("id") if isinstance(lic, dict) else None), {
-        "relation": lineage.get("relation"),
-        "bases": [{"repo_id": b.get("repo_id"), "approved": b.get("approved")}
-                  for b in lineage.get("bases", []) if isinstance(b, dict)]}
+    ev = CardEvidence.of(card)
+    bases = [{"repo_id": b.repo_id, "approved": b.approved} for b in ev.lineage.bases]
+    return ev.license.id, {"relation": ev.lineage.relation, "bases": bases}
 
 
 def registry_tags(registry: Registry) -> dict[str, str] | None:
@@ -290,7 +287,7 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
            decided: list[dict[str, Any]], check: dict[str, Any] | None, action: dict[str, Any] | None,
            tags: dict[str, str] | None, today: dt.date, max_age: int, life: LifecycleIndex) -> InventoryEntry:
     p, d = push["payload"], final["payload"]
-    fetch = results.get("fetch")
+    fetch = FetchEvidence.of(results.get("fetch"))
     license_id, lineage = _card_facts(results.get("card"))
     c = review.candidate
     approvers = [e["payload"]["curator"] for e in decided if e["payload"].get("outcome") == "approved"
@@ -305,7 +302,6 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
     age = (today - dt.datetime.fromtimestamp(clock, dt.UTC).date()).days
     reasons = _reasons(p, d, check, action, tags, today, age, max_age)
     status = RETIRED if act and act.get("action") == "retire" else (NEEDS_REVIEW if reasons else APPROVED)
-    files = fetch.evidence.get("files", []) if fetch else []
     ref = str(p.get("ref", ""))
     name, _, tag = ref.rpartition(":")
     name = str(d.get("name") or name)
@@ -313,8 +309,7 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
     return InventoryEntry(
         ref=ref, name=name, tag=str(d.get("tag") or tag),
         digest_ref=str(p.get("digest_ref", "")), manifest_digest=str(p.get("digest", "")),
-        files_digest=str(fetch.evidence.get("manifest_digest", "")) if fetch else "",
-        repo_id=c.repo_id, revision=c.commit or (fetch.evidence.get("manifest_digest", "") if fetch else ""),
+        files_digest=fetch.manifest_digest, repo_id=c.repo_id, revision=c.commit or fetch.manifest_digest,
         source=c.source, endpoint=c.endpoint, review_id=review.id, registry=str(p.get("registry", "")),
         decision=decision, approved_epoch=final["time"], age_days=age, status=status,
         reasons=tuple(reasons) if status != RETIRED else (),
@@ -325,7 +320,7 @@ def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any]
                      "curator": act.get("curator", {}), "rationale": act.get("rationale", ""),
                      "action_id": act.get("action_id")} if act else None,
         scanners=scanners_of(results.get("scan")), license=license_id, lineage=lineage,
-        files=len(files), size=sum(int(f.get("size", 0)) for f in files), requested_revision=c.revision,
+        files=len(fetch.files), size=sum(f.size for f in fetch.files), requested_revision=c.revision,
         lifecycle=life.of(review.id, name, str(p.get("digest", "")), str(p.get("registry") or "") or None),
         signature=signature_state(sig))
 
@@ -334,12 +329,10 @@ def signature_state(result: StageResult | None) -> dict[str, Any]:
     """The model signature's status, signer and trust decision (``{}`` when the stage did not run)."""
     if result is None:
         return {}
-    ev = result.evidence
-    signer = ev.get("signer") or {}
-    label = (", ".join(f"{k}={v}" for k, v in sorted(signer.items())) if isinstance(signer, dict)
-             else str(signer))
-    return {"status": ev.get("status", result.status.value), "signer": label,
-            "trust": (ev.get("trust") or {}).get("decision"), "mode": ev.get("mode")}
+    ev = SignatureEvidence.of(result)
+    label = ", ".join(f"{k}={v}" for k, v in sorted(ev.signer.items()))
+    return {"status": ev.status or result.status.value, "signer": label,
+            "trust": ev.trust.decision if ev.trust.recorded else None, "mode": ev.mode}
 
 
 def _reasons(push: dict[str, Any], decision: dict[str, Any], check: dict[str, Any] | None,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import LedgerError, RegistryUnreachable
+from curator.core.evidence import CardEvidence, EvalEvidence, ScanEvidence
 from curator.core.models import StageResult
 from curator.inventory.build import RETIRED, Inventory, InventoryEntry, scanners_of
 from curator.quarterly.results import Check
@@ -80,7 +81,7 @@ def eval_check(results: dict[str, StageResult]) -> Check:
         return Check("eval", "warn", "approved without evaluation: the eval stage never ran")
     if ran.status.value != "passed":
         return Check("eval", "warn", f"approved without a passing evaluation: eval {ran.status.value}")
-    return Check("eval", "ok", "evaluated: " + ", ".join(sorted(ran.evidence.get("results") or {}))[:300])
+    return Check("eval", "ok", "evaluated: " + ", ".join(sorted(EvalEvidence.of(ran).results))[:300])
 
 
 def lookalike_check(session: Session, entry: InventoryEntry, inventory: Inventory) -> Check:
@@ -159,8 +160,8 @@ def rescan(session: Session, entry: InventoryEntry, results: dict[str, StageResu
     ctx = ReviewContext(review_id=entry.review_id, candidate=_candidate(session, entry), files_dir=files_dir,
                         work_dir=scratch, policy=session.policy, results={"fetch": fetch}, ledger=None)
     new = ScanStage().run(ctx, Progress("scan", [], threading.Event()))
-    was = {str(f.get("path")): str(f.get("verdict")) for f in (old.evidence.get("files", []) if old else [])}
-    now = {str(f.get("path")): str(f.get("verdict")) for f in new.evidence.get("files", [])}
+    was = {f.path: f.verdict for f in ScanEvidence.of(old).files}
+    now = {f.path: f.verdict for f in ScanEvidence.of(new).files}
     changed = [{"path": p, "was": was.get(p, "not scanned"), "now": now.get(p, "not scanned")}
                for p in sorted(set(was) | set(now)) if was.get(p) != now.get(p)]
     versions = {"then": scanners_of(old), "now": scanners_of(new)}
@@ -245,7 +246,7 @@ def upstream_check(entry: InventoryEntry, results: dict[str, StageResult],
     if entry.source != "hub":
         return Check("upstream", "skipped", "a local folder has no upstream to ask")
     card = results.get("card")
-    card_sha = ((card.evidence.get("card") or {}).get("sha256")) if card else None
+    card_sha = CardEvidence.of(card).card.sha256
     facts = upstream_facts(entry, card_sha, settings.upstream_timeout_seconds)
     message = str(facts.pop("message"))
     newest = str(facts.get("newest") or "")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.errors import UsageError
+from curator.core.evidence.fetch import FetchEvidence
 from curator.core.models import Candidate, Finding, Review, StageResult, Status
 from curator.core.pipeline import Pipeline
 from curator.core.policy import Policy
@@ -162,13 +163,13 @@ class Session:
 def review_document(review: Review, results: dict[str, StageResult], policy: Policy) -> dict[str, Any]:
     """The ``review --json`` document, keys as DESIGN.md's CLI contract says."""
     c = review.candidate
-    fetch = results.get("fetch")
-    revision = c.commit or (fetch.evidence.get("manifest_digest") if fetch else None)
+    fetch = FetchEvidence.of(results.get("fetch"))
+    revision = c.commit or fetch.manifest_digest or None
     return {
         "review_id": review.id,
         "candidate": {"repo_id": c.repo_id, "revision": revision, "requested_revision": c.revision,
                       "source": c.source, "endpoint": c.endpoint, "path": c.path},
-        "files": fetch.evidence.get("files", []) if fetch else [],
+        "files": [f.to_dict() for f in fetch.files],
         "stages": {name: {"status": r.status.value, "findings": [f.to_dict() for f in r.findings],
                           "evidence": r.evidence}
                    for name, r in results.items()},

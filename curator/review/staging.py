@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import IntegrityError, UsageError
+from curator.core.evidence.fetch import FetchEvidence
 from curator.core.hashing import changed_files
 from curator.core.models import Manifest, Review, Status
 from curator.registry import configured_url, open_registry, settings
@@ -49,9 +50,9 @@ def staged(session: Session, review_id: str) -> dict[str, Any] | None:
 
 def pinned_manifest(session: Session, review_id: str) -> Manifest | None:
     fetch = session.ledger.results(review_id).get("fetch")
-    if fetch is None or "files" not in fetch.evidence or fetch.status not in (Status.PASSED, Status.WARNED):
+    if fetch is None or fetch.status not in (Status.PASSED, Status.WARNED):
         return None
-    return Manifest.from_list(fetch.evidence["files"])
+    return FetchEvidence.of(fetch).manifest
 
 
 def stage_review(session: Session, review: Review, registry: Registry | None = None) -> dict[str, Any] | None:

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from curator.core.evidence import CardEvidence, EvalEvidence
 from curator.core.models import Status
 from curator.stages.card import CardStage
 from curator.stages.eval import EvalStage
 from tests.eval.helpers import build_tiny_t5, policy_with, quiet_progress, review_context, with_card
+from tests.readers import reads_fully
 
 MODEL_INDEX = """model-index:
 - name: tiny
@@ -70,6 +72,12 @@ def test_stage_matches_lm_eval_and_flags_a_claim_far_above(tiny_model: Path, sma
     assert score["n_samples"] == {"original": 40, "effective": 40} and len(score["task_hash"]) == 64
     assert evidence["tasks"][0]["data_files"] and evidence["tasks"][0]["config_sha256"]
     assert evidence["requests"]["computed"] == 160
+    # the typed readers hold every value recorded, and pair each claim with its measurement
+    typed = reads_fully(EvalEvidence, evidence)
+    reads_fully(CardEvidence, ctx.results["card"].evidence)
+    judged = {c.metric: c for c in typed.claims if c.verdict == "consistent"}
+    assert judged["acc_norm"].measured == measured["acc_norm"] and judged["acc_norm"].mapped_task == "tiny_mc"
+    assert dict(typed.results["tiny_mc"]) == measured and typed.model.kind == "causal"
 
 
 def test_curator_task_set_runs_offline_by_default(tiny_model: Path, tmp_path: Path) -> None:

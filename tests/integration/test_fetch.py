@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from curator.core.evidence import FetchEvidence
+from tests.readers import reads_fully
+
 REPO = "acme/x"
 WEIGHTS = "model.safetensors"
 
@@ -100,6 +103,11 @@ def test_corrupted_same_size_body_fails_naming_file_and_digests(hub: Any, publis
     assert finding["file"] == WEIGHTS
     assert hashlib.sha256(files[WEIGHTS]).hexdigest() in finding["message"]
     assert WEIGHTS not in [f["path"] for f in doc["files"]]  # a bad file never enters the manifest
+    fetch = reads_fully(FetchEvidence, doc["stages"]["fetch"]["evidence"])
+    [mismatch] = fetch.mismatches
+    assert mismatch.path == WEIGHTS and [p.code for p in mismatch.problems] == ["sha256-mismatch"]
+    assert mismatch.problems[0].expected == hashlib.sha256(files[WEIGHTS]).hexdigest()
+    assert fetch.commit == doc["candidate"]["revision"] and fetch.endpoint == hub.url
     review_dir = Path(os.environ["CURATOR_HOME"], "reviews", doc["review_id"], "files")
     assert not (review_dir / WEIGHTS).exists()
 
@@ -127,6 +135,8 @@ def test_dropped_connection_resumes_with_range(hub: Any, published: dict[str, st
     doc = json.loads(run.stdout)
     assert hub.faults.drops == 1
     assert doc["stages"]["fetch"]["evidence"]["resumed"][WEIGHTS] > 0
+    fetch = reads_fully(FetchEvidence, doc["stages"]["fetch"]["evidence"])
+    assert fetch.resumed[WEIGHTS] > 0 and fetch.checks[WEIGHTS] == "lfs-sha256"
     sha = {f["path"]: f["sha256"] for f in doc["files"]}[WEIGHTS]
     assert sha == hashlib.sha256(files[WEIGHTS]).hexdigest()
 

@@ -8,8 +8,10 @@ the signature stage.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from curator.core.evidence.signature import Attestation, SignatureEvidence
 from curator.core.models import Finding, Severity
 from curator.stages.card.fields import MAX_EVIDENCE, VERIFIED, Evidence
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 
 
-def pipeline_excerpt(facts: dict[str, Any]) -> str:
+def pipeline_excerpt(facts: Mapping[str, Any]) -> str:
     """The training pipeline as the attestation states it, in one line."""
     src = facts.get("source") or {}
     where = f"{src.get('repo') or '?'}@{(src.get('commit') or '?')[:12]}"
@@ -30,18 +32,15 @@ def pipeline_excerpt(facts: dict[str, Any]) -> str:
     return text[:240]
 
 
-def lineage_excerpt(facts: dict[str, Any]) -> str:
+def lineage_excerpt(facts: Mapping[str, Any]) -> str:
     deps = facts.get("dependencies") or []
     return ("built from " + ", ".join(d["uri"] for d in deps[:4]))[:240]
 
 
-def usable_attestations(signature: StageResult | None) -> list[dict[str, Any]]:
+def usable_attestations(signature: StageResult | None) -> tuple[Attestation, ...]:
     """Provenance attestations the signature stage verified, trusts and matched to the pinned files,
     every weight file among their subjects."""
-    evidence = signature.evidence if signature is not None else {}
-    items = (evidence.get("provenance") or {}).get("attestations") or []
-    return [a for a in items if isinstance(a, dict) and a.get("usable") and isinstance(a.get("facts"), dict)
-            and not a.get("weights_not_covered")]
+    return SignatureEvidence.of(signature).usable_attestations
 
 
 def lineage_conflicts(card_bases: list[str], signature: StageResult | None, card_name: str) -> list[Finding]:
@@ -51,11 +50,11 @@ def lineage_conflicts(card_bases: list[str], signature: StageResult | None, card
         return []
     found = []
     for attestation in usable_attestations(signature):
-        other = [b for b in attestation["facts"].get("base_models") or [] if b.casefold() not in named]
+        other = [b for b in (attestation.facts or {}).get("base_models") or [] if b.casefold() not in named]
         if other:
             found.append(Finding(
                 Severity.HIGH, "lineage-conflict",
-                f"the signed provenance {attestation.get('file')} says the model was built from "
+                f"the signed provenance {attestation.file} says the model was built from "
                 f"{', '.join(other)}, but {card_name} names {', '.join(card_bases)} as its base_model: "
                 "ask the publisher which is true before trusting either", file=card_name))
     return found
@@ -65,7 +64,7 @@ def lift_fields(fields: dict[str, Any], signature: StageResult | None, conflicte
     """Mark training_pipeline (and lineage, when dependencies are attested and do not contradict
     the card) verified by provenance."""
     for attestation in usable_attestations(signature):
-        facts, where = attestation["facts"], f"provenance {attestation.get('file')}"
+        facts, where = attestation.facts or {}, f"provenance {attestation.file}"
         lifts = [("training_pipeline", pipeline_excerpt(facts))]
         if facts.get("dependencies") and not conflicted:
             lifts.append(("lineage", lineage_excerpt(facts)))
@@ -75,4 +74,4 @@ def lift_fields(fields: dict[str, Any], signature: StageResult | None, conflicte
                 continue
             grade.status = VERIFIED
             grade.evidence = [Evidence(where, excerpt, "provenance"), *grade.evidence][:MAX_EVIDENCE]
-            grade.note = f"verified by the signed provenance {attestation.get('file')}"
+            grade.note = f"verified by the signed provenance {attestation.file}"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curator.core.evidence.signature import SignatureEvidence
 from curator.core.models import Finding, Manifest, Severity, StageResult, Status
 from curator.stages.card.claims import Claim, claims_from_model_index
 from curator.stages.card.fields import Evidence, FieldGrade, Verifiers, grade_fields
@@ -82,15 +83,13 @@ def signature_evidence(result: StageResult | None) -> tuple[Evidence | None, str
     """Evidence that a trusted signer published the files, or why there is none."""
     if result is None:
         return None, "no signature stage result"
-    evidence = result.evidence or {}
-    raw = evidence.get("trust")
-    trust: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    decision = str(trust.get("decision", "none"))
-    if evidence.get("status") != "verified":
-        return None, f"signature status is {evidence.get('status', result.status.value)}"
+    evidence = SignatureEvidence.of(result)
+    decision = evidence.trust.decision or "none"
+    if not evidence.verified:
+        return None, f"signature status is {evidence.status or result.status.value}"
     if decision not in TRUSTED_DECISIONS:
         return None, f"the signature verified but its signer is not trusted here ({decision})"
-    why = str(trust.get("why") or f"signer trusted ({decision})")
+    why = evidence.trust.why or f"signer trusted ({decision})"
     return Evidence("signature stage", why[:240], "signature"), ""
 
 

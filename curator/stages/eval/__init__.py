@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from curator.core.evidence.card import CardEvidence
 from curator.core.hashing import changed_files
 from curator.core.models import Finding, Manifest, Severity, StageResult, Status, digest_of
 from curator.core.progress import Progress
@@ -278,10 +279,11 @@ def _card_claims(ctx: ReviewContext) -> tuple[list[dict[str, Any]], str]:
     card = ctx.results.get("card")
     if card is None:
         return [], "the card stage did not run: only the baseline was measured"
-    claims = card.evidence.get("claims")
-    if not isinstance(claims, list):
+    evidence = CardEvidence.of(card)
+    if not evidence.claims_recorded:
         return [], f"the card stage ({card.status.value}) reported no claims"
-    return [c for c in claims if isinstance(c, dict)], "card"
+    # copies: the plan writes its verdicts into them, never into the card's own result
+    return [dict(c.data) for c in evidence.claims], "card"
 
 
 def _cache_root(work_dir: Path) -> Path:

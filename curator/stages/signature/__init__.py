@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.errors import UsageError
+from curator.core.evidence.fetch import FetchEvidence
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
@@ -123,8 +124,7 @@ def _first_use(ctx: ReviewContext, cfg: dict[str, Any], rule: PublisherRule | No
         return None
     if not cfg.get("trust_on_first_use", True):
         return None
-    fetch = ctx.results.get("fetch")
-    endpoint = (fetch.evidence.get("endpoint") if fetch else None) or ctx.candidate.endpoint
+    endpoint = FetchEvidence.of(ctx.results.get("fetch")).endpoint or ctx.candidate.endpoint
     manifest = ctx.manifest
     return FirstUse(ctx.ledger, Publisher.of(str(endpoint) if endpoint else None, org), ctx.review_id,
                     ctx.files_dir, ctx.work_dir / "first-use-keys",

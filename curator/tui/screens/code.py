@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from curator.core.evidence import EvidenceError, ScanEvidence
 from curator.core.models import Review, StageResult
 from curator.core.text import shown
 from curator.review.session import Session
@@ -116,9 +117,13 @@ class CodeScreen(Screen[None]):
 
 
 def code_entries(scan: StageResult | None) -> list[dict[str, Any]]:
-    """The custom-code files of a scan result (Python files first)."""
-    info = (scan.evidence.get("custom_code") if scan is not None else None) or {}
-    entries = [e for e in info.get("files") or [] if isinstance(e, dict) and e.get("path")]
+    """The custom-code files of a scan result (Python files first); none when the recorded evidence
+    is unreadable (the scan panel says why)."""
+    try:
+        info = ScanEvidence.of(scan).custom_code
+    except EvidenceError:
+        return []
+    entries = [dict(e) for e in (info.files if info is not None else ()) if e.get("path")]
     return sorted(entries, key=lambda e: (not str(e["path"]).endswith(".py"), e["path"]))
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.widgets import Static
 
+from curator.core.evidence import EvidenceError
 from curator.core.models import StageResult
+from curator.core.text import text
 from curator.tui.format import status_text
 
 
@@ -28,3 +32,8 @@ class EvidencePanel(VerticalScroll):
         for tool, version in sorted(result.tool_versions.items()):
             line.append(f" · {tool} {version}", style="dim")
         return line
+
+    def unreadable(self, error: EvidenceError) -> ComposeResult:
+        """The headline and why the recorded evidence cannot be shown (it is not of the stage's shape)."""
+        yield Static(self.headline(), classes="headline")
+        yield Static(text(error.diagnostics(), "bold magenta"), classes="alarm")

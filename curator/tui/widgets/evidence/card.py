@@ -4,8 +4,9 @@ and the card itself as written (``m``)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich import box
 from rich.table import Table
@@ -15,6 +16,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.evidence import CardEvidence, EvidenceError
+from curator.core.evidence.card import (
+    Base,
+    CardClaim,
+    CardField,
+    CardFile,
+    DeclaredLicense,
+    Excerpt,
+    License,
+    Lineage,
+    LookAlike,
+)
 from curator.core.text import shown, text
 from curator.tui.format import human_bytes, short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
@@ -45,13 +58,13 @@ def grade_text(status: str) -> Text:
     return Text(f"{char} {status}", style=style)
 
 
-def where(item: dict[str, Any], short: bool = False) -> str:
+def where(item: Excerpt | License | DeclaredLicense | Base, short: bool = False) -> str:
     """``Model details > License, line 41``: where in the card a fact was read (``short``: the
     last heading only)."""
-    location = str(item.get("location") or "")
+    location = item.location
     if short:
         location = location.rpartition(" > ")[2]
-    line = item.get("line")
+    line = item.line
     return shown(f"{location}, line {line}" if line else location)
 
 
@@ -86,68 +99,72 @@ class CardPanel(EvidencePanel):
     """
 
     def compose(self) -> ComposeResult:
-        evidence = self.result.evidence
+        try:
+            evidence = CardEvidence.of(self.result)
+        except EvidenceError as exc:
+            yield from self.unreadable(exc)
+            return
         yield Static(self.headline(), classes="headline")
-        for near in evidence.get("lookalike") or []:
-            kind = "name" if near.get("kind") == "name" else "publisher"
+        for near in evidence.lookalike:
+            kind = "name" if near.kind == "name" else "publisher"
             yield Static(self.lookalike(near), classes=f"lookalike {kind}")
         with Vertical(id="card-evidence"):
-            if not evidence.get("fields"):
+            if not evidence.fields:
                 yield Static(Text("No card evidence was recorded: the stage did not get that far.",
                                   style="bold magenta"), classes="alarm")
             else:
-                yield Static(Text("\n".join(map(shown, evidence.get("summary") or [])), style="dim"))
+                yield Static(Text("\n".join(map(shown, evidence.summary)), style="dim"))
                 yield Label("Provenance", classes="section")
-                yield FieldsTable(evidence["fields"], id="fields")
+                yield FieldsTable(evidence.fields, id="fields")
                 yield Static("", id="field-detail")
                 yield Label("License", classes="section")
-                yield Static(self.license(evidence.get("license") or {}), id="license")
+                yield Static(self.license(evidence.license), id="license")
                 yield Label("Lineage", classes="section")
-                yield Static(self.lineage(evidence.get("lineage") or {}), id="lineage")
-                yield Label(f"Claims ({len(evidence.get('claims') or [])})", classes="section")
-                yield Static(self.claims(evidence.get("claims") or []), id="claims")
+                yield Static(self.lineage(evidence.lineage), id="lineage")
+                yield Label(f"Claims ({len(evidence.claims)})", classes="section")
+                yield Static(self.claims(evidence.claims), id="claims")
                 yield Label("Card file", classes="section")
-                yield Static(self.card_file(evidence.get("card") or {}), id="card-file")
+                yield Static(self.card_file(evidence.card), id="card-file")
             if self.result.findings:
                 yield Label("Findings", classes="section")
                 yield FindingsTable(self.result.findings)
         yield Vertical(id="card-text")
 
     @staticmethod
-    def lookalike(near: dict[str, Any]) -> Text:
-        what = "same name as" if near.get("kind") == "name" else "looks like"
-        return text(f"⚠ LOOK-ALIKE: {near.get('kind')} '{near.get('name')}' {what} {near.get('source')} "
-                    f"'{near.get('resembles')}' ({near.get('why')}) — make sure this is not an impostor "
+    def lookalike(near: LookAlike) -> Text:
+        what = "same name as" if near.kind == "name" else "looks like"
+        return text(f"⚠ LOOK-ALIKE: {near.kind} '{near.name}' {what} {near.source} "
+                    f"'{near.resembles}' ({near.why}) — make sure this is not an impostor "
                     "before going on")
 
     @staticmethod
-    def license(lic: dict[str, Any]) -> Text:
-        verdict = str(lic.get("verdict", "missing"))
+    def license(lic: License) -> Text:
+        verdict = lic.verdict
         char, style = LICENSE.get(verdict, ("?", "magenta"))
-        line = Text.assemble((shown(lic.get("id") or lic.get("name") or "no license"), "bold"), "  ",
+        line = Text.assemble((shown(lic.id or lic.name or "no license"), "bold"), "  ",
                              (f"{char} {verdict}", style))
-        if lic.get("location"):
+        if lic.location:
             line.append(f"  ({where(lic)})", style="dim")
-        if lic.get("link"):
-            line.append(f"\nlink: {shown(lic['link'])}", style="dim")
-        for other in (lic.get("declared") or [])[1:]:
-            line.append(f"\nalso: {shown(other.get('text') or other.get('id'))} at {where(other)} → "
-                        f"{shown(other.get('verdict'))}", style="dim")
+        if lic.link:
+            line.append(f"\nlink: {shown(lic.link)}", style="dim")
+        for other in lic.declared[1:]:
+            line.append(f"\nalso: {shown(other.text or other.id)} at {where(other)} → "
+                        f"{shown(other.verdict)}", style="dim")
         return line
 
     @staticmethod
-    def lineage(lineage: dict[str, Any]) -> Text:
-        bases = lineage.get("bases") or []
+    def lineage(lineage: Lineage) -> Text:
+        bases = lineage.bases
         if not bases:
             return Text("no base model named: the card does not say where this model comes from", style="dim")
-        relation = lineage.get("relation") or lineage.get("inferred_relation") or "derived"
+        relation = lineage.relation or lineage.inferred_relation or "derived"
         lines = []
         for base in bases:
             line = Text()
             line.append("this model ◀── ", style="bold").append(f"{shown(relation)} of", style="italic")
-            line.append(" ── ").append(shown(base.get("repo_id")), style="bold")
-            if base.get("approved"):
-                line.append(f"  ✔ approved (review {shown(base.get('approved_by'))})", style="green")
+            line.append(" ── ").append(shown(base.repo_id), style="bold")
+            if base.approved:
+                line.append(f"  ✔ approved (review {shown(base.approved_by)})", style="green")
             else:
                 line.append("  ✘ not approved in curator", style="red")
             line.append(f"  ({where(base)})", style="dim")
@@ -155,32 +172,32 @@ class CardPanel(EvidencePanel):
         return Text("\n").join(lines)
 
     @staticmethod
-    def claims(claims: list[dict[str, Any]]) -> Table | Text:
+    def claims(claims: tuple[CardClaim, ...]) -> Table | Text:
         if not claims:
             return Text("the card claims no scores (model-index)", style="dim")
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, expand=True)
         for column in ("dataset", "split", "metric", "value", "n-shot", "verified", "line"):
             table.add_column(column, overflow="fold", no_wrap=column in ("value", "n-shot"))
         for claim in claims:
-            shots = claim.get("n_shot")
-            verified = Text("hub token", style="green") if claim.get("verified") else Text("no", style="dim")
+            shots = claim.n_shot
+            verified = Text("hub token", style="green") if claim.verified else Text("no", style="dim")
             # a dataset name is the card author's text: "[bold green]✔ VERIFIED" must stay those characters
-            table.add_row(text(claim.get("dataset_name") or claim.get("dataset") or "?"),
-                          text(claim.get("split") or ""),
-                          text(claim.get("metric_name") or claim.get("metric")),
-                          text(claim.get("value")), text("" if shots is None else shots), verified,
-                          text(claim.get("line") or "", "dim"))
+            table.add_row(text(claim.dataset_name or claim.dataset or "?"),
+                          text(claim.split or ""),
+                          text(claim.metric_name or claim.metric),
+                          text(claim.value), text("" if shots is None else shots), verified,
+                          text(claim.line or "", "dim"))
         return table
 
     @staticmethod
-    def card_file(card: dict[str, Any]) -> Text:
-        if not card.get("present", True):
-            return text(f"no {card.get('path') or 'README.md'} in the candidate", "bold red")
-        line = Text.assemble((shown(card.get("path")), "bold"), f"  {human_bytes(card.get('bytes') or 0)}",
-                             f"  sha256 {short_digest(str(card.get('sha256') or ''))}")
-        if card.get("truncated"):
+    def card_file(card: CardFile) -> Text:
+        if not card.present:
+            return text(f"no {card.path or 'README.md'} in the candidate", "bold red")
+        line = Text.assemble((shown(card.path), "bold"), f"  {human_bytes(card.bytes)}",
+                             f"  sha256 {short_digest(card.sha256 or '')}")
+        if card.truncated:
             line.append("  truncated: graded on its first part only", style="yellow")
-        if not card.get("metadata_readable", True):
+        if not card.metadata_readable:
             line.append("  front matter unreadable", style="yellow")
         line.append("\nm: read the card as written (Tab into this panel first)", style="dim italic")
         return line
@@ -211,10 +228,13 @@ class CardPanel(EvidencePanel):
 
     def read_card(self) -> tuple[str | None, Text | None]:
         """The card's text from the review's files folder, and a warning if it is not what was graded."""
-        card = self.result.evidence.get("card") or {}
-        name = str(card.get("path") or "")
+        try:
+            card = CardEvidence.of(self.result).card
+        except EvidenceError as exc:
+            return None, text(exc.diagnostics(), "bold magenta")
+        name = card.path or ""
         folder = self.files_dir()
-        if not card.get("present", True) or not name:
+        if not card.present or not name:
             return None, Text("The candidate has no model card.", style="bold red")
         if folder is None:
             return None, Text("The card's folder is not known here: open this review from the queue.",
@@ -229,8 +249,8 @@ class CardPanel(EvidencePanel):
             return None, text(f"cannot read {path} ({exc.strerror or exc}): run the fetch stage again",
                               "bold red")
         note = text(f"{name} as written — m goes back to the evidence", "dim italic")
-        expected = str(card.get("sha256") or "")
-        if expected and not card.get("truncated") and hashlib.sha256(data).hexdigest() != expected:
+        expected = card.sha256 or ""
+        if expected and not card.truncated and hashlib.sha256(data).hexdigest() != expected:
             note = text(f"⚠ {path} is not the file the card stage graded (sha256 differs): "
                         "run the review again", "bold red")
         return data.decode("utf-8", errors="replace"), note
@@ -252,7 +272,7 @@ class CardPanel(EvidencePanel):
 class FieldsTable(DataTable[Text | str]):
     """The five provenance fields: grade, field, the best excerpt, and where it was read."""
 
-    def __init__(self, fields: dict[str, dict[str, Any]], *, id: str | None = None) -> None:
+    def __init__(self, fields: Mapping[str, CardField], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.fields = fields
 
@@ -262,30 +282,30 @@ class FieldsTable(DataTable[Text | str]):
         for key in [*(k for k in FIELD_ORDER if k in self.fields), *(k for k in self.fields
                                                                      if k not in FIELD_ORDER)]:
             field = self.fields[key]
-            status = str(field.get("status"))
-            found = field.get("evidence") or []
-            placeholders = field.get("placeholders") or []
-            first = found[0] if found else placeholders[0] if placeholders else {}
-            excerpt = str(first.get("excerpt") or field.get("note") or "not in the card")
+            status = field.status
+            found = field.evidence
+            placeholders = field.placeholders
+            first = found[0] if found else placeholders[0] if placeholders else Excerpt()
+            excerpt = first.excerpt or field.note or "not in the card"
             if not found and placeholders:
                 excerpt = f"only placeholders: {excerpt}"
-            line = f"line {first['line']}" if first.get("line") else ""
-            self.add_row(grade_text(status), text(field.get("title") or key, "bold"),
+            line = f"line {first.line}" if first.line else ""
+            self.add_row(grade_text(status), text(field.title or key, "bold"),
                          text(excerpt[:EXCERPT] + ("…" if len(excerpt) > EXCERPT else ""),
                               "" if found else "red"),
                          Text(line, style="dim"), key=key)
 
     def detail(self, key: str) -> Text:
         """Every excerpt of one field with its location, its placeholders, and curator's note."""
-        field = self.fields.get(key, {})
-        out = Text.assemble((shown(field.get("title") or key), "bold"), "  ")
-        out.append_text(grade_text(str(field.get("status"))))
-        if field.get("note"):
-            out.append(f" — {shown(field['note'])}", style="italic")
-        for item in field.get("evidence") or []:
+        field = self.fields.get(key) or CardField()
+        out = Text.assemble((shown(field.title or key), "bold"), "  ")
+        out.append_text(grade_text(field.status))
+        if field.note:
+            out.append(f" — {shown(field.note)}", style="italic")
+        for item in field.evidence:
             out.append(f"\n• {where(item)}: ", style="bold")
-            out.append(shown(item.get("excerpt", "")))
-        for item in field.get("placeholders") or []:
+            out.append(shown(item.excerpt))
+        for item in field.placeholders:
             out.append(f"\n◦ placeholder at {where(item)}: ", style="yellow")
-            out.append(shown(item.get("excerpt", "")), style="yellow")
+            out.append(shown(item.excerpt), style="yellow")
         return out

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.evidence import EvalEvidence, EvidenceError
+from curator.core.evidence.eval import EvalClaim, EvalTask
 from curator.core.text import shown, text
 from curator.tui.widgets.evidence.base import EvidencePanel
 from curator.tui.widgets.evidence.findings import FindingsTable
@@ -36,20 +37,20 @@ class Row:
     n_shot: object = None
     measured: float | None = None
     stderr: object = None
-    claim: dict[str, Any] = field(default_factory=dict)
+    claim: EvalClaim | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.task}|{self.metric}|{self.n_shot}|{self.claim.get('location', '')}"
+        return f"{self.task}|{self.metric}|{self.n_shot}|{self.claim.location if self.claim else ''}"
 
     @property
     def claimed(self) -> float | None:
-        value = self.claim.get("claimed", self.claim.get("value"))
+        value = self.claim.claimed_or_value if self.claim else None
         return float(value) if isinstance(value, int | float) else None
 
     @property
     def verdict(self) -> str:
-        return str(self.claim.get("verdict") or ("unchecked" if self.claim else ""))
+        return (self.claim.verdict or "unchecked") if self.claim else ""
 
 
 def verdict_text(verdict: str) -> Text:
@@ -74,23 +75,22 @@ def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
     return ("█" * full + part.strip()).ljust(width)
 
 
-def rows_of(evidence: dict[str, Any]) -> list[Row]:
+def rows_of(evidence: EvalEvidence) -> list[Row]:
     """Every measured task x metric with the claim mapped to it, then the claims nothing measured."""
-    claims = [c for c in evidence.get("claims") or [] if isinstance(c, dict)]
+    claims = evidence.claims
     used: set[int] = set()
     rows: list[Row] = []
-    for score in evidence.get("scores") or []:
-        metrics = score.get("metrics") or {}
+    for score in evidence.scores:
+        metrics = score.metrics
         for metric, value in metrics.items():
             if metric.endswith("_stderr"):
                 continue
             measured = float(value) if isinstance(value, int | float) else None
-            row = Row(str(score.get("task")), metric, score.get("n_shot"), measured,
-                      metrics.get(f"{metric}_stderr"))
+            row = Row(score.task, metric, score.n_shot, measured, metrics.get(f"{metric}_stderr"))
             for i, claim in enumerate(claims):
-                if (i not in used and claim.get("mapped_task") == row.task
-                        and claim.get("mapped_metric") == metric
-                        and claim.get("measured_n_shot", row.n_shot) == row.n_shot):
+                shots = claim.measured_n_shot if claim.measured_n_shot is not None else row.n_shot
+                if (i not in used and claim.mapped_task == row.task
+                        and claim.mapped_metric == metric and shots == row.n_shot):
                     used.add(i)
                     rows.append(Row(row.task, metric, row.n_shot, row.measured, row.stderr, claim))
                     break
@@ -98,9 +98,8 @@ def rows_of(evidence: dict[str, Any]) -> list[Row]:
                 rows.append(row)
     for i, claim in enumerate(claims):
         if i not in used:
-            task = claim.get("mapped_task") or f"({claim.get('dataset_name') or claim.get('dataset')})"
-            rows.append(Row(str(task), str(claim.get("mapped_metric") or claim.get("metric")),
-                            claim.get("n_shot"), claim=claim))
+            task = claim.mapped_task or f"({claim.dataset_name or claim.dataset})"
+            rows.append(Row(task, str(claim.mapped_metric or claim.metric), claim.n_shot, claim=claim))
     return rows
 
 
@@ -113,10 +112,14 @@ class EvalPanel(EvidencePanel):
     """
 
     def compose(self) -> ComposeResult:
-        evidence = self.result.evidence
+        try:
+            evidence = EvalEvidence.of(self.result)
+        except EvidenceError as exc:
+            yield from self.unreadable(exc)
+            return
         yield Static(self.headline(), classes="headline")
-        if evidence.get("reason"):
-            yield Static(text(f"Not measured: {evidence['reason']}", "bold yellow"), classes="alarm")
+        if evidence.reason:
+            yield Static(text(f"Not measured: {evidence.reason}", "bold yellow"), classes="alarm")
         rows = rows_of(evidence)
         if rows:
             yield Label("Measured vs claimed — ↑↓ for a claim's location and what may explain a gap",
@@ -125,12 +128,12 @@ class EvalPanel(EvidencePanel):
             yield Static("", id="claim-detail")
             yield Label("Chart", classes="section")
             yield Static(self.chart(rows), id="eval-chart")
-        elif not evidence.get("reason"):
+        elif not evidence.reason:
             yield Static(Text("No scores were recorded: the eval did not finish.", style="bold magenta"),
                          classes="alarm")
-        if evidence.get("tasks"):
+        if evidence.tasks:
             yield Label("Tasks", classes="section")
-            yield Static(self.tasks(evidence["tasks"]), id="eval-tasks")
+            yield Static(self.tasks(evidence.tasks), id="eval-tasks")
         yield Label("Run", classes="section")
         yield Static(self.run_facts(evidence), id="eval-run")
         if self.result.findings:
@@ -167,62 +170,62 @@ class EvalPanel(EvidencePanel):
         return chart
 
     @staticmethod
-    def tasks(tasks: list[dict[str, Any]]) -> Table:
+    def tasks(tasks: tuple[EvalTask, ...]) -> Table:
         grid = Table.grid(padding=(0, 2))
         for _ in range(3):
             grid.add_column(overflow="fold")
         for task in tasks:
-            ran = task.get("status") in (None, "ran")
-            status = str(task.get("status") or "planned")
-            if task.get("reason"):
-                status += f": {task['reason']}"
-            grid.add_row(text(task.get("task"), "bold"), text(task.get("source") or ""),
+            ran = task.status in (None, "ran")
+            status = task.status or "planned"
+            if task.reason:
+                status += f": {task.reason}"
+            grid.add_row(text(task.task, "bold"), text(task.source or ""),
                          text(status, "" if ran else "yellow"))
         return grid
 
     @staticmethod
-    def run_facts(evidence: dict[str, Any]) -> Table:
+    def run_facts(evidence: EvalEvidence) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        model = evidence.get("model") or {}
-        if model:
-            weights = ", ".join(f"{p} ({f})" for p, f in (model.get("weights") or {}).items())
-            architectures = ", ".join(model.get("architectures") or [])
-            grid.add_row("model", text(f"{model.get('kind', '?')} · {architectures} · "
+        model = evidence.model
+        if model.recorded:
+            weights = ", ".join(f"{p} ({f})" for p, f in model.weights.items())
+            architectures = ", ".join(model.architectures)
+            grid.add_row("model", text(f"{model.kind} · {architectures} · "
                                        f"weights {weights or 'none'}"))
-        settings = evidence.get("settings") or {}
+        settings = evidence.settings
         if settings:
             grid.add_row("settings", text(
                 f"{settings.get('backend')} · {settings.get('dtype')} on {settings.get('device')} · batch "
                 f"{settings.get('batch_size')} · limit {settings.get('limit') or 'none'} · trust_remote_code "
                 f"{settings.get('trust_remote_code', False)}"))
-        sandbox = evidence.get("sandbox") or {}
+        sandbox = evidence.sandbox
         if sandbox:
             walls = (f"bubblewrap {sandbox.get('bwrap') or ''} · network {sandbox.get('network')} · seccomp "
                      f"{'on' if sandbox.get('seccomp') else 'off'}" if sandbox.get("kind") == "bwrap"
                      else "none: the model ran with this user's access (--unsandboxed)")
             grid.add_row("sandbox", text(walls, "" if sandbox.get("kind") == "bwrap" else "bold red"))
-        versions = evidence.get("versions") or {}
+        versions = evidence.versions
         if versions:
             grid.add_row("versions", text(" · ".join(f"{k} {v}" for k, v in versions.items())))
-        child = evidence.get("child") or {}
+        child = evidence.child
         if child:
             grid.add_row("child", text(f"exit {child.get('exit_code')} · {child.get('seconds')} s · peak "
                                        f"{child.get('peak_rss_mb')} MB"
                                        + (f" · {child['message']}" if child.get("message") else "")))
-        tail = [line for line in child.get("stderr_tail") or [] if str(line).strip()]
+        tail = [line for line in evidence.child_stderr_tail if line.strip()]
         if tail:
             # what the child printed is the model's to choose: each line shown, none obeyed
             grid.add_row("child said", Text("\n".join(map(shown, tail[-6:])), style="magenta"))
-        requests = evidence.get("requests") or {}
+        requests = evidence.requests
         if requests:
-            cache = (evidence.get("cache") or {}).get("entries") or {}
+            cache = evidence.cache_entries
             grid.add_row("requests", text(
                 f"{requests.get('computed')} computed of {requests.get('announced')}"
                 + (f" · cache {cache.get('before')} → {cache.get('after')}" if cache else "")))
-        if evidence.get("claims_source"):
-            grid.add_row("claims from", text(evidence["claims_source"]))
+        if evidence.claims_source:
+            grid.add_row("claims from", text(evidence.claims_source))
         return grid
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -254,15 +257,15 @@ class ScoresTable(DataTable[Text | str]):
         out.append_text(verdict_text(row.verdict))
         if not claim:
             return out.append(" — the card makes no claim here: a baseline measurement", style="dim")
-        if isinstance(claim.get("z"), int | float):
-            out.append(f" ({claim['z']:+.1f} stderr)")
-        said = (f"{claim.get('dataset_name') or claim.get('dataset')} "
-                f"{claim.get('metric_name') or claim.get('metric')} = {claim.get('value')} "
-                f"at {claim.get('location')}"
-                + (f", line {claim['line']}" if claim.get("line") else ""))
+        if claim.z is not None:
+            out.append(f" ({claim.z:+.1f} stderr)")
+        said = (f"{claim.dataset_name or claim.dataset} "
+                f"{claim.metric_name or claim.metric} = {claim.value} "
+                f"at {claim.location}"
+                + (f", line {claim.line}" if claim.line else ""))
         out.append("\nclaim: " + shown(said))
-        if claim.get("reason"):
-            out.append(f"\nwhy unchecked: {shown(claim['reason'])}", style="yellow")
-        for note in claim.get("notes") or []:
+        if claim.reason:
+            out.append(f"\nwhy unchecked: {shown(claim.reason)}", style="yellow")
+        for note in claim.notes:
             out.append(f"\n• {shown(note)}")
         return out

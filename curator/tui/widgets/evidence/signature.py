@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from rich.table import Table
@@ -10,6 +11,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label, Static
 
+from curator.core.evidence import EvidenceError, SignatureEvidence
+from curator.core.evidence.signature import Attestation, SignedFile
 from curator.core.text import shown, text
 from curator.tui.format import short_digest
 from curator.tui.widgets.evidence.base import EvidencePanel
@@ -69,25 +72,27 @@ class SignaturePanel(EvidencePanel):
     """Verdict, signer, transparency log entry, trust decision and the per-file digest table."""
 
     def compose(self) -> ComposeResult:
-        evidence = self.result.evidence
+        try:
+            evidence = SignatureEvidence.of(self.result)
+        except EvidenceError as exc:
+            yield from self.unreadable(exc)
+            return
         yield Static(self.headline(), classes="headline")
-        if not evidence:
+        if not self.result.evidence:
             yield Static(Text("No signature evidence was recorded: the stage did not get that far.",
                               style="bold magenta"), classes="alarm")
         else:
             yield Static(self.verdict(evidence), id="signature-verdict")
-            signer = evidence.get("signer") or {}
-            if signer or evidence.get("claimed_signer"):
+            if evidence.signer or evidence.claimed_signer:
                 yield Label("Signer", classes="section")
-                yield Static(self.signer(signer, evidence.get("claimed_signer")), id="signer")
-            if evidence.get("transparency"):
+                yield Static(self.signer(evidence.signer, evidence.claimed_signer), id="signer")
+            if evidence.transparency:
                 yield Label("Transparency log", classes="section")
-                yield Static(self.transparency(evidence["transparency"]), id="transparency")
+                yield Static(self.transparency(evidence.transparency), id="transparency")
             yield Label("Trust", classes="section")
             yield Static(self.trust(evidence), id="trust")
-            files = evidence.get("files") or []
-            yield Label("Signed digests vs " + str(evidence.get("compared_with") or "the files"),
-                        classes="section")
+            files = evidence.files
+            yield Label("Signed digests vs " + (evidence.compared_with or "the files"), classes="section")
             if files:
                 yield Static(self.tally(files), classes="summary")
                 yield DigestTable(files, id="digests")
@@ -95,9 +100,9 @@ class SignaturePanel(EvidencePanel):
             else:
                 yield Static(Text("nothing to compare: no signature was verified", style="dim"))
             yield Static(self.details(evidence), classes="dim", id="signature-details")
-            attestations = (evidence.get("provenance") or {}).get("attestations") or []
+            attestations = evidence.attestations
             if attestations:
-                usable = sum(1 for a in attestations if a.get("usable"))
+                usable = sum(1 for a in attestations if a.usable)
                 yield Label(f"Provenance attestations ({len(attestations)}, {usable} usable as evidence)",
                             classes="section")
                 yield Static(self.attestations(attestations), id="attestations")
@@ -106,20 +111,20 @@ class SignaturePanel(EvidencePanel):
             yield FindingsTable(self.result.findings)
 
     @staticmethod
-    def verdict(evidence: dict[str, Any]) -> Text:
-        status = str(evidence.get("status", "unsigned"))
+    def verdict(evidence: SignatureEvidence) -> Text:
+        status = evidence.status or "unsigned"
         char, style = VERDICT.get(status, ("?", "bold magenta"))
         line = Text(f"{char} signature {status}", style=style)
-        mode = evidence.get("mode")
+        mode = evidence.mode
         if mode and mode != "none":
             line.append(f" · {shown(mode)}")
-        line.append(f" · {shown(evidence.get('signature_file', 'model.sig'))}", style="dim")
-        if evidence.get("error"):
-            line.append(f"\n{shown(evidence['error'])}", style="red" if status == "failed" else "yellow")
+        line.append(f" · {shown(evidence.signature_file or 'model.sig')}", style="dim")
+        if evidence.error:
+            line.append(f"\n{shown(evidence.error)}", style="red" if status == "failed" else "yellow")
         return line
 
     @staticmethod
-    def signer(signer: dict[str, Any], claimed: dict[str, Any] | None) -> Table:
+    def signer(signer: Mapping[str, Any], claimed: Mapping[str, Any] | None) -> Table:
         grid = _grid()
         if not signer and claimed:
             grid.add_row(Text("claims", style="bold red"),
@@ -136,7 +141,7 @@ class SignaturePanel(EvidencePanel):
         return grid
 
     @staticmethod
-    def transparency(entry: dict[str, Any]) -> Table:
+    def transparency(entry: Mapping[str, Any]) -> Table:
         grid = _grid()
         if "log_index" in entry:
             grid.add_row("log index", text(entry["log_index"]))
@@ -149,28 +154,28 @@ class SignaturePanel(EvidencePanel):
         return grid
 
     @staticmethod
-    def trust(evidence: dict[str, Any]) -> Table:
-        trust = evidence.get("trust") or {}
-        decision = str(trust.get("decision", "unknown"))
+    def trust(evidence: SignatureEvidence) -> Table:
+        trust = evidence.trust
+        decision = trust.decision or "unknown"
         char, style, meaning = TRUST.get(decision, ("?", "magenta", ""))
         grid = _grid()
         grid.add_row("decision", Text.assemble((shown(f"{char} {decision}"), style), f" — {meaning}"))
-        grid.add_row("why", text(trust.get("why", "")))
-        for anchor in trust.get("expected") or []:
+        grid.add_row("why", text(trust.why))
+        for anchor in trust.expected:
             grid.add_row("expected", text(", ".join(f"{k} {_value(v)}" for k, v in anchor.items() if v)))
-        publisher = text(evidence.get("publisher", ""))
-        rule = evidence.get("publisher_rule")
-        publisher.append(f" · listed in publishers.yaml as {shown(rule.get('match'))}" if rule
+        publisher = text(evidence.publisher)
+        rule = evidence.publisher_rule
+        publisher.append(f" · listed in publishers.yaml as {shown(rule.match)}" if rule
                          else " · not in publishers.yaml", style="dim")
-        publisher.append(" · must sign" if evidence.get("required") else " · signing optional", style="dim")
-        if rule and rule.get("note"):
-            publisher.append(f"\n{shown(rule['note'])}", style="italic")
+        publisher.append(" · must sign" if evidence.required else " · signing optional", style="dim")
+        if rule and rule.note:
+            publisher.append(f"\n{shown(rule.note)}", style="italic")
         grid.add_row("publisher", publisher)
         return grid
 
     @staticmethod
-    def tally(files: list[dict[str, Any]]) -> Text:
-        counts = Counter(str(f.get("state")) for f in files)
+    def tally(files: tuple[SignedFile, ...]) -> Text:
+        counts = Counter(f.state for f in files)
         line = Text()
         for state in [*STATE, *(s for s in counts if s not in STATE)]:
             if counts.get(state):
@@ -178,48 +183,46 @@ class SignaturePanel(EvidencePanel):
         return line
 
     @staticmethod
-    def attestations(attestations: list[dict[str, Any]]) -> Text:
+    def attestations(attestations: tuple[Attestation, ...]) -> Text:
         """Each shipped attestation: verified or not, by whom, what it says was built from where."""
         out = Text()
         for i, entry in enumerate(attestations):
-            status = str(entry.get("status", "?"))
-            usable = bool(entry.get("usable"))
-            where = f"{entry.get('file')}" + (f":{entry['line']}" if entry.get("line") else "")
+            status = entry.status or "?"
+            usable = entry.usable
+            where = entry.file + (f":{entry.line}" if entry.line else "")
             out.append("\n" if i else "")
             out.append("✔ " if usable else "✘ ", style="green" if usable else "red")
-            out.append(shown(where), style="bold").append(shown(f"  {entry.get('format') or ''} {status}"))
-            trust = entry.get("trust") or {}
-            if trust:
-                decision = str(trust.get("decision"))
+            out.append(shown(where), style="bold").append(shown(f"  {entry.format} {status}"))
+            if entry.trust:
+                decision = str(entry.trust.get("decision"))
                 out.append(f" · signer {shown(decision)}", style=TRUST.get(decision, ("", "", ""))[1])
-            facts = entry.get("facts") or {}
+            facts = entry.facts or {}
             source = facts.get("source") or {}
             if facts:  # an attestation's builder and source are whatever its author wrote
                 built = (f"built by {facts.get('builder') or '?'} from {source.get('repo') or '?'}"
                          f"@{str(source.get('commit') or '?')[:12]}")
                 out.append("\n   " + shown(built), style="dim")
-            subjects = entry.get("subjects") or []
+            subjects = entry.subjects
             if subjects:
                 states = Counter(str(s.get("state")) for s in subjects)
                 tally = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                 out.append("\n   subjects: " + shown(tally), style="red" if states.get("mismatch") else "dim")
-            if entry.get("error"):
-                out.append(f"\n   {shown(entry['error'])}", style="red")
+            if entry.error:
+                out.append(f"\n   {shown(entry.error)}", style="red")
         return out
 
     @staticmethod
-    def details(evidence: dict[str, Any]) -> Table:
+    def details(evidence: SignatureEvidence) -> Table:
         grid = _grid()
-        if evidence.get("ignore_paths"):
-            grid.add_row("ignored", text(", ".join(map(str, evidence["ignore_paths"]))))
-        serialization = evidence.get("serialization") or {}
+        if evidence.ignore_paths:
+            grid.add_row("ignored", text(", ".join(evidence.ignore_paths)))
+        serialization = evidence.serialization
         if serialization:
             grid.add_row("hashed as", text(f"{serialization.get('method', '?')} · "
                                            f"{serialization.get('hash_type', '?')}"))
-        if evidence.get("model_name"):
-            grid.add_row("signed name", text(evidence["model_name"]))
-        against = evidence.get("verified_against") or {}
-        for key, value in against.items():
+        if evidence.model_name:
+            grid.add_row("signed name", text(evidence.model_name))
+        for key, value in evidence.verified_against.items():
             grid.add_row(text(f"verified with {key.replace('_', ' ')}"), text(value))
         return grid
 
@@ -232,32 +235,29 @@ class SignaturePanel(EvidencePanel):
 class DigestTable(DataTable[Text | str]):
     """state, path, signed SHA-256, SHA-256 of the pinned bytes; problems first, in colour."""
 
-    def __init__(self, files: list[dict[str, Any]], *, id: str | None = None) -> None:
+    def __init__(self, files: tuple[SignedFile, ...], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.by_path: dict[str, dict[str, Any]] = {str(f.get("path")): f for f in files}
+        self.by_path: dict[str, SignedFile] = {f.path: f for f in files}
 
     def on_mount(self) -> None:
         for column in ("state", "path", "signed", "now"):
             self.add_column(column, key=column)
         order = {s: i for i, s in enumerate(("mismatch", "missing", "unsigned", "match", "ignored"))}
-        for path, row in sorted(self.by_path.items(), key=lambda kv: (order.get(str(kv[1].get("state")), -1),
-                                                                     kv[0])):
-            state = str(row.get("state"))
+        for path, row in sorted(self.by_path.items(), key=lambda kv: (order.get(kv[1].state, -1), kv[0])):
+            state = row.state
             style = STATE.get(state, ("", "magenta"))[1] if state in ("mismatch", "missing") else ""
-            signed = row.get("signed_sha256") or row.get("signed_digest") or ""
-            now = row.get("manifest_sha256") or row.get("actual_digest") or ""
+            signed, now = row.signed, row.now
             self.add_row(state_text(state), text(path, style),
                          Text(short_digest(signed) if signed else "—", style=style),
                          Text(short_digest(now) if now else "—", style=style), key=path)
 
     def detail(self, path: str) -> Text:
         """Both digests in full, and what the state means for this file."""
-        row = self.by_path.get(path, {})
-        state = str(row.get("state"))
+        row = self.by_path.get(path) or SignedFile(path, "")
+        state = row.state
         line = Text.assemble((shown(path), "bold"), "  ")
         line.append_text(state_text(state))
-        signed = row.get("signed_sha256") or row.get("signed_digest")
-        now = row.get("manifest_sha256") or row.get("actual_digest")
+        signed, now = row.signed, row.now
         line.append(f"\nsigned: {shown(signed or '(not in the signature)')}")
         line.append(f"\nnow:    {shown(now or '(no such file)')}")
         meaning = {"mismatch": "the bytes changed after signing",
