@@ -220,7 +220,7 @@ def test_concurrent_deciders_close_a_review_once(store: Store) -> None:
         def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
             if state != "open":
                 raise DecisionRefused(f"decided by {prior[-1].rationale}")
-            return "decided", DecisionMade("approved", rationale=who)
+            return "decided", DecisionMade("approved", rationale=str(who))
 
         start.wait()
         try:

@@ -43,6 +43,10 @@ class LedgerEvent:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            expected = _hints(type(self))[f.name]
+            if not _fits(_plain(value), expected):  # never chain what no reader would accept
+                raise LedgerError(f"{where(None, self.KIND)}: {f.name!r} is {_name(value)}, expected "
+                                  f"{_shown(expected)}", "nothing was recorded: report this curator bug")
             if f.metadata.get("omit_empty") and not value:
                 continue
             out[f.name] = _plain(value)
