@@ -50,7 +50,8 @@ DIGEST = "sha256:" + "d" * 64
 WAIVERS = [{"stage": "eval", "reason": "no tasks", "expires": "2027-01-01", "curator": "Ada Curator"}]
 CHANGE = {"replaces": {"ref": "acme/m:old", "digest": "sha256:" + "e" * 64, "review_id": "r0"},
           "justification": "newer", "rollback_plan": "curator rollback acme/m"}
-SUPERSEDES = {"reason": "the newer review is abandoned", "over": [{"kind": "newer-review", "review_id": "r9"}]}
+SUPERSEDES = {"reason": "the newer review is abandoned",
+              "over": [{"kind": "newer-review", "review_id": "r9"}]}
 CHECKS = [{"name": "rescan", "outcome": "fail", "message": "a new finding"}]
 
 
@@ -78,8 +79,8 @@ def _production(rollback: bool) -> tuple[dict[str, Any], LedgerEvent]:
     old = {"action": "rollback" if rollback else "promote", "name": "acme/m", "tag": "prod",
            "ref": "acme/m:prod", "digest": DIGEST, "previous": None, "registry": "/tmp/registry",
            "review_id": "r1", **(extra or {})}
-    return old, ProductionMoved("rollback" if rollback else "promote", "acme/m", "prod", "acme/m:prod", DIGEST,
-                                None, "/tmp/registry", "r1", **(extra or {}))
+    return old, ProductionMoved("rollback" if rollback else "promote", "acme/m", "prod", "acme/m:prod",
+                                DIGEST, None, "/tmp/registry", "r1", **(extra or {}))
 
 
 #: (the payload as the untyped writer built it, the typed event), per kind and shape
@@ -98,7 +99,8 @@ OLD_WRITERS: dict[str, Callable[[], tuple[dict[str, Any], LedgerEvent]]] = {
                          Unstaged("http://127.0.0.1:5000", "staging/r1", ("a.bin", "b.json"), None)),
     "signer_seen": lambda: ({"publisher": "acme", "endpoint": "https://huggingface.co",
                              "signer": {"kind": "key", "fingerprint": "sha256:01"}},
-                            SignerSeen("acme", "https://huggingface.co", {"kind": "key", "fingerprint": "sha256:01"})),
+                            SignerSeen("acme", "https://huggingface.co",
+                                       {"kind": "key", "fingerprint": "sha256:01"})),
     "trust_forgotten": lambda: ({"publisher": "acme", "endpoint": "https://huggingface.co",
                                  "forgotten_seq": 4, "curator": CURATOR,
                                  "public_key": "PEM", "envelope": "{}"},
@@ -130,9 +132,10 @@ OLD_WRITERS: dict[str, Callable[[], tuple[dict[str, Any], LedgerEvent]]] = {
         "action_id": "qa1", "action": "retire", "ref": "acme/m:ccc", "name": "acme/m",
         "tag": "ccc", "digest": DIGEST, "repo_id": "acme/m", "rationale": "licence withdrawn",
         "replacement": None, "curator": CURATOR, "envelope": "{}",
-        "rejection_id": "rj1", "rejection_envelope": "{}", "tag_removed": True, "registry": "/tmp/registry"},
-        QuarterlyActionTaken("retire", "qa1", "acme/m:ccc", "acme/m", "ccc", DIGEST, "acme/m", "licence withdrawn",
-                             None, CURATOR, "{}", "rj1", "{}", True, "/tmp/registry")),
+        "rejection_id": "rj1", "rejection_envelope": "{}", "tag_removed": True,
+        "registry": "/tmp/registry"},
+        QuarterlyActionTaken("retire", "qa1", "acme/m:ccc", "acme/m", "ccc", DIGEST, "acme/m",
+                             "licence withdrawn", None, CURATOR, "{}", "rj1", "{}", True, "/tmp/registry")),
 }
 
 
@@ -151,7 +154,8 @@ def test_every_kind_has_a_case() -> None:
 def test_typed_payload_is_the_bytes_the_untyped_writer_chained(case: str) -> None:
     old, event = OLD_WRITERS[case]()
     assert canonical_json(event.to_payload()) == canonical_json(old)
-    assert json.dumps(event.to_payload(), sort_keys=True) == json.dumps(old, sort_keys=True)  # the stored text
+    # and the text the ledger stores
+    assert json.dumps(event.to_payload(), sort_keys=True) == json.dumps(old, sort_keys=True)
 
 
 @pytest.mark.parametrize("case", sorted(OLD_WRITERS))
@@ -189,9 +193,11 @@ WRONG_TYPES = [
     (DecisionMade, {"final": "approved"}, "has no 'outcome'"),
     (CheckpointSigned, {"rows": "9", "head": "a"}, "'rows' is a string, expected an integer"),
     (CheckpointSigned, {"rows": True, "head": "a"}, "'rows' is a boolean, expected an integer"),
-    (StateSigned, {"registry": "r", "targets_version": 1, "published": "false"}, "'published' is a string"),
+    (StateSigned, {"registry": "r", "targets_version": 1, "published": "false"},
+     "'published' is a string"),
     (ModelRechecked, {"run_id": "q1", "failed": "rescan"}, "'failed' is a string, expected a list"),
-    (ReviewOpened, {"candidate": CANDIDATE, "created": "yesterday"}, "'created' is a string, expected a number"),
+    (ReviewOpened, {"candidate": CANDIDATE, "created": "yesterday"},
+     "'created' is a string, expected a number"),
     (TrustForgotten, {"publisher": "acme", "forgotten_seq": 1.5}, "'forgotten_seq' is a number, expected an int"),
     (StageRecorded, ["scan", "passed"], "the payload is a list, not an object"),
 ]
@@ -218,7 +224,8 @@ def test_an_unknown_kind_is_refused_naming_its_row() -> None:
 def test_readers_pass_over_rows_of_other_kinds(ledger: Ledger) -> None:
     ledger.append("note", {"text": "a row a tool wrote"})
     seq = ledger.record(DecisionMade("approved"), "r1")
-    assert [(r.seq, r.event) for r in ledger.read_kinds(DecisionMade, Pushed)] == [(seq, DecisionMade("approved"))]
+    read = ledger.read_kinds(DecisionMade, Pushed)
+    assert [(r.seq, r.event) for r in read] == [(seq, DecisionMade("approved"))]
 
 
 def test_a_writer_cannot_chain_a_wrong_type(ledger: Ledger) -> None:
@@ -267,8 +274,8 @@ def _payload_reads(tree: ast.AST) -> list[int]:
 def _raw_appends(tree: ast.AST) -> list[int]:
     """``something.ledger.append(kind, payload)``: a raw row instead of a typed event."""
     return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
-            and len(node.args) >= 2 and "ledger" in ast.unparse(node.func.value)]
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "append" and len(node.args) >= 2 and "ledger" in ast.unparse(node.func.value)]
 
 
 def test_no_module_reads_a_raw_payload_or_appends_a_raw_row() -> None:
