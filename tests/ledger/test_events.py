@@ -198,7 +198,8 @@ WRONG_TYPES = [
     (ModelRechecked, {"run_id": "q1", "failed": "rescan"}, "'failed' is a string, expected a list"),
     (ReviewOpened, {"candidate": CANDIDATE, "created": "yesterday"},
      "'created' is a string, expected a number"),
-    (TrustForgotten, {"publisher": "acme", "forgotten_seq": 1.5}, "'forgotten_seq' is a number, expected an int"),
+    (TrustForgotten, {"publisher": "acme", "forgotten_seq": 1.5},
+     "'forgotten_seq' is a number, expected an int"),
     (StageRecorded, ["scan", "passed"], "the payload is a list, not an object"),
 ]
 
@@ -275,7 +276,8 @@ def _raw_appends(tree: ast.AST) -> list[int]:
     """``something.ledger.append(kind, payload)``: a raw row instead of a typed event."""
     return [node.lineno for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "append" and len(node.args) >= 2 and "ledger" in ast.unparse(node.func.value)]
+            and node.func.attr == "append" and len(node.args) >= 2
+            and "ledger" in ast.unparse(node.func.value)]
 
 
 def test_no_module_reads_a_raw_payload_or_appends_a_raw_row() -> None:
