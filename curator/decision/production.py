@@ -36,15 +36,17 @@ def in_production(registry: Registry, name: str, tag: str) -> str | None:
 
 
 def promote(session: Session, registry: Registry, name: str, digest: str, review_id: str,
-            action: str = "promote", **signed: Any) -> ProductionMoved:
+            action: str = "promote", *, decision_id: str | None = None,
+            curator: dict[str, Any] | None = None, rationale: str | None = None, referrer: str | None = None,
+            envelope: str | None = None) -> ProductionMoved:
     """Point the production tag at ``digest`` (already in the registry) and record the move;
-    ``signed`` are a rollback's signed facts (``ProductionMoved``'s decision_id, curator, ...)."""
+    a rollback also records what it signed (its decision id, curator, rationale, referrer, envelope)."""
     tag = production_tag(session.policy)
     body, _ = registry.get_manifest(name, digest)
     previous = in_production(registry, name, tag)
     registry.put_manifest(name, body, MANIFEST_TYPE, tag)
     event = ProductionMoved(action, name, tag, registry.describe(Reference(name, tag=tag)), digest, previous,
-                            registry.location, review_id, **signed)
+                            registry.location, review_id, decision_id, curator, rationale, referrer, envelope)
     # a registry-wide event (the tag is the repository's, not one review's): no review id on the row
     session.ledger.record(event)
     return event

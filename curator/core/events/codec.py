@@ -70,7 +70,7 @@ class LedgerEvent:
         return cls(**values)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value
@@ -85,7 +85,7 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _fits(value: object, expected: Any) -> bool:
+def _fits(value: object, expected: object) -> bool:
     if expected is Any:
         return True
     origin, args = typing.get_origin(expected), typing.get_args(expected)
@@ -104,10 +104,10 @@ def _fits(value: object, expected: Any) -> bool:
         return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
     if origin is list:
         return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
-    return isinstance(value, expected)
+    return isinstance(expected, type) and isinstance(value, expected)
 
 
-def _frozen(value: Any, expected: Any) -> Any:
+def _frozen(value: object, expected: object) -> object:
     """Lists read for tuple fields become tuples; everything else is kept as read."""
     if typing.get_origin(expected) is tuple and isinstance(value, list):
         return tuple(value)
@@ -121,9 +121,10 @@ def _name(value: object) -> str:
             int: "a number", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _shown(expected: Any) -> str:
+def _shown(expected: object) -> str:
     if typing.get_origin(expected) in (typing.Union, types.UnionType):
         return " or ".join(_shown(a) for a in typing.get_args(expected))
     origin = typing.get_origin(expected) or expected
-    return {dict: "an object", list: "a list", tuple: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number", type(None): "null"}.get(origin, str(expected))
+    names: dict[object, str] = {dict: "an object", list: "a list", tuple: "a list", str: "a string",
+                                bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
+    return names.get(origin, str(expected))
