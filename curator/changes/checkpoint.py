@@ -21,9 +21,9 @@ from curator.attest.keys import Signer
 from curator.attest.statement import in_toto_statement
 from curator.core.clock import utc_now
 from curator.core.errors import IntegrityError, UsageError
+from curator.core.events import CheckpointSigned
 from curator.decision.checkpoints import (
     ARTIFACT_TYPE,
-    EVENT,
     LATEST,
     PREDICATE_TYPE,
     Checkpoint,
@@ -83,7 +83,7 @@ def make_checkpoint(ledger: LedgerBase, signer: Signer, registry: Registry, repo
     ref = registry.describe(Reference(repository, tag=f"rows-{report.rows}"))
     cid = decision_id(envelope)
     # recorded after the signed head, so this event is the first row the next checkpoint covers
-    ledger.append(EVENT, {"rows": report.rows, "head": report.head, "checkpoint_id": cid, "ref": ref,
-                          "registry": registry.location, "curator": signer.identity.to_dict()})
+    ledger.record(CheckpointSigned(report.rows, report.head, cid, ref, registry.location,
+                                   signer.identity.to_dict()))
     predicate = statement["predicate"]
     return Checkpoint(report.rows, report.head, genesis, predicate["time"], predicate["curator"], cid, ref)

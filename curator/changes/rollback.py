@@ -94,11 +94,10 @@ def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None,
     # production history, newest first: the latest digest other than the current one that
     # was not itself rolled back from (a second rollback goes further back, not forward)
     rolled_back: set[str] = set()
-    for event in reversed(production_events(ledger, name)):
-        payload = event["payload"]
-        if payload.get("action") == "rollback" and payload.get("previous"):
-            rolled_back.add(payload["previous"])
-        for digest in (payload.get("digest"), payload.get("previous")):
+    for move in reversed(production_events(ledger, name)):
+        if move.action == "rollback" and move.previous:
+            rolled_back.add(move.previous)
+        for digest in (move.digest, move.previous):
             if digest and digest != current and digest in approved and digest not in rolled_back:
                 return approved[digest]
     older = [m for m in approved.values() if m.digest != current and m.digest not in rolled_back]
@@ -164,7 +163,7 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
 
     sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
     referrer = attach_rollback(registry, name, target.digest, envelope)
-    event = promote(session, registry, name, target.digest, target.review_id, action="rollback",
-                    extra={"decision_id": did, "curator": signer.identity.to_dict(), "rationale": why,
-                           "referrer": referrer, "envelope": envelope.decode()})
-    return RollbackOutcome(name, str(event["ref"]), current, target, did, signer.identity)
+    moved = promote(session, registry, name, target.digest, target.review_id, action="rollback",
+                    decision_id=did, curator=signer.identity.to_dict(), rationale=why, referrer=referrer,
+                    envelope=envelope.decode())
+    return RollbackOutcome(name, moved.ref, current, target, did, signer.identity)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
+from curator.core.events import LedgerEvent, Recorded
 from curator.core.models import Candidate, Manifest, StageResult, Status, pinned_manifest
 from curator.core.progress import Progress
 from curator.core.standing import Standings
 
 if TYPE_CHECKING:
     from curator.core.policy import Policy
+
+
+E = TypeVar("E", bound=LedgerEvent)
 
 
 class ReviewLedger(Protocol):
@@ -22,9 +26,12 @@ class ReviewLedger(Protocol):
 
     def save_result(self, review_id: str, result: StageResult) -> None: ...
 
-    def events(self, review_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]: ...
+    def record(self, event: LedgerEvent, review_id: str | None = None) -> int: ...
 
-    def append(self, kind: str, payload: object, review_id: str | None = None) -> int: ...
+    def read_kinds(self, *kinds: type[LedgerEvent],
+                   review_id: str | None = None) -> list[Recorded[LedgerEvent]]: ...
+
+    def read(self, kind: type[E], review_id: str | None = None) -> list[Recorded[E]]: ...
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.attest.dsse import MAX_ENVELOPE_BYTES, EnvelopeProblem, verify_envelope
 from curator.core.errors import IntegrityError, NotInRegistry
+from curator.core.events import CheckpointSigned, Recorded
 from curator.ledger.audit import LedgerHead
 from curator.ledger.chain import ChainReport
 from curator.registry.artifact import DSSE_TYPE, repository_name
@@ -31,7 +32,7 @@ ARTIFACT_TYPE = "application/vnd.curator.ledger-checkpoint.v1+json"
 REPOSITORY = "curator/ledger-checkpoints"
 LATEST = "latest"
 #: the ledger event each checkpoint leaves (the row right after the head it signed)
-EVENT = "checkpoint"
+EVENT = CheckpointSigned.KIND
 ROWS_TAG = re.compile(r"^rows-([1-9][0-9]{0,17})$")
 
 
@@ -114,20 +115,16 @@ def read_checkpoint(registry: Registry, repository: str, trusted: dict[str, Any]
                       registry.describe(Reference(repository, tag=tag)))
 
 
-def recorded_checkpoints(ledger: LedgerBase, registry: Registry, repository: str) -> list[dict[str, Any]]:
-    """The checkpoint events the ledger recorded for this registry, in chain order
-    (payload plus ``seq``). Events without a ``registry`` field (older curators) are matched
-    by the ref they recorded."""
+def recorded_checkpoints(ledger: LedgerBase, registry: Registry,
+                         repository: str) -> list[Recorded[CheckpointSigned]]:
+    """The checkpoint events the ledger recorded for this registry, in chain order. Events
+    without a ``registry`` field (older curators) are matched by the ref they recorded."""
     found = []
-    for event in ledger.events(kind=EVENT):
-        p = event["payload"]
-        rows = p.get("rows")
-        if not isinstance(rows, int):
-            continue
-        where = p.get("registry", registry.location)
-        if where == registry.location and p.get("ref") == registry.describe(
-                Reference(repository, tag=f"rows-{rows}")):
-            found.append({**p, "seq": event["seq"]})
+    for row in ledger.read(CheckpointSigned):
+        p = row.event
+        if (p.registry or registry.location) == registry.location and p.ref == registry.describe(
+                Reference(repository, tag=f"rows-{p.rows}")):
+            found.append(row)
     return found
 
 
@@ -144,12 +141,12 @@ def check_ledger(ledger: LedgerBase, registry: Registry, repository: str,
     check.problems += _recorded_still_there(registry, repository, trusted, recorded)
     if recorded and checkpoint is None:
         last = recorded[-1]
-        check.problems.append(f"the ledger recorded a checkpoint of {last['rows']} rows at row {last['seq']} "
+        check.problems.append(f"the ledger recorded a checkpoint of {last.event.rows} rows at row {last.seq} "
                               f"but {repository}:{LATEST} is gone from {registry.location}: it was deleted")
     if checkpoint is None:
         return check
     when = f"the checkpoint of {checkpoint.time} by {checkpoint.curator.get('name', '?')}"
-    newest = max((int(p["rows"]) for p in recorded), default=0)
+    newest = max((r.event.rows for r in recorded), default=0)
     if newest > checkpoint.rows:
         check.problems.append(f"{repository}:{LATEST} covers {checkpoint.rows} rows, but the ledger recorded "
                               f"a later checkpoint of {newest} rows: {LATEST} was moved back")
@@ -166,28 +163,28 @@ def check_ledger(ledger: LedgerBase, registry: Registry, repository: str,
                               "the ledger was rewritten")
     elif events and events[0]["hash"] != checkpoint.genesis:
         check.problems.append(f"the first row is not the one {when} signed: another ledger, or rewritten")
-    elif not any(int(p["rows"]) == checkpoint.rows for p in recorded):
+    elif not any(r.event.rows == checkpoint.rows for r in recorded):
         check.problems.append(f"the ledger has no record of {when} ({checkpoint.rows} rows; it records "
                               f"each checkpoint in row {checkpoint.rows + 1}): rows after it were deleted")
     return check
 
 
 def _recorded_still_there(registry: Registry, repository: str, trusted: dict[str, Any],
-                          recorded: list[dict[str, Any]]) -> list[str]:
+                          recorded: list[Recorded[CheckpointSigned]]) -> list[str]:
     problems = []
-    for p in recorded:
-        tag = f"rows-{p['rows']}"
+    for r in recorded:
+        tag = f"rows-{r.event.rows}"
         try:
             stored = read_checkpoint(registry, repository, trusted, tag)
         except IntegrityError as exc:
             problems.append(exc.diagnostics())
             continue
         if stored is None:
-            problems.append(f"the checkpoint of {p['rows']} rows the ledger recorded at row {p['seq']} "
+            problems.append(f"the checkpoint of {r.event.rows} rows the ledger recorded at row {r.seq} "
                             "is gone "
                             f"from {registry.location} ({repository}:{tag} was deleted)")
-        elif stored.head != p.get("head"):
-            problems.append(f"{repository}:{tag} is not the checkpoint the ledger recorded at row {p['seq']} "
+        elif stored.head != r.event.head:
+            problems.append(f"{repository}:{tag} is not the checkpoint the ledger recorded at row {r.seq} "
                             "(another head): it was replaced")
     return problems
 

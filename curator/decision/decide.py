@@ -19,6 +19,8 @@ from curator.attest.statement import DecisionFacts, build_statement
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
+from curator.core.events import DecisionMade, PushFailed, ReviewOpened, StateSigned, curator_name
+from curator.core.events import Pushed as PushedEvent
 from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
 from curator.decision.production import promote_pushed
 from curator.decision.recheck import Rechecked, recheck_approval, refuse_broken_ledger
@@ -49,7 +51,7 @@ class Assessment:
     blockers: tuple[Blocker, ...]
     manifest: Manifest | None
     rules: DecisionRules
-    approvals: tuple[dict[str, Any], ...] = ()
+    approvals: tuple[DecisionMade, ...] = ()
     opened_by: dict[str, Any] | None = None
     #: whose signatures count, by key id (the rules and this come from one place: ``assess``)
     trusted: dict[str, TrustedCurator] = field(default_factory=dict)
@@ -67,13 +69,13 @@ def assess(session: Session, review_id: str, registry: Registry | None = None) -
         why.append(f"{name}: {r.status.value}" + (f" ({len(r.findings)} finding(s))" if r.findings else "")
                    if r else f"{name}: not run")
     manifest = pinned_manifest(results)
-    decisions = session.ledger.events(review_id, kind="decision")
-    opened = session.ledger.events(review_id, kind="review_opened")
+    decisions = session.ledger.read(DecisionMade, review_id)
+    opened = session.ledger.read(ReviewOpened, review_id)
     return Assessment(
         review=review, results=results, recommendation=session.policy.recommend(results), why=tuple(why),
         blockers=tuple(blockers(stages, results, rules)), manifest=manifest, rules=rules,
-        approvals=tuple(e["payload"] for e in decisions if e["payload"].get("outcome") == "approved"),
-        opened_by=opened[0]["payload"].get("curator") if opened else None, trusted=trusted)
+        approvals=tuple(e.event for e in decisions if e.event.outcome == "approved"),
+        opened_by=opened[0].event.curator if opened else None, trusted=trusted)
 
 
 def team_rules_for(session: Session,
@@ -176,7 +178,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         _refuse_unpublishable(session, registry, name, artifact.digest,
                               request.approve and not request.supersede)
     change = swap_change(session.ledger, a.rules, a.review.candidate.repo_id, artifact.digest, request.swap,
-                         next((p["change"] for p in reversed(a.approvals) if p.get("change")), None)
+                         next((p.change for p in reversed(a.approvals) if p.change), None)
                          ) if request.approve else None
     statement = build_statement(DecisionFacts(
         outcome="approved" if request.approve else "rejected", review_id=a.review.id, name=name,
@@ -192,16 +194,16 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
     did = decision_id(envelope)
     counted: dict[str, int] = {}
 
-    def judge(state: str, prior: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
         if state != "open":
-            last = prior[-1] if prior else {}
-            who = last.get("curator", {}).get("name", "another curator")
+            last = prior[-1] if prior else None
+            who = curator_name(last.curator, "another curator") if last else "another curator"
             raise DecisionRefused(
-                f"review {a.review.id} was just decided ({last.get('final', state)}) by {who}",
+                f"review {a.review.id} was just decided ({last.settled if last else state}) by {who}",
                 "open a new review with --fresh to decide again")
         # per trusted person: a second key of one curator is not a second approver
-        approvers = {trusted_person(str(p["curator"].get("keyid", "")), a.trusted) for p in prior
-                     if p.get("outcome") == "approved" and p.get("subject_digest") == artifact.digest}
+        approvers = {trusted_person(p.keyid, a.trusted) for p in prior
+                     if p.outcome == "approved" and p.subject_digest == artifact.digest}
         approvers.discard(None)
         if a.rules.separation_of_duties and a.rules.approvals_required > 1:
             # an opener's approval signed under a looser local policy is no approval here
@@ -214,12 +216,12 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
             final = "approved" if counted["n"] >= required else "pending"
         else:
             counted["n"], final = len(approvers), "rejected"
-        payload = {"decision_id": did, "outcome": statement["predicate"]["outcome"], "final": final,
-                   "curator": me.to_dict(), "name": name, "tag": tag, "subject_digest": artifact.digest,
-                   "rationale": request.rationale.strip(), "waivers": [w.to_dict() for w in waivers],
-                   "envelope": envelope.decode(), **({"change": change} if change else {}),
-                   **({"supersedes": checked.supersedes} if checked.supersedes else {})}
-        return ("open" if final == "pending" else "decided"), payload
+        made = DecisionMade(
+            outcome=statement["predicate"]["outcome"], final=final, decision_id=did, curator=me.to_dict(),
+            name=name, tag=tag, subject_digest=artifact.digest, rationale=request.rationale.strip(),
+            waivers=tuple(w.to_dict() for w in waivers), envelope=envelope.decode(), change=change,
+            supersedes=checked.supersedes)
+        return ("open" if final == "pending" else "decided"), made
 
     state = session.ledger.record_decision(a.review.id, judge)
     final = "pending" if state == "open" else ("approved" if request.approve else "rejected")
@@ -282,12 +284,12 @@ def approval_change(session: Session, review_id: str, registry: Registry) -> Cal
     if a.manifest is None:
         raise DecisionRefused(f"review {review_id} has no fetched files", "re-run the review")
     name, tag, artifact = model_artifact(session.policy, a.review, a.manifest)
-    first = next(p for p in a.approvals if p.get("subject_digest") == artifact.digest)
-    statement = _statement_of(str(first.get("envelope", "")))
+    first = next(p for p in a.approvals if p.subject_digest == artifact.digest)
+    statement = _statement_of(first.envelope)
     custom = {"review_id": review_id, "repo_id": a.review.candidate.repo_id,
-              "revision": revision_of(a.review, a.manifest), "decisions": [first["decision_id"]],
-              "approvers": [first["curator"]], "approvals_required": a.rules.approvals_required,
-              "waivers": first.get("waivers", []), "conditions": statement.get("conditions", []),
+              "revision": revision_of(a.review, a.manifest), "decisions": [first.decision_id],
+              "approvers": [first.curator], "approvals_required": a.rules.approvals_required,
+              "waivers": list(first.waivers), "conditions": statement.get("conditions", []),
               "time": statement.get("time", ""),
               **({"supersedes": statement["supersedes"]} if statement.get("supersedes") else {})}
     current = current_state(registry, session.policy)
@@ -322,10 +324,9 @@ def _publish_approval(session: Session, review_id: str, registry: Registry, sign
         if target_path(name, artifact.digest) in current_state(registry, session.policy).approved():
             return  # a re-push: the signed state already approves it
     change = approval_change(session, review_id, registry)
-    proposed = [e["payload"] for e in session.ledger.events(kind="state")
-                if e["payload"].get("proposal") == review_id
-                and e["payload"].get("registry") == registry.location]
-    if proposed and not proposed[-1].get("published"):
+    proposed = [e.event for e in session.ledger.read(StateSigned)
+                if e.event.proposal == review_id and e.event.registry == registry.location]
+    if proposed and not proposed[-1].published:
         published = cosign_state_change(session, registry, review_id, change, [signer])
     else:
         published = sign_state_change(session, registry, change, [signer], proposal_id=review_id)
@@ -339,20 +340,20 @@ def _publish_approval(session: Session, review_id: str, registry: Registry, sign
 
 def approval_envelopes(session: Session, review_id: str) -> tuple[str, list[bytes]]:
     """The subject digest and signed approvals of a review whose final decision is approved."""
-    events = [e["payload"] for e in session.ledger.events(review_id, kind="decision")]
-    if not events or events[-1].get("final") != "approved":
-        state = events[-1].get("final") if events else "undecided"
+    events = [e.event for e in session.ledger.read(DecisionMade, review_id)]
+    if not events or events[-1].final != "approved" or events[-1].subject_digest is None:
+        state = events[-1].final if events else "undecided"
         raise DecisionRefused(f"review {review_id} is not approved ({state})",
                               "only approved reviews are pushed; see 'curator decide'")
-    subject = events[-1]["subject_digest"]
-    approvals = [e for e in events if e.get("outcome") == "approved" and e.get("subject_digest") == subject]
+    subject = events[-1].subject_digest
+    approvals = [e for e in events if e.outcome == "approved" and e.subject_digest == subject]
     a = assess(session, review_id)
     if a.rules.separation_of_duties and a.rules.approvals_required > 1:
         # the opener's own approval (signed under a looser local policy) was not counted: not pushed
         barred = opener_people(a.opened_by, a.trusted)
         approvals = [e for e in approvals
-                     if trusted_person(str(e["curator"].get("keyid", "")), a.trusted) not in barred]
-    return subject, [e["envelope"].encode() for e in approvals]
+                     if trusted_person(e.keyid, a.trusted) not in barred]
+    return subject, [e.envelope.encode() for e in approvals]
 
 
 def restore_staged(session: Session, review: Review, registry: Registry | None) -> None:
@@ -382,14 +383,11 @@ def push_review(session: Session, review_id: str, registry: Registry,
     try:
         pushed = push_model(registry, name, tag, artifact, files_dir, envelopes, on_bytes, workers)
     except CuratorError as exc:
-        session.ledger.append("push_failed", {"registry": registry.location, "error": exc.diagnostics()},
-                              review_id)
+        session.ledger.record(PushFailed(registry.location, exc.diagnostics()), review_id)
         raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
                         + f"the decision is recorded: retry with 'curator push {review_id}'") from exc
-    session.ledger.append("pushed", {"ref": pushed.ref, "digest_ref": pushed.digest_ref,
-                                     "digest": pushed.digest, "registry": registry.location,
-                                     "uploaded_bytes": pushed.uploaded_bytes,
-                                     "skipped_bytes": pushed.skipped_bytes}, review_id)
+    session.ledger.record(PushedEvent(pushed.ref, pushed.digest_ref, pushed.digest, registry.location,
+                                      pushed.uploaded_bytes, pushed.skipped_bytes), review_id)
     try:
         _publish_approval(session, review_id, registry, signer)
     except CuratorError as exc:
@@ -401,7 +399,7 @@ def push_review(session: Session, review_id: str, registry: Registry,
     return pushed
 
 
-def decision_summary(payload: dict[str, Any]) -> str:
+def decision_summary(decision: DecisionMade) -> str:
     """One line for a recorded decision event (for lists and the TUI)."""
-    return (f"{payload.get('outcome')} by {payload.get('curator', {}).get('name', '?')} "
-            f"({payload.get('decision_id')}): {json.dumps(payload.get('rationale', ''))}")
+    return (f"{decision.outcome} by {(decision.curator or {}).get('name', '?')!s} "
+            f"({decision.decision_id}): {json.dumps(decision.rationale)}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
+from curator.core.events import DecisionMade, ProductionMoved, Pushed, Recorded
 from curator.core.standing import Standing
 from curator.ledger.standings import standings
 
@@ -48,28 +49,26 @@ def _pushed(ledger: LedgerBase) -> list[tuple[ApprovedModel, Standing]]:
     """Every artifact pushed after a final approval, with where it stands now."""
     standing = standings(ledger)
     reviews = {r.id: r for r in ledger.reviews()}
-    finals: dict[str, dict[str, Any]] = {}
-    for event in ledger.events(kind="decision"):
-        if event["payload"].get("final") == "approved":
-            finals[event["review_id"]] = event["payload"]
-    latest: dict[str, dict[str, Any]] = {}
-    for event in ledger.events(kind="pushed"):
-        latest[event["review_id"]] = event
+    finals: dict[str | None, DecisionMade] = {}
+    for decided in ledger.read(DecisionMade):
+        if decided.event.final == "approved":
+            finals[decided.review_id] = decided.event
+    latest: dict[str, Recorded[Pushed]] = {}
+    for pushed in ledger.read(Pushed):
+        latest[str(pushed.review_id)] = pushed
     found = []
-    for review_id, event in sorted(latest.items(), key=lambda kv: kv[1]["seq"]):
-        decision, review = finals.get(review_id), reviews.get(review_id)
-        p = event["payload"]
-        if decision is None or review is None or decision.get("subject_digest") != p.get("digest"):
+    for review_id, row in sorted(latest.items(), key=lambda kv: kv[1].seq):
+        decision, review, p = finals.get(review_id), reviews.get(review_id), row.event
+        if decision is None or review is None or decision.subject_digest != p.digest:
             continue
         now = standing.of_review(review_id)
         if now is None:
             continue
-        tag = str(decision.get("tag", ""))
         found.append((ApprovedModel(
-            review_id=review_id, repo_id=review.candidate.repo_id, revision=review.candidate.commit or tag,
-            name=str(decision.get("name", "")), tag=tag, ref=str(p.get("ref", "")),
-            digest_ref=str(p.get("digest_ref", "")), digest=str(p.get("digest", "")),
-            registry=str(p.get("registry", "")), time=float(event["time"])), now))
+            review_id=review_id, repo_id=review.candidate.repo_id,
+            revision=review.candidate.commit or decision.tag, name=decision.name, tag=decision.tag,
+            ref=p.ref, digest_ref=p.digest_ref, digest=p.digest, registry=p.registry or "",
+            time=row.time), now))
     return found
 
 
@@ -92,15 +91,15 @@ def find_approved(ledger: LedgerBase, text: str, name: str | None = None) -> App
 def in_production_now(ledger: LedgerBase, ref: str) -> ApprovedModel | None:
     """The approved model the production tag ``ref`` (NAME:prod) points at, from the ledger's
     record of production moves (promotions and rollbacks); None if it names no production tag."""
-    moves = [e["payload"] for e in ledger.events(kind="production")
-             if ref in (f"{e['payload'].get('name')}:{e['payload'].get('tag')}", e["payload"].get("ref"))]
+    moves = [e.event for e in ledger.read(ProductionMoved)
+             if ref in (f"{e.event.name}:{e.event.tag}", e.event.ref)]
     if not moves:
         return None
     now = moves[-1]
-    hits = [m for m in approved_models(ledger) if m.digest == now.get("digest") and m.name == now.get("name")]
+    hits = [m for m in approved_models(ledger) if m.digest == now.digest and m.name == now.name]
     return hits[-1] if hits else None
 
 
-def production_events(ledger: LedgerBase, name: str) -> list[dict[str, Any]]:
+def production_events(ledger: LedgerBase, name: str) -> list[ProductionMoved]:
     """Every move of ``name``'s production tag (promotions and rollbacks), in chain order."""
-    return [e for e in ledger.events(kind="production") if e["payload"].get("name") == name]
+    return [e.event for e in ledger.read(ProductionMoved) if e.event.name == name]

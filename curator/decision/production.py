@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import NotInRegistry
+from curator.core.events import ProductionMoved, Pushed
 from curator.decision.rules import DecisionRules
 from curator.registry.interface import MANIFEST_TYPE, Reference, Registry, sha256_digest
 
@@ -35,26 +36,28 @@ def in_production(registry: Registry, name: str, tag: str) -> str | None:
 
 
 def promote(session: Session, registry: Registry, name: str, digest: str, review_id: str,
-            action: str = "promote", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Point the production tag at ``digest`` (already in the registry) and record the move."""
+            action: str = "promote", *, decision_id: str | None = None,
+            curator: dict[str, Any] | None = None, rationale: str | None = None, referrer: str | None = None,
+            envelope: str | None = None) -> ProductionMoved:
+    """Point the production tag at ``digest`` (already in the registry) and record the move;
+    a rollback also records what it signed (its decision id, curator, rationale, referrer, envelope)."""
     tag = production_tag(session.policy)
     body, _ = registry.get_manifest(name, digest)
     previous = in_production(registry, name, tag)
     registry.put_manifest(name, body, MANIFEST_TYPE, tag)
-    event = {"action": action, "name": name, "tag": tag, "ref": registry.describe(Reference(name, tag=tag)),
-             "digest": digest, "previous": previous, "registry": registry.location, "review_id": review_id,
-             **(extra or {})}
+    event = ProductionMoved(action, name, tag, registry.describe(Reference(name, tag=tag)), digest, previous,
+                            registry.location, review_id, decision_id, curator, rationale, referrer, envelope)
     # a registry-wide event (the tag is the repository's, not one review's): no review id on the row
-    session.ledger.append("production", event)
+    session.ledger.record(event)
     return event
 
 
 def promote_pushed(session: Session, registry: Registry, name: str, digest: str,
-                   review_id: str) -> dict[str, Any] | None:
+                   review_id: str) -> ProductionMoved | None:
     """After a push is recorded: a review's first push moves the production tag (the newest
     approval goes to production); pushing an earlier approval again does not, since moving
     production back is a rollback, signed as such. Nothing in production yet: it always moves."""
-    pushes = session.ledger.events(review_id, kind="pushed")
+    pushes = session.ledger.read(Pushed, review_id)
     if len(pushes) > 1 and in_production(registry, name, production_tag(session.policy)) is not None:
         return None
     return promote(session, registry, name, digest, review_id)

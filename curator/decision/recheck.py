@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused
+from curator.core.events import DecisionMade, QuarterlyActionTaken, Recorded
 from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import Finding, Manifest, Review, Severity, StageResult
 from curator.decision.checkpoints import LedgerCheck, checkpoint_repository, verify_ledger
@@ -208,19 +209,22 @@ def contradictions(ledger: LedgerBase, review: Review, subject_digest: str) -> l
     found = [Contradiction("newer-review", r.id, f"review {r.id} of the same commit of {r.candidate.repo_id} "
                            f"was opened {when(r)}, after this one")
              for r in reviews.values() if r.id != review.id and r.created > review.created and same_commit(r)]
-    for event in ledger.events(kind="decision") + ledger.events(kind="quarterly_action"):
-        p, rid = event["payload"], str(event.get("review_id") or "")
-        rejected = p.get("outcome") == "rejected" or p.get("action") == "retire"
-        digest = p.get("subject_digest") or p.get("digest")
+    rulings: list[Recorded[DecisionMade] | Recorded[QuarterlyActionTaken]] = [
+        *ledger.read(DecisionMade), *ledger.read(QuarterlyActionTaken)]
+    for row in rulings:
+        p, rid = row.event, str(row.review_id or "")
+        retired = isinstance(p, QuarterlyActionTaken) and p.action == "retire"
+        rejected = retired or (isinstance(p, DecisionMade) and p.outcome == "rejected")
+        digest = p.subject_digest if isinstance(p, DecisionMade) else p.digest
         if rid == review.id or not rejected:
             continue
         if digest != subject_digest and not same_commit(reviews.get(rid)):
             continue
-        who = (p.get("curator") or {}).get("name", "a curator")
-        verb = "retired" if p.get("action") == "retire" else "rejected"
+        who = str((p.curator or {}).get("name", "a curator"))
+        verb = "retired" if retired else "rejected"
         found.append(Contradiction("rejected", rid, f"{who} {verb} the same "
                                    f"{'artifact' if digest == subject_digest else 'commit'} in review {rid}: "
-                                   f"{str(p.get('rationale', ''))[:120]!r}"))
+                                   f"{p.rationale[:120]!r}"))
     return found
 
 

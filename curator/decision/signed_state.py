@@ -19,6 +19,7 @@ from tuf.api.metadata import Targets
 from curator.attest.keys import Signer
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.clock import utc_now
+from curator.core.events import StateSigned
 from curator.state import content
 from curator.state.client import TrustedState, read_anchor, state_dir_for
 from curator.state.client import load_trusted as load_trusted_state
@@ -245,18 +246,15 @@ def cosign_state_change(
 
 
 def _record(session: Session, registry: Registry, published: Published, signers: Sequence[Signer]) -> None:
-    session.ledger.append(
-        "state",
-        {
-            "registry": registry.location,
-            "targets_version": published.version,
-            "published": published.published,
-            "proposal": published.proposal,
-            "signatures": published.signatures,
-            "threshold": published.threshold,
-            "curators": [s.identity.to_dict() for s in signers],
-        },
-    )
+    session.ledger.record(StateSigned(
+        registry=registry.location,
+        targets_version=published.version,
+        published=published.published,
+        proposal=published.proposal,
+        signatures=published.signatures,
+        threshold=published.threshold,
+        curators=tuple(s.identity.to_dict() for s in signers),
+    ))
 
 
 def removal(name: str, digest: str, kind: str, curator: Signer, why: str, policy: Policy) -> Change:

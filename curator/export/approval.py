@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
+from curator.core.events import DecisionMade, Pushed, QuarterlyActionTaken
 from curator.core.evidence import FetchEvidence
 from curator.core.models import Review, StageResult
 from curator.inventory.lifecycle import Lifecycle
@@ -147,34 +148,31 @@ def build_report(session: Session, review_id: str, trusted: dict[str, Any]) -> A
     ledger = session.ledger
     review = ledger.get_review(review_id)
     results = ledger.results(review_id)
-    events = ledger.events(review_id)
     decisions = []
-    for event in (e for e in events if e["kind"] == "decision"):
-        p = event["payload"]
-        predicate = _statement(p.get("envelope", "")).get("predicate", {})
+    decided = ledger.read(DecisionMade, review_id)
+    for event in decided:
+        p = event.event
+        predicate = _statement(p.envelope).get("predicate", {})
         decisions.append(DecisionRecord(
-            decision_id=str(p.get("decision_id")), outcome=str(p.get("outcome")),
-            final=str(p.get("final")), curator=dict(p.get("curator") or {}), time=iso(event["time"]),
-            rationale=str(p.get("rationale", "")), waivers=tuple(p.get("waivers") or ()),
-            conditions=tuple(str(c) for c in predicate.get("conditions", [])), seq=event["seq"],
-            hash=event["hash"], signature=_signature(p.get("envelope", ""), trusted)))
-    pushes = [e for e in events if e["kind"] == "pushed"]
-    pushed = {**pushes[-1]["payload"], "time": iso(pushes[-1]["time"]), "seq": pushes[-1]["seq"]} \
+            decision_id=p.decision_id, outcome=p.outcome, final=str(p.final), curator=dict(p.curator or {}),
+            time=iso(event.time), rationale=p.rationale, waivers=p.waivers,
+            conditions=tuple(str(c) for c in predicate.get("conditions", [])), seq=event.seq,
+            hash=event.hash, signature=_signature(p.envelope, trusted)))
+    pushes = ledger.read(Pushed, review_id)
+    last_push = pushes[-1].event if pushes else None
+    pushed = {**pushes[-1].event.to_payload(), "time": iso(pushes[-1].time), "seq": pushes[-1].seq} \
         if pushes else None
-    actions = tuple({k: v for k, v in e["payload"].items() if not k.endswith("envelope")}
-                    | {"time": iso(e["time"]), "seq": e["seq"]}
-                    for e in events if e["kind"] == "quarterly_action")
+    actions = tuple(e.event.unsigned | {"time": iso(e.time), "seq": e.seq}
+                    for e in ledger.read(QuarterlyActionTaken, review_id))
     chain = ledger.verify().to_dict()
-    approved = [e["payload"] for e in events
-                if e["kind"] == "decision" and e["payload"].get("outcome") == "approved"]
+    approved = [e.event for e in decided if e.event.outcome == "approved"]
     life = Lifecycle()
     if approved:
         from curator.inventory.lifecycle import read_lifecycle
 
         last = approved[-1]
-        life = read_lifecycle(ledger).of(review_id, str(last.get("name", "")),
-                                         str(last.get("subject_digest", "")),
-                                         str((pushed or {}).get("registry") or "") or None)
+        life = read_lifecycle(ledger).of(review_id, last.name, str(last.subject_digest or ""),
+                                         (last_push.registry if last_push else None) or None)
     return ApprovalReport(
         generated=iso(time.time()) or "", review=review, results=results,
         stages=tuple(session.policy.stages), policy_version=session.policy.version,

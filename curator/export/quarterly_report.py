@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
 from curator.core.errors import UsageError
+from curator.core.events import ModelRechecked, QuarterlyActionTaken, QuarterlyRunFinished
 from curator.export.report_html import CSS, badge, table
 from curator.inventory.build import Inventory, InventoryEntry
 
@@ -58,20 +59,18 @@ def _cells(e: InventoryEntry) -> list[str]:
 def load_summary(ledger: LedgerBase, run_id: str | None = None,
                  inventory: Inventory | None = None) -> QuarterlySummary:
     """The latest quarterly run (or ``run_id``) with its checks and the actions taken since."""
-    runs = [e for e in ledger.events(kind="quarterly_run") if run_id in (None, e["payload"].get("run_id"))]
+    runs = [e for e in ledger.read(QuarterlyRunFinished) if run_id in (None, e.event.run_id)]
     if not runs:
         raise UsageError("no quarterly review has been run" + (f" with id {run_id}" if run_id else ""),
                          "run 'curator quarterly --headless' first")
     run = runs[-1]
-    rid = run["payload"]["run_id"]
-    rows = [e for e in ledger.events(kind="quarterly_check") if e["payload"].get("run_id") == rid]
-    models = [{**e["payload"], "review_id": e["review_id"]} for e in rows]
-    first = min((e["seq"] for e in rows), default=run["seq"])
-    actions = [{**{k: v for k, v in e["payload"].items() if not k.endswith("envelope")},
-                "time": iso(e["time"]), "seq": e["seq"]}
-               for e in ledger.events(kind="quarterly_action") if e["seq"] > first]
-    return QuarterlySummary({**run["payload"], "time": iso(run["time"]), "seq": run["seq"]}, models, actions,
-                            inventory)
+    rows = [e for e in ledger.read(ModelRechecked) if e.event.run_id == run.event.run_id]
+    models = [{**e.event.to_payload(), "review_id": e.review_id} for e in rows]
+    first = min((e.seq for e in rows), default=run.seq)
+    actions = [{**e.event.unsigned, "time": iso(e.time), "seq": e.seq}
+               for e in ledger.read(QuarterlyActionTaken) if e.seq > first]
+    return QuarterlySummary({**run.event.to_payload(), "time": iso(run.time), "seq": run.seq}, models,
+                            actions, inventory)
 
 
 def render_html(s: QuarterlySummary) -> str:

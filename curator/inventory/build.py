@@ -15,9 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from curator.core.clock import iso
+from curator.core.events import (
+    DecisionMade,
+    LedgerEvent,
+    ModelRechecked,
+    Pushed,
+    QuarterlyActionTaken,
+    Recorded,
+)
 from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import StageResult
 from curator.inventory.lifecycle import Lifecycle, LifecycleIndex, read_lifecycle
@@ -183,11 +191,14 @@ class Inventory:
         return hits[0]
 
 
-def _latest_by_review(events: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    latest: dict[str, dict[str, Any]] = {}
+E = TypeVar("E", bound=LedgerEvent)
+
+
+def _latest_by_review(events: Iterable[Recorded[E]]) -> dict[str, Recorded[E]]:
+    latest: dict[str, Recorded[E]] = {}
     for event in events:  # chain order: later ones win
-        if event.get("review_id"):
-            latest[event["review_id"]] = event
+        if event.review_id:
+            latest[event.review_id] = event
     return latest
 
 
@@ -225,19 +236,19 @@ def build_inventory(session: Session, registry: Registry | None = None,
     reviews = {r.id: r for r in ledger.reviews()}
     where = registry.location if registry is not None else None
     # a push to another registry is that registry's: it neither adds to nor hides from this one
-    pushes = _latest_by_review(e for e in ledger.events(kind="pushed")
-                               if where is None or e["payload"].get("registry") in (None, where))
+    pushes = _latest_by_review(e for e in ledger.read(Pushed)
+                               if where is None or e.event.registry in (None, where))
     life = read_lifecycle(ledger)
-    decisions: dict[str, list[dict[str, Any]]] = {}
-    for event in ledger.events(kind="decision"):
-        decisions.setdefault(event["review_id"], []).append(event)
-    checks = _latest_by_review(ledger.events(kind="quarterly_check"))
-    actions = _latest_by_review(ledger.events(kind="quarterly_action"))
+    decisions: dict[str | None, list[Recorded[DecisionMade]]] = {}
+    for event in ledger.read(DecisionMade):
+        decisions.setdefault(event.review_id, []).append(event)
+    checks = _latest_by_review(ledger.read(ModelRechecked))
+    actions = _latest_by_review(ledger.read(QuarterlyActionTaken))
     tags = registry_tags(registry) if registry is not None else None
     by_ref: dict[str, InventoryEntry] = {}
     loaded: dict[str, dict[str, StageResult]] = {}
-    for review_id, push in sorted(pushes.items(), key=lambda kv: kv[1]["seq"]):
-        final = [e for e in decisions.get(review_id, []) if e["payload"].get("final") == "approved"]
+    for review_id, push in sorted(pushes.items(), key=lambda kv: kv[1].seq):
+        final = [e for e in decisions.get(review_id, []) if e.event.final == "approved"]
         if review_id not in reviews or not final:
             continue
         loaded[review_id] = ledger.results(review_id)
@@ -283,45 +294,45 @@ def _as_signed(entries: Iterable[InventoryEntry], registry: Registry,
             yield entry
 
 
-def _entry(results: dict[str, StageResult], review: Review, push: dict[str, Any], final: dict[str, Any],
-           decided: list[dict[str, Any]], check: dict[str, Any] | None, action: dict[str, Any] | None,
-           tags: dict[str, str] | None, today: dt.date, max_age: int, life: LifecycleIndex) -> InventoryEntry:
-    p, d = push["payload"], final["payload"]
+def _entry(results: dict[str, StageResult], review: Review, push: Recorded[Pushed],
+           final: Recorded[DecisionMade], decided: list[Recorded[DecisionMade]],
+           check: Recorded[ModelRechecked] | None,
+           action: Recorded[QuarterlyActionTaken] | None, tags: dict[str, str] | None, today: dt.date,
+           max_age: int, life: LifecycleIndex) -> InventoryEntry:
+    p, d = push.event, final.event
     fetch = FetchEvidence.of(results.get("fetch"))
     license_id, lineage = _card_facts(results.get("card"))
     c = review.candidate
-    approvers = [e["payload"]["curator"] for e in decided if e["payload"].get("outcome") == "approved"
-                 and e["payload"].get("subject_digest") == d.get("subject_digest")]
-    decision = {"outcome": "approved", "curator": d.get("curator", {}), "decision_id": d.get("decision_id"),
-                "rationale": d.get("rationale", ""), "waivers": d.get("waivers", []),
+    approvers = [e.event.curator for e in decided if e.event.outcome == "approved"
+                 and e.event.subject_digest == d.subject_digest]
+    decision = {"outcome": "approved", "curator": {} if d.curator is None else d.curator,
+                "decision_id": d.decision_id, "rationale": d.rationale, "waivers": list(d.waivers),
                 "approvers": approvers}
-    act = action["payload"] if action else None
-    clock = final["time"]
-    if act and act.get("action") == "keep":
-        clock = max(clock, action["time"] if action else clock)
+    act = action.event if action else None
+    clock = final.time
+    if act and act.action == "keep":
+        clock = max(clock, action.time if action else clock)
     age = (today - dt.datetime.fromtimestamp(clock, dt.UTC).date()).days
     reasons = _reasons(p, d, check, action, tags, today, age, max_age)
-    status = RETIRED if act and act.get("action") == "retire" else (NEEDS_REVIEW if reasons else APPROVED)
-    ref = str(p.get("ref", ""))
+    status = RETIRED if act and act.action == "retire" else (NEEDS_REVIEW if reasons else APPROVED)
+    ref = p.ref
     name, _, tag = ref.rpartition(":")
-    name = str(d.get("name") or name)
+    name = d.name or name
     sig = results.get("signature")
     return InventoryEntry(
-        ref=ref, name=name, tag=str(d.get("tag") or tag),
-        digest_ref=str(p.get("digest_ref", "")), manifest_digest=str(p.get("digest", "")),
+        ref=ref, name=name, tag=d.tag or tag, digest_ref=p.digest_ref, manifest_digest=p.digest,
         files_digest=fetch.manifest_digest, repo_id=c.repo_id, revision=c.commit or fetch.manifest_digest,
-        source=c.source, endpoint=c.endpoint, review_id=review.id, registry=str(p.get("registry", "")),
-        decision=decision, approved_epoch=final["time"], age_days=age, status=status,
+        source=c.source, endpoint=c.endpoint, review_id=review.id, registry=p.registry or "",
+        decision=decision, approved_epoch=final.time, age_days=age, status=status,
         reasons=tuple(reasons) if status != RETIRED else (),
-        last_check={"time": iso(check["time"]), "outcome": check["payload"].get("outcome"),
-                    "run_id": check["payload"].get("run_id"),
-                    "failed": check["payload"].get("failed", [])} if check else None,
-        last_action={"action": act.get("action"), "time": iso(action["time"] if action else None),
-                     "curator": act.get("curator", {}), "rationale": act.get("rationale", ""),
-                     "action_id": act.get("action_id")} if act else None,
+        last_check={"time": iso(check.time), "outcome": check.event.outcome, "run_id": check.event.run_id,
+                    "failed": list(check.event.failed)} if check else None,
+        last_action={"action": act.action, "time": iso(action.time if action else None),
+                     "curator": {} if act.curator is None else act.curator, "rationale": act.rationale,
+                     "action_id": act.action_id} if act else None,
         scanners=scanners_of(results.get("scan")), license=license_id, lineage=lineage,
         files=len(fetch.files), size=sum(f.size for f in fetch.files), requested_revision=c.revision,
-        lifecycle=life.of(review.id, name, str(p.get("digest", "")), str(p.get("registry") or "") or None),
+        lifecycle=life.of(review.id, name, p.digest, p.registry or None),
         signature=signature_state(sig))
 
 
@@ -335,28 +346,27 @@ def signature_state(result: StageResult | None) -> dict[str, Any]:
             "trust": ev.trust.decision if ev.trust.recorded else None, "mode": ev.mode}
 
 
-def _reasons(push: dict[str, Any], decision: dict[str, Any], check: dict[str, Any] | None,
-             action_event: dict[str, Any] | None, tags: dict[str, str] | None, today: dt.date, age: int,
-             max_age: int) -> list[str]:
+def _reasons(push: Pushed, decision: DecisionMade, check: Recorded[ModelRechecked] | None,
+             action_event: Recorded[QuarterlyActionTaken] | None, tags: dict[str, str] | None, today: dt.date,
+             age: int, max_age: int) -> list[str]:
     reasons = []
-    action = action_event["payload"] if action_event else None
-    for waiver in decision.get("waivers", []):
+    action = action_event.event if action_event else None
+    for waiver in decision.waivers:
         if dt.date.fromisoformat(str(waiver.get("expires"))) < today:
             reasons.append(f"waiver for {waiver.get('stage')} expired on {waiver.get('expires')}")
     if age > max_age:
         reasons.append(f"approved {age} days ago (policy max {max_age})")
     # a signed keep or replace after the failed check answers it
-    if check and check["payload"].get("outcome") == "fail" and (
-            action_event is None or check["seq"] > action_event["seq"]):
-        reasons.append("the last quarterly check failed: " + ", ".join(check["payload"].get("failed", [])))
-    if action and action.get("action") == "replace":
-        reasons.append("replacement asked for: " + str(action.get("rationale", "")))
+    if check and check.event.outcome == "fail" and (action_event is None or check.seq > action_event.seq):
+        reasons.append("the last quarterly check failed: " + ", ".join(check.event.failed))
+    if action and action.action == "replace":
+        reasons.append("replacement asked for: " + action.rationale)
     if tags is not None:
-        ref = str(push.get("ref", ""))
+        ref = push.ref
         if ref not in tags:
             reasons.append(f"{ref} is no longer in the registry")
-        elif tags[ref] != push.get("digest"):
-            reasons.append(f"{ref} now points at {tags[ref]}, not the approved {push.get('digest')}")
+        elif tags[ref] != push.digest:
+            reasons.append(f"{ref} now points at {tags[ref]}, not the approved {push.digest}")
     return reasons
 
 

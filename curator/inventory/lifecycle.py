@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from curator.core.clock import iso
+from curator.core.events import DecisionMade, ProductionMoved, QuarterlyActionTaken, Recorded
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
@@ -57,17 +58,17 @@ def predicate(envelope: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _who(payload: dict[str, Any]) -> str:
-    return str((payload.get("curator") or {}).get("name", "?"))
+def _who(curator: dict[str, Any] | None) -> str:
+    return str((curator or {}).get("name", "?"))
 
 
 @dataclass
 class LifecycleIndex:
     """The ledger's post-approval facts, indexed for ``of``."""
 
-    decisions: dict[str, list[dict[str, Any]]]  # review id -> decision rows
-    production: list[dict[str, Any]]  # production rows, chain order
-    retirements: dict[str, dict[str, Any]]  # review id -> latest retire row
+    decisions: dict[str | None, list[Recorded[DecisionMade]]]  # review id -> decision rows
+    production: list[Recorded[ProductionMoved]]  # production rows, chain order
+    retirements: dict[str, Recorded[QuarterlyActionTaken]]  # review id -> latest retire row
     swaps: list[dict[str, Any]]  # final approvals that name what they replace
 
     def of(
@@ -75,67 +76,63 @@ class LifecycleIndex:
     ) -> Lifecycle:
         """The lifecycle of ``NAME@digest`` approved in ``review_id`` (in ``registry``, if given)."""
         rows = self.decisions.get(review_id, [])
-        approvals = [
-            e
-            for e in rows
-            if e["payload"].get("outcome") == "approved" and e["payload"].get("subject_digest") == digest
-        ]
-        final = approvals[-1]["payload"] if approvals else {}
-        conditions = tuple(str(c) for c in predicate(str(final.get("envelope", ""))).get("conditions", []))
+        approvals = [e for e in rows if e.event.outcome == "approved" and e.event.subject_digest == digest]
+        final = approvals[-1].event if approvals else None
+        envelope = final.envelope if final else ""
+        conditions = tuple(str(c) for c in predicate(envelope).get("conditions", []))
         approvers = tuple(
             {
-                **{k: str(v) for k, v in (e["payload"].get("curator") or {}).items()},
-                "time": iso(e["time"]),
-                "decision_id": e["payload"].get("decision_id"),
+                **{k: str(v) for k, v in (e.event.curator or {}).items()},
+                "time": iso(e.time),
+                "decision_id": e.event.decision_id,
             }
             for e in approvals
         )
-        change = final.get("change") if isinstance(final.get("change"), dict) else None
+        change = final.change if final else None
         replaced_by = tuple(
             {"ref": s["ref"], "digest": s["digest"], "review_id": s["review_id"], "time": s["time"]}
             for s in self.swaps
             if s["replaces"].get("digest") == digest or s["replaces"].get("review_id") == review_id
         )
         moves = [
-            e["payload"] | {"time": e["time"]}
+            e
             for e in self.production
-            if e["payload"].get("name") == name
-            and (registry is None or e["payload"].get("registry") in (None, registry))
+            if e.event.name == name and (registry is None or e.event.registry in (None, registry))
         ]
-        current = moves[-1] if moves else {}
+        current = moves[-1] if moves else None
         production = (
             {
-                "tag": current.get("tag"),
-                "ref": current.get("ref"),
-                "digest": current.get("digest"),
-                "review_id": current.get("review_id"),
-                "since": iso(current.get("time")),
-                "current": bool(current) and current.get("digest") == digest,
+                "tag": current.event.tag,
+                "ref": current.event.ref,
+                "digest": current.event.digest,
+                "review_id": current.event.review_id,
+                "since": iso(current.time),
+                "current": current.event.digest == digest,
             }
             if current
             else {}
         )
         rollbacks = tuple(
             {
-                "time": iso(m["time"]),
-                "from": m.get("previous"),
-                "to": m.get("digest"),
-                "to_review_id": m.get("review_id"),
-                "curator": _who(m),
-                "rationale": m.get("rationale", ""),
-                "decision_id": m.get("decision_id"),
+                "time": iso(m.time),
+                "from": m.event.previous,
+                "to": m.event.digest,
+                "to_review_id": m.event.review_id,
+                "curator": _who(m.event.curator),
+                "rationale": m.event.rationale or "",
+                "decision_id": m.event.decision_id,
             }
             for m in moves
-            if m.get("action") == "rollback"
+            if m.event.action == "rollback"
         )
         retired = self.retirements.get(review_id)
         retirement = (
             {
-                "time": iso(retired["time"]),
-                "curator": _who(retired["payload"]),
-                "email": (retired["payload"].get("curator") or {}).get("email"),
-                "rationale": retired["payload"].get("rationale", ""),
-                "action_id": retired["payload"].get("action_id"),
+                "time": iso(retired.time),
+                "curator": _who(retired.event.curator),
+                "email": (retired.event.curator or {}).get("email"),
+                "rationale": retired.event.rationale,
+                "action_id": retired.event.action_id,
             }
             if retired
             else None
@@ -149,35 +146,29 @@ class LifecycleIndex:
             rollbacks=rollbacks,
             rolled_back_from=any(r["from"] == digest for r in rollbacks),
             retirement=retirement,
-            envelope=str(final.get("envelope", "")),
+            envelope=envelope,
         )
 
 
 def read_lifecycle(ledger: LedgerBase) -> LifecycleIndex:
     """Replay the ledger once: every reader asks the index, never the rows."""
-    decisions: dict[str, list[dict[str, Any]]] = {}
+    decisions: dict[str | None, list[Recorded[DecisionMade]]] = {}
     swaps = []
-    for event in ledger.events(kind="decision"):
-        decisions.setdefault(event["review_id"], []).append(event)
-        p = event["payload"]
-        change = p.get("change")
-        if (
-            p.get("final") == "approved"
-            and isinstance(change, dict)
-            and isinstance(change.get("replaces"), dict)
-        ):
+    for row in ledger.read(DecisionMade):
+        decisions.setdefault(row.review_id, []).append(row)
+        p = row.event
+        if p.final == "approved" and p.change is not None and isinstance(p.change.get("replaces"), dict):
             swaps.append(
                 {
-                    "replaces": change["replaces"],
-                    "digest": p.get("subject_digest"),
-                    "ref": f"{p.get('name')}:{p.get('tag')}",
-                    "review_id": event["review_id"],
-                    "time": iso(event["time"]),
+                    "replaces": p.change["replaces"],
+                    "digest": p.subject_digest,
+                    "ref": f"{p.name}:{p.tag}",
+                    "review_id": row.review_id,
+                    "time": iso(row.time),
                 }
             )
     retirements = {
-        e["review_id"]: e
-        for e in ledger.events(kind="quarterly_action")
-        if e["payload"].get("action") == "retire" and e.get("review_id")
+        e.review_id: e for e in ledger.read(QuarterlyActionTaken)
+        if e.event.action == "retire" and e.review_id
     }
-    return LifecycleIndex(decisions, list(ledger.events(kind="production")), retirements, swaps)
+    return LifecycleIndex(decisions, ledger.read(ProductionMoved), retirements, swaps)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from curator.core.errors import LedgerError
+from curator.core.events import ReviewOpened, ReviewState, StageDiscarded, StageRecorded
 from curator.core.models import StageResult, canonical_json
 from curator.ledger.chain import GENESIS, ChainReport, row_hash
 
@@ -44,7 +46,7 @@ def audit(events: Sequence[Row], recorded_head: Row | None, reviews: Sequence[Ro
     prev, expected_seq = GENESIS, 1
     hashes: list[str] = []
     stage_results: dict[tuple[str, str], tuple[int, str]] = {}
-    opened: dict[str, tuple[int, dict[str, Any]]] = {}
+    opened: dict[str, tuple[int, ReviewOpened]] = {}
     states: dict[str, tuple[int, str]] = {}
     n = len(events)
     for seq, when, kind, review_id, payload, prev_hash, digest in events:
@@ -55,14 +57,18 @@ def audit(events: Sequence[Row], recorded_head: Row | None, reviews: Sequence[Ro
         data = json.loads(payload)
         if row_hash(prev, seq, when, kind, review_id, data) != digest:
             return ChainReport(n, prev, seq, f"row {seq} ({kind}) was edited")
-        if kind == "stage_result":
-            stage_results[(review_id, data["stage"])] = (seq, data["digest"])
-        elif kind == "stage_discarded" and isinstance(data, dict):
-            stage_results.pop((review_id, str(data.get("stage"))), None)
-        elif kind == "review_opened" and isinstance(data, dict):
-            opened[review_id] = (seq, data)
-        elif kind == "review_state" and isinstance(data, dict):
-            states[review_id] = (seq, str(data.get("state")))
+        try:
+            if kind == StageRecorded.KIND:
+                recorded = StageRecorded.from_payload(data, seq)
+                stage_results[(review_id, recorded.stage)] = (seq, recorded.digest)
+            elif kind == StageDiscarded.KIND:
+                stage_results.pop((review_id, StageDiscarded.from_payload(data, seq).stage), None)
+            elif kind == ReviewOpened.KIND:
+                opened[review_id] = (seq, ReviewOpened.from_payload(data, seq))
+            elif kind == ReviewState.KIND:
+                states[review_id] = (seq, ReviewState.from_payload(data, seq).state)
+        except LedgerError as exc:
+            return ChainReport(n, prev, seq, exc.message)
         hashes.append(digest)
         prev, expected_seq = digest, seq + 1
     problem = (_against_recorded_head(n, prev, recorded_head) or _against_anchor(hashes, anchor)
@@ -99,20 +105,20 @@ def _against_anchor(hashes: list[str], anchor: LedgerHead | None) -> tuple[int, 
     return None
 
 
-def _reviews_as_chained(reviews: Sequence[Row], opened: dict[str, tuple[int, dict[str, Any]]],
+def _reviews_as_chained(reviews: Sequence[Row], opened: dict[str, tuple[int, ReviewOpened]],
                         states: dict[str, tuple[int, str]]) -> tuple[int, str] | None:
     seen = set()
     for review_id, candidate, created, state in reviews:
         seen.add(review_id)
         if review_id not in opened:
             return 0, f"review {review_id} is in the reviews table but no row of the chain opened it"
-        seq, payload = opened[review_id]
-        chained = payload.get("candidate")
+        seq, event = opened[review_id]
+        chained = event.candidate
         if canonical_json(json.loads(candidate)) != canonical_json(chained):
             shown = json.loads(candidate).get("repo_id") if candidate else None
             return seq, (f"review {review_id}'s candidate was edited: row {seq} opened it for "
-                         f"{(chained or {}).get('repo_id')!r}, the reviews table now says {shown!r}")
-        if "created" in payload and repr(float(payload["created"])) != repr(float(created)):
+                         f"{chained.get('repo_id')!r}, the reviews table now says {shown!r}")
+        if event.created is not None and repr(float(event.created)) != repr(float(created)):
             return seq, f"review {review_id}'s creation time was edited after row {seq} recorded it"
         state_seq, chained_state = states.get(review_id, (seq, "open"))
         if state != chained_state:

@@ -15,9 +15,18 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from curator.core.errors import LedgerError, ReviewNotFound
+from curator.core.events import (
+    DecisionMade,
+    LedgerEvent,
+    Recorded,
+    ReviewOpened,
+    ReviewState,
+    StageDiscarded,
+    StageRecorded,
+)
 from curator.core.models import Candidate, Review, StageResult
 from curator.ledger.audit import LedgerHead, audit
 from curator.ledger.chain import GENESIS, ChainReport, row_hash
@@ -33,7 +42,8 @@ HEAD_MIGRATION = f"""
         FROM events
     """
 
-Judge = Callable[[str, list[dict[str, Any]]], tuple[str, dict[str, Any]]]
+Judge = Callable[[str, list[DecisionMade]], tuple[str, DecisionMade]]
+E = TypeVar("E", bound=LedgerEvent)
 
 
 class Tx(Protocol):
@@ -108,6 +118,9 @@ class LedgerBase(ABC):
                 self._set_schema_version(db, SCHEMA_VERSION)
 
     # -- events ---------------------------------------------------------------------------
+    def _record(self, db: Tx, event: LedgerEvent, review_id: str | None) -> int:
+        return self._append(db, event.KIND, event.to_payload(), review_id)
+
     def _append(self, db: Tx, kind: str, payload: object, review_id: str | None) -> int:
         last = db.rows("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         seq, prev = (int(last[0][0]) + 1, str(last[0][1])) if last else (1, GENESIS)
@@ -121,9 +134,28 @@ class LedgerBase(ABC):
         return seq
 
     def append(self, kind: str, payload: object, review_id: str | None = None) -> int:
-        """Append one event to the chain; returns its sequence number."""
+        """Append one raw row to the chain; returns its sequence number. Curator's own writers
+        use ``record`` (a typed event); this is for rows of any shape (tests, tools)."""
         with self._write() as db:
             return self._append(db, kind, payload, review_id)
+
+    def record(self, event: LedgerEvent, review_id: str | None = None) -> int:
+        """Append one event to the chain; returns its sequence number."""
+        with self._write() as db:
+            return self._record(db, event, review_id)
+
+    def read(self, kind: type[E], review_id: str | None = None) -> list[Recorded[E]]:
+        """Every event of one kind (optionally one review's), typed, in chain order;
+        ``LedgerError`` naming the row when one does not hold that kind's payload."""
+        return [Recorded.of(row, kind.from_payload(row["payload"], row["seq"]))
+                for row in self.events(review_id, kind.KIND)]
+
+    def read_kinds(self, *kinds: type[LedgerEvent],
+                   review_id: str | None = None) -> list[Recorded[LedgerEvent]]:
+        """Every event of these kinds, typed, in chain order (one read, so one order)."""
+        by_kind = {kind.KIND: kind for kind in kinds}
+        return [Recorded.of(row, by_kind[row["kind"]].from_payload(row["payload"], row["seq"]))
+                for row in self.events(review_id) if row["kind"] in by_kind]
 
     def events(self, review_id: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         """Events in chain order, optionally only one review's or one kind's."""
@@ -174,13 +206,11 @@ class LedgerBase(ABC):
     def create_review(self, candidate: Candidate, opened_by: dict[str, Any] | None = None) -> Review:
         """Open a review; ``opened_by`` (the curator's identity) makes separation of duties checkable."""
         review = Review(id=self._new_review_id(), candidate=candidate, created=time.time())
-        opened: dict[str, Any] = {"candidate": candidate.to_dict(), "created": review.created}
-        if opened_by:
-            opened["curator"] = opened_by
+        opened = ReviewOpened(candidate.to_dict(), review.created, opened_by)
         with self._write() as db:
             db.run("INSERT INTO reviews (id, candidate, created, state) VALUES (?,?,?,?)",
                    (review.id, json.dumps(candidate.to_dict()), review.created, review.state))
-            self._append(db, "review_opened", opened, review.id)
+            self._record(db, opened, review.id)
         return review
 
     def _new_review_id(self) -> str:
@@ -222,21 +252,21 @@ class LedgerBase(ABC):
             if not rows:
                 raise self._not_found(review_id)
             before = str(rows[0][0])
-            prior = [json.loads(p) for (p,) in db.rows(
-                "SELECT payload FROM events WHERE review_id = ? AND kind = 'decision' ORDER BY seq",
-                (review_id,))]
-            state, payload = judge(before, prior)
-            self._append(db, "decision", payload, review_id)
+            prior = [DecisionMade.from_payload(json.loads(p), int(seq)) for seq, p in db.rows(
+                "SELECT seq, payload FROM events WHERE review_id = ? AND kind = ? ORDER BY seq",
+                (review_id, DecisionMade.KIND))]
+            state, decision = judge(before, prior)
+            self._record(db, decision, review_id)
             if state != before:
                 db.run("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))
-                self._append(db, "review_state", {"state": state}, review_id)
+                self._record(db, ReviewState(state), review_id)
             return state
 
     def set_state(self, review_id: str, state: str) -> None:
         """Move a review to ``state`` (recorded in the chain)."""
         with self._write() as db:
             db.run("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id))
-            self._append(db, "review_state", {"state": state}, review_id)
+            self._record(db, ReviewState(state), review_id)
 
     # -- stage results --------------------------------------------------------------------
     def save_result(self, review_id: str, result: StageResult) -> None:
@@ -247,9 +277,8 @@ class LedgerBase(ABC):
                    "ON CONFLICT (review_id, stage) DO UPDATE "
                    "SET result = excluded.result, digest = excluded.digest",
                    (review_id, result.stage, json.dumps(result.to_dict()), digest))
-            self._append(db, "stage_result",
-                         {"stage": result.stage, "status": result.status.value, "digest": digest},
-                         review_id)
+            recorded = StageRecorded(result.stage, result.status.value, digest)
+            self._record(db, recorded, review_id)
 
     def results(self, review_id: str) -> dict[str, StageResult]:
         """The stored result of every stage of a review that has one."""
@@ -261,4 +290,4 @@ class LedgerBase(ABC):
         """Forget a stage's result so it runs again (recorded in the chain)."""
         with self._write() as db:
             db.run("DELETE FROM stage_results WHERE review_id = ? AND stage = ?", (review_id, stage))
-            self._append(db, "stage_discarded", {"stage": stage}, review_id)
+            self._record(db, StageDiscarded(stage), review_id)

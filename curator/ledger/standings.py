@@ -8,19 +8,13 @@ through here, so they cannot disagree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from curator.core.events import DecisionMade, QuarterlyActionTaken, curator_name
 from curator.core.standing import APPROVED, REJECTED, RETIRED, Standing, Standings
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
-
-
-def _who(payload: dict[str, Any]) -> str:
-    curator = payload.get("curator")
-    if isinstance(curator, dict):
-        return str(curator.get("name") or curator.get("email") or "")
-    return str(curator or "")
 
 
 def standings(ledger: LedgerBase) -> Standings:
@@ -32,25 +26,23 @@ def standings(ledger: LedgerBase) -> Standings:
     decided = {review.id for review in reviews if review.state == "decided"}
     current: dict[str, Standing] = {}
     rejected_digests: dict[str, tuple[float, str, str]] = {}
-    for event in ledger.events():
-        review_id, payload, kind = event.get("review_id"), event.get("payload") or {}, event["kind"]
-        if review_id not in repo_of or not isinstance(payload, dict):
+    for row in ledger.read_kinds(DecisionMade, QuarterlyActionTaken):
+        review_id, event, when = row.review_id, row.event, row.time
+        if review_id not in repo_of:
             continue
-        when = float(event["time"])
-        digest = payload.get("subject_digest") or payload.get("digest")
-        if kind == "decision":
-            final = payload.get("final", payload.get("outcome"))
-            if final == APPROVED and review_id in decided:
+        if isinstance(event, DecisionMade):
+            who, digest = curator_name(event.curator), event.subject_digest
+            if event.settled == APPROVED and review_id in decided:
                 current[review_id] = Standing(repo_of[review_id], review_id, APPROVED,
-                                              digest, when, _who(payload), str(payload.get("rationale", "")))
-            elif final == REJECTED or payload.get("outcome") == REJECTED:
+                                              digest, when, who, event.rationale)
+            elif event.settled == REJECTED or event.outcome == REJECTED:
                 current[review_id] = Standing(repo_of[review_id], review_id, REJECTED,
-                                              digest, when, _who(payload), str(payload.get("rationale", "")))
+                                              digest, when, who, event.rationale)
                 if digest:
-                    rejected_digests[str(digest)] = (when, _who(payload), str(payload.get("rationale", "")))
-        elif kind == "quarterly_action" and payload.get("action") == "retire":
-            current[review_id] = Standing(repo_of[review_id], review_id, RETIRED, digest, when,
-                                          _who(payload), str(payload.get("rationale", "")))
+                    rejected_digests[digest] = (when, who, event.rationale)
+        elif isinstance(event, QuarterlyActionTaken) and event.action == "retire":
+            current[review_id] = Standing(repo_of[review_id], review_id, RETIRED, event.digest, when,
+                                          curator_name(event.curator), event.rationale)
     found = []
     for standing in current.values():
         later = rejected_digests.get(standing.digest or "")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
+from curator.core.events import QuarterlyActionTaken
 from curator.inventory.build import RETIRED, InventoryEntry
 
 if TYPE_CHECKING:
@@ -150,14 +151,12 @@ def record_action(session: Session, entry: InventoryEntry, request: ActionReques
     if request.action == "retire":
         rejection_id, rejection, removed, note = _retire_in_registry(
             session, entry, request.rationale, signer, registry)
-    session.ledger.append("quarterly_action", {
-        "action_id": action_id, "action": request.action, "ref": entry.ref, "name": entry.name,
-        "tag": entry.tag, "digest": entry.manifest_digest, "repo_id": entry.repo_id,
-        "rationale": request.rationale.strip(),
-        "replacement": request.replacement, "curator": me, "envelope": envelope.decode(),
-        "rejection_id": rejection_id, "rejection_envelope": rejection.decode() if rejection else None,
-        "tag_removed": removed, "registry": registry.location if registry is not None else None},
-        entry.review_id)
+    session.ledger.record(QuarterlyActionTaken(
+        action_id=action_id, action=request.action, ref=entry.ref, name=entry.name, tag=entry.tag,
+        digest=entry.manifest_digest, repo_id=entry.repo_id, rationale=request.rationale.strip(),
+        replacement=request.replacement, curator=me, envelope=envelope.decode(), rejection_id=rejection_id,
+        rejection_envelope=rejection.decode() if rejection else None, tag_removed=removed,
+        registry=registry.location if registry is not None else None), entry.review_id)
     return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note)
 
 
@@ -166,11 +165,10 @@ def retirement(ledger: LedgerBase, registry_location: str, name: str, tag: str) 
     "retired on DATE by WHO: REASON" (None when the ledger knows no such retire)."""
     import datetime as dt
 
-    for event in reversed(ledger.events(kind="quarterly_action")):
-        p = event["payload"]
-        if (p.get("action"), p.get("name"), p.get("tag")) == ("retire", name, tag) \
-                and p.get("registry") in (None, registry_location):
-            day = dt.datetime.fromtimestamp(event["time"], dt.UTC).date().isoformat()
-            who = (p.get("curator") or {}).get("name", "an unknown curator")
-            return f"retired on {day} by {who}: {p.get('rationale', '')}"
+    for row in reversed(ledger.read(QuarterlyActionTaken)):
+        p = row.event
+        if (p.action, p.name, p.tag) == ("retire", name, tag) and p.registry in (None, registry_location):
+            day = dt.datetime.fromtimestamp(row.time, dt.UTC).date().isoformat()
+            who = (p.curator or {}).get("name", "an unknown curator")
+            return f"retired on {day} by {who}: {p.rationale}"
     return None

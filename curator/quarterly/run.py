@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curator.core.events import ModelRechecked, QuarterlyRunFinished
 from curator.inventory.build import RETIRED, Inventory, build_inventory
 from curator.quarterly.checks import check_model
 from curator.quarterly.results import Check as Check
@@ -89,18 +90,17 @@ def run_quarterly(session: Session, registry: Registry, trusted: TrustedState | 
             result = ModelResult(entry, tuple(checks), settings.fail_on)
             run.models.append(result)
             if record:
-                session.ledger.append("quarterly_check", {
-                    "run_id": run.run_id, "ref": entry.ref, "outcome": result.outcome,
-                    "failed": result.failed,
-                    "checks": [{"name": c.name, "outcome": c.outcome, "message": c.message[:500]}
-                               for c in checks]}, entry.review_id)
+                session.ledger.record(ModelRechecked(
+                    run.run_id, entry.ref, result.outcome, tuple(result.failed),
+                    tuple({"name": c.name, "outcome": c.outcome, "message": c.message[:500]}
+                          for c in checks)),
+                    entry.review_id)
             if on_model is not None:
                 on_model(n, len(active), result)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     run.finished = time.time()
     if record:
-        session.ledger.append("quarterly_run", {"run_id": run.run_id, "date": today.isoformat(),
-                                                "counts": run.counts(), "scanners_now": run.scanners_now,
-                                                "registry": run.registry})
+        session.ledger.record(QuarterlyRunFinished(run.run_id, today.isoformat(), run.counts(),
+                                                   run.scanners_now, run.registry))
     return run

@@ -11,9 +11,10 @@ already where it works.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from curator.core.errors import IntegrityError, UsageError
+from curator.core.events import Staged, Unstaged
 from curator.core.evidence.fetch import FetchEvidence
 from curator.core.hashing import changed_files
 from curator.core.models import Manifest, Review, Status
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
     from curator.core.policy import Policy
     from curator.review.session import Session
 
-STAGED = "staged"
-UNSTAGED = "unstaged"
+STAGED = Staged.KIND
+UNSTAGED = Unstaged.KIND
 
 
 def staging_enabled(policy: Policy) -> bool:
@@ -42,10 +43,10 @@ def staging_enabled(policy: Policy) -> bool:
     return chosen
 
 
-def staged(session: Session, review_id: str) -> dict[str, Any] | None:
+def staged(session: Session, review_id: str) -> Staged | None:
     """Where the review's files were staged (the latest ``staged`` event), if they were."""
-    events = session.ledger.events(review_id, kind=STAGED)
-    return events[-1]["payload"] if events else None
+    events = session.ledger.read(Staged, review_id)
+    return events[-1].event if events else None
 
 
 def pinned_manifest(session: Session, review_id: str) -> Manifest | None:
@@ -55,8 +56,8 @@ def pinned_manifest(session: Session, review_id: str) -> Manifest | None:
     return FetchEvidence.of(fetch).manifest
 
 
-def stage_review(session: Session, review: Review, registry: Registry | None = None) -> dict[str, Any] | None:
-    """Stage a fetched review's files once; the ``staged`` payload, or None when there is nothing."""
+def stage_review(session: Session, review: Review, registry: Registry | None = None) -> Staged | None:
+    """Stage a fetched review's files once; the ``staged`` event, or None when there is nothing."""
     manifest = pinned_manifest(session, review.id)
     if manifest is None:
         return None
@@ -69,10 +70,9 @@ def stage_review(session: Session, review: Review, registry: Registry | None = N
     name = staging_name(review.id, str(section.get("namespace", "")))
     sent, skipped = stage(registry, name, artifact, session.context(review).files_dir,
                           workers=int(section.get("parallel_blobs", 4)))
-    payload = {"registry": registry.location, "name": name, "digest": artifact.digest,
-               "files": len(manifest.files), "uploaded_bytes": sent, "skipped_bytes": skipped}
-    session.ledger.append(STAGED, payload, review.id)
-    return payload
+    event = Staged(registry.location, name, artifact.digest, len(manifest.files), sent, skipped)
+    session.ledger.record(event, review.id)
+    return event
 
 
 def restore_files(session: Session, review: Review, registry: Registry | None = None) -> list[str]:
@@ -89,19 +89,18 @@ def restore_files(session: Session, review: Review, registry: Registry | None = 
     if not changed_files(files_dir, [(f.path, f.sha256) for f in manifest.files]):
         return []
     registry = registry or open_registry(session.workspace.registry_dir, session.policy)
-    if registry.location != where["registry"]:
-        raise UsageError(f"review {review.id} is staged in {where['registry']}, but this workspace's "
+    if registry.location != where.registry:
+        raise UsageError(f"review {review.id} is staged in {where.registry}, but this workspace's "
                          f"registry is {registry.location}",
                          "use the team's registry (registry.url or $CURATOR_REGISTRY)")
     _, _, artifact = model_artifact(session.policy, review, manifest)
-    if artifact.digest != where["digest"]:
-        raise IntegrityError(f"review {review.id} was staged as {where['digest']}, but its pinned files "
+    if artifact.digest != where.digest:
+        raise IntegrityError(f"review {review.id} was staged as {where.digest}, but its pinned files "
                              f"make {artifact.digest}", "open a new review with --fresh")
-    pulled = unstage(registry, str(where["name"]), artifact, files_dir,
+    pulled = unstage(registry, where.name, artifact, files_dir,
                      workers=int(settings(session.policy).get("parallel_blobs", 4)))
     from curator.attest.keys import current_identity
 
-    session.ledger.append(UNSTAGED, {"registry": registry.location, "name": where["name"],
-                                     "files": pulled, "curator": current_identity(
-                                         session.workspace.keys_dir)}, review.id)
+    session.ledger.record(Unstaged(registry.location, where.name, tuple(pulled),
+                                   current_identity(session.workspace.keys_dir)), review.id)
     return pulled

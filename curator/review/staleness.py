@@ -15,13 +15,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curator.core.events import ProductionMoved, Pushed, QuarterlyActionTaken
 from curator.core.models import StageResult
 
 if TYPE_CHECKING:
     from curator.ledger.base import LedgerBase
 
 #: ledger events that change what the inventory holds
-INVENTORY_EVENTS = ("pushed", "production", "quarterly_action")
+INVENTORY_EVENTS = (Pushed.KIND, ProductionMoved.KIND, QuarterlyActionTaken.KIND)
 #: stages that read the inventory (approved bases, protected names)
 READS_INVENTORY = ("card",)
 #: checklist files no stage reads (who may approve is verify's business, not the evidence's)

@@ -26,7 +26,7 @@ def decide(ledger: Ledger, repo_id: str, outcome: str = "approved", state: str =
            digest: str | None = None) -> str:
     review = ledger.create_review(Candidate(repo_id=repo_id, revision="main", source="hub",
                                             commit="a" * 40))
-    ledger.append("decision", {"outcome": outcome, "curator": "test",
+    ledger.append("decision", {"outcome": outcome, "curator": {"name": "test"},
                                **({"subject_digest": digest} if digest else {})}, review.id)
     ledger.set_state(review.id, state)
     return review.id

@@ -11,12 +11,12 @@ import textwrap
 import threading
 import time
 import uuid
-from typing import Any
 
 import psycopg
 import pytest
 
 from curator.core.errors import LedgerError
+from curator.core.events import DecisionMade
 from curator.core.models import Candidate
 from curator.ledger import postgres
 from curator.ledger.postgres import LOCK_KEY, PostgresLedger
@@ -90,10 +90,10 @@ def test_a_write_waits_for_the_decision_in_progress(pg_url: str) -> None:
     inside, release = threading.Event(), threading.Event()
     appended: list[int] = []
 
-    def judge(state: str, prior: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
         inside.set()
         release.wait(10)
-        return "decided", {"outcome": "approved"}
+        return "decided", DecisionMade("approved")
 
     deciding = threading.Thread(target=decider.record_decision, args=(review_id, judge))
     deciding.start()
@@ -165,7 +165,7 @@ def test_a_role_that_can_only_append_to_the_log(pg_url: str, pg_server: PgServer
         url = pg_url.replace("postgresql://curator@", f"postgresql://{role}@")
         led = PostgresLedger(url)
         review = led.create_review(Candidate("acme/m", "main", "hub", commit="e" * 40))
-        led.record_decision(review.id, lambda state, prior: ("decided", {"outcome": "rejected"}))
+        led.record_decision(review.id, lambda state, prior: ("decided", DecisionMade("rejected")))
         assert led.verify().ok and led.verify().rows == 3
         led.close()
         with psycopg.connect(url) as curator_role, pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -203,11 +203,11 @@ def test_a_connection_lost_mid_decision_records_nothing(pg_url: str, pg_server: 
     review_id = led.create_review(Candidate("acme/m", "main", "hub", commit="9" * 40)).id
     database = pg_url.rsplit("/", 1)[1]
 
-    def judge(state: str, prior: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
         with pg_server.admin() as admin:  # the session dies between the read and the write
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                           "WHERE datname = %s AND application_name = 'curator'", (database,))
-        return "decided", {"outcome": "approved"}
+        return "decided", DecisionMade("approved")
 
     with pytest.raises(LedgerError, match="nothing of it was saved"):
         led.record_decision(review_id, judge)

@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
 from curator.core.errors import DecisionRefused, LedgerError, ReviewNotFound
+from curator.core.events import DecisionMade
 from curator.core.models import Candidate, Finding, Severity, StageResult, Status
 from curator.ledger import Ledger, LedgerBase
 from curator.ledger.postgres import PostgresLedger
@@ -176,7 +176,7 @@ def test_unknown_review_is_a_clear_error(ledger: LedgerBase) -> None:
     with pytest.raises(ReviewNotFound, match="nope"):
         ledger.get_review("nope")
     with pytest.raises(ReviewNotFound, match="nope"):
-        ledger.record_decision("nope", lambda state, prior: (state, {}))
+        ledger.record_decision("nope", lambda state, prior: (state, DecisionMade("rejected")))
 
 
 def test_newer_schema_is_refused(store: Store) -> None:
@@ -217,10 +217,10 @@ def test_concurrent_deciders_close_a_review_once(store: Store) -> None:
     outcomes: list[str] = []
 
     def decide(led: LedgerBase, who: int) -> None:
-        def judge(state: str, prior: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+        def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
             if state != "open":
-                raise DecisionRefused(f"decided by {prior[-1]['who']}")
-            return "decided", {"who": who}
+                raise DecisionRefused(f"decided by {prior[-1].rationale}")
+            return "decided", DecisionMade("approved", rationale=str(who))
 
         start.wait()
         try:

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from curator.core.errors import UsageError
+from curator.core.events import SignerSeen, TrustForgotten
 from curator.stages.signature.trust import TrustDecision, signer_label
 
 if TYPE_CHECKING:
     from curator.attest.keys import Signer
     from curator.core.stage import ReviewLedger
 
-SEEN = "signer_seen"
-FORGOTTEN = "trust_forgotten"
+SEEN = SignerSeen.KIND
+FORGOTTEN = TrustForgotten.KIND
 #: where candidates come from when a record (or an old sighting) names no hub
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: what a recorded signer keeps: enough to name it and to hold a later one to it
@@ -58,10 +59,9 @@ class Publisher:
     def label(self) -> str:
         return f"{self.org} at {self.endpoint}"
 
-    def holds(self, payload: dict[str, Any]) -> bool:
+    def holds(self, event: SignerSeen | TrustForgotten) -> bool:
         # sightings recorded before endpoints were kept came from the default hub
-        return (str(payload.get("publisher", "")).casefold() == self.org
-                and endpoint_key(payload.get("endpoint")) == self.endpoint)
+        return event.publisher.casefold() == self.org and endpoint_key(event.endpoint) == self.endpoint
 
 
 @dataclass(frozen=True)
@@ -97,17 +97,16 @@ def records(ledger: ReviewLedger, skip_review: str | None = None) -> dict[Publis
     Sightings by ``skip_review`` are not "earlier": re-running a review must not turn its
     own first sight into a match.
     """
-    events = sorted(ledger.events(kind=SEEN) + ledger.events(kind=FORGOTTEN), key=lambda e: e["seq"])
     found: dict[Publisher, Record] = {}
-    for event in events:
-        payload = event["payload"]
-        who = Publisher.of(payload.get("endpoint"), str(payload.get("publisher", "")))
-        if event["kind"] == FORGOTTEN:
-            if who in found and forget_holds(payload, who, found[who].seq):
+    for row in ledger.read_kinds(SignerSeen, TrustForgotten):
+        event = row.event
+        assert isinstance(event, SignerSeen | TrustForgotten)
+        who = Publisher.of(event.endpoint, event.publisher)
+        if isinstance(event, TrustForgotten):
+            if who in found and forget_holds(event, who, found[who].seq):
                 del found[who]
-        elif who not in found and event.get("review_id") != skip_review:
-            found[who] = Record(who, dict(payload.get("signer") or {}), event.get("review_id"),
-                                float(event.get("time") or 0), int(event["seq"]))
+        elif who not in found and row.review_id != skip_review:
+            found[who] = Record(who, dict(event.signer or {}), row.review_id, row.time, row.seq)
     return found
 
 
@@ -155,8 +154,7 @@ def remember(ledger: ReviewLedger, publisher: Publisher, signer: dict[str, Any],
     if record_of(ledger, publisher) is not None:
         return False
     kept = {k: v for k, v in signer.items() if k in KEPT}
-    ledger.append(SEEN, {"publisher": publisher.org, "endpoint": publisher.endpoint, "signer": kept},
-                  review_id)
+    ledger.record(SignerSeen(publisher.org, publisher.endpoint, kept), review_id)
     return True
 
 
@@ -202,39 +200,35 @@ def forget(ledger: ReviewLedger, publisher: Publisher, signer: Signer) -> Record
                       "forgotten": forgotten, "curator": signer.identity.to_dict(), "time": utc_now()},
     }
     envelope = sign_statement(statement, signer)
-    ledger.append(FORGOTTEN, {"publisher": publisher.org, "endpoint": publisher.endpoint,
-                              "forgotten_seq": record.seq, "curator": signer.identity.to_dict(),
-                              "public_key": signer.public_key_pem, "envelope": envelope.decode()})
+    ledger.record(TrustForgotten(publisher.org, publisher.endpoint, record.seq, signer.identity.to_dict(),
+                                 signer.public_key_pem, envelope.decode()))
     return record
 
 
-def forget_holds(payload: dict[str, Any], publisher: Publisher, seq: int) -> bool:
+def forget_holds(forget: TrustForgotten, publisher: Publisher, seq: int) -> bool:
     """A forget counts only signed, about this publisher, and about the record now standing
     (a forget copied later cannot wipe a newer record)."""
     from curator.attest.dsse import EnvelopeProblem, verify_envelope
     from curator.attest.keys import fingerprint
     from curator.attest.trust import TrustedCurator
 
+    curator, pem = forget.curator or {}, forget.public_key
+    if pem is None or forget.envelope is None:
+        return False
     try:
-        curator = payload["curator"]
-        pem = str(payload["public_key"])
         keyid = fingerprint(pem)
-        signed = verify_envelope(str(payload["envelope"]).encode(), {keyid: TrustedCurator(
+        signed = verify_envelope(forget.envelope.encode(), {keyid: TrustedCurator(
             str(curator["name"]), str(curator["email"]), keyid, pem)}).statement
     except (EnvelopeProblem, KeyError, TypeError, ValueError):
         return False
     facts = signed.get("predicate") if signed.get("predicateType") == FORGET_PREDICATE else None
     return (isinstance(facts, dict) and facts.get("org") == publisher.org
             and facts.get("endpoint") == publisher.endpoint and facts.get("forgotten_seq") == seq
-            and payload.get("forgotten_seq") == seq)
+            and forget.forgotten_seq == seq)
 
 
 def forgets(ledger: ReviewLedger) -> list[dict[str, Any]]:
     """Every signed forget, for ``curator trust list``: who reset which record, and when."""
-    out = []
-    for event in ledger.events(kind=FORGOTTEN):
-        p = event["payload"]
-        out.append({"endpoint": p.get("endpoint"), "org": p.get("publisher"), "seq": event["seq"],
-                    "forgotten_seq": p.get("forgotten_seq"), "time": event.get("time"),
-                    "curator": p.get("curator")})
-    return out
+    return [{"endpoint": row.event.endpoint, "org": row.event.publisher, "seq": row.seq,
+             "forgotten_seq": row.event.forgotten_seq, "time": row.time, "curator": row.event.curator}
+            for row in ledger.read(TrustForgotten)]

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static, TextArea
 from textual.worker import Worker
 
+from curator.core.events import DecisionMade, Pushed
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.swap import SwapRequest, swap_target
@@ -139,14 +140,14 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def _show_state(self) -> None:
         """Approved, pushed or not: what comes after the decision (gate, retry, rollback)."""
-        decisions = self.session.ledger.events(self.review_id, kind="decision")
-        approved = bool(decisions) and decisions[-1]["payload"].get("final") == "approved"
-        pushed = self.session.ledger.events(self.review_id, kind="pushed")
+        decisions = self.session.ledger.read(DecisionMade, self.review_id)
+        approved = bool(decisions) and decisions[-1].event.final == "approved"
+        pushed = self.session.ledger.read(Pushed, self.review_id)
         self.set_class(approved, "approved")
         self.set_class(approved and not pushed, "unpushed")
         if approved and pushed and not self.gate_started:
             self.gate_started = True
-            self.check_gate(str(pushed[-1]["payload"]["ref"]))
+            self.check_gate(pushed[-1].event.ref)
 
     def _headline(self) -> Text:
         a = self.assessment

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from curator.core.events import DecisionMade, Pushed, PushFailed
 from curator.core.models import Candidate, Review, StageResult
 from curator.core.text import text
 from curator.review.session import Session
@@ -47,16 +48,16 @@ UNPUSHED = "approved, not pushed"
 
 def outcome(session: Session, review: Review) -> tuple[Text, str]:
     """A decided review's outcome in words (approved, rejected, approved, not pushed), and why."""
-    decisions = session.ledger.events(review.id, kind="decision")
-    final = str(decisions[-1]["payload"].get("final")) if decisions else review.state
+    decisions = session.ledger.read(DecisionMade, review.id)
+    final = str(decisions[-1].event.final) if decisions else review.state
     if final == "rejected":
         return Text("rejected", style="bold red"), ""
     if final != "approved":
         return Text(final, style="bold"), ""
-    if session.ledger.events(review.id, kind="pushed"):
+    if session.ledger.read(Pushed, review.id):
         return Text("approved", style="bold green"), ""
-    failed = session.ledger.events(review.id, kind="push_failed")
-    reason = str(failed[-1]["payload"].get("error", "")).splitlines()[0] if failed else "never pushed"
+    failed = session.ledger.read(PushFailed, review.id)
+    reason = failed[-1].event.error.splitlines()[0] if failed else "never pushed"
     return Text(UNPUSHED, style="bold yellow"), f"push failed: {reason}" if failed else reason
 
 
