@@ -4,6 +4,10 @@ A candidate replaces an inventory model when the curator says so (``--replaces R
 when an artifact of the same repo id is already approved and pushed. Such an approval must
 carry what ``decision.swap_requires`` lists (a justification and a rollback plan by
 default); both, and what is replaced, are signed into the decision as its ``change``.
+
+When the replaced model has another name (``--replaces A:prod``), the approval hands A's
+production over to the new model in the same signed state version (``across_names``), and
+``curator rollback`` can hand it back.
 """
 
 from __future__ import annotations
@@ -82,3 +86,14 @@ def swap_target(session: Session, assessment: Assessment) -> ApprovedModel | Non
         return None
     _, _, artifact = model_artifact(session.policy, assessment.review, assessment.manifest)
     return replaced_model(session.ledger, assessment.review.candidate.repo_id, artifact.digest, None)
+
+
+def across_names(ledger: LedgerBase, change: dict[str, Any] | None, name: str) -> ApprovedModel | None:
+    """The model of another name a signed ``change`` replaces (its production is handed over
+    to ``name``), if it still stands approved; None for a swap within one name or no swap."""
+    replaces = (change or {}).get("replaces")
+    if not isinstance(replaces, dict):
+        return None
+    found = [m for m in approved_models(ledger)
+             if m.digest == replaces.get("digest") and m.review_id == replaces.get("review_id")]
+    return found[-1] if found and found[-1].name != name else None

@@ -110,6 +110,8 @@ class LifecycleIndex:
                 "digest": current.get("digest"),
                 "review_id": current.get("review_id"),
                 "since": iso(current.get("time")),
+                # no digest: a swap across names (or its rollback) moved production to another name
+                **({} if current.get("digest") else {"moved_to": current.get("by") or current.get("to")}),
                 "current": bool(current) and current.get("digest") == digest,
             }
             if current
@@ -119,7 +121,7 @@ class LifecycleIndex:
             {
                 "time": iso(m["time"]),
                 "from": m.get("previous"),
-                "to": m.get("digest"),
+                "to": m.get("digest") or m.get("to"),  # a swap across names rolled back: the other name
                 "to_review_id": m.get("review_id"),
                 "curator": _who(m),
                 "rationale": m.get("rationale", ""),
