@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.decision.history import ApprovedModel, approved_models, find_approved
+from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.rules import DecisionRules
 
 if TYPE_CHECKING:
@@ -97,3 +97,19 @@ def across_names(ledger: LedgerBase, change: dict[str, Any] | None, name: str) -
     found = [m for m in approved_models(ledger)
              if m.digest == replaces.get("digest") and m.review_id == replaces.get("review_id")]
     return found[-1] if found and found[-1].name != name else None
+
+
+def standing_swap(ledger: LedgerBase, review_id: str) -> ApprovedModel | None:
+    """The model of another name whose production this review's final approval took over, while
+    the ledger's record of production moves says it still holds it (what a rollback would undo)."""
+    finals = [e["payload"] for e in ledger.events(review_id, kind="decision")
+              if e["payload"].get("final") == "approved"]
+    if not finals:
+        return None
+    name, digest = str(finals[-1].get("name", "")), str(finals[-1].get("subject_digest", ""))
+    other = across_names(ledger, finals[-1].get("change"), name)
+    if other is None:
+        return None
+    moves = production_events(ledger, other.name)
+    last = moves[-1]["payload"] if moves else {}
+    return other if last.get("action") == "replaced" and last.get("by") == f"{name}@{digest}" else None
