@@ -199,6 +199,12 @@ def test_the_report_and_inventory_cli_show_the_rollback(swapped: Swapped, tmp_pa
     assert rows[s.a.manifest_digest]["production"]["in_production"]
     assert not rows[s.b.manifest_digest]["production"]["in_production"]
     assert rows[s.a.manifest_digest]["rollbacks"][0]["rationale"] == WHY
+    bom = tmp_path / "bom.json"
+    made = cli("bom", "-o", str(bom), "--registry", where, env=env)
+    assert made.returncode == 0, made.stderr
+    rolled = [p["value"] for c in json.loads(bom.read_text())["components"]
+              for p in c.get("properties", []) if p["name"] == "curator:rollback"]
+    assert any(WHY in r and s.b.manifest_digest in r for r in rolled), rolled
 
 
 def test_rollback_refuses_a_retired_a(swapped: Swapped) -> None:

@@ -20,7 +20,7 @@ from curator.registry import open_registry
 from curator.registry.interface import Reference
 from curator.review.session import Session
 from curator.tui.screens.decision import DecisionScreen
-from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed
+from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
 
 
 class DecisionApp(App[None]):
@@ -52,6 +52,10 @@ async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path
             f"{a_name}:prod", "better scores", f"curator rollback {a_name}")), ada, registry)
         b_name = Reference.parse(str(b.ref)).name
         assert current_state(registry, session.policy).production(a_name) is None
+        shown = cli("state", "show", env={"CURATOR_CHECKLISTS": str(session.policy.directory)})
+        assert shown.returncode == 0, shown.stderr
+        said = shown.stdout + shown.stderr
+        assert f"{a_name}: production - (replaced by {b_name}@{b.manifest_digest})" in said
 
         app = DecisionApp(session, b_review.id)
         async with app.run_test(size=(120, 60)) as pilot:
