@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from curator.ledger.base import LedgerBase
     from curator.review.session import Session
+    from curator.state.repository import Published
 
 PREDICATE_TYPE = "https://curator.dev/attestation/rollback/v1"
 ROLLBACK_ARTIFACT_TYPE = "application/vnd.curator.rollback.v1+json"
@@ -175,12 +176,23 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     def move(targets: Targets) -> None:
         content.promote(targets, name, target.digest)
 
-    sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    signed = sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    published_or_refuse(signed, name)
     referrer = attach_rollback(registry, name, target.digest, envelope)
     event = promote(session, registry, name, target.digest, target.review_id, action="rollback",
                     extra={"decision_id": did, "curator": signer.identity.to_dict(), "rationale": why,
                            "referrer": referrer, "envelope": envelope.decode()})
     return RollbackOutcome(name, str(event["ref"]), current, target, did, signer.identity)
+
+
+def published_or_refuse(published: Published, name: str) -> None:
+    """A rollback the signed state did not publish moved nothing: it is not recorded as a move."""
+    if not published.published:
+        raise DecisionRefused(
+            f"the rollback of {name} is signed by {published.signatures} of the {published.threshold} "
+            f"curators the signed state needs: production did not move (proposal {published.proposal})",
+            "the deploy gate still serves what it served; a rollback needs as many curator signatures "
+            "as an approval")
 
 
 @dataclass(frozen=True)
@@ -238,7 +250,8 @@ def undo_swap(session: Session, registry: Registry, swap: SwapToUndo, signer: Si
         content.undo_swap(targets, swap.restore, target.digest, swap.taken_by, swap.by,
                           signer.identity.name, when, why, tag)
 
-    sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    published_or_refuse(sign_state_change(session, registry, move, [signer],
+                                          proposal_id=f"rollback-{did[:12]}"), swap.restore)
     referrer = attach_rollback(registry, swap.restore, target.digest, envelope)
     signed = {"decision_id": did, "curator": signer.identity.to_dict(), "rationale": why}
     event = promote(session, registry, swap.restore, target.digest, target.review_id, action="rollback",

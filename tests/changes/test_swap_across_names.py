@@ -33,6 +33,7 @@ from tests.decision.helpers import (
     gate,
     isolated_checklists,
     make_model,
+    model_tags,
     open_session,
     reviewed,
     state_for,
@@ -324,3 +325,41 @@ def test_a_rollback_by_a_key_outside_the_team_moves_nothing(swapped: Swapped, tm
         s.roll_back(s.a_name, signer=FileSigner(tmp_path / "mallory"))
     assert s.state_version() == before
     assert _problem(s.verify(s.a_name)[1])[0] == "replaced" and s.verify(s.b_name)[0] == 0
+
+
+def test_a_rollback_one_curator_signed_under_a_threshold_of_two_moves_nothing(tmp_path: Path) -> None:
+    """Two approvals per change: the swap is signed by two curators; one curator's rollback only
+    proposes the next state, so neither the gate, the registry's tags nor the ledger move."""
+    from curator.registry.layout import LayoutRegistry
+
+    session = open_session(isolated_checklists(tmp_path / "cl", ["fetch"], approvals_required=2))
+    try:
+        ws = session.workspace
+        ada = curator(ws, tmp_path / "ada", "Ada", "ada@example.org")
+        bob = curator(ws, tmp_path / "bob", "Bob", "bob@example.org")
+        cy = curator(ws, tmp_path / "cy", "Cy", "cy@example.org")
+        registry = LayoutRegistry(tmp_path / "layout")
+        state_for(registry, ws)
+        outcomes = []
+        for folder, seed, swap in (("tiny", 0, SwapRequest()), ("tiny-next", 1, SwapRequest(
+                "local/tiny:prod", JUSTIFICATION, "curator rollback local/tiny"))):
+            review = reviewed(session, make_model(tmp_path / folder, size=1 << 16, seed=seed), opened_by=ada)
+            first = decide(session, DecisionRequest(review.id, True, "ok", swap=swap), bob, registry)
+            assert first.outcome == "pending"
+            outcomes.append(decide(session, DecisionRequest(review.id, True, "agreed", swap=swap), cy,
+                                   registry))
+        a, b = outcomes
+        state = current_state(registry, session.policy)
+        assert state.production("local/tiny") is None
+        assert state.production("local/tiny-next") == b.manifest_digest
+        moves = len(session.ledger.events(kind="production"))
+        tags = sorted(model_tags(registry))  # the state's own repository gains the proposal
+        with pytest.raises(DecisionRefused, match="signed by 1 of the 2 curators"):
+            rollback(session, registry, "local/tiny", bob, gate(session, registry), None, WHY)
+        state = current_state(registry, session.policy)
+        assert state.production("local/tiny") is None
+        assert state.production("local/tiny-next") == b.manifest_digest
+        assert len(session.ledger.events(kind="production")) == moves and sorted(model_tags(registry)) == tags
+        assert a.manifest_digest != b.manifest_digest
+    finally:
+        session.close()
