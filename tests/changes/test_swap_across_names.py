@@ -194,6 +194,11 @@ def test_the_report_and_inventory_cli_show_the_rollback(swapped: Swapped, tmp_pa
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert "Rollbacks of this name" in text and WHY in text and s.b.manifest_digest in text
+    b_review = s.session.ledger.events(kind="production")[-1]["payload"]["review_id"]
+    done = cli("report", b_review, "--format", "md", "-o", str(tmp_path / "b.md"), env=env)
+    assert done.returncode == 0, done.stderr
+    b_text = (tmp_path / "b.md").read_text()
+    assert f"is {s.a_name}@{s.a.manifest_digest}" in b_text and "None" not in b_text
     listed = cli("inventory", "--json", "--registry", where, env=env)
     assert listed.returncode == 0, listed.stderr
     rows = {m["manifest_digest"]: m for m in json.loads(listed.stdout)["models"]}
