@@ -7,6 +7,12 @@ something the gate would refuse. The rollback itself is an in-toto statement sig
 with the curator's key, attached to the target as a referrer of its own artifact type
 (the gate reads only decision referrers, so it never mistakes one for an approval),
 and recorded in the ledger with the tag move.
+
+A swap across names (B approved with ``--replaces A:prod``) is rolled back the same way,
+naming either side (``curator rollback A`` or ``curator rollback B``): A's approved digest
+goes back into production exactly as it was approved and B's production is withdrawn, in one
+signed state version, refused when A no longer stands approved, when its bytes fail the gate,
+or when either production pointer moved since the swap.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
 
     from curator.ledger.base import LedgerBase
     from curator.review.session import Session
+    from curator.state.repository import Published
 
 PREDICATE_TYPE = "https://curator.dev/attestation/rollback/v1"
 ROLLBACK_ARTIFACT_TYPE = "application/vnd.curator.rollback.v1+json"
@@ -55,9 +62,12 @@ class RollbackOutcome:
     to: ApprovedModel
     decision_id: str
     curator: CuratorIdentity
+    #: the name production came back from: this one, or the other side of a swap across names
+    from_name: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "ref": self.ref, "from_digest": self.from_digest,
+        return {"name": self.name, "ref": self.ref, "from_name": self.from_name or self.name,
+                "from_digest": self.from_digest,
                 "to_digest": self.to.digest, "to_ref": self.to.ref, "to_review_id": self.to.review_id,
                 "decision_id": self.decision_id, "curator": self.curator.to_dict()}
 
@@ -108,10 +118,11 @@ def choose_target(ledger: LedgerBase, name: str, current: str, to: str | None,
 
 
 def rollback_statement(name: str, tag: str, current: str, target: ApprovedModel, curator: CuratorIdentity,
-                       rationale: str) -> dict[str, Any]:
+                       rationale: str, from_name: str = "") -> dict[str, Any]:
     """The signed rollback: its subject is the artifact put back into production."""
     return in_toto_statement(name, target.digest, PREDICATE_TYPE, {
-        "action": "rollback", "name": name, "tag": tag, "from_digest": current,
+        "action": "rollback", "name": name, "tag": tag, "from_name": from_name or name,
+        "from_digest": current,
         "to_digest": target.digest, "to_review_id": target.review_id, "to_revision": target.revision,
         "curator": curator.to_dict(), "rationale": rationale, "time": utc_now()})
 
@@ -146,6 +157,9 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     name = repository(name_text, str(settings(session.policy).get("namespace", "")))
     tag = rules.production_tag
     current = trusted.state.production(name)
+    swap = swap_to_undo(trusted.state, name, current, to)
+    if swap is not None:
+        return undo_swap(session, registry, swap, signer, trusted, to, why, today)
     if current is None:
         raise DecisionRefused(f"the signed state of {registry.location} has nothing in production for {name}",
                               "nothing is in production to roll back; approve a model first")
@@ -161,9 +175,91 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     def move(targets: Targets) -> None:
         content.promote(targets, name, target.digest)
 
-    sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    signed = sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    published_or_refuse(signed, name)
     referrer = attach_rollback(registry, name, target.digest, envelope)
     moved = promote(session, registry, name, target.digest, target.review_id, action="rollback",
                     decision_id=did, curator=signer.identity.to_dict(), rationale=why, referrer=referrer,
                     envelope=envelope.decode())
     return RollbackOutcome(name, moved.ref, current, target, did, signer.identity)
+
+
+def published_or_refuse(published: Published, name: str) -> None:
+    """A rollback the signed state did not publish moved nothing: it is not recorded as a move."""
+    if not published.published:
+        raise DecisionRefused(
+            f"the rollback of {name} is signed by {published.signatures} of the {published.threshold} "
+            f"curators the signed state needs: production did not move (proposal {published.proposal})",
+            "the deploy gate still serves what it served; a rollback needs as many curator signatures "
+            "as an approval")
+
+
+@dataclass(frozen=True)
+class SwapToUndo:
+    """A swap across names the signed state records: ``restore@digest`` was replaced by ``taken_by@by``."""
+
+    restore: str
+    digest: str
+    taken_by: str
+    by: str
+
+
+def swap_to_undo(state: SignedState, name: str, current: str | None, to: str | None) -> SwapToUndo | None:
+    """The swap across names rolling back ``name`` undoes: ``name``'s production was handed to
+    another name, or (without ``--to``) ``name`` holds the production it took over from one."""
+    replaced = state.replaced(name)
+    if current is None and replaced:
+        taken_by, _, by = str(replaced.get("by", "")).partition("@")
+        return SwapToUndo(name, str(replaced.get("digest")), taken_by, by)
+    took = state.replaces(name)
+    if to is None and took and current is not None and took.get("by") == current:
+        return SwapToUndo(str(took.get("name")), str(took.get("digest")), name, current)
+    return None
+
+
+def undo_swap(session: Session, registry: Registry, swap: SwapToUndo, signer: Signer, trusted: TrustedState,
+              to: str | None, why: str, today: dt.date | None = None) -> RollbackOutcome:
+    """Hand production back to the model a swap across names replaced, exactly as approved."""
+    from curator.decision.production import withdraw
+    from curator.decision.signed_state import sign_state_change
+    from curator.decision.verify import verify
+    from curator.state import content
+
+    rules = DecisionRules.from_policy(session.policy)
+    tag = rules.production_tag
+    if to:
+        target = choose_target(session.ledger, swap.restore, swap.by, to, trusted.state)
+    else:
+        target = find_approved(session.ledger, f"{swap.restore}@{swap.digest}", swap.restore)
+        resolved = trusted.state.resolve(swap.restore, digest=target.digest)
+        if resolved.target is None:
+            raise DecisionRefused(f"cannot roll back to {target.ref}: {resolved.message}",
+                                  "roll back to another approved artifact (--to REF)")
+    report = verify(registry, Reference(swap.restore, digest=target.digest), trusted, rules, today=today)
+    if not report.ok:
+        problems = "; ".join(f"{p.code}: {p.message}" for p in report.problems[:3]) or "blobs not checked"
+        raise DecisionRefused(f"{target.ref} ({target.digest[:19]}…) fails the deploy gate: {problems}",
+                              "roll back to another approved artifact (--to REF), or re-review it")
+    statement = rollback_statement(swap.restore, tag, swap.by, target, signer.identity, why, swap.taken_by)
+    envelope = sign_statement(statement, signer)
+    did = decision_id(envelope)
+    when = str(statement["predicate"]["time"])
+
+    def move(targets: Targets) -> None:
+        content.undo_swap(targets, swap.restore, target.digest, swap.taken_by, swap.by,
+                          signer.identity.name, when, why, tag)
+
+    published_or_refuse(sign_state_change(session, registry, move, [signer],
+                                          proposal_id=f"rollback-{did[:12]}"), swap.restore)
+    referrer = attach_rollback(registry, swap.restore, target.digest, envelope)
+    who = signer.identity.to_dict()
+    moved = promote(session, registry, swap.restore, target.digest, target.review_id, action="rollback",
+                    decision_id=did, curator=who, rationale=why, referrer=referrer,
+                    envelope=envelope.decode(), previous=swap.by, from_name=swap.taken_by)
+    if trusted.state.production(swap.taken_by) == swap.by:
+        took = [m.review_id for m in approved_models(session.ledger)
+                if m.name == swap.taken_by and m.digest == swap.by]
+        withdraw(session, registry, swap.taken_by, took[-1] if took else target.review_id, "rollback",
+                 previous=swap.by, to=content.target_path(swap.restore, target.digest), decision_id=did,
+                 curator=who, rationale=why)
+    return RollbackOutcome(swap.restore, moved.ref, swap.by, target, did, signer.identity, swap.taken_by)

@@ -49,3 +49,5 @@ def rollback(
         f"decision {outcome.decision_id}")
     say(f"  now {markup(outcome.to.ref)} ({outcome.to.digest}, review {outcome.to.review_id})")
     say(f"  was {outcome.from_digest}")
+    if outcome.from_name and outcome.from_name != outcome.name:
+        say(f"  {markup(outcome.from_name)} is no longer in production (its swap is rolled back)")

@@ -154,7 +154,10 @@ def show(
     for c in data["curators"]:
         say(f"  curator {markup(c['name'])} <{markup(c['email'])}> {c['keyid'][:16]}")
     for name, entry in sorted(state.names().items()):
-        say(f"  {markup(name)}: production {markup(str(entry.get('production') or '-'))}")
+        withdrawn = entry.get("replaced") or entry.get("rolled_back") or {}
+        why = (f" ({'replaced by' if entry.get('replaced') else 'rolled back to'} "
+               f"{withdrawn.get('by') or withdrawn.get('to')})") if withdrawn else ""
+        say(f"  {markup(name)}: production {markup(str(entry.get('production') or '-') + why)}")
     say(
         f"  {len(data['approved'])} approved, {len(data['retired'])} retired, "
         f"{len(data['rejected'])} rejected"

@@ -22,11 +22,11 @@ from curator.core.errors import CuratorError, DecisionRefused, UsageError
 from curator.core.events import DecisionMade, PushFailed, ReviewOpened, StateSigned, curator_name
 from curator.core.events import Pushed as PushedEvent
 from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
-from curator.decision.production import promote_pushed
+from curator.decision.production import promote_pushed, record_hand_over
 from curator.decision.recheck import Rechecked, recheck_approval, refuse_broken_ledger
 from curator.decision.rules import Blocker, DecisionRules, blockers
 from curator.decision.separation import opener_people, trusted_person
-from curator.decision.swap import SwapRequest, swap_change
+from curator.decision.swap import SwapRequest, across_names, swap_change
 from curator.registry import settings
 from curator.registry.artifact import (
     model_artifact,
@@ -295,9 +295,15 @@ def approval_change(session: Session, review_id: str, registry: Registry) -> Cal
     current = current_state(registry, session.policy)
     production = content.target_path(name, artifact.digest) not in current.approved()
     length = len(artifact.manifest)
+    change = first.change
+    other = across_names(session.ledger, change, name) if production else None
 
     def apply(targets: Targets) -> None:
         content.approve(targets, name, artifact.digest, length, tag, custom, production)
+        if other is not None and change is not None:
+            content.hand_over(targets, other.name, other.digest, name, artifact.digest,
+                              str((first.curator or {}).get("name", "?")), str(statement.get("time", "")),
+                              str(change.get("justification", "")))
 
     return apply
 
@@ -395,7 +401,8 @@ def push_review(session: Session, review_id: str, registry: Registry,
                         + "the model is pushed but not in the signed state: "
                         f"retry with 'curator push {review_id}'"
                         ) from exc
-    promote_pushed(session, registry, name, pushed.digest, review_id)
+    if promote_pushed(session, registry, name, pushed.digest, review_id) is not None:
+        record_hand_over(session, registry, name, pushed.digest, review_id)
     return pushed
 
 

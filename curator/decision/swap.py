@@ -4,6 +4,10 @@ A candidate replaces an inventory model when the curator says so (``--replaces R
 when an artifact of the same repo id is already approved and pushed. Such an approval must
 carry what ``decision.swap_requires`` lists (a justification and a rollback plan by
 default); both, and what is replaced, are signed into the decision as its ``change``.
+
+When the replaced model has another name (``--replaces A:prod``), the approval hands A's
+production over to the new model in the same signed state version (``across_names``), and
+``curator rollback`` can hand it back.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.decision.history import ApprovedModel, approved_models, find_approved
+from curator.core.events import DecisionMade
+from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.rules import DecisionRules
 
 if TYPE_CHECKING:
@@ -82,3 +87,29 @@ def swap_target(session: Session, assessment: Assessment) -> ApprovedModel | Non
         return None
     _, _, artifact = model_artifact(session.policy, assessment.review, assessment.manifest)
     return replaced_model(session.ledger, assessment.review.candidate.repo_id, artifact.digest, None)
+
+
+def across_names(ledger: LedgerBase, change: dict[str, Any] | None, name: str) -> ApprovedModel | None:
+    """The model of another name a signed ``change`` replaces (its production is handed over
+    to ``name``), if it still stands approved; None for a swap within one name or no swap."""
+    replaces = (change or {}).get("replaces")
+    if not isinstance(replaces, dict):
+        return None
+    found = [m for m in approved_models(ledger)
+             if m.digest == replaces.get("digest") and m.review_id == replaces.get("review_id")]
+    return found[-1] if found and found[-1].name != name else None
+
+
+def standing_swap(ledger: LedgerBase, review_id: str) -> ApprovedModel | None:
+    """The model of another name whose production this review's final approval took over, while
+    the ledger's record of production moves says it still holds it (what a rollback would undo)."""
+    finals = [e.event for e in ledger.read(DecisionMade, review_id) if e.event.final == "approved"]
+    if not finals:
+        return None
+    name, digest = finals[-1].name or "", finals[-1].subject_digest or ""
+    other = across_names(ledger, finals[-1].change, name)
+    if other is None:
+        return None
+    moves = production_events(ledger, other.name)
+    last = moves[-1] if moves else None
+    return other if last and last.action == "replaced" and last.by == f"{name}@{digest}" else None

@@ -47,7 +47,7 @@ def lifecycle_properties(entry: InventoryEntry) -> list[tuple[str, str]]:
     if prod:
         props += [
             ("curator:production", "true" if prod.get("current") else "false"),
-            ("curator:production:ref", f"{prod.get('ref')} -> {prod.get('digest')}"),
+            ("curator:production:ref", f"{prod.get('ref')} -> {prod.get('digest') or prod.get('moved_to')}"),
         ]
     props += [
         ("curator:rollback", f"{r['time']} by {r['curator']}: {r['from']} -> {r['to']}: {r['rationale']}")

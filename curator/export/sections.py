@@ -89,9 +89,10 @@ def change_rows(report: ApprovalReport) -> list[list[str]]:
     rows += [["replaced by", f"{r['ref']} ({r['digest']}) on {r['time']}"] for r in life.replaced_by]
     prod = life.production
     if prod:
+        now = prod.get("digest") or prod.get("moved_to")  # moved_to: a swap across names took it
         rows.append(["production", (f"in production: {prod.get('ref')} since {prod.get('since')}"
                                     if prod.get("current") else
-                                    f"not in production: {prod.get('ref')} is {prod.get('digest')} "
+                                    f"not in production: {prod.get('ref')} is {now} "
                                     f"(review {prod.get('review_id')})")])
     if life.retirement:
         r = life.retirement

@@ -134,6 +134,8 @@ class InventoryEntry:
             return "-"
         if prod.get("current"):
             return f"yes ({prod.get('tag')})"
+        if not prod.get("digest"):  # withdrawn by a swap across names, or by its rollback
+            return f"no: {prod.get('tag')} moved to {str(prod.get('moved_to') or '?').split('@')[0]}"
         return f"no: {prod.get('tag')} is {str(prod.get('digest') or '')[7:19]}"
 
     def sort_key(self, column: str) -> Any:

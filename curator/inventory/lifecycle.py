@@ -107,6 +107,8 @@ class LifecycleIndex:
                 "digest": current.event.digest,
                 "review_id": current.event.review_id,
                 "since": iso(current.time),
+                # no digest: a swap across names (or its rollback) moved production to another name
+                **({} if current.event.digest else {"moved_to": current.event.by or current.event.to}),
                 "current": current.event.digest == digest,
             }
             if current
@@ -116,7 +118,7 @@ class LifecycleIndex:
             {
                 "time": iso(m.time),
                 "from": m.event.previous,
-                "to": m.event.digest,
+                "to": m.event.digest or m.event.to,  # a swap across names rolled back: the other name
                 "to_review_id": m.event.review_id,
                 "curator": _who(m.event.curator),
                 "rationale": m.event.rationale or "",

@@ -5,6 +5,11 @@ manifest; ``custom``: decisions, approvers, waivers, conditions). The rest lives
 targets' own ``x-curator`` field, signed with them: per name the production pointer and
 the tags, the digests retired and rejected (who, when, why: kept for ever, so a digest
 cannot come back by being left out), and the ledger head this version was signed at.
+
+A swap across names (B approved with ``--replaces A:prod``) hands A's production over: A's
+pointer is withdrawn with a ``replaced`` record (by which target, who, when, why) and B's entry
+says what it ``replaces``; rolling that swap back puts A's pointer back and withdraws B's with a
+``rolled_back`` record, in one signed version.
 """
 
 from __future__ import annotations
@@ -81,6 +86,31 @@ class SignedState:
         value = (self.names().get(name) or {}).get("production")
         return str(value) if value else None
 
+    def replaced(self, name: str) -> dict[str, Any] | None:
+        """How ``name``'s production was handed to another name by a swap, while it still is."""
+        found = (self.names().get(name) or {}).get("replaced")
+        return dict(found) if isinstance(found, dict) else None
+
+    def replaces(self, name: str) -> dict[str, Any] | None:
+        """The production ``name`` took over from another name (``{name, digest, by}``), if any."""
+        found = (self.names().get(name) or {}).get("replaces")
+        return dict(found) if isinstance(found, dict) else None
+
+    def _withdrawn(self, name: str, tag: str) -> Resolution | None:
+        """``NAME:prod`` withdrawn by a swap across names, or by rolling such a swap back."""
+        entry = self.names().get(name) or {}
+        for key, code, how in (("replaced", "replaced", "replaced"),
+                               ("rolled_back", "rolled-back", "rolled back")):
+            found = entry.get(key)
+            if isinstance(found, dict):
+                other = str(found.get("by") or found.get("to") or "?")
+                return Resolution(str(found.get("digest")), None, code,
+                                  f"{name}:{tag} ({found.get('digest')}) was {how} on "
+                                  f"{str(found.get('when'))[:10]} by {found.get('who')}: {found.get('why')}; "
+                                  "production is now "
+                                  f"{other.split('@', 1)[0]}:{tag} ({other.split('@', 1)[-1]})")
+        return None
+
     def tags(self, name: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in ((self.names().get(name) or {}).get("tags") or {}).items()}
 
@@ -130,6 +160,10 @@ class SignedState:
         if digest is None:
             digest = self.production(name) if tag == self.production_tag else self.tags(name).get(tag or "")
             if digest is None:
+                # a swap's hand-over is newer than any removal that once took the tag away
+                withdrawn = self._withdrawn(name, tag or "") if tag == self.production_tag else None
+                if withdrawn is not None:
+                    return withdrawn
                 gone = self._removed_tag(name, tag or "")
                 if gone is not None:
                     return Resolution(
@@ -254,8 +288,54 @@ def promote(targets: Targets, name: str, digest: str, action: str = "rollback") 
     return str(previous) if previous else None
 
 
+def hand_over(targets: Targets, name: str, digest: str, to_name: str, to_digest: str,
+              who: str, when: str, why: str) -> bool:
+    """A swap across names: ``to_name@to_digest`` (already approved and in production) takes
+    over from ``name@digest``; False (nothing changed) when that is not in production now."""
+    ext = _ext(targets)
+    entry = ext["names"].get(name)
+    if not entry or entry.get("production") != digest:
+        return False
+    by = target_path(to_name, to_digest)
+    entry["production"] = None
+    entry["replaced"] = {"digest": digest, "by": by, "who": who, "when": when, "why": why}
+    entry.setdefault("history", []).append({"action": "replaced", "digest": None, "by": by})
+    ext["names"][to_name]["replaces"] = {"name": name, "digest": digest, "by": to_digest}
+    return True
+
+
+def undo_swap(targets: Targets, name: str, digest: str, from_name: str, from_digest: str,
+              who: str, when: str, why: str, production_tag: str = "prod") -> None:
+    """Roll back a swap across names: ``name@digest`` back into production, ``from_name``'s
+    production (``from_digest``, the model that took over) withdrawn. Refused when either
+    pointer moved since the swap, or when ``name@digest`` no longer stands approved."""
+    ext = _ext(targets)
+    entry = ext["names"].get(name) or {}
+    by = target_path(from_name, from_digest)
+    if entry.get("production") is not None or (entry.get("replaced") or {}).get("by") != by:
+        now = entry.get("production") or "nothing"
+        raise DecisionRefused(f"{name}:{production_tag} moved since {by} replaced it (it is {now} now)",
+                              f"'curator state show' says what is in production; roll back {name} itself")
+    other = ext["names"].get(from_name) or {}
+    if other.get("production") not in (from_digest, None):
+        raise DecisionRefused(
+            f"{from_name}:{production_tag} moved since it replaced {name} "
+            f"(it is {other.get('production')} now)",
+            f"roll back {from_name} to {from_digest} first, or decide again")
+    promote(targets, name, digest)
+    back = target_path(name, digest)
+    if other.get("production") == from_digest:
+        other["production"] = None
+        other["rolled_back"] = {"digest": from_digest, "to": back, "who": who, "when": when, "why": why}
+        other.setdefault("history", []).append({"action": "rollback", "digest": None, "to": back})
+    other.pop("replaces", None)
+
+
 def _move(entry: dict[str, Any], digest: str, action: str) -> None:
     entry["production"] = digest
+    # production is back on this name: whatever withdrew it no longer explains NAME:prod
+    entry.pop("replaced", None)
+    entry.pop("rolled_back", None)
     entry.setdefault("history", []).append({"action": action, "digest": digest})
 
 

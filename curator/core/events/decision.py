@@ -70,7 +70,8 @@ class PushFailed(LedgerEvent):
 @dataclass(frozen=True)
 class ProductionMoved(LedgerEvent):
     """The production tag moved (``production``): ``promote`` after an approval's push,
-    ``rollback`` back to an earlier approved digest (with its signed rollback)."""
+    ``rollback`` back to an earlier approved digest (with its signed rollback), ``replaced``
+    when a swap across names took the name's production (no digest)."""
 
     KIND: ClassVar[str] = "production"
     action: str
@@ -87,6 +88,13 @@ class ProductionMoved(LedgerEvent):
     #: the digest of the signed rollback attached to the target as a referrer
     referrer: str | None = field(default=None, metadata=OMIT_EMPTY)
     envelope: str | None = field(default=None, metadata=OMIT_EMPTY)
+    #: a swap across names (action ``replaced``, no digest): the ``NAME@sha256:…`` that took
+    #: this name's production
+    by: str | None = field(default=None, metadata=OMIT_EMPTY)
+    #: the rollback of a swap across names (no digest): where production went back to
+    to: str | None = field(default=None, metadata=OMIT_EMPTY)
+    #: a rollback that undid a swap across names: the name production came back from
+    from_name: str | None = field(default=None, metadata=OMIT_EMPTY)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from textual.worker import Worker
 from curator.core.events import DecisionMade, Pushed
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
-from curator.decision.swap import SwapRequest, swap_target
+from curator.decision.swap import SwapRequest, standing_swap, swap_target
 from curator.review.session import Session
 from curator.review.staleness import stale_stages
 from curator.tui.deploy import GateResult
@@ -75,7 +75,9 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.session = session
         self.review_id = review_id
         self.assessment: Assessment = assess(session, review_id)
-        self.replaces = swap_target(session, self.assessment)
+        #: a swap across names this (decided) review made that still stands: it can be rolled back here
+        self.standing = standing_swap(session.ledger, review_id)
+        self.replaces = swap_target(session, self.assessment) or self.standing
         self.stale = stale_stages(self.assessment.results, session.policy.directory, session.ledger,
                                   review_id)
         #: stages the curator asked to run again (the review screen runs them once this closes)
@@ -145,6 +147,8 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         pushed = self.session.ledger.read(Pushed, self.review_id)
         self.set_class(approved, "approved")
         self.set_class(approved and not pushed, "unpushed")
+        if approved and pushed and self.standing is not None:
+            self.add_class("swapped")
         if approved and pushed and not self.gate_started:
             self.gate_started = True
             self.check_gate(pushed[-1].event.ref)

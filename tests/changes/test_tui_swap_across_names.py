@@ -1,0 +1,83 @@
+"""The decision screen of a review whose approval took another name's production (a swap across
+names, decided with ``--replaces A:prod``) offers **Roll back**: it hands production back to A,
+signed, and the deploy gate it re-runs (``curator verify A:prod``) passes. Real ledger, keys,
+layout registry and signed state; the gate runs in its own process as a pipeline would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static
+
+from curator.decision.decide import DecisionRequest, decide
+from curator.decision.signed_state import current_state
+from curator.decision.swap import SwapRequest
+from curator.registry import open_registry
+from curator.registry.interface import Reference
+from curator.review.session import Session
+from curator.tui.screens.decision import DecisionScreen
+from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+
+
+class DecisionApp(App[None]):
+    def __init__(self, session: Session, review_id: str) -> None:
+        super().__init__()
+        self.session, self.review_id = session, review_id
+
+    def on_mount(self) -> None:
+        self.push_screen(DecisionScreen(self.session, self.review_id))
+
+
+async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path) -> None:
+    session = open_session(isolated_checklists(tmp_path / "checklists", ["fetch"]))
+    try:
+        ada = curator(session.workspace, session.workspace.keys_dir, "Ada", "ada@example.org")
+        registry = open_registry(session.workspace.registry_dir, session.policy)
+        a = decide(session, DecisionRequest(reviewed(session, make_model(tmp_path / "tiny")).id, True,
+                                            "first adoption"), ada, registry)
+        a_name = Reference.parse(str(a.ref)).name
+        b_review = reviewed(session, make_model(tmp_path / "tiny-next", seed=1))
+        b = decide(session, DecisionRequest(b_review.id, True, "the next model", swap=SwapRequest(
+            f"{a_name}:prod", "better scores", f"curator rollback {a_name}")), ada, registry)
+        b_name = Reference.parse(str(b.ref)).name
+        assert current_state(registry, session.policy).production(a_name) is None
+        shown = cli("state", "show", env={"CURATOR_CHECKLISTS": str(session.policy.directory)})
+        assert shown.returncode == 0, shown.stderr
+        said = shown.stdout + shown.stderr
+        assert f"{a_name}: production - (replaced by {b_name}@{b.manifest_digest})" in said
+
+        app = DecisionApp(session, b_review.id)
+        async with app.run_test(size=(120, 60)) as pilot:
+            await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+            screen = app.screen
+            assert isinstance(screen, DecisionScreen)
+            assert screen.replaces is not None and screen.replaces.name == a_name
+            await _wait(pilot, lambda: screen.gate_result is not None, "the gate on B:prod")
+            assert screen.has_class("swapped") and screen.gate_result is not None
+            assert f"{b_name}:prod" in screen.gate_result.command and screen.gate_result.passed
+            first = screen.gate_result
+            screen.query_one("#rollback-rationale", Input).value = "tiny-next times out"
+            screen.query_one("#rollback", Button).press()
+            status = screen.query_one("#decision-status", Static)
+            await _wait(pilot, lambda: "rolled back" in str(status.render()), "the rollback")
+            await _wait(pilot, lambda: screen.gate_result is not first, "the gate on A:prod", timeout=120)
+            assert screen.gate_result is not None
+            assert f"{a_name}:prod" in screen.gate_result.command and screen.gate_result.passed, \
+                screen.gate_result.output
+        state = current_state(registry, session.policy)
+        assert state.production(a_name) == a.manifest_digest and state.production(b_name) is None
+        moves = [e["payload"] for e in session.ledger.events(kind="production")]
+        assert moves[-2]["rationale"] == "tiny-next times out" and moves[-1]["name"] == b_name
+    finally:
+        session.close()
