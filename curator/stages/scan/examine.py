@@ -38,7 +38,7 @@ from curator.stages.scan.checks.tflite import TFLiteUnreadable, check_custom_ops
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.rules import TORCH_STATE_DICT
 from curator.stages.scan.scratch import Scratch
-from curator.stages.scan.sniff import COMPRESSED, Sniffed, find_eocd, find_hdf5, sniff_file
+from curator.stages.scan.sniff import COMPRESSED, Sniffed, find_eocd, find_hdf5, is_tar_header, sniff_file
 from curator.stages.scan.targets import FileExam, ScanTarget
 
 MAX_JSON_BYTES = 256 << 20
@@ -85,9 +85,10 @@ class Examiner:
 
     def _polyglot(self, exam: FileExam, path: Path) -> None:
         """A second face: zip readers find a zip by its tail, libhdf5 an HDF5 file after a user block,
-        whatever the first bytes say. Each face is examined on its own."""
+        tarfile a tar by a header checksum, whatever the magic bytes say. Each face is examined on its own."""
         with open(path, "rb") as fh:
-            faces = {"zip": find_eocd(fh, exam.size), "hdf5": find_hdf5(fh, exam.size)}
+            tar = 0 if is_tar_header(fh.read(512)) else None
+            faces = {"zip": find_eocd(fh, exam.size), "hdf5": find_hdf5(fh, exam.size), "tar": tar}
         for fmt, at in faces.items():
             if at is None or fmt == exam.format:
                 continue
