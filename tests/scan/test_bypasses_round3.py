@@ -267,6 +267,11 @@ def test_v7_tar_legacy_torch(scanned: dict[str, dict[str, Any]]) -> None:
     assert scanned["v7_tar_legacy_torch"]["format"] == "tar"
 
 
+def test_tar_unknown_member_type(scanned: dict[str, dict[str, Any]]) -> None:
+    """Members tarfile reads as files although ``isfile()`` says no were skipped unread."""
+    _blocked_by_curator(scanned, "tar_unknown_member_type", "pickle-dangerous-global")
+
+
 def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]]) -> None:
     """An ONNX model "claims" raw data files as its tensor bytes, and they pass as clean: a 32-bit
     Mach-O library was raw data to the sniffer, so a model could vouch for it."""
