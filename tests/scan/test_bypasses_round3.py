@@ -272,6 +272,22 @@ def test_tar_unknown_member_type(scanned: dict[str, dict[str, Any]]) -> None:
     _blocked_by_curator(scanned, "tar_unknown_member_type", "pickle-dangerous-global")
 
 
+def test_starmap_newobj(scanned: dict[str, dict[str, Any]]) -> None:
+    """A global handed to the constructor of an unknown class is called by it (starmap, map, filter)."""
+    _blocked_by_curator(scanned, "starmap_newobj", "pickle-unknown-call")
+
+
+def test_state_held_callable(scanned: dict[str, dict[str, Any]]) -> None:
+    """A global in the state of a class that is not allow-listed is the object's to call."""
+    _blocked_by_curator(scanned, "state_held_callable", "pickle-unknown-call")
+
+
+@pytest.mark.parametrize("name", ["import_package_main", "import_idle"])
+def test_import_runs_a_program(scanned: dict[str, dict[str, Any]], name: str) -> None:
+    """Importing ``pkg.__main__`` or IDLE runs a program: an import alone was only low."""
+    _blocked_by_curator(scanned, name, "pickle-dangerous-global")
+
+
 def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]]) -> None:
     """An ONNX model "claims" raw data files as its tensor bytes, and they pass as clean: a 32-bit
     Mach-O library was raw data to the sniffer, so a model could vouch for it."""
