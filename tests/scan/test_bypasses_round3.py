@@ -288,6 +288,12 @@ def test_import_runs_a_program(scanned: dict[str, dict[str, Any]], name: str) ->
     _blocked_by_curator(scanned, name, "pickle-dangerous-global")
 
 
+def test_gguf_duplicate_template(scanned: dict[str, dict[str, Any]]) -> None:
+    """Of two chat templates under one key only the last was checked; llama.cpp renders the first."""
+    _blocked_by_curator(scanned, "gguf_duplicate_template", "template-injection")
+    _blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
+
+
 def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]]) -> None:
     """An ONNX model "claims" raw data files as its tensor bytes, and they pass as clean: a 32-bit
     Mach-O library was raw data to the sniffer, so a model could vouch for it."""
