@@ -294,6 +294,20 @@ def test_gguf_duplicate_template(scanned: dict[str, dict[str, Any]]) -> None:
     _blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
 
 
+@pytest.mark.parametrize(("name", "code"), [
+    ("template_groupby_keyword", "template-injection"),
+    ("template_sort_positional", "template-injection"),
+    ("template_join_positional", "template-injection"),
+    ("template_format_fields", "template-injection"),
+    ("template_map_star_args", "template-suspicious"),
+    ("template_sort_star_kwargs", "template-suspicious"),
+])
+def test_template_attribute_arguments(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
+    """Every filter parameter that names an attribute, however it is passed (keyword, position, ``*``,
+    ``**``), walks attributes like ``x.__globals__`` does."""
+    _blocked_by_curator(scanned, name, code)
+
+
 def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]]) -> None:
     """An ONNX model "claims" raw data files as its tensor bytes, and they pass as clean: a 32-bit
     Mach-O library was raw data to the sniffer, so a model could vouch for it."""
