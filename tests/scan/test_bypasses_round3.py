@@ -294,6 +294,11 @@ def test_gguf_duplicate_template(scanned: dict[str, dict[str, Any]]) -> None:
     _blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
 
 
+def test_keras_lambda_activation(scanned: dict[str, dict[str, Any]]) -> None:
+    """A marshalled lambda anywhere in a Keras config, not only in a Lambda layer."""
+    _blocked_by_curator(scanned, "keras_lambda_activation", "keras-lambda-layer")
+
+
 @pytest.mark.parametrize(("name", "code"), [
     ("template_groupby_keyword", "template-injection"),
     ("template_sort_positional", "template-injection"),

@@ -72,6 +72,12 @@ def check_keras_config(doc: object, rules: GlobalRules, where: str) -> list[Find
             findings.append(Finding(Severity.HIGH, "keras-lambda-layer",
                                     f"{where}: Lambda layer {name!r} carries Python bytecode that runs "
                                     "when the model is loaded without safe_mode"))
+        elif cls == "__lambda__" or node.get("function_type") == "lambda":
+            # any object a config takes a function for (an activation, a loss, an initializer) can be a
+            # marshalled lambda: Keras turns it back into code wherever it appears
+            findings.append(Finding(Severity.HIGH, "keras-lambda-layer",
+                                    f"{where}: config holds a serialized lambda (Python bytecode) that "
+                                    "runs when the model is loaded without safe_mode"))
         module = node.get("module")
         if not isinstance(module, str) or not isinstance(cls, str):
             continue
