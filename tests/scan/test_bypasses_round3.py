@@ -294,6 +294,12 @@ def test_gguf_duplicate_template(scanned: dict[str, dict[str, Any]]) -> None:
     _blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
 
 
+@pytest.mark.parametrize("name", ["npy_object_by_name", "npy_object_subarray"])
+def test_npy_object_dtype_spellings(scanned: dict[str, dict[str, Any]], name: str) -> None:
+    """Only ``'|O'`` and object fields of structured dtypes were taken for object arrays."""
+    _blocked_by_curator(scanned, name, "pickle-dangerous-global")
+
+
 def test_keras_lambda_activation(scanned: dict[str, dict[str, Any]]) -> None:
     """A marshalled lambda anywhere in a Keras config, not only in a Lambda layer."""
     _blocked_by_curator(scanned, "keras_lambda_activation", "keras-lambda-layer")
