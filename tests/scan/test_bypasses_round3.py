@@ -272,6 +272,13 @@ def test_tar_unknown_member_type(scanned: dict[str, dict[str, Any]]) -> None:
     _blocked_by_curator(scanned, "tar_unknown_member_type", "pickle-dangerous-global")
 
 
+def test_hdf5_pickled_attribute(scanned: dict[str, dict[str, Any]]) -> None:
+    """HDF5 attributes were read for a Keras config only; the "weights only" file was clean."""
+    _blocked_by_curator(scanned, "hdf5_pickled_attribute", "pickle-dangerous-global")
+    own = [f for f in scanned["hdf5_pickled_attribute"]["findings"] if f["tool"] == "curator"]
+    assert not [f for f in own if "/embeddings/note" in f["message"]], own  # plain text ending in "."
+
+
 def test_starmap_newobj(scanned: dict[str, dict[str, Any]]) -> None:
     """A global handed to the constructor of an unknown class is called by it (starmap, map, filter)."""
     _blocked_by_curator(scanned, "starmap_newobj", "pickle-unknown-call")

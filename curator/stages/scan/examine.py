@@ -7,6 +7,7 @@ their pickle streams.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from pathlib import Path
@@ -226,10 +227,14 @@ class Examiner:
 
     def _hdf5(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:
-            config = read_h5_model_config(path, self.config.timeout_seconds)
+            config, dotted = read_h5_model_config(path, self.config.timeout_seconds)
         except KerasUnreadable as exc:
             exam.unread.append(f"{where}: {exc}")
             return
+        for label, value in dotted:
+            walk = walk_file(io.BytesIO(value), len(value), self.config.max_pickle_opcodes)
+            if walk.globals or walk.invoked or walk.exhausted:  # text that happens to end in "." is text
+                exam.findings += judge_pickle(walk, self.config.rules, f"{where} attribute {label}")
         if config is None:
             return  # weights only (a .keras zip's model.weights.h5): arrays, nothing that runs
         exam.findings += check_keras_config(config, self.config.rules, f"{where} model_config")
