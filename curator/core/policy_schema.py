@@ -138,6 +138,7 @@ class EvalSection(Section):
     apply_chat_template: bool = False
     timeout_seconds: Seconds = 1800
     max_memory_mb: Annotated[float, Field(gt=0)] | None = None
+    max_disk_mb: Annotated[float, Field(gt=0)] = 8192
     weights_formats: list[Literal["safetensors", "bin"]] = ["safetensors"]
     run_after_scan: list[StatusName] = ["passed"]
     datasets_dir: str | None = None
