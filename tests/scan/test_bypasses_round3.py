@@ -179,6 +179,25 @@ def _npy_objects(descr: object) -> Callable[[], bytes]:
     return build
 
 
+def _jsonpickle(doc: object) -> Callable[[], bytes]:
+    return lambda: json.dumps(doc).encode()
+
+
+def _skops(loader: str, module: str, name: str) -> Callable[[], bytes]:
+    """A ``.skops`` zip: ``schema.json`` names each object's module and class, and how to build it."""
+    def build() -> bytes:
+        schema = {"__class__": "Pipeline", "__module__": "sklearn.pipeline", "__loader__": "ObjectNode",
+                  "protocol": 2, "_skops_version": "0.10.0", "content": {"__class__": "dict",
+                  "__module__": "builtins", "__loader__": "DictNode", "content": {"steps": {
+                      "__class__": name, "__module__": module, "__loader__": loader, "content": {}}}}}
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("schema.json", json.dumps(schema))
+        return archive.getvalue()
+
+    return build
+
+
 def _tokenizer_config(template: str) -> Callable[[], bytes]:
     return lambda: json.dumps({"bos_token": "<s>", "chat_template": template}).encode()
 
@@ -198,6 +217,10 @@ SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "import_idle": ("model.pkl", _imports_only("idlelib.idle")),
     "gguf_duplicate_template": ("model.gguf", _gguf_duplicate_template),
     "keras_lambda_activation": ("model.keras", _keras_lambda_activation),
+    "jsonpickle_reduce_alias": ("agent_config.json", _jsonpickle({"py/object": "agents.Config", "hook": {
+        "py/reduce": [{"py/function": "sklearn.utils._testing.check_output"}, {"py/tuple": [["true"]]}]}})),
+    "jsonpickle_repr": ("agent_config.json", _jsonpickle({"seed": {"py/repr": "os/os.system('true')"}})),
+    "skops_dangerous_node": ("model.skops", _skops("ReduceNode", "os", "system")),
     "npy_object_by_name": ("array.npy", _npy_objects("object")),
     "npy_object_subarray": ("array.npy", _npy_objects(("|O", (1,)))),
     "template_groupby_keyword": ("tokenizer_config.json", _tokenizer_config(
@@ -212,7 +235,9 @@ SAMPLES: dict[str, tuple[str, Callable[[], bytes]]] = {
         _LOOP + "{{ [raise_exception]|map(*['attr', '__globals__'])|list }}")),
     "template_sort_star_kwargs": ("tokenizer_config.json", _tokenizer_config(
         _LOOP + "{{ messages|sort(**{'attribute': '__class__'})|list }}")),
-    # benign controls: a long text file, ordinary filter use
+    # benign controls: a long text file, ordinary filter use, a skops file of allowed classes
+    "benign_skops": ("model.skops", _skops("ObjectNode", "sklearn.linear_model._logistic",
+                                           "LogisticRegression")),
     "benign_long_text": ("vocab.txt", lambda: "".join(f"token{i}\n" for i in range(20000)).encode()),
     "benign_template_filters": ("tokenizer_config.json", _tokenizer_config(
         _LOOP + "{{ messages|map(attribute='role')|join(', ') }}{{ messages|sort(attribute='role')|length }}"
@@ -334,6 +359,16 @@ def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]
     assert report["verdict"] != "clean", report
 
 
-@pytest.mark.parametrize("name", ["benign_long_text", "benign_template_filters"])
+@pytest.mark.parametrize(("name", "code"), [
+    ("jsonpickle_reduce_alias", "json-unknown-call"),
+    ("jsonpickle_repr", "json-object-code"),
+    ("skops_dangerous_node", "json-dangerous-object"),
+])
+def test_json_that_names_python_objects(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
+    """jsonpickle and skops files are pickles written as JSON: they were inert JSON."""
+    _blocked_by_curator(scanned, name, code)
+
+
+@pytest.mark.parametrize("name", ["benign_long_text", "benign_template_filters", "benign_skops"])
 def test_benign_controls_stay_clean(scanned: dict[str, dict[str, Any]], name: str) -> None:
     assert scanned[name]["verdict"] == "clean", scanned[name]

@@ -16,6 +16,7 @@ from curator.core.models import Finding, Severity
 from curator.stages.scan import unwrap
 from curator.stages.scan.checks.custom_code import config_findings, python_finding
 from curator.stages.scan.checks.gguf import GGUFUnreadable, read_gguf
+from curator.stages.scan.checks.json_objects import check_json_objects
 from curator.stages.scan.checks.keras import (
     KerasUnreadable,
     check_keras_config,
@@ -285,6 +286,7 @@ class Examiner:
             return  # named like JSON, reads as no JSON: no loader will get a template out of it
         code, facts = config_findings(doc, where, path.parent if member is None else None)
         exam.findings += code
+        exam.findings += check_json_objects(doc, self.config.rules, where)
         if facts:
             exam.parts.append({"member": member or "", "format": "json", "custom_code": facts})
         templates = templates_in_json(doc)
