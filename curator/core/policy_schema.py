@@ -41,6 +41,7 @@ class Section(BaseModel):
 
 class FetchSection(Section):
     max_file_bytes: Count = 64 << 30
+    max_total_bytes: Count = 256 << 30
     parallel_files: AtLeastOne = 4
     retries: Count = 4
     timeout_seconds: Seconds = 30

@@ -54,3 +54,26 @@ def test_local_folder_with_a_data_stream_name_is_refused(tmp_path: Path) -> None
                                   "evil [link=mailto:x@e.example].pkl"])
 def test_ordinary_names_stay_safe(name: str) -> None:
     assert unsafe_reason(name) is None
+
+
+def test_a_repo_of_many_files_each_under_the_cap_is_refused_by_its_total(
+        hub: Any, hub_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: only each file was capped, so enough files under the cap could fill the disk."""
+    import shutil
+
+    from curator.core.policy import checklists_dir
+
+    custom = tmp_path / "checklists"
+    shutil.copytree(checklists_dir(), custom)
+    text = (custom / "default.yaml").read_text()
+    capped = text.replace("max_total_bytes: 274877906944", "max_total_bytes: 999")
+    (custom / "default.yaml").write_text(capped)
+    monkeypatch.setenv("CURATOR_CHECKLISTS", str(custom))
+    hub_store.publish("acme/many", {f"shard-{i}.bin": bytes([i]) * 400 for i in range(3)}, tags=["v1"],
+                      message="three files of 400 bytes, 1200 in all")
+    run = review(hub, repo="acme/many")
+    assert run.returncode == 1, run.stdout
+    doc = json.loads(run.stdout)
+    assert {f["code"] for f in _findings(doc)} == {"repo-too-large"}, _findings(doc)
+    assert doc["files"] == []
+    assert not [r for r in hub.requests if "/resolve/" in r.path], "nothing may be downloaded"
