@@ -24,7 +24,7 @@ OUT = Path(__file__).resolve().parents[1] / "curator" / "checklists" / "safe-glo
 LISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # estimators, transformers, their helper classes; test helpers and dataset fetchers are out
     "sklearn": (("sklearn",), ("tests", "_testing", "conftest", "externals", "datasets", "_build_utils",
-                               "__check_build", "_config", "_show_versions", "estimator_checks")),
+                               "__check_build", "_config", "_show_versions", "estimator_checks", "_mocking")),
     # torch.save(model) of a whole module: the layer classes themselves
     "torch-nn-modules": (("torch.nn.modules",), ()),
     # HF Trainer's training_args.bin: the arguments dataclass and the enums it holds

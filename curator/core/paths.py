@@ -13,6 +13,11 @@ def control_characters(text: str) -> list[str]:
     return sorted({repr(c)[1:-1] for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F})
 
 
+#: names Windows opens as devices, whatever the extension (``aux.json``, ``COM1.txt``)
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                             *(f"LPT{i}" for i in range(10)), "CONIN$", "CONOUT$"})
+
+
 def unsafe_reason(path: str) -> str | None:
     """Why a repo path may not be written under the candidate folder, or None if it is safe."""
     if not path or "\x00" in path:
@@ -26,6 +31,10 @@ def unsafe_reason(path: str) -> str | None:
         return "absolute path"
     if any(part in ("..", ".", "") for part in path.split("/")):
         return "traversal ('..' or '.') in the path"
+    device = next((p for p in path.split("/")
+                   if p.split(".")[0].rstrip(" ").upper() in WINDOWS_DEVICES), None)
+    if device is not None:
+        return f"{device!r} is a device on Windows, not a file"
     return None
 
 
@@ -39,10 +48,11 @@ def escapes(root: Path, path: Path) -> bool:
 def fold(path: str) -> str:
     """``path`` as a case-insensitive, normalising file system (macOS, Windows) names it.
 
-    NFC, case-folded, each part without Windows' trailing dots and spaces: two paths that
-    fold alike are one file there, whichever of them was written last.
+    NFC, case-folded, each part without Windows' trailing dots and spaces and without an NTFS
+    stream suffix (``x::$DATA`` *is* ``x``, ``x:s`` is a stream of ``x``): two paths that fold
+    alike are one file there, whichever of them was written last.
     """
-    return "/".join(unicodedata.normalize("NFC", part).casefold().rstrip(". ")
+    return "/".join(unicodedata.normalize("NFC", part.split(":", 1)[0]).casefold().rstrip(". ")
                     for part in path.split("/"))
 
 

@@ -41,6 +41,7 @@ class Section(BaseModel):
 
 class FetchSection(Section):
     max_file_bytes: Count = 64 << 30
+    max_total_bytes: Count = 256 << 30
     parallel_files: AtLeastOne = 4
     retries: Count = 4
     timeout_seconds: Seconds = 30
@@ -138,6 +139,7 @@ class EvalSection(Section):
     apply_chat_template: bool = False
     timeout_seconds: Seconds = 1800
     max_memory_mb: Annotated[float, Field(gt=0)] | None = None
+    max_disk_mb: Annotated[float, Field(gt=0)] = 8192
     weights_formats: list[Literal["safetensors", "bin"]] = ["safetensors"]
     run_after_scan: list[StatusName] = ["passed"]
     datasets_dir: str | None = None

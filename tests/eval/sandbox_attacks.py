@@ -69,6 +69,21 @@ def fill(path: str, mb: int) -> str:
     return f"done: {written} MB"
 
 
+def spray(folder: str, files: int, hold_seconds: float) -> str:
+    """Many 1 MB files (no single one big), then stay alive: what a per-file cap does not see."""
+    import time
+
+    written = 0
+    try:
+        for i in range(files):
+            Path(folder, f"spray-{i}").write_bytes(b"x" * (1 << 20))
+            written += 1
+    except OSError as exc:
+        return f"refused after {written} files: {errno.errorcode.get(exc.errno or 0, exc.errno)}"
+    time.sleep(hold_seconds)
+    return f"done: {written} files"
+
+
 def main() -> None:
     targets = json.loads((Path(sys.argv[1]).parent / "attacks.json").read_text())
     channel = int(sys.argv[2])
@@ -84,6 +99,8 @@ def main() -> None:
                            for address in arg})
         elif name == "fill":
             report.update({f"fill:{path}": fill(path, mb) for path, mb in arg.items()})
+        elif name == "spray":
+            report[name] = spray(arg["folder"], arg["files"], arg["hold_seconds"])
         elif name == "environ":
             report[name] = dict(os.environ)
         elif name == "stderr":

@@ -126,7 +126,8 @@ class EvalStage(Stage):
         env = child_env(scratch / "hf-home", scratch / "home", datasets_cache, sandbox.kind == "bwrap")
         started = time.time()
         outcome = run_child(spec, run_dir, env, progress,
-                            Limits(settings.timeout_seconds, settings.max_memory_mb), sandbox)
+                            Limits(settings.timeout_seconds, settings.max_memory_mb, settings.max_disk_mb,
+                                   sandbox.mounts.writable), sandbox)
         evidence.update(child=outcome.evidence(), wall_seconds=round(time.time() - started, 2),
                         cache={"path": str(cache_path) + "_rank0.db"})
         if outcome.status != "ok":

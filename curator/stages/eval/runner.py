@@ -18,12 +18,14 @@ import json
 import math
 import os
 import queue
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +44,8 @@ MAX_MESSAGE_BYTES = 16 << 20
 TAIL_BYTES = 200_000
 
 POLL_SECONDS = 0.1
+#: how often the child's folders on disk are measured (a walk of its scratch and request cache)
+DISK_POLL_SECONDS = 1.0
 CANCEL_GRACE_SECONDS = 5.0
 EXIT_GRACE_SECONDS = 30.0
 TAIL_LINES = 20
@@ -55,6 +59,9 @@ class Limits:
 
     wall_seconds: float
     max_memory_mb: float | None
+    #: what the child may write to ``writable`` (host folders, outside every tmpfs size), in MB
+    max_disk_mb: float | None = None
+    writable: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -236,7 +243,7 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err, env=env,
                                 cwd=str(run_dir / SCRATCH), pass_fds=(write_fd, *sandbox_fds),
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_file_size_cap(limits.max_disk_mb))
     except BaseException:
         err.close()
         raise
@@ -268,10 +275,45 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     return outcome
 
 
+def _file_size_cap(max_mb: float | None) -> Callable[[], None] | None:
+    """RLIMIT_FSIZE for the child and all it starts: no one file it writes outgrows the disk cap
+    (the write fails with EFBIG; Python ignores SIGXFSZ). Many files are ``written_mb``'s job."""
+    if not max_mb:
+        return None
+    cap = int(max_mb * (1 << 20))
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    return apply
+
+
+def written_mb(folders: tuple[Path, ...], max_entries: int = 1_000_000) -> float:
+    """Megabytes of regular files under ``folders`` (links not followed); a tree of more than
+    ``max_entries`` entries counts as infinite (inodes fill a disk too)."""
+    total, entries = 0, 0
+    stack = [str(f) for f in folders]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > max_entries:
+                        return math.inf
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue  # a folder the child removed meanwhile
+    return total / (1 << 20)
+
+
 def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, Any] | None],
                progress: Progress, limits: Limits, outcome: ChildOutcome, started: float) -> None:
     done = 0.0
     cancel_sent = False
+    disk_checked = 0.0
     while True:
         try:
             message = messages.get(timeout=POLL_SECONDS)
@@ -323,6 +365,14 @@ def _supervise(proc: subprocess.Popen[bytes], messages: queue.Queue[dict[str, An
             outcome.message = (f"the eval took longer than the {limits.wall_seconds:.0f}s wall-clock "
                                "limit (eval.timeout_seconds) and was stopped")
             return
+        if limits.max_disk_mb and limits.writable and time.monotonic() - disk_checked >= DISK_POLL_SECONDS:
+            disk_checked = time.monotonic()
+            used = written_mb(limits.writable)
+            if used > limits.max_disk_mb:
+                _stop(proc, 0.0)
+                outcome.message = (f"the eval child wrote {used:.0f} MB to its folders on disk, over the "
+                                   f"cap of {limits.max_disk_mb:.0f} MB (eval.max_disk_mb), and was stopped")
+                return
         if limits.max_memory_mb and outcome.peak_rss_mb > limits.max_memory_mb:
             _stop(proc, 0.0)
             outcome.message = (f"the eval child used {outcome.peak_rss_mb:.0f} MB, over the memory guard "

@@ -12,7 +12,8 @@ from curator.core.errors import UsageError
 
 SECTION_KEYS = {"tasks", "check_claims", "claims", "backend", "dtype", "device", "batch_size", "limit",
                 "bootstrap_iters", "seeds", "apply_chat_template", "timeout_seconds", "max_memory_mb",
-                "weights_formats", "run_after_scan", "datasets_dir", "datasets_cache", "floors", "sandbox"}
+                "max_disk_mb", "weights_formats", "run_after_scan", "datasets_dir", "datasets_cache",
+                "floors", "sandbox"}
 BACKENDS = {"hf", "local-completions", "vllm"}
 DEFAULT_SEEDS = {"random": 0, "numpy": 1234, "torch": 1234, "fewshot": 1234}
 
@@ -34,6 +35,8 @@ class EvalSettings:
     apply_chat_template: bool = False
     timeout_seconds: float = 1800.0
     max_memory_mb: float | None = None
+    #: what the child may write to its folders on the host's disk (scratch, request cache), in MB
+    max_disk_mb: float = 8192.0
     sandbox: str = "bwrap"
 
     @classmethod
@@ -68,6 +71,7 @@ class EvalSettings:
             apply_chat_template=bool(cfg.get("apply_chat_template", False)),
             timeout_seconds=float(cfg.get("timeout_seconds", 1800)),
             max_memory_mb=float(memory) if memory else default_memory_guard_mb(),
+            max_disk_mb=float(cfg.get("max_disk_mb", 8192)),
             sandbox=sandbox,
         )
 
@@ -102,7 +106,7 @@ class EvalSettings:
                 "bootstrap_iters": self.bootstrap_iters, "seeds": self.seeds,
                 "apply_chat_template": self.apply_chat_template, "trust_remote_code": False,
                 "timeout_seconds": self.timeout_seconds, "max_memory_mb": self.max_memory_mb,
-                "sandbox": self.sandbox}
+                "max_disk_mb": self.max_disk_mb, "sandbox": self.sandbox}
 
 
 def default_memory_guard_mb() -> float | None:

@@ -60,7 +60,7 @@ class FetchStage(Stage):
         assert candidate.commit, "the review opens with a pinned commit"
         remotes = remote_files(candidate)
         max_bytes = int(cfg.get("max_file_bytes", 64 << 30))
-        refused = _refusals(remotes, max_bytes)
+        refused = _refusals(remotes, max_bytes, int(cfg.get("max_total_bytes", 256 << 30)))
         evidence: dict[str, Any] = {
             "repo_id": candidate.repo_id, "revision": candidate.revision,
             "commit": candidate.commit, "endpoint": endpoint_of(candidate),
@@ -143,8 +143,13 @@ class FetchStage(Stage):
                            tool_versions={"huggingface_hub": huggingface_hub.__version__})
 
 
-def _refusals(remotes: list[RemoteFile], max_bytes: int) -> list[Finding]:
+def _refusals(remotes: list[RemoteFile], max_bytes: int, max_total: int) -> list[Finding]:
     findings = []
+    declared = sum(r.size or 0 for r in remotes)
+    if declared > max_total:  # many files each under the per-file cap still fill a disk
+        findings.append(Finding(Severity.HIGH, "repo-too-large",
+                                f"the hub lists {len(remotes)} files of {declared} bytes in all, over the "
+                                f"cap of {max_total} (fetch.max_total_bytes); refusing the whole repo"))
     for r in remotes:
         reason = unsafe_reason(r.path)
         if reason:

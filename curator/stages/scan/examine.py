@@ -7,6 +7,7 @@ their pickle streams.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ from curator.core.models import Finding, Severity
 from curator.stages.scan import unwrap
 from curator.stages.scan.checks.custom_code import config_findings, python_finding
 from curator.stages.scan.checks.gguf import GGUFUnreadable, read_gguf
+from curator.stages.scan.checks.json_objects import check_json_objects
 from curator.stages.scan.checks.keras import (
     KerasUnreadable,
     check_keras_config,
@@ -38,7 +40,7 @@ from curator.stages.scan.checks.tflite import TFLiteUnreadable, check_custom_ops
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.rules import TORCH_STATE_DICT
 from curator.stages.scan.scratch import Scratch
-from curator.stages.scan.sniff import COMPRESSED, Sniffed, find_eocd, find_hdf5, sniff_file
+from curator.stages.scan.sniff import COMPRESSED, Sniffed, find_eocd, find_hdf5, is_tar_header, sniff_file
 from curator.stages.scan.targets import FileExam, ScanTarget
 
 MAX_JSON_BYTES = 256 << 20
@@ -85,9 +87,10 @@ class Examiner:
 
     def _polyglot(self, exam: FileExam, path: Path) -> None:
         """A second face: zip readers find a zip by its tail, libhdf5 an HDF5 file after a user block,
-        whatever the first bytes say. Each face is examined on its own."""
+        tarfile a tar by a header checksum, whatever the magic bytes say. Each face is examined on its own."""
         with open(path, "rb") as fh:
-            faces = {"zip": find_eocd(fh, exam.size), "hdf5": find_hdf5(fh, exam.size)}
+            tar = 0 if is_tar_header(fh.read(512)) else None
+            faces = {"zip": find_eocd(fh, exam.size), "hdf5": find_hdf5(fh, exam.size), "tar": tar}
         for fmt, at in faces.items():
             if at is None or fmt == exam.format:
                 continue
@@ -225,10 +228,14 @@ class Examiner:
 
     def _hdf5(self, exam: FileExam, path: Path, member: str | None, where: str, size: int) -> None:
         try:
-            config = read_h5_model_config(path, self.config.timeout_seconds)
+            config, dotted = read_h5_model_config(path, self.config.timeout_seconds)
         except KerasUnreadable as exc:
             exam.unread.append(f"{where}: {exc}")
             return
+        for label, value in dotted:
+            walk = walk_file(io.BytesIO(value), len(value), self.config.max_pickle_opcodes)
+            if walk.globals or walk.invoked or walk.exhausted:  # text that happens to end in "." is text
+                exam.findings += judge_pickle(walk, self.config.rules, f"{where} attribute {label}")
         if config is None:
             return  # weights only (a .keras zip's model.weights.h5): arrays, nothing that runs
         exam.findings += check_keras_config(config, self.config.rules, f"{where} model_config")
@@ -279,6 +286,7 @@ class Examiner:
             return  # named like JSON, reads as no JSON: no loader will get a template out of it
         code, facts = config_findings(doc, where, path.parent if member is None else None)
         exam.findings += code
+        exam.findings += check_json_objects(doc, self.config.rules, where)
         if facts:
             exam.parts.append({"member": member or "", "format": "json", "custom_code": facts})
         templates = templates_in_json(doc)

@@ -24,7 +24,12 @@ ALWAYS_DANGEROUS = (
     "_io.*", "io.*", "_thread.*", "threading.*", "concurrent.*", "sysconfig.*", "site.*", "imp.*",
     "zipimport.*", "pkgutil.*", "doctest.*", "trace.*", "profile.*", "cProfile.*", "pstats.*",
     "operator.attrgetter", "operator.methodcaller", "operator.call", "functools.partial",
+    "_operator.attrgetter", "_operator.methodcaller", "_operator.call",
     "_functools.partial", "functools.reduce", "_functools.reduce", "copyreg.add_extension",
+    # importing these runs a program (a test runner, IDLE, a venv or pip installer, a GUI demo);
+    # any ``pkg.__main__`` does too, whatever the package (GlobalRules.is_dangerous)
+    "unittest.*", "test.*", "idlelib.*", "lib2to3.*", "ensurepip.*", "venv.*", "turtledemo.*",
+    "turtle.*", "tkinter.*", "__hello__.*", "__phello__.*",
 )
 #: built-in types a data pickle constructs (py2 streams name them ``__builtin__.X``)
 DATA_CONSTRUCTORS = frozenset({"set", "frozenset", "slice", "complex", "range", "bytearray", "bytes", "dict",
@@ -89,6 +94,8 @@ class GlobalRules:
     def is_dangerous(self, module: str, name: str) -> bool:
         if module in BUILTIN_MODULES and name in DATA_CONSTRUCTORS:
             return False
+        if "__main__" in module.split(".")[1:]:  # a package's __main__ runs the program when imported
+            return True
         return any(e.denies(module, name) for e in self.dangerous)
 
     def reaches_danger(self, module: str, name: str) -> bool:

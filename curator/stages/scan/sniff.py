@@ -8,10 +8,12 @@ leaves unscanned unless the policy lists it as inert.
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import lzma
 import struct
+import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +49,10 @@ _MAGICS: tuple[tuple[bytes, str], ...] = (
     # llama.cpp's pre-GGUF files: ggml, ggmf, ggjt, as little-endian magics
     (b"lmgg", "ggml-legacy"), (b"fmgg", "ggml-legacy"), (b"tjgg", "ggml-legacy"),
     # native code and compiled Python: code, and nothing curator reads
-    (b"\x7fELF", "native-code"), (b"\xcf\xfa\xed\xfe", "native-code"),
+    (b"\x7fELF", "native-code"), (b"\xcf\xfa\xed\xfe", "native-code"), (b"\xce\xfa\xed\xfe", "native-code"),
+    (b"\xfe\xed\xfa\xce", "native-code"), (b"\xfe\xed\xfa\xcf", "native-code"),
+    (b"\xca\xfe\xba\xbe", "native-code"),  # a universal (fat) Mach-O, or a Java class
+    (b"\x00asm", "native-code"),  # WebAssembly
 )
 _TEXT_SUFFIXES = {".jinja": "jinja", ".j2": "jinja", ".py": "python"}
 
@@ -95,6 +100,8 @@ def sniff_stream(fh: BinaryIO, size: int, name: str, max_opcodes: int = 50_000_0
         return found
     walked = _walks_as_pickle(fh, size, max_opcodes)
     text = _as_text(head, size)
+    if text is not None and len(head) < size and not _all_text(fh):
+        text = None  # text up front, then binary: loaders that seek (zip, HDF5) read what follows
     if walked == "stream" or (walked == "imports" and text is None):
         return Sniffed("pickle", "opcodes parse as a pickle")
     if text is not None:
@@ -151,7 +158,21 @@ def _by_magic(head: bytes, fh: BinaryIO, size: int) -> Sniffed | None:
         return Sniffed("python-bytecode", "a .pyc header")
     if len(head) > 262 and head[257:262] == b"ustar":
         return Sniffed("tar", "ustar header")
+    if is_tar_header(head):
+        return Sniffed("tar", "tar header whose checksum holds (no ustar magic)")
     return None
+
+
+def is_tar_header(head: bytes) -> bool:
+    """A first 512-byte block tarfile accepts as a header: pre-POSIX tars carry no magic at all, and
+    ``torch.load`` (legacy format), NeMo and ``tarfile.open`` read them all the same."""
+    if len(head) < 512 or not head[148:156].strip(b" \x00"):
+        return False
+    try:
+        tarfile.TarInfo.frombuf(head[:512], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
 
 
 def find_hdf5(fh: BinaryIO, size: int) -> int | None:
@@ -401,6 +422,21 @@ def _as_text(head: bytes, size: int) -> str | None:
         if len(head) < size and exc.start >= len(head) - 3:  # a character cut by the 64 KiB window
             return head[:exc.start].decode("utf-8")
         return None
+
+
+def _all_text(fh: BinaryIO) -> bool:
+    """The whole file is UTF-8 without control bytes, not only the head the sniffer looked at."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    fh.seek(0)
+    try:
+        while chunk := fh.read(1 << 20):
+            if any(c in chunk for c in _CONTROL):
+                return False
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _parses_as_json(text: str, head: bytes, size: int) -> bool:

@@ -89,7 +89,7 @@ def _zip_member(config: ScanConfig, scratch: Scratch, exam: FileExam, zf: zipfil
     label = _inner(member, name)
     where = _where(exam, label)
     _check_path(exam, name, where)
-    if info.is_dir():
+    if info.is_dir() and info.file_size == 0:  # a name ending in "/" can still hold bytes: read them
         return
     if stat.S_ISLNK(info.external_attr >> 16):
         exam.findings.append(_finding("archive-link-member", where, "is a symbolic link; extracting it "
@@ -188,7 +188,9 @@ def _tar_member(config: ScanConfig, scratch: Scratch, exam: FileExam, tf: tarfil
     if info.ischr() or info.isblk() or info.isfifo():
         exam.findings.append(_finding("archive-special-file", where, "is a device or FIFO node"))
         return
-    if not info.isfile() or _too_big(config, exam, where, info.size, info.size):
+    # tarfile reads (and extracts) a member of a type it does not know as a regular file
+    readable = info.isfile() or info.type not in tarfile.SUPPORTED_TYPES
+    if not readable or _too_big(config, exam, where, info.size, info.size):
         return
     fh = tf.extractfile(info)
     if fh is None:

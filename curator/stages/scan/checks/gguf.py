@@ -28,15 +28,21 @@ def read_gguf(fh: BinaryIO, size: int) -> tuple[dict[str, str], list[str]]:
     if version not in (2, 3):
         raise GGUFUnreadable(f"GGUF version {version} is not supported by the check")
     tensors, kvs = reader.u64(), reader.u64()
-    problems = []
+    problems: list[str] = []
     if kvs > MAX_KV:
         raise GGUFUnreadable(f"header claims {kvs} metadata entries")
     kept: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for _ in range(kvs):
         key = reader.string(limit=1 << 16)
         vtype = reader.u32()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 2:
+            problems.append(f"metadata key {key!r} appears more than once: readers disagree on which "
+                            "value wins (llama.cpp's lookup takes the first, a dict the last)")
         if key.startswith("tokenizer.chat_template") and vtype == STRING:
-            kept[key] = reader.string(limit=16 << 20)
+            # every copy is checked: which one a loader renders depends on the loader
+            kept[key if seen[key] == 1 else f"{key} (copy {seen[key]})"] = reader.string(limit=16 << 20)
         else:
             reader.skip_value(vtype)
     if tensors > size // 16:

@@ -6,6 +6,7 @@ attribute are JSON; HDF5 is opened by libhdf5 in a child process, never in curat
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -18,13 +19,29 @@ from curator.stages.scan.rules import GlobalRules
 
 KERAS_MODULES = ("keras", "tf_keras", "tensorflow.keras", "keras_hub", "keras_nlp", "keras_cv")
 _READ_H5 = (
-    "import h5py, json, sys\n"
+    "import base64, h5py, json, sys\n"
+    "import numpy as np\n"
     "with h5py.File(sys.argv[1], 'r') as f:\n"
     "    out = {}\n"
     "    for k in ('model_config', 'training_config', 'keras_version', 'backend'):\n"
     "        if k in f.attrs:\n"
     "            v = f.attrs[k]\n"
     "            out[k] = v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v)\n"
+    # PyTables (pandas.read_hdf) unpickles any string attribute that ends with '.'
+    "    dotted, budget = [], [16 << 20]\n"
+    "    def look(name, obj):\n"
+    "        for k in obj.attrs:\n"
+    "            try:\n"
+    "                v = obj.attrs[k]\n"
+    "            except Exception:\n"
+    "                continue\n"
+    "            v = v.encode('utf-8', 'surrogateescape') if isinstance(v, str) else v\n"
+    "            if isinstance(v, (bytes, np.bytes_)) and bytes(v).endswith(b'.') and budget[0] > 0:\n"
+    "                budget[0] -= len(v)\n"
+    "                dotted.append([name, k, base64.b64encode(bytes(v)).decode()])\n"
+    "    look('', f)\n"
+    "    f.visititems(look)\n"
+    "    out['dotted_attributes'] = dotted\n"
     "    json.dump(out, sys.stdout)\n"
 )
 
@@ -72,6 +89,12 @@ def check_keras_config(doc: object, rules: GlobalRules, where: str) -> list[Find
             findings.append(Finding(Severity.HIGH, "keras-lambda-layer",
                                     f"{where}: Lambda layer {name!r} carries Python bytecode that runs "
                                     "when the model is loaded without safe_mode"))
+        elif cls == "__lambda__" or node.get("function_type") == "lambda":
+            # any object a config takes a function for (an activation, a loss, an initializer) can be a
+            # marshalled lambda: Keras turns it back into code wherever it appears
+            findings.append(Finding(Severity.HIGH, "keras-lambda-layer",
+                                    f"{where}: config holds a serialized lambda (Python bytecode) that "
+                                    "runs when the model is loaded without safe_mode"))
         module = node.get("module")
         if not isinstance(module, str) or not isinstance(cls, str):
             continue
@@ -115,11 +138,13 @@ def looks_like_keras(doc: object) -> bool:
     return isinstance(doc, dict) and "class_name" in doc and isinstance(doc.get("config"), dict)
 
 
-def read_h5_model_config(path: Path, timeout: float) -> Any:
-    """The parsed ``model_config`` attribute of a Keras HDF5 file, or None if it has none.
+def read_h5_model_config(path: Path, timeout: float) -> tuple[Any, list[tuple[str, bytes]]]:
+    """The parsed ``model_config`` attribute of a Keras HDF5 file (None if it has none), and every
+    string attribute ending in ``.`` (``object/attribute``, bytes): PyTables, under ``pandas.read_hdf``,
+    unpickles those when it reads them.
 
     A ``training_config`` (losses, metrics, optimizer: objects the loader deserializes too) is
-    returned inside it under ``__training_config__``.
+    returned inside the config under ``__training_config__``.
     """
     try:
         done = subprocess.run([sys.executable, "-c", _READ_H5, str(path)], capture_output=True,
@@ -130,16 +155,18 @@ def read_h5_model_config(path: Path, timeout: float) -> Any:
         tail = (done.stderr.strip().splitlines() or ["no error output"])[-1]
         raise KerasUnreadable(f"libhdf5 could not open it ({tail[:200]})")
     attrs = json.loads(done.stdout or "{}")
+    dotted = [(f"/{obj}/{key}" if obj else f"/{key}", base64.b64decode(value))
+              for obj, key, value in attrs.get("dotted_attributes", [])]
     raw = attrs.get("model_config")
     if raw is None:
-        return None
+        return None, dotted
     try:
         config = json.loads(raw)
         if attrs.get("training_config") and isinstance(config, dict):
             config["__training_config__"] = json.loads(attrs["training_config"])
     except ValueError as exc:
         raise KerasUnreadable(f"model_config or training_config attribute is not JSON ({exc})") from exc
-    return config
+    return config, dotted
 
 
 def _dicts(doc: object) -> Iterator[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -53,10 +54,26 @@ def read_npy_header(fh: BinaryIO, size: int) -> NpyHeader:
     return NpyHeader(start + length, _has_objects(header["descr"]), shape, repr(header["descr"]))
 
 
+#: dtype strings of plain values (numbers, bytes, text, dates): anything else either holds objects
+#: or is not understood; NumPy also accepts names ("object", "float32") and (dtype, shape) tuples
+_PLAIN = re.compile(r"([biufcSUVa?]\d*|[mM]8(\[\d*[a-zA-Z]+\])?"
+                    r"|(bool|int|uint|float|complex|str|bytes|void|datetime64|timedelta64)\d*(\[\d*[a-zA-Z]+\])?)")
+
+
 def _has_objects(descr: object) -> bool:
-    """``'|O'``, or a structured dtype ``[(name, dtype[, shape]), ...]`` with an object field."""
+    """True for an object dtype however it is spelled: ``'|O'``, ``'object'``, a ``(dtype, shape)``
+    subarray of objects, a structured dtype ``[(name, dtype[, shape]), ...]`` with an object field.
+    A descr that is none of the plain forms is not understood (unscanned, never clean)."""
     if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list):
-        return any(isinstance(f, tuple) and len(f) >= 2 and _has_objects(f[1]) for f in descr)
-    return False
+        base = descr.lstrip("<>|=")
+        if base.startswith("O") or base.lower().startswith("object"):
+            return True
+        if _PLAIN.fullmatch(base):
+            return False
+    elif isinstance(descr, tuple) and len(descr) == 2:
+        return _has_objects(descr[0])
+    elif isinstance(descr, list):
+        fields = [f for f in descr if isinstance(f, tuple) and len(f) in (2, 3)]
+        if len(fields) == len(descr):
+            return any(_has_objects(f[1]) for f in fields)
+    raise NpyUnreadable(f"dtype {descr!r} is not one the check understands")

@@ -39,8 +39,31 @@ def _invoke(walk: Walk, target: object, how: str, offset: int, args: object = No
         gadget = CALL_GADGETS.get(target.dotted)
         if gadget and isinstance(args, tuple):
             _gadget_args(walk, gadget, args, offset)
+        if how == "new":
+            _hand(target, args)
     else:
         walk.computed_calls.append(offset)
+
+
+def _hand(cls: object, value: object, depth: int = 0) -> None:
+    """The globals in a constructor's arguments (or an object's state) are the object's to call.
+
+    Objects inside are not followed into their own class: an instance is handed, not its class.
+    """
+    if depth > 8:
+        return
+    if isinstance(value, Global):
+        value.handed_to.append(cls)
+        return
+    children: list[Any] = []
+    if isinstance(value, (tuple, list)):
+        children = list(value)
+    elif isinstance(value, DictVal):
+        children = [v for pair in value.items for v in pair]
+    elif isinstance(value, Made):
+        children = [value.args, value.state, *value.items]
+    for child in children:
+        _hand(cls, child, depth + 1)
 
 
 def _gadget_args(walk: Walk, gadget: tuple[tuple[int, str], ...], args: tuple[Any, ...], offset: int) -> None:
@@ -54,6 +77,8 @@ def _gadget_args(walk: Walk, gadget: tuple[tuple[int, str], ...], args: tuple[An
                 ref.uses.add("call")
         elif isinstance(arg, Global):
             arg.uses.add(use)
+            if use == "new" and position == 0:  # copyreg.__newobj__(cls, *args): cls.__new__(cls, *args)
+                _hand(arg, args[1:])
         elif use == "call" and isinstance(arg, Made):
             walk.computed_calls.append(offset)
 
@@ -195,6 +220,8 @@ def apply(s: StreamState, name: str, arg: Any, offset: int, fh: BinaryIO, size: 
             _hooks_in_state(state)
             if isinstance(target.by, Global):
                 target.by.uses.add("build")
+                if target.by.module != "__main__":  # a library class may call what its state holds;
+                    _hand(target.by, state)         # the loading script's own classes are its author's
                 if (target.by.module, target.by.name) in JOBLIB_WRAPPERS:
                     _skip_joblib_array(s, target, offset, fh, size)
     elif name in ("PERSID", "BINPERSID"):

@@ -29,6 +29,9 @@ class Global:
     offset: int
     opcode: str
     uses: set[str] = field(default_factory=set)  # call | new | build | ext
+    #: what it is handed to as a constructor argument: a class that keeps a callable may call it
+    #: (``itertools.starmap(f, ...)``, ``map``, ``filter``) once anything iterates the object
+    handed_to: list[object] = field(default_factory=list)
 
     @property
     def dotted(self) -> str:

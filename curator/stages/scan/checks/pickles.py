@@ -23,7 +23,8 @@ def judge_pickle(walk: Walk, rules: GlobalRules, where: str) -> list[Finding]:
             grouped[(verdict[0], verdict[1], ref.dotted)].append(ref)
     findings = []
     for (severity, code, dotted), refs in sorted(grouped.items(), key=lambda i: (-i[0][0].rank, i[0][2])):
-        uses = sorted(set().union(*(r.uses for r in refs))) or ["import"]
+        handed = {"handed to a constructor"} if any(r.handed_to for r in refs) else set()
+        uses = sorted(set().union(*(r.uses for r in refs)) | handed) or ["import"]
         findings.append(Finding(severity, code, f"{where}: {_TEXT[code]} {dotted} "
                                 f"({', '.join(uses)}; first at byte {refs[0].offset}, {len(refs)}x)"))
     if walk.computed_calls:
@@ -60,7 +61,8 @@ def _grade(ref: Global, rules: GlobalRules) -> tuple[Severity, str] | None:
         return Severity.HIGH, "pickle-dotted-global"
     if rules.is_safe(ref.module, ref.name):
         return None
-    if "call" in ref.uses:
+    if "call" in ref.uses or any(not (isinstance(cls, Global) and rules.is_safe(cls.module, cls.name))
+                                 for cls in ref.handed_to):
         return Severity.HIGH, "pickle-unknown-call"
     if ref.uses & {"new", "build"}:
         return Severity.MEDIUM, "pickle-unknown-class"

@@ -7,6 +7,10 @@ rendered; what it reaches for is judged on the syntax tree.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import re
+import string
 from types import ModuleType
 from typing import Any
 
@@ -67,9 +71,8 @@ def _judge(node: Any, nodes: ModuleType, assigned: set[str]) -> tuple[Severity, 
     return None
 
 
-#: filters that look attributes up by a (dotted) name: the position or keyword the name is given in
-ATTRIBUTE_FILTERS = {"selectattr": 0, "rejectattr": 0, "groupby": 0, "map": "attribute", "sort": "attribute",
-                     "sum": "attribute", "unique": "attribute", "min": "attribute", "max": "attribute"}
+#: filters that take attribute names through ``*args`` (their signature does not name the parameter)
+STAR_ATTRIBUTE_FILTERS = {"selectattr", "rejectattr"}
 #: filters whose result is a number or a boolean: never a name
 NUMERIC_FILTERS = {"length", "count", "int", "float", "abs", "round", "wordcount"}
 
@@ -82,16 +85,23 @@ def _judge_lookup(node: Any, nodes: ModuleType, built: _Built) -> tuple[Severity
         if built.computed(node.arg):
             return Severity.HIGH, "looks up an item or attribute by a name built at run time"
         return None
-    if not isinstance(node, nodes.Filter) or node.name not in ATTRIBUTE_FILTERS:
+    if (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr)
+            and node.node.attr in ("format", "format_map")):
+        return _judge_format(node.node.node, nodes, built)
+    if not isinstance(node, nodes.Filter):
         return None
     if node.name == "map" and node.args and not (isinstance(node.args[0], nodes.Const)
                                                  and node.args[0].value != "attr"):
         return Severity.HIGH, "maps the attr filter (or a filter chosen at run time) over values"
-    where = ATTRIBUTE_FILTERS[node.name]
-    if isinstance(where, int):
-        arg = node.args[where] if len(node.args) > where else None
-    else:
-        arg = next((k.value for k in node.kwargs if k.key == where), None)
+    where = _attribute_parameter(node.name)
+    if where is None:
+        return None
+    if node.dyn_args is not None or node.dyn_kwargs is not None:
+        return Severity.HIGH, f"{node.name} filter takes its arguments from a * or ** expansion"
+    position, keyword = where
+    arg = node.args[position] if position is not None and len(node.args) > position else None
+    if arg is None and keyword is not None:
+        arg = next((k.value for k in node.kwargs if k.key == keyword), None)
     if arg is None:
         return None
     if isinstance(arg, nodes.Const):
@@ -102,6 +112,32 @@ def _judge_lookup(node: Any, nodes: ModuleType, built: _Built) -> tuple[Severity
         return None
     if built.computed(arg):
         return Severity.HIGH, f"{node.name} filter looks up an attribute by a name built at run time"
+    return None
+
+
+@functools.cache
+def _attribute_parameter(name: str) -> tuple[int | None, str | None] | None:
+    """Where filter ``name`` takes the attribute (dotted path) it looks up: (position among the
+    template's arguments, keyword), read from the engine's own filter signature so that every
+    filter taking an ``attribute`` (sort, join, groupby, min, unique, ...) is covered, by
+    keyword and by position; None if it takes none."""
+    from jinja2.filters import FILTERS
+
+    if name in STAR_ATTRIBUTE_FILTERS:
+        return 0, None
+    func = FILTERS.get(name)
+    if func is None:
+        return None
+    params = list(inspect.signature(func).parameters.values())
+    if getattr(func, "jinja_pass_arg", None) is not None:
+        params = params[1:]  # the environment / context the engine passes itself
+    params = params[1:]  # the value being filtered
+    if name == "map":
+        return None, "attribute"
+    for index, param in enumerate(params):
+        if param.name == "attribute":
+            positional = param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+            return (index if positional else None), "attribute"
     return None
 
 
@@ -188,6 +224,43 @@ def _judge_name(name: str, what: str) -> tuple[Severity, str] | None:
         return Severity.CRITICAL, f"{what} {name!r}"
     if name in ("format", "format_map"):
         return Severity.MEDIUM, f"{what} {name!r} (str.format can walk attributes)"
+    return None
+
+
+def _judge_format(receiver: Any, nodes: ModuleType, built: _Built) -> tuple[Severity, str] | None:
+    """The format string of ``receiver.format(...)``: a constant (or a name set to constants) is
+    judged field by field; one put together at run time could name any attribute."""
+    values = built.bindings.get(receiver.name, []) if isinstance(receiver, nodes.Name) else [receiver]
+    for value in values:
+        spec = _constant(value, nodes)
+        if isinstance(spec, str):
+            problem = _judge_format_fields(spec)
+            if problem is not None:
+                return problem
+        elif built.computed(value):
+            return Severity.HIGH, "calls str.format with a format string built at run time"
+    return None
+
+
+def _judge_format_fields(spec: str, depth: int = 0) -> tuple[Severity, str] | None:
+    """``"{0.__init__.__globals__[os].environ}".format(x)``: str.format walks attributes and items
+    named in its replacement fields (an unsandboxed engine lets it read any secret in reach)."""
+    try:
+        parsed = list(string.Formatter().parse(spec))
+    except ValueError:
+        return None  # the engine's str.format raises on it too
+    for _, field_name, format_spec, _ in parsed:
+        if field_name:
+            # "0.attr[key].attr": what follows the argument, as str.format splits it
+            parts = [a or k for a, k in re.findall(r"\.([^.\[]*)|\[([^\]]*)\]", field_name)]
+            for part in parts:
+                problem = _judge_name(part, "formats a field that reaches")
+                if problem is not None and problem[0] == Severity.CRITICAL:
+                    return problem
+        if format_spec and depth < 2:
+            problem = _judge_format_fields(format_spec, depth + 1)
+            if problem is not None:
+                return problem
     return None
 
 
