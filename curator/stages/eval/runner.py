@@ -18,14 +18,12 @@ import json
 import math
 import os
 import queue
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -240,10 +238,11 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     # -P: the working folder never shadows a module the child imports
     argv, sandbox_fds = sandbox.command(
         [sys.executable, "-P", "-m", CHILD_MODULE, str(spec_path), str(write_fd)])
+    argv = _file_size_cap(limits.max_disk_mb) + argv
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=err, stderr=err, env=env,
                                 cwd=str(run_dir / SCRATCH), pass_fds=(write_fd, *sandbox_fds),
-                                start_new_session=True, preexec_fn=_file_size_cap(limits.max_disk_mb))
+                                start_new_session=True)
     except BaseException:
         err.close()
         raise
@@ -275,17 +274,18 @@ def run_child(spec: dict[str, Any], run_dir: Path, env: dict[str, str], progress
     return outcome
 
 
-def _file_size_cap(max_mb: float | None) -> Callable[[], None] | None:
-    """RLIMIT_FSIZE for the child and all it starts: no one file it writes outgrows the disk cap
-    (the write fails with EFBIG; Python ignores SIGXFSZ). Many files are ``written_mb``'s job."""
+def _file_size_cap(max_mb: float | None) -> list[str]:
+    """RLIMIT_FSIZE for the child and all it starts, set by util-linux's ``prlimit`` before the
+    sandbox starts (no ``preexec_fn``: forking with one is unsafe from the TUI's threads): no one
+    file it writes outgrows the disk cap (the write fails with EFBIG; Python ignores SIGXFSZ).
+    Many files are ``written_mb``'s job."""
     if not max_mb:
-        return None
+        return []
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise FileNotFoundError("prlimit (util-linux) caps the eval child's file sizes: install util-linux")
     cap = int(max_mb * (1 << 20))
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
-
-    return apply
+    return [prlimit, f"--fsize={cap}:{cap}", "--"]
 
 
 def written_mb(folders: tuple[Path, ...], max_entries: int = 1_000_000) -> float:
