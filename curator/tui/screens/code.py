@@ -71,11 +71,7 @@ def read_code(files_dir: Path, rel: str) -> Syntax | Text:
 class CodeScreen(Screen[None]):
     """Custom-code files on the left; the selected one's summary and text on the right."""
 
-    DEFAULT_CSS = """
-    CodeScreen #code-files { width: 32; }
-    CodeScreen #code-view { padding: 0 1; }
-    CodeScreen #code-summary { margin-bottom: 1; }
-    """
+    CSS_PATH = "code.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, files_dir: Path, entries: list[dict[str, Any]], selected: str | None = None) -> None:

@@ -1,8 +1,6 @@
 """The decision screen: recommendation and why, blocking findings, waivers, rationale,
-then sign (and push) in a thread worker with a progress bar.
-
-Wiring: push ``DecisionScreen(session, review_id)`` from the review screen (e.g. a ``d``
-binding); it dismisses with the ``DecisionOutcome`` (or None if the curator backed out).
+then sign (and push) in a thread worker with a progress bar. It dismisses with the
+``DecisionOutcome`` (or None if the curator backed out).
 """
 
 from __future__ import annotations
@@ -52,21 +50,7 @@ class Decided(Message):
 class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
     """Decide one review: approve (with waivers and conditions) or reject, with a rationale."""
 
-    DEFAULT_CSS = """
-    DecisionScreen #decision-body { height: 1fr; padding: 0 1; }
-    DecisionScreen .section { margin-top: 1; text-style: bold; }
-    DecisionScreen #rationale { height: 6; }
-    DecisionScreen #buttons { height: auto; margin-top: 1; }
-    DecisionScreen #buttons Button { margin-right: 2; }
-    DecisionScreen #push-progress { display: none; }
-    DecisionScreen.working #push-progress { display: block; }
-    DecisionScreen .stale { color: $warning; }
-    DecisionScreen #after { height: auto; display: none; }
-    DecisionScreen.approved #after { display: block; }
-    DecisionScreen #retry-push, DecisionScreen #rollback-box { display: none; height: auto; }
-    DecisionScreen.unpushed #retry-push { display: block; }
-    DecisionScreen.swapped #rollback-box { display: block; }
-    """
+    CSS_PATH = "decision.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, session: Session, review_id: str) -> None:

@@ -109,11 +109,7 @@ def eval_table(rows: list[dict[str, Any]]) -> RenderableType:
 class DiffScreen(Screen[None]):
     """Read-only: what changed between two revisions. Escape goes back."""
 
-    DEFAULT_CSS = """
-    DiffScreen #diff-body { padding: 0 1; }
-    DiffScreen .section { margin-top: 1; text-style: bold; }
-    DiffScreen #diff-highlights { color: $error; text-style: bold; }
-    """
+    CSS_PATH = "diff.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, doc: dict[str, Any]) -> None:

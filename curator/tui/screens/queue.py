@@ -17,7 +17,7 @@ from textual.worker import Worker
 
 from curator.review.session import Session
 from curator.tui.items import Preparation, QueueItem
-from curator.tui.messages import OpenReview
+from curator.tui.messages import OpenReview, OpenScreen
 from curator.tui.screens.error import WorkerErrors
 from curator.tui.screens.queue_rows import UNPUSHED, QueueRow, queue_rows
 
@@ -130,16 +130,10 @@ class QueueScreen(WorkerErrors, Screen[None]):
         self.action_refresh()
 
     def action_inventory(self) -> None:
-        from curator.tui.screens.inventory import InventoryScreen
-
-        self.app.push_screen(InventoryScreen(self.session))
+        self.post_message(OpenScreen("inventory"))
 
     def action_quarterly(self) -> None:
-        from curator.tui.screens.quarterly import QuarterlyScreen
-
-        screen = QuarterlyScreen(self.session)
-        self.app.background_jobs.append((screen.cancel, screen.idle))  # type: ignore[attr-defined]
-        self.app.push_screen(screen)
+        self.post_message(OpenScreen("quarterly"))
 
     def action_refresh(self) -> None:
         """Re-read the ledger: states change as reviews run."""

@@ -64,15 +64,6 @@ def severity_style(severity: str) -> str:
 class ScanPanel(EvidencePanel):
     """Counts and scanner runs; a files table with one column per scanner; a tree for one file."""
 
-    DEFAULT_CSS = """
-    ScanPanel #scan-tree {
-        height: auto;
-        max-height: 30;
-        margin-top: 1;
-        background: $surface;
-    }
-    """
-
     def compose(self) -> ComposeResult:
         evidence = self.result.evidence
         yield Static(self.headline(), classes="headline")
