@@ -124,4 +124,4 @@ def open_code(screen: Screen[Any], session: Session, review: Review | None, scan
     if review is None or not entries:
         screen.notify("No custom code found (or the scan has not run).", severity="warning")
         return
-    screen.app.push_screen(CodeScreen(session.context(review).files_dir, entries))
+    screen.app.push_screen(CodeScreen(session.files_dir(review.id), entries))

@@ -22,9 +22,10 @@ from textual.worker import Worker
 
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
+from curator.decision.history import ApprovedModel
 from curator.decision.swap import SwapRequest, swap_target
 from curator.review.session import Session
-from curator.review.staleness import stale_stages
+from curator.review.staleness import Stale, stale_stages
 from curator.tui.deploy import GateResult
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
 from curator.tui.screens.error import WorkerErrors
@@ -45,6 +46,24 @@ class Decided(Message):
     """The decision is signed and recorded (and pushed, if it was the final approval)."""
 
     outcome: DecisionOutcome
+    #: the review assessed again, now that the ledger holds the decision
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class DecisionBasis:
+    """What the decision screen shows of a review: ledger reads, so a worker builds it."""
+
+    assessment: Assessment
+    #: the inventory model an approval would replace (a swap), if any
+    replaces: ApprovedModel | None
+    stale: list[Stale]
+
+    @classmethod
+    def read(cls, session: Session, review_id: str) -> DecisionBasis:
+        assessment = assess(session, review_id)
+        return cls(assessment, swap_target(session, assessment),
+                   stale_stages(assessment.results, session.policy.directory, session.ledger, review_id))
 
 
 class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
@@ -52,15 +71,16 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     CSS_PATH = "decision.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    ERROR_TITLES: ClassVar[dict[str, str]] = {"state": "Cannot read the ledger",
+                                               "forget": "The stale results were not forgotten"}
 
-    def __init__(self, session: Session, review_id: str) -> None:
+    def __init__(self, session: Session, basis: DecisionBasis) -> None:
         super().__init__()
         self.session = session
-        self.review_id = review_id
-        self.assessment: Assessment = assess(session, review_id)
-        self.replaces = swap_target(session, self.assessment)
-        self.stale = stale_stages(self.assessment.results, session.policy.directory, session.ledger,
-                                  review_id)
+        self.assessment = basis.assessment
+        self.review_id = basis.assessment.review.id
+        self.replaces = basis.replaces
+        self.stale = basis.stale
         #: stages the curator asked to run again (the review screen runs them once this closes)
         self.rerun: list[str] = []
         self.outcome: DecisionOutcome | None = None
@@ -119,18 +139,27 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._show_state()
+        self.read_state()
 
-    def _show_state(self) -> None:
-        """Approved, pushed or not: what comes after the decision (gate, retry, rollback)."""
-        decisions = self.session.ledger.events(self.review_id, kind="decision")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="state")
+    def read_state(self) -> None:
+        """Approved, pushed or not, as the ledger says: what comes after the decision."""
+        ledger = self.session.ledger
+        decisions = ledger.events(self.review_id, kind="decision")
         approved = bool(decisions) and decisions[-1]["payload"].get("final") == "approved"
-        pushed = self.session.ledger.events(self.review_id, kind="pushed")
+        pushed = ledger.events(self.review_id, kind="pushed")
+        pushed_ref = str(pushed[-1]["payload"]["ref"]) if pushed else None
+        self.app.call_from_thread(self._show_state, approved, pushed_ref)
+
+    def _show_state(self, approved: bool, pushed_ref: str | None) -> None:
+        """The gate, the retry or the rollback, whichever applies now."""
+        if not self.is_attached:  # the curator went back while the ledger was read
+            return
         self.set_class(approved, "approved")
-        self.set_class(approved and not pushed, "unpushed")
-        if approved and pushed and not self.gate_started:
+        self.set_class(approved and pushed_ref is None, "unpushed")
+        if approved and pushed_ref is not None and not self.gate_started:
             self.gate_started = True
-            self.check_gate(str(pushed[-1]["payload"]["ref"]))
+            self.check_gate(pushed_ref)
 
     def _headline(self) -> Text:
         a = self.assessment
@@ -184,10 +213,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         elif event.button.id == "retry-push":
             self.retry_push()
         elif event.button.id == "rerun-stale":
-            self.rerun = [s.stage for s in self.stale]
-            for stage in self.rerun:  # forgotten (the ledger records it), so the run does them again
-                self.session.ledger.discard_result(self.review_id, stage)
-            self.dismiss(None)
+            self.forget_stale([s.stage for s in self.stale])
         elif event.button.id == "rollback":
             self.roll_back(self.query_one("#rollback-rationale", Input).value)
 
@@ -209,6 +235,17 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
         self.app.push_screen(KeyFormScreen(keys_dir, getattr(self.app, "after_key_created", None)), after)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="forget")
+    def forget_stale(self, stages: list[str]) -> None:
+        """Forget the stale results (the ledger records it), so the review screen's run does them again."""
+        for stage in stages:
+            self.session.ledger.discard_result(self.review_id, stage)
+        self.app.call_from_thread(self._rerun, stages)
+
+    def _rerun(self, stages: list[str]) -> None:
+        self.rerun = stages
+        self.dismiss(None)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def sign(self, request: DecisionRequest) -> None:
         """Load the key, sign, record, and push: blocking work, off the UI thread."""
@@ -221,9 +258,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
             # a rejection is a signed state change too (a later rejection wins over an approval)
             registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             outcome = decide(self.session, request, signer, registry, self._advance)
+            assessment = assess(self.session, self.review_id)
         finally:
             self.app.call_from_thread(self._working, False)
-        self.post_message(Decided(outcome))
+        self.post_message(Decided(outcome, assessment))
 
     def _advance(self, n: int) -> None:
         with self._lock:
@@ -243,7 +281,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def on_decided(self, message: Decided) -> None:
         self.outcome = message.outcome
-        self.assessment = assess(self.session, self.review_id)
+        self.assessment = message.assessment
         self.query_one("#decision-head", Static).update(self._headline())
         for button in self.query("#approve, #reject").results(Button):
             button.disabled = self.assessment.review.state != "open"
@@ -251,7 +289,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.query_one("#decision-status", Static).update(Text(
             f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}", style="bold"))
         self.set_class(self.replaces is not None and message.outcome.ref is not None, "swapped")
-        self._show_state()
+        self.read_state()
 
     # -- after an approval: the deploy gate, a push retried, a rollback ---------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="gate")
@@ -292,7 +330,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def _pushed_now(self, ref: str) -> None:
         self.query_one("#decision-status", Static).update(text(f"pushed {ref}", "bold"))
-        self._show_state()
+        self.read_state()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def roll_back(self, rationale: str) -> None:
@@ -318,8 +356,8 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     async def worker_failed(self, worker: Worker[object], message: str) -> str | None:
         if worker.group not in ("decision", "gate"):
-            return None
-        self._show_state()
+            return await super().worker_failed(worker, message)
+        self.read_state()
         recorded = "retry with 'curator push" in message
         return "Decision recorded, push failed" if recorded else "The decision was not recorded"
 
