@@ -90,7 +90,8 @@ async def capture(home: Path, out: Path, port: int, models: Path) -> list[Path]:
             await show_stage(pilot, screen, "eval")
             await shot("review-eval.svg")
             await pilot.press("d")
-            await until(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+            await until(pilot, lambda: isinstance(app.screen, DecisionScreen)
+                        and app.screen.query("#approve"), "the decision screen")
             decision = app.screen
             rationale = "signed by Acme Labs' release signer; scans clean"
             decision.query_one("#rationale", TextArea).text = rationale
@@ -139,6 +140,8 @@ async def open_entry(pilot: Any, row: int) -> Any:
     """Highlight queue row ``row``, press Enter, wait for its review to open."""
     from curator.tui.screens.review import ReviewScreen
 
+    # a worker reads the queue's rows from the ledger
+    await until(pilot, lambda: pilot.app.screen.reads > 0, "the queue's rows")
     table = pilot.app.screen.query_one("#queue")
     table.move_cursor(row=row)
     await pilot.press("enter")

@@ -55,12 +55,12 @@ def inventory(
     from curator.review.session import Session
 
     ws = workspace()
-    session = Session.open(ws)
     if tui:
-        from curator.tui.screens.inventory import run_inventory_app
+        from curator.tui.app import make_app
 
-        run_inventory_app(session, registry)  # closes the session on exit
+        make_app(ws, start="inventory", registry=registry).run()
         return
+    session = Session.open(ws)
     try:
         found = load_inventory(session, registry)
     finally:

@@ -51,19 +51,19 @@ def quarterly(
     flag age, expired waivers, retired base models and upstream changes. Exit 1 if any model failed."""
     if ctx.invoked_subcommand is not None:
         return
-    from curator.review.session import Session
-
     ws = workspace()
-    session = Session.open(ws)
     if not headless and not as_json:
-        from curator.tui.screens.quarterly import run_quarterly_app
+        from curator.tui.app import make_app
 
-        run_quarterly_app(session, registry, upstream=not no_upstream)  # closes the session on exit
+        make_app(ws, start="quarterly", registry=registry, upstream=not no_upstream).run()
         return
     from curator.decision.rules import DecisionRules
     from curator.decision.signed_state import trusted_state
     from curator.quarterly.run import run_quarterly
     from curator.registry import open_registry
+    from curator.review.session import Session
+
+    session = Session.open(ws)
 
     try:
         target = open_registry(ws.registry_dir, session.policy, registry)

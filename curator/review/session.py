@@ -122,11 +122,15 @@ class Session:
                 return review
         return None
 
+    def files_dir(self, review_id: str) -> Path:
+        """Where a review's pinned files are: a local folder's too (fetch copies it here, so later
+        stages read the pinned bytes)."""
+        return self.workspace.review_dir(review_id) / "files"
+
     def context(self, review: Review) -> ReviewContext:
         c = review.candidate
         work_dir = self.workspace.review_dir(review.id)
-        # a local folder too: fetch copies it here, so later stages read the pinned bytes
-        return ReviewContext(review_id=review.id, candidate=c, files_dir=work_dir / "files",
+        return ReviewContext(review_id=review.id, candidate=c, files_dir=self.files_dir(review.id),
                              work_dir=work_dir, policy=self.policy, ledger=self.ledger,
                              standings=standings(self.ledger))
 

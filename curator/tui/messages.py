@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
@@ -59,3 +60,10 @@ class OpenReview(Message):
 
     candidate: Candidate | None = None
     review: Review | None = None
+
+
+@dataclass
+class OpenScreen(Message):
+    """Asks the app to show the inventory or the quarterly review (keys i and Q on the queue)."""
+
+    name: Literal["quarterly", "inventory"]

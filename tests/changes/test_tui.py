@@ -16,13 +16,12 @@ from curator.registry import open_registry
 from curator.review.session import parse_target
 from curator.tui.app import make_app
 from curator.tui.screens.code import CodeScreen
-from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.diff import DiffScreen
 from curator.tui.screens.error import ErrorScreen
 from tests.changes.helpers import checklists, revision
 from tests.changes.test_custom_code import evil_repo
 from tests.decision.helpers import curator, open_session, reviewed
-from tests.tui.support import run_and_wait, wait_until
+from tests.tui.support import run_and_wait, wait_decision, wait_until
 
 SIZE = (120, 40)
 
@@ -77,9 +76,8 @@ async def test_v_shows_the_diff_and_d_approves_the_swap(tmp_path: Path,
         assert screen.doc["a"]["review_id"] == old.id
         await pilot.press("escape")
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
-        decision = app.screen
-        assert isinstance(decision, DecisionScreen) and decision.replaces is not None
+        decision = await wait_decision(pilot)
+        assert decision.replaces is not None
         decision.query_one("#rationale", TextArea).text = "retrained weights"
         await pilot.click("#approve")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="the refusal")

@@ -15,7 +15,7 @@ from textual.widgets import Input, Static, TextArea
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
-from curator.tui.screens.decision import DecisionScreen
+from curator.tui.screens.decision import DecisionBasis, DecisionScreen
 from curator.tui.screens.error import ErrorScreen
 from tests.decision.helpers import (
     curator,
@@ -33,7 +33,7 @@ class DecisionApp(App[None]):
         self.session, self.review_id = session, review_id
 
     def on_mount(self) -> None:
-        self.push_screen(DecisionScreen(self.session, self.review_id))
+        self.push_screen(DecisionScreen(self.session, DecisionBasis.read(self.session, self.review_id)))
 
 
 async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 30) -> None:

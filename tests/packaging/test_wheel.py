@@ -85,7 +85,9 @@ def test_the_wheel_carries_the_policy_and_the_stylesheets(installed: tuple[Path,
                  "sigstore-trust-config.json", "evals/claim-map.yaml", "evals/tasks/curator_basics.yaml",
                  "evals/data/basics.jsonl"):
         assert (policy / name).is_file(), name
-    assert list((module.parent / "tui").rglob("*.tcss"))
+    shipped = {path.relative_to(module.parent) for path in (module.parent / "tui").rglob("*.tcss")}
+    styles = {path.relative_to(REPO / "curator") for path in (REPO / "curator" / "tui").rglob("*.tcss")}
+    assert styles and shipped == styles
 
 
 def test_scan_and_a_headless_review_run_with_the_packaged_policy(installed: tuple[Path, Path],

@@ -9,6 +9,8 @@ from typing import Any
 from textual import events
 from textual.pilot import Pilot
 
+from curator.tui.screens.decision import DecisionScreen
+from curator.tui.screens.queue import QueueScreen
 from curator.tui.screens.review import ReviewScreen
 from curator.tui.widgets.evidence.fetch import FilesTable
 
@@ -21,6 +23,24 @@ async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.05)
+
+
+async def wait_queue(pilot: Pilot[Any]) -> QueueScreen:
+    """Wait until the queue is the screen and shows rows read from the ledger (a worker reads them)."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen) and pilot.app.screen.reads > 0,
+                     what="the queue's rows")
+    screen = pilot.app.screen
+    assert isinstance(screen, QueueScreen)
+    return screen
+
+
+async def wait_decision(pilot: Pilot[Any]) -> DecisionScreen:
+    """Wait for the decision screen a worker pushes (after reading the ledger), composed."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, DecisionScreen)
+                     and bool(pilot.app.screen.query("#approve")), what="the decision screen")
+    screen = pilot.app.screen
+    assert isinstance(screen, DecisionScreen)
+    return screen
 
 
 def review_screen(pilot: Pilot[Any]) -> ReviewScreen:

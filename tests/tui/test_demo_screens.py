@@ -25,10 +25,9 @@ from curator.registry.layout import LayoutRegistry
 from curator.review.session import Session
 from curator.tui.app import make_app
 from curator.tui.items import PreparationObserver, QueueItem
-from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.key_form import KeyFormScreen
 from curator.tui.screens.queue import QueueScreen
-from tests.tui.support import run_and_wait, wait_opened, wait_until
+from tests.tui.support import run_and_wait, wait_decision, wait_opened, wait_queue, wait_until
 from tests.tui.test_snapshots import SIZE, fixed_hub, fixed_queue, frozen, masked  # noqa: F401
 
 
@@ -90,17 +89,14 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         workspace: Workspace, decided: list[QueueItem]) -> None:
     app = make_app(workspace, queue=decided)
     async with app.run_test(size=SIZE) as pilot:
-        queue = app.screen
-        assert isinstance(queue, QueueScreen)
+        queue = await wait_queue(pilot)
         states = _states(queue)
         assert [s for s, _ in states] == ["approved", "rejected", "approved, not pushed"]
         assert states[2][1].startswith("push failed: ") and "dropped the upload" in states[2][1]
         await pilot.press("j", "j", "enter")
         await wait_opened(pilot)
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
-        decision = app.screen
-        assert isinstance(decision, DecisionScreen)
+        decision = await wait_decision(pilot)
         await wait_until(pilot, lambda: decision.has_class("unpushed"), what="the retry button")
         assert decision.review_id == queue.rows["queue:2"].review.id  # type: ignore[union-attr]
         decision.query_one("#retry-push", Button).press()
@@ -108,8 +104,8 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         await wait_until(pilot, lambda: "pushed" in str(status.render()), timeout=60, what="the push")
         assert not decision.has_class("unpushed")
         await pilot.press("escape", "escape")
-        await wait_until(pilot, lambda: app.screen is queue, what="the queue")
-        assert [s for s, _ in _states(queue)] == ["approved", "rejected", "approved"]
+        await wait_until(pilot, lambda: app.screen is queue and [s for s, _ in _states(queue)] == [
+            "approved", "rejected", "approved"], what="the queue, the push retried")
 
 
 def test_snapshot_queue_outcomes(snap_compare: Any, workspace: Workspace, decided: list[QueueItem]) -> None:
@@ -137,8 +133,7 @@ async def test_items_being_prepared_say_so_and_do_not_open(frozen: None, fixed_h
     queue = _preparing_queue(fixed_hub)
     app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
     async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
-        assert isinstance(screen, QueueScreen)
+        screen = await wait_queue(pilot)
         progress = screen.query_one("#queue-progress", Static)
         await wait_until(pilot, lambda: "converting" in str(progress.render()), what="the progress line")
         await wait_until(pilot, lambda: screen.rows["queue:0"].state.plain == "new", what="the first sample")
@@ -154,8 +149,7 @@ def test_snapshot_queue_preparing(snap_compare: Any, frozen: None, fixed_hub: Hu
     app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
 
     async def prepared_first(pilot: Pilot[Any]) -> None:
-        screen = pilot.app.screen
-        assert isinstance(screen, QueueScreen)
+        screen = await wait_queue(pilot)
         await wait_until(pilot, lambda: screen.rows["queue:0"].state.plain == "new"
                          and "converting" in str(screen.query_one("#queue-progress", Static).render()),
                          what="the first sample and the progress line")
@@ -202,10 +196,7 @@ async def test_stale_results_are_named_and_re_run_from_the_decision_screen(
         now = time.time()
         os.utime(checklists_dir() / "default.yaml", (now, now))  # the policy changed since
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen), what="the decision screen")
-        decision = app.screen
-        assert isinstance(decision, DecisionScreen)
-        await pilot.pause()
+        decision = await wait_decision(pilot)
         assert {s.stage for s in decision.stale} == set(ran)
         assert "policy" in str(decision.query_one("#stale", Static).render())
         before = review.runs_ended

@@ -23,8 +23,7 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.diff import DiffScreen
 from curator.tui.screens.key_form import KeyFormScreen
-from curator.tui.screens.queue import QueueScreen
-from tests.tui.support import wait_opened, wait_until
+from tests.tui.support import wait_decision, wait_opened, wait_queue, wait_until
 
 SIZE = (130, 45)
 
@@ -62,8 +61,7 @@ async def run_all(pilot: Any) -> Any:
 
 async def decide(pilot: Any, rationale: str, **fields: str) -> DecisionScreen:
     await pilot.press("d")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, DecisionScreen), what="the decision screen")
-    screen: DecisionScreen = pilot.app.screen
+    screen = await wait_decision(pilot)
     screen.query_one("#rationale", TextArea).text = rationale
     for name, value in fields.items():
         screen.query_one(f"#{name}", Input).value = value
@@ -85,14 +83,14 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
     ws, setup, hub = demo
     app = demo_app(ws, setup, hub)
     async with app.run_test(size=SIZE) as pilot:
-        queue = app.screen
-        assert isinstance(queue, QueueScreen)
         # the queue is there at once; the samples are signed and published in the background
+        queue = await wait_queue(pilot)
         assert queue.rows["queue:0"].state.plain == "preparing…"
         await wait_until(pilot, lambda: not queue.preparing, timeout=120, what="the samples")
         await pilot.pause()
         assert "demo ready" in plain(queue.query_one("#queue-progress", Static))
-        assert [r.state.plain for r in queue.rows.values()] == ["new"] * len(queue.rows)
+        await wait_until(pilot, lambda: {r.state.plain for r in queue.rows.values()} == {"new"},
+                         what="every sample ready in the queue")
 
         # 1. acme-labs' signed release v1.1: every stage, signature passed, publisher verified
         await pilot.press("enter")
@@ -125,8 +123,8 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         first = approved_models(app.session.ledger)[-1]
         await pilot.press("escape")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.screen is queue, what="the queue")
-        assert queue.rows["queue:0"].state.plain == "approved"
+        await wait_until(pilot, lambda: app.screen is queue
+                         and queue.rows["queue:0"].state.plain == "approved", what="the queue, v1.1 approved")
 
         # 4. the next revision (main = v1.2): diff against v1.1, approve as a swap, roll back
         await pilot.press("j", "enter")

@@ -15,7 +15,7 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.queue import QueueScreen
 from curator.tui.widgets.checklist import StageChecklist
-from tests.tui.support import files_table, run_and_wait, wait_opened, wait_until
+from tests.tui.support import files_table, run_and_wait, wait_opened, wait_queue, wait_until
 
 SIZE = (120, 40)
 WEIGHTS = "model.safetensors"
@@ -31,8 +31,7 @@ async def test_the_queue_lists_every_sample(workspace: Workspace, queue: list[Qu
                                             samples: list[Any]) -> None:
     app = make_app(workspace, queue=queue)
     async with app.run_test(size=SIZE) as pilot:
-        screen = app.screen
-        assert isinstance(screen, QueueScreen)
+        screen = await wait_queue(pilot)
         table = screen.query_one("#queue")
         names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # type: ignore[attr-defined]
         assert names == [s.repo_id for s in samples]

@@ -69,6 +69,7 @@ async def test_escape_goes_back_to_a_queue_that_shows_the_review(tmp_path: Path,
         await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
         queue = app.screen
         assert isinstance(queue, QueueScreen)
+        await wait_until(pilot, lambda: f"review:{review_id}" in queue.rows, what="the review in the queue")
         row = queue.rows[f"review:{review_id}"]
         assert row.candidate.repo_id == "local/tiny-model"
         assert row.stages.plain.startswith("✔")

@@ -28,6 +28,7 @@ from curator.ledger import sqlite as ledger_sqlite
 from curator.tui.app import make_app
 from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
+from curator.tui.screens.queue import QueueScreen
 from tests.needs import missing
 from tests.tui.support import run_and_wait, wait_until
 
@@ -98,6 +99,9 @@ def masked(steps: Callable[[Pilot[Any]], Any] | None = None) -> Callable[[Pilot[
     """Run ``steps``, then hide the workspace path (a temp dir) and any toast."""
     async def run_before(pilot: Pilot[Any]) -> None:
         await pilot.pause()  # run_before starts before the first screen has finished mounting
+        queue = pilot.app.screen_stack[0]  # the app's first screen; a worker reads its rows
+        assert isinstance(queue, QueueScreen)
+        await wait_until(pilot, lambda: queue.reads > 0, what="the queue's rows")
         if steps is not None:
             await steps(pilot)
         pilot.app.sub_title = HEADER

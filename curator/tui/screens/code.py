@@ -72,11 +72,7 @@ def read_code(files_dir: Path, rel: str) -> Syntax | Text:
 class CodeScreen(Screen[None]):
     """Custom-code files on the left; the selected one's summary and text on the right."""
 
-    DEFAULT_CSS = """
-    CodeScreen #code-files { width: 32; }
-    CodeScreen #code-view { padding: 0 1; }
-    CodeScreen #code-summary { margin-bottom: 1; }
-    """
+    CSS_PATH = "code.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, files_dir: Path, entries: list[dict[str, Any]], selected: str | None = None) -> None:
@@ -133,4 +129,4 @@ def open_code(screen: Screen[Any], session: Session, review: Review | None, scan
     if review is None or not entries:
         screen.notify("No custom code found (or the scan has not run).", severity="warning")
         return
-    screen.app.push_screen(CodeScreen(session.context(review).files_dir, entries))
+    screen.app.push_screen(CodeScreen(session.files_dir(review.id), entries))

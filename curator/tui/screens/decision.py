@@ -1,8 +1,6 @@
 """The decision screen: recommendation and why, blocking findings, waivers, rationale,
-then sign (and push) in a thread worker with a progress bar.
-
-Wiring: push ``DecisionScreen(session, review_id)`` from the review screen (e.g. a ``d``
-binding); it dismisses with the ``DecisionOutcome`` (or None if the curator backed out).
+then sign (and push) in a thread worker with a progress bar. It dismisses with the
+``DecisionOutcome`` (or None if the curator backed out).
 """
 
 from __future__ import annotations
@@ -25,9 +23,10 @@ from textual.worker import Worker
 from curator.core.events import DecisionMade, Pushed
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
+from curator.decision.history import ApprovedModel
 from curator.decision.swap import SwapRequest, standing_swap, swap_target
 from curator.review.session import Session
-from curator.review.staleness import stale_stages
+from curator.review.staleness import Stale, stale_stages
 from curator.tui.deploy import GateResult
 from curator.tui.format import RECOMMENDATION_STYLE, SEVERITY_STYLE
 from curator.tui.screens.error import WorkerErrors
@@ -48,38 +47,46 @@ class Decided(Message):
     """The decision is signed and recorded (and pushed, if it was the final approval)."""
 
     outcome: DecisionOutcome
+    #: the review assessed again, now that the ledger holds the decision
+    assessment: Assessment
+
+
+@dataclass(frozen=True)
+class DecisionBasis:
+    """What the decision screen shows of a review: ledger reads, so a worker builds it."""
+
+    assessment: Assessment
+    #: the inventory model an approval would replace (a swap), if any
+    replaces: ApprovedModel | None
+    stale: list[Stale]
+    #: a swap across names this (decided) review made that still stands
+    standing: ApprovedModel | None = None
+
+    @classmethod
+    def read(cls, session: Session, review_id: str) -> DecisionBasis:
+        assessment = assess(session, review_id)
+        return cls(assessment, swap_target(session, assessment),
+                   stale_stages(assessment.results, session.policy.directory, session.ledger, review_id),
+                   standing_swap(session.ledger, review_id))
 
 
 class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
     """Decide one review: approve (with waivers and conditions) or reject, with a rationale."""
 
-    DEFAULT_CSS = """
-    DecisionScreen #decision-body { height: 1fr; padding: 0 1; }
-    DecisionScreen .section { margin-top: 1; text-style: bold; }
-    DecisionScreen #rationale { height: 6; }
-    DecisionScreen #buttons { height: auto; margin-top: 1; }
-    DecisionScreen #buttons Button { margin-right: 2; }
-    DecisionScreen #push-progress { display: none; }
-    DecisionScreen.working #push-progress { display: block; }
-    DecisionScreen .stale { color: $warning; }
-    DecisionScreen #after { height: auto; display: none; }
-    DecisionScreen.approved #after { display: block; }
-    DecisionScreen #retry-push, DecisionScreen #rollback-box { display: none; height: auto; }
-    DecisionScreen.unpushed #retry-push { display: block; }
-    DecisionScreen.swapped #rollback-box { display: block; }
-    """
+    CSS_PATH = "decision.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    ERROR_TITLES: ClassVar[dict[str, str]] = {"state": "Cannot read the ledger",
+                                               "forget": "The stale results were not forgotten"}
 
-    def __init__(self, session: Session, review_id: str) -> None:
+    def __init__(self, session: Session, basis: DecisionBasis) -> None:
         super().__init__()
         self.session = session
-        self.review_id = review_id
-        self.assessment: Assessment = assess(session, review_id)
+        self.assessment = basis.assessment
+        self.review_id = basis.assessment.review.id
         #: a swap across names this (decided) review made that still stands: it can be rolled back here
-        self.standing = standing_swap(session.ledger, review_id)
-        self.replaces = swap_target(session, self.assessment) or self.standing
-        self.stale = stale_stages(self.assessment.results, session.policy.directory, session.ledger,
-                                  review_id)
+        self.standing = basis.standing
+        self.replaces = basis.replaces or basis.standing
+        self.stale = basis.stale
         #: stages the curator asked to run again (the review screen runs them once this closes)
         self.rerun: list[str] = []
         self.outcome: DecisionOutcome | None = None
@@ -138,20 +145,29 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._show_state()
+        self.read_state()
 
-    def _show_state(self) -> None:
-        """Approved, pushed or not: what comes after the decision (gate, retry, rollback)."""
-        decisions = self.session.ledger.read(DecisionMade, self.review_id)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="state")
+    def read_state(self) -> None:
+        """Approved, pushed or not, as the ledger says: what comes after the decision."""
+        ledger = self.session.ledger
+        decisions = ledger.read(DecisionMade, self.review_id)
         approved = bool(decisions) and decisions[-1].event.final == "approved"
-        pushed = self.session.ledger.read(Pushed, self.review_id)
+        pushed = ledger.read(Pushed, self.review_id)
+        pushed_ref = pushed[-1].event.ref if pushed else None
+        self.app.call_from_thread(self._show_state, approved, pushed_ref)
+
+    def _show_state(self, approved: bool, pushed_ref: str | None) -> None:
+        """The gate, the retry or the rollback, whichever applies now."""
+        if not self.is_attached:  # the curator went back while the ledger was read
+            return
         self.set_class(approved, "approved")
-        self.set_class(approved and not pushed, "unpushed")
-        if approved and pushed and self.standing is not None:
+        self.set_class(approved and pushed_ref is None, "unpushed")
+        if approved and pushed_ref is not None and self.standing is not None:
             self.add_class("swapped")
-        if approved and pushed and not self.gate_started:
+        if approved and pushed_ref is not None and not self.gate_started:
             self.gate_started = True
-            self.check_gate(pushed[-1].event.ref)
+            self.check_gate(pushed_ref)
 
     def _headline(self) -> Text:
         a = self.assessment
@@ -205,10 +221,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         elif event.button.id == "retry-push":
             self.retry_push()
         elif event.button.id == "rerun-stale":
-            self.rerun = [s.stage for s in self.stale]
-            for stage in self.rerun:  # forgotten (the ledger records it), so the run does them again
-                self.session.ledger.discard_result(self.review_id, stage)
-            self.dismiss(None)
+            self.forget_stale([s.stage for s in self.stale])
         elif event.button.id == "rollback":
             self.roll_back(self.query_one("#rollback-rationale", Input).value)
 
@@ -230,6 +243,17 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
         self.app.push_screen(KeyFormScreen(keys_dir, getattr(self.app, "after_key_created", None)), after)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="forget")
+    def forget_stale(self, stages: list[str]) -> None:
+        """Forget the stale results (the ledger records it), so the review screen's run does them again."""
+        for stage in stages:
+            self.session.ledger.discard_result(self.review_id, stage)
+        self.app.call_from_thread(self._rerun, stages)
+
+    def _rerun(self, stages: list[str]) -> None:
+        self.rerun = stages
+        self.dismiss(None)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def sign(self, request: DecisionRequest) -> None:
         """Load the key, sign, record, and push: blocking work, off the UI thread."""
@@ -242,9 +266,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
             # a rejection is a signed state change too (a later rejection wins over an approval)
             registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             outcome = decide(self.session, request, signer, registry, self._advance)
+            assessment = assess(self.session, self.review_id)
         finally:
             self.app.call_from_thread(self._working, False)
-        self.post_message(Decided(outcome))
+        self.post_message(Decided(outcome, assessment))
 
     def _advance(self, n: int) -> None:
         with self._lock:
@@ -264,7 +289,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def on_decided(self, message: Decided) -> None:
         self.outcome = message.outcome
-        self.assessment = assess(self.session, self.review_id)
+        self.assessment = message.assessment
         self.query_one("#decision-head", Static).update(self._headline())
         for button in self.query("#approve, #reject").results(Button):
             button.disabled = self.assessment.review.state != "open"
@@ -272,7 +297,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.query_one("#decision-status", Static).update(Text(
             f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}", style="bold"))
         self.set_class(self.replaces is not None and message.outcome.ref is not None, "swapped")
-        self._show_state()
+        self.read_state()
 
     # -- after an approval: the deploy gate, a push retried, a rollback ---------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="gate")
@@ -313,7 +338,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def _pushed_now(self, ref: str) -> None:
         self.query_one("#decision-status", Static).update(text(f"pushed {ref}", "bold"))
-        self._show_state()
+        self.read_state()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def roll_back(self, rationale: str) -> None:
@@ -339,8 +364,8 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     async def worker_failed(self, worker: Worker[object], message: str) -> str | None:
         if worker.group not in ("decision", "gate"):
-            return None
-        self._show_state()
+            return await super().worker_failed(worker, message)
+        self.read_state()
         recorded = "retry with 'curator push" in message
         return "Decision recorded, push failed" if recorded else "The decision was not recorded"
 

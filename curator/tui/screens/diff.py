@@ -19,7 +19,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 
-from curator.core.errors import CuratorError
 from curator.core.models import Review
 from curator.core.text import shown, text
 from curator.decision.history import ApprovedModel, approved_models
@@ -109,11 +108,7 @@ def eval_table(rows: list[dict[str, Any]]) -> RenderableType:
 class DiffScreen(Screen[None]):
     """Read-only: what changed between two revisions. Escape goes back."""
 
-    DEFAULT_CSS = """
-    DiffScreen #diff-body { padding: 0 1; }
-    DiffScreen .section { margin-top: 1; text-style: bold; }
-    DiffScreen #diff-highlights { color: $error; text-style: bold; }
-    """
+    CSS_PATH = "diff.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, doc: dict[str, Any]) -> None:
@@ -155,17 +150,8 @@ def inventory_twin(session: Session, review: Review | None) -> ApprovedModel | N
     return older[-1] if older else None
 
 
-def open_diff(screen: Screen[Any], session: Session, review: Review | None,
-              twin: ApprovedModel | None) -> None:
-    """Push the diff of ``review`` against ``twin`` (the inventory model), or say why there is none."""
+def read_diff(session: Session, before: str, after: str) -> dict[str, Any]:
+    """The diff document of two reviews (``before`` the inventory model): ledger reads, so a worker's."""
     from curator.changes.diff import diff, review_side
 
-    if review is None or twin is None:
-        screen.notify("No approved model of this repo in the inventory to compare with.", severity="warning")
-        return
-    try:
-        doc = diff(review_side(session.ledger, twin.review_id), review_side(session.ledger, review.id))
-    except CuratorError as exc:
-        screen.notify(shown(exc.diagnostics()), severity="error", markup=False)
-        return
-    screen.app.push_screen(DiffScreen(doc))
+    return diff(review_side(session.ledger, before), review_side(session.ledger, after))

@@ -1,9 +1,4 @@
-"""The inventory screen: every adopted model, sortable and filterable by each column.
-
-Wiring (the queue screen is not this module's): bind ``i`` on ``QueueScreen`` to
-``self.app.push_screen(InventoryScreen(self.session))``. ``curator inventory --tui``
-opens it on its own through ``run_inventory_app``.
-"""
+"""The inventory screen: every adopted model, sortable and filterable by each column."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -66,14 +61,7 @@ def entry_details(entry: InventoryEntry) -> Text:
 class InventoryScreen(WorkerErrors, Screen[None]):
     """All models in the registry; header click or ``s`` sorts, ``/`` filters (COLUMN=TEXT or TEXT)."""
 
-    DEFAULT_CSS = """
-    InventoryScreen #inventory-intro { height: auto; padding: 0 1; color: $text-muted; }
-    InventoryScreen #inventory-filter { display: none; margin: 0 1; }
-    InventoryScreen.filtering #inventory-filter { display: block; }
-    InventoryScreen #inventory { height: 1fr; margin: 0 1; }
-    InventoryScreen #inventory-detail { height: auto; max-height: 12; padding: 0 1;
-                                        border-top: solid $primary; }
-    """
+    CSS_PATH = "inventory.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse", "Reverse"),
@@ -204,25 +192,3 @@ class InventoryScreen(WorkerErrors, Screen[None]):
 
     ERROR_TITLES: ClassVar[dict[str, str]] = {"inventory": "Cannot read the inventory"}
 
-
-class InventoryApp(App[None]):
-    """``curator inventory --tui``: the inventory screen on its own."""
-
-    TITLE = "curator inventory"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
-
-    def __init__(self, session: Session, registry_url: list[str] | str | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.registry_url = registry_url
-
-    def get_default_screen(self) -> Screen[None]:
-        return InventoryScreen(self.session, self.registry_url)
-
-    def on_unmount(self) -> None:
-        self.session.close()
-
-
-def run_inventory_app(session: Session, registry_url: list[str] | str | None = None) -> None:
-    """Run the inventory TUI until the user quits; closes the session."""
-    InventoryApp(session, registry_url).run()

@@ -23,18 +23,7 @@ from curator.core.text import text
 class KeyFormScreen(ModalScreen[CuratorIdentity | None]):
     """Name and e-mail in; a key (ECDSA P-256, 0600) out, and where it is and who must trust it."""
 
-    DEFAULT_CSS = """
-    KeyFormScreen { align: center middle; }
-    KeyFormScreen #key-box { width: 80; height: auto; border: thick $accent; padding: 1 2;
-                             background: $surface; }
-    KeyFormScreen #key-title { text-style: bold; }
-    KeyFormScreen Input { margin-top: 1; }
-    KeyFormScreen #key-buttons { height: auto; margin-top: 1; }
-    KeyFormScreen #key-buttons Button { margin-right: 2; }
-    KeyFormScreen #key-continue { display: none; }
-    KeyFormScreen.created #key-continue { display: block; }
-    KeyFormScreen.created #key-create { display: none; }
-    """
+    CSS_PATH = "key_form.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, keys_dir: Path, after_created: Callable[[], None] | None = None) -> None:

@@ -1,10 +1,5 @@
 """The quarterly review screen: run every check in a worker, read each model's results, and
-record keep / replace / retire with a signed rationale (``ActionScreen``).
-
-Wiring (the queue screen is not this module's): bind ``Q`` on ``QueueScreen`` to
-``self.app.push_screen(QuarterlyScreen(self.session))``. ``curator quarterly`` opens it
-on its own through ``run_quarterly_app``.
-"""
+record keep / replace / retire with a signed rationale (``ActionScreen``)."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -65,13 +60,7 @@ def check_details(result: ModelResult) -> Text:
 class QuarterlyScreen(WorkerErrors, Screen[None]):
     """Walk the inventory; ``k`` keep, ``p`` replace, ``x`` retire the highlighted model."""
 
-    DEFAULT_CSS = """
-    QuarterlyScreen #quarterly-intro { height: auto; padding: 0 1; color: $text-muted; }
-    QuarterlyScreen #quarterly-progress { margin: 0 1; }
-    QuarterlyScreen #quarterly { height: 1fr; margin: 0 1; }
-    QuarterlyScreen #quarterly-detail { height: auto; max-height: 14; padding: 0 1;
-                                        border-top: solid $primary; }
-    """
+    CSS_PATH = "quarterly.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "act('keep')", "Keep"),
         Binding("p", "act('replace')", "Replace"),
@@ -231,28 +220,3 @@ class QuarterlyScreen(WorkerErrors, Screen[None]):
     ERROR_TITLES: ClassVar[dict[str, str]] = {"quarterly": "The quarterly review stopped",
                                                "quarterly-action": "The action was not recorded"}
 
-
-class QuarterlyApp(App[None]):
-    """``curator quarterly``: the quarterly screen on its own."""
-
-    TITLE = "curator quarterly"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
-
-    def __init__(self, session: Session, registry_url: str | None = None, upstream: bool = True) -> None:
-        super().__init__()
-        self.session, self.registry_url, self.upstream = session, registry_url, upstream
-
-    def get_default_screen(self) -> Screen[None]:
-        return QuarterlyScreen(self.session, self.registry_url, self.upstream)
-
-    def on_unmount(self) -> None:
-        screen = self.screen_stack[0] if self.screen_stack else None
-        if isinstance(screen, QuarterlyScreen):
-            screen.cancel.set()
-            screen.idle.wait(30)
-        self.session.close()
-
-
-def run_quarterly_app(session: Session, registry_url: str | None = None, upstream: bool = True) -> None:
-    """Run the quarterly TUI until the user quits; closes the session."""
-    QuarterlyApp(session, registry_url, upstream).run()

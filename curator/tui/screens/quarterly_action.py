@@ -18,14 +18,7 @@ from curator.quarterly.actions import ActionRequest
 class ActionScreen(ModalScreen[ActionRequest | None]):
     """Ask for the rationale (and a replacement) of one keep / replace / retire."""
 
-    DEFAULT_CSS = """
-    ActionScreen { align: center middle; background: $background 60%; }
-    ActionScreen #action-box { width: 80%; max-width: 100; height: auto; border: thick $warning;
-                               background: $surface; padding: 1 2; }
-    ActionScreen #action-rationale { height: 6; }
-    ActionScreen #action-buttons { height: auto; margin-top: 1; }
-    ActionScreen #action-buttons Button { margin-right: 2; }
-    """
+    CSS_PATH = "quarterly_action.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, action: str, entry: InventoryEntry) -> None:

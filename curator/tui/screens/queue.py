@@ -13,11 +13,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from curator.review.session import Session
 from curator.tui.items import Preparation, QueueItem
-from curator.tui.messages import OpenReview
+from curator.tui.messages import OpenReview, OpenScreen
 from curator.tui.screens.error import WorkerErrors
 from curator.tui.screens.queue_rows import UNPUSHED, QueueRow, queue_rows
 
@@ -39,6 +39,13 @@ class SampleReady(Message):
     name: str
 
 
+@dataclass
+class RowsRead(Message):
+    """The queue's rows as the ledger says now, read off the UI thread."""
+
+    rows: list[QueueRow]
+
+
 class _Poster:
     """Turns the preparation's reports into messages for the screen (thread-safe)."""
 
@@ -57,7 +64,7 @@ COLUMNS = ("candidate", "revision", "source", "state", "stages", "notes")
 class QueueScreen(WorkerErrors, Screen[None]):
     """A table of candidates; Enter opens the highlighted one's review."""
 
-    CSS_PATH = "queue.tcss"  # as the app's default screen, the app loads it (see CuratorApp)
+    CSS_PATH = "queue.tcss"  # as the app's first screen, the app loads it (see screen_css)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open review", priority=True),
         Binding("j", "down", "Down", show=False),
@@ -73,6 +80,10 @@ class QueueScreen(WorkerErrors, Screen[None]):
         self.session = session
         self.queue = queue
         self.rows: dict[str, QueueRow] = {}
+        #: how many ledger reads reached the table (tests and scripts wait on it)
+        self.reads = 0
+        #: Enter came before the first read: the highlighted row opens once it is there
+        self.open_when_read = False
         self.preparation = preparation
         #: what the queue still waits for (the demo's samples being built)
         self.preparing = {i.waits_for for i in queue if i.waits_for} if preparation else set()
@@ -124,33 +135,41 @@ class QueueScreen(WorkerErrors, Screen[None]):
         if worker.group == "prepare":  # the queue stays usable: say it on the progress line
             line = Text(f"preparation failed: {message}", style="red")
             self.query_one("#queue-progress", Static).update(line)
-        return None
+            return None
+        return "Cannot read the queue"
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
 
     def action_inventory(self) -> None:
-        from curator.tui.screens.inventory import InventoryScreen
-
-        self.app.push_screen(InventoryScreen(self.session))
+        self.post_message(OpenScreen("inventory"))
 
     def action_quarterly(self) -> None:
-        from curator.tui.screens.quarterly import QuarterlyScreen
-
-        screen = QuarterlyScreen(self.session)
-        self.app.background_jobs.append((screen.cancel, screen.idle))  # type: ignore[attr-defined]
-        self.app.push_screen(screen)
+        self.post_message(OpenScreen("quarterly"))
 
     def action_refresh(self) -> None:
-        """Re-read the ledger: states change as reviews run."""
+        """Re-read the ledger (states change as reviews run), off the UI thread."""
+        self.read_rows(frozenset(self.preparing))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
+    def read_rows(self, preparing: frozenset[str]) -> None:
+        rows = queue_rows(self.session, self.queue, preparing)
+        if not get_current_worker().is_cancelled:  # a newer read is on its way
+            self.post_message(RowsRead(rows))
+
+    def on_rows_read(self, message: RowsRead) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        self.rows = {row.key: row for row in queue_rows(self.session, self.queue, self.preparing)}
+        self.rows = {row.key: row for row in message.rows}
         for row in self.rows.values():
             table.add_row(*row.cells, key=row.key)
         if self.rows:
             table.move_cursor(row=min(keep, len(self.rows) - 1))
+        self.reads += 1
+        if self.open_when_read:
+            self.open_when_read = False
+            self.action_open()
 
     def action_down(self) -> None:
         self.query_one(DataTable).action_cursor_down()
@@ -160,6 +179,9 @@ class QueueScreen(WorkerErrors, Screen[None]):
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
+        if not self.reads:
+            self.open_when_read = True
+            return
         if not self.rows:
             self.notify("The queue is empty: run 'curator review ORG/NAME' or 'curator demo'.")
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -25,11 +25,14 @@ from curator.tui.format import RECOMMENDATION_STYLE
 from curator.tui.messages import ReviewOpened, RunEnded, StageFinished, StageProgress, StageStarted
 from curator.tui.observer import MessageObserver
 from curator.tui.screens.code import code_entries, open_code
-from curator.tui.screens.diff import inventory_twin, open_diff
-from curator.tui.screens.error import ErrorScreen, WorkerErrors
+from curator.tui.screens.diff import inventory_twin
+from curator.tui.screens.error import WorkerErrors
 from curator.tui.widgets.checklist import StageChecklist
 from curator.tui.widgets.evidence import panel_for
 from curator.tui.widgets.stage_progress import StageProgressBar
+
+if TYPE_CHECKING:
+    from curator.tui.screens.decision import DecisionBasis
 
 
 def stage_title(name: str) -> str:
@@ -56,6 +59,9 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         Binding("o", "open_code", "Custom code"),
         Binding("escape", "back", "Queue"),
     ]
+    ERROR_TITLES: ClassVar[dict[str, str]] = {
+        "decide": "Cannot decide yet", "state": "Cannot read the ledger", "twin": "Cannot read the inventory",
+        "diff": "Cannot diff"}
 
     def __init__(self, session: Session, *, candidate: Candidate | None = None,
                  review: Review | None = None, fresh: bool = False,
@@ -92,7 +98,8 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         checklist.border_title = "Stages"
         checklist.focus()
         if self.review is not None:
-            await self.show_review(self.review, self.session.ledger.results(self.review.id))
+            await self.show_note(Text(f"Reading review {self.review.id}…", style="dim"))
+            self.read_review(self.review)
         else:
             await self.show_note(text(f"Opening {self.candidate.repo_id if self.candidate else ''}: "
                                       "pinning the revision to a commit…"))
@@ -133,12 +140,12 @@ class ReviewScreen(WorkerErrors, Screen[None]):
             result = self.results.get(name)
             checklist.set_status(name, result.status if result else None)
         self.refresh_head()
+        self.read_twin(review)
         checklist.select(self.stage_names[0])
         await self.show_stage(self.stage_names[0])
 
     def refresh_head(self) -> None:
         self.query_one("#review-head", Static).update(self.headline())
-        self.twin = inventory_twin(self.session, self.review)
         self.refresh_bindings()
 
     async def show_stage(self, stage: str) -> None:
@@ -186,19 +193,26 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         if self.review is None or self.running:
             self.notify("Decide once the review is open and no stage is running.", severity="warning")
             return
+        self.read_decision_basis(self.review.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="decide")
+    def read_decision_basis(self, review_id: str) -> None:
+        """What the decision screen shows (assessment, swap, stale stages): ledger reads."""
+        from curator.tui.screens.decision import DecisionBasis
+
+        self.app.call_from_thread(self.show_decision, DecisionBasis.read(self.session, review_id))
+
+    def show_decision(self, basis: DecisionBasis) -> None:
         from curator.tui.screens.decision import DecisionScreen
 
-        try:
-            screen = DecisionScreen(self.session, self.review.id)
-        except CuratorError as exc:
-            self.app.push_screen(ErrorScreen(exc.diagnostics(), title="Cannot decide yet"))
+        if not self.is_attached:  # the curator left the review while it was read
             return
+        screen = DecisionScreen(self.session, basis)
         self.app.push_screen(screen, lambda outcome: self.after_decision(outcome, screen.rerun))
 
     def after_decision(self, outcome: object, rerun: list[str] | None = None) -> None:
         if self.review is not None:  # the ledger now says whether it was decided
-            self.review = self.session.ledger.get_review(self.review.id)
-            self.refresh_head()
+            self.read_state(self.review)
         if rerun:  # stale stages the curator chose to run again: their results are gone
             checklist = self.query_one(StageChecklist)
             for stage in rerun:
@@ -213,7 +227,27 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         return action != "view_diff" or self.twin is not None
 
     def action_view_diff(self) -> None:
-        open_diff(self, self.session, self.review, self.twin)
+        if self.review is None or self.twin is None:
+            self.notify("No approved model of this repo in the inventory to compare with.",
+                        severity="warning")
+            return
+        self.read_diff(self.twin.review_id, self.review.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="diff")
+    def read_diff(self, before: str, after: str) -> None:
+        """The two reviews' evidence, read from the ledger off the UI thread, then the diff screen."""
+        from curator.tui.screens.diff import DiffScreen, read_diff
+
+        try:
+            doc = read_diff(self.session, before, after)
+        except CuratorError as exc:
+            self.app.call_from_thread(self.notify, shown(exc.diagnostics()), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.show_diff, DiffScreen(doc))
+
+    def show_diff(self, screen: Screen[None]) -> None:
+        if self.is_attached:
+            self.app.push_screen(screen)
 
     def action_open_code(self) -> None:
         open_code(self, self.session, self.review, self.results.get("scan"))
@@ -229,6 +263,35 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         assert self.candidate is not None
         review = self.session.open_review(self.candidate, fresh=self.fresh)
         self.post_message(ReviewOpened(review, self.session.ledger.results(review.id)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read", name="open")
+    def read_review(self, review: Review) -> None:
+        """A review of the ledger and its stored results, to show."""
+        self.post_message(ReviewOpened(review, self.session.ledger.results(review.id)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="state")
+    def read_state(self, review: Review) -> None:
+        """The review as the ledger says now (decided or not), for the headline."""
+        self.app.call_from_thread(self.review_changed, self.session.ledger.get_review(review.id))
+
+    def review_changed(self, review: Review) -> None:
+        if not self.is_attached:
+            return
+        self.review = review
+        self.refresh_head()
+        self.read_twin(review)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="twin")
+    def read_twin(self, review: Review) -> None:
+        """The inventory model this review would replace (for v, the diff): a ledger read."""
+        twin = inventory_twin(self.session, review)
+        self.app.call_from_thread(self.twin_read, twin)
+
+    def twin_read(self, twin: ApprovedModel | None) -> None:
+        if not self.is_attached:
+            return
+        self.twin = twin
+        self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="run")
     def run_stages(self, review: Review, only: list[str] | None, cancel: threading.Event) -> None:
@@ -249,6 +312,8 @@ class ReviewScreen(WorkerErrors, Screen[None]):
             self.refresh_head()
             await self.show_note(text(f"Could not open the review: {message}", "red"))
             return "Could not open the review"
+        if worker.group != "review":
+            return await super().worker_failed(worker, message)
         await self.end_run()
         return "The run stopped"
 

@@ -82,21 +82,6 @@ class CardPanel(EvidencePanel):
     """Look-alike warnings, the five-row provenance table, license, lineage, claims, card file."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("m", "toggle_card", "Card as written")]
-    DEFAULT_CSS = """
-    CardPanel .lookalike {
-        background: $error;
-        color: $text;
-        text-style: bold;
-        padding: 0 1;
-        margin-bottom: 1;
-    }
-    CardPanel .lookalike.name { background: $warning; color: $text; }
-    CardPanel #card-evidence, CardPanel #card-text { height: auto; }
-    CardPanel #card-text { display: none; }
-    CardPanel.reading #card-text { display: block; }
-    CardPanel.reading #card-evidence { display: none; }
-    CardPanel #field-detail { height: auto; margin-top: 1; color: $text-muted; }
-    """
 
     def compose(self) -> ComposeResult:
         try:

@@ -106,11 +106,6 @@ def rows_of(evidence: EvalEvidence) -> list[Row]:
 class EvalPanel(EvidencePanel):
     """Why it did not run, or: scores vs claims as a table and as bars; tasks, model, settings."""
 
-    DEFAULT_CSS = """
-    EvalPanel #claim-detail { height: auto; margin-top: 1; color: $text-muted; }
-    EvalPanel #eval-chart { margin-top: 1; }
-    """
-
     def compose(self) -> ComposeResult:
         try:
             evidence = EvalEvidence.of(self.result)

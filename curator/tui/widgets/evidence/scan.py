@@ -59,15 +59,6 @@ def voice_text(status: str, with_word: bool = False) -> Text:
 class ScanPanel(EvidencePanel):
     """Counts and scanner runs; a files table with one column per scanner; a tree for one file."""
 
-    DEFAULT_CSS = """
-    ScanPanel #scan-tree {
-        height: auto;
-        max-height: 30;
-        margin-top: 1;
-        background: $surface;
-    }
-    """
-
     def compose(self) -> ComposeResult:
         try:
             evidence = ScanEvidence.of(self.result)
