@@ -20,6 +20,7 @@ from tuf.api.metadata import Metadata, Targets
 from curator.attest.keys import FileSigner, init_keys
 from curator.changes.rollback import ROLLBACK_ARTIFACT_TYPE, RollbackOutcome, rollback
 from curator.core.errors import CuratorError, DecisionRefused
+from curator.core.events import ProductionMoved
 from curator.decision.decide import DecisionOutcome, DecisionRequest, decide
 from curator.decision.signed_state import current_state, removal, sign_state_change
 from curator.decision.swap import SwapRequest
@@ -161,14 +162,16 @@ def test_rollback_puts_a_back_exactly_as_approved_signed_and_recorded(swapped: S
     referrers = [d for d in s.registry.referrers(s.a_name, s.a.manifest_digest)
                  if d.artifact_type == ROLLBACK_ARTIFACT_TYPE]
     assert len(referrers) == 1
-    moves = [e["payload"] for e in s.session.ledger.events(kind="production")]
+    moves = [e.event for e in s.session.ledger.read(ProductionMoved)]
     back, withdrawn = moves[-2], moves[-1]
-    assert (back["name"], back["action"], back["digest"], back["previous"]) == (
-        s.a_name, "rollback", s.a.manifest_digest, s.b.manifest_digest)
-    assert back["rationale"] == WHY and back["curator"]["email"] == "ada@example.org"
-    assert (withdrawn["name"], withdrawn["digest"], withdrawn["previous"]) == (
-        s.b_name, None, s.b.manifest_digest)
-    verified = verify_envelope(back["envelope"].encode(), load_trusted(s.checklists))
+    assert (back.name, back.action, back.digest, back.previous, back.from_name) == (
+        s.a_name, "rollback", s.a.manifest_digest, s.b.manifest_digest, s.b_name)
+    assert back.rationale == WHY and (back.curator or {})["email"] == "ada@example.org"
+    # B holds no production any more: the move names no digest, and where production went
+    assert (withdrawn.name, withdrawn.digest, withdrawn.previous) == (s.b_name, "", s.b.manifest_digest)
+    assert withdrawn.to == f"{s.a_name}@{s.a.manifest_digest}"
+    assert back.envelope is not None
+    verified = verify_envelope(back.envelope.encode(), load_trusted(s.checklists))
     predicate = verified.statement["predicate"]
     assert (predicate["from_name"], predicate["from_digest"], predicate["to_digest"]) == (
         s.b_name, s.b.manifest_digest, s.a.manifest_digest)
