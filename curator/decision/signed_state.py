@@ -156,10 +156,11 @@ def _root_chain(store: StateStore, anchor: bytes) -> Any:
     from tuf.api.metadata import Metadata, Root
 
     from curator.core.errors import CuratorError, IntegrityError
+    from curator.state.quorum import verify_quorum
 
     try:
         md: Metadata[Root] = Metadata[Root].from_bytes(anchor)
-        md.verify_delegate("root", md)
+        verify_quorum(md.signed, "root", md, ANCHOR_FILE)
     except (RepositoryError, ValueError, KeyError, TypeError) as exc:
         raise IntegrityError(f"the team's root ({ANCHOR_FILE}) does not verify ({exc})",
                              "restore root.json from the team's policy repository") from exc
@@ -172,8 +173,8 @@ def _root_chain(store: StateStore, anchor: bytes) -> Any:
             break
         try:
             new: Metadata[Root] = Metadata[Root].from_bytes(data)
-            md.verify_delegate("root", new)
-            new.verify_delegate("root", new)
+            verify_quorum(md.signed, "root", new, f"root v{md.signed.version + 1}")
+            verify_quorum(new.signed, "root", new, f"root v{md.signed.version + 1}")
         except (RepositoryError, ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(f"root v{md.signed.version + 1} in {store.registry.location} does not "
                                  f"verify ({exc})", "the signed state is damaged or forged") from exc

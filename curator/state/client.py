@@ -23,6 +23,7 @@ from curator.attest.trust import TrustedCurator
 from curator.core.errors import CuratorError, IntegrityError, UsageError
 from curator.state.content import SignedState
 from curator.state.keys import curator_of
+from curator.state.quorum import verify_quorum
 from curator.state.store import MAX_METADATA_BYTES, StateStore
 
 BASE_URL = "curator-state:///"
@@ -97,6 +98,10 @@ def load_trusted(
             str(state_dir), BASE_URL, fetcher=RegistryFetcher(store), config=config, bootstrap=anchor
         )
         updater.refresh()
+        # what the workflow accepted, as objects: reading the cache folder again would take
+        # whatever someone wrote there since
+        root, targets = updater._trusted_set.root, updater._trusted_set.targets
+        _check_people(anchor, state_dir, root, targets)
     except OSError as exc:
         raise UsageError(
             f"cannot keep the signed state's metadata in {state_dir} ({exc.strerror})",
@@ -141,9 +146,32 @@ def load_trusted(
             f"the trusted root is not TUF root metadata ({exc})",
             "restore root.json from the team's policy repository",
         ) from exc
-    root: Metadata[Root] = Metadata.from_file(str(state_dir / "root.json"))
-    targets: Metadata[Targets] = Metadata.from_file(str(state_dir / "targets.json"))
-    return TrustedState(root.signed, SignedState(targets.signed, production_tag), store.registry.location)
+    return TrustedState(root, SignedState(targets, production_tag), store.registry.location)
+
+
+def _check_people(anchor: bytes, state_dir: Path, root: Root, targets: Targets) -> None:
+    """TUF counted keys; the team counts curators (``quorum.py``): each root from the anchor to
+    the trusted one, and the trusted targets, again by person. The signatures come from the
+    files the workflow kept; each must hold exactly the metadata it accepted."""
+    md: Metadata[Root] = Metadata.from_bytes(anchor)
+    verify_quorum(md.signed, "root", md, "the team's root")
+    for version in range(md.signed.version + 1, root.version + 1):
+        new: Metadata[Root] = Metadata.from_bytes(_kept(state_dir / "root_history" / f"{version}.root.json"))
+        verify_quorum(md.signed, "root", new, f"root v{version}")
+        verify_quorum(new.signed, "root", new, f"root v{version}")
+        md = new
+    signed: Metadata[Targets] = Metadata.from_bytes(_kept(state_dir / "targets.json"))
+    if md.signed != root or signed.signed != targets:
+        raise tuf_errors.RepositoryError(f"the metadata kept in {state_dir} changed while it was checked")
+    verify_quorum(root, "targets", signed, f"targets v{targets.version}")
+
+
+def _kept(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_METADATA_BYTES + 1)
+    if len(data) > MAX_METADATA_BYTES:
+        raise tuf_errors.RepositoryError(f"{path} is larger than any metadata the state holds")
+    return data
 
 
 def _operational(exc: BaseException) -> CuratorError | None:
