@@ -5,20 +5,24 @@ alone, and state a deploy workspace or a registry can serve that the gate must n
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from tuf.api.metadata import Metadata, Root
 
 from curator.attest.keys import FileSigner, init_keys
 from curator.attest.trust import TrustedCurator
+from curator.core.errors import DecisionRefused
 from curator.core.policy import Policy
+from curator.decision.decide import DecisionRequest, decide
 from curator.decision.signed_state import anchor_path, expiry, removal, sign_state_change
 from curator.state import content
 from curator.state.keys import CuratorSigner
 from curator.state.roles import build_root
 from curator.state.store import StateStore
-from tests.decision.helpers import rotate
+from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed, rotate
 from tests.registry.test_attacks_round2 import OPENER, _edited
 from tests.registry.test_gate import Approved, approved  # noqa: F401 (fixture)
 from tests.registry.test_signed_state import _current_targets, _problem, _publish_raw, _verify
@@ -105,3 +109,43 @@ def test_one_curator_with_two_root_keys_cannot_rotate_the_root_alone(approved: A
     code, report = _verify(approved, f"{approved.name}@{approved.outcome.manifest_digest}")
     assert code == 1 and report["reason"] == "signed-state", report
     assert "root v3" in _problem(report) and "1 curator" in _problem(report), report
+
+
+# -- the team's stages are the team's rule: a curator's copy of the checklists drops none ----------
+
+
+def test_a_local_policy_without_a_team_stage_cannot_approve(tmp_path: Path) -> None:
+    team = isolated_checklists(tmp_path / "team", ["fetch", "card"])
+    session = open_session(team)
+    try:
+        ada = curator(session.workspace, tmp_path / "ada", "Ada", "ada@example.org")
+        # Ada's own copy of the policy repository lists fetch only: her review runs no card stage
+        mine = tmp_path / "mine"
+        shutil.copytree(team, mine)
+        data = yaml.safe_load((mine / "default.yaml").read_text())
+        data["stages"] = ["fetch"]
+        (mine / "default.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        session.policy = Policy.load(mine)
+        review = reviewed(session, make_model(tmp_path / "tiny"))
+        assert set(session.ledger.results(review.id)) == {"fetch"}
+        with pytest.raises(DecisionRefused, match="card"):
+            decide(session, DecisionRequest(review.id, True, "fetch is all we need"), ada)
+        assert session.ledger.events(review.id, kind="decision") == []
+    finally:
+        session.close()
+
+
+def test_the_gate_holds_each_decision_to_the_teams_stages(approved: Approved) -> None:  # noqa: F811
+    # genuine signatures over decisions that skipped a stage the team requires, or approved a
+    # blocking status with no waiver: what a curator's looser checklists (or own tool) would sign
+    statement = approved.statement()
+    fetch = statement["predicate"]["stages"]["fetch"]
+    for stages, why in (({}, "does not show the fetch stage"),
+                        ({"fetch": {**fetch, "status": "failed"}}, "fetch failed")):
+        approved.replace_decision([_edited(statement, approved.ada, stages=stages)])
+        code, report = approved.gate()
+        assert code == 1 and report["reason"] == "policy-violation", report
+        assert why in _problem(report), report
+    approved.replace_decision([_edited(statement, approved.ada, stages={"fetch": fetch})])
+    assert approved.gate()[0] == 0
+
