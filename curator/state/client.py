@@ -102,6 +102,7 @@ def load_trusted(
         # whatever someone wrote there since
         root, targets = updater._trusted_set.root, updater._trusted_set.targets
         _check_people(anchor, state_dir, root, targets)
+        _refuse_newer(store, root, updater._trusted_set.snapshot.version)
     except OSError as exc:
         raise UsageError(
             f"cannot keep the signed state's metadata in {state_dir} ({exc.strerror})",
@@ -112,7 +113,7 @@ def load_trusted(
             f"the signed state of {store.registry.location} has expired ({exc}): a frozen or stale registry",
             "a curator runs 'curator state refresh'",
         ) from exc
-    except tuf_errors.BadVersionNumberError as exc:
+    except (tuf_errors.BadVersionNumberError, Replayed) as exc:
         raise StateRefused(
             f"the signed state of {store.registry.location} was rolled back ({exc})",
             "someone re-published older metadata; restore the latest state",
@@ -164,6 +165,31 @@ def _check_people(anchor: bytes, state_dir: Path, root: Root, targets: Targets) 
     if md.signed != root or signed.signed != targets:
         raise tuf_errors.RepositoryError(f"the metadata kept in {state_dir} changed while it was checked")
     verify_quorum(root, "targets", signed, f"targets v{targets.version}")
+
+
+class Replayed(tuf_errors.RepositoryError):
+    """The registry holds signed metadata newer than the timestamp it serves."""
+
+
+def _refuse_newer(store: StateStore, root: Root, snapshot: int) -> None:
+    """A gate that kept no state (a fresh CI workspace, a deleted state folder) has no older
+    version to compare with, and an unexpired timestamp of last week would take it back to
+    last week's approved set. The registry keeps every snapshot it published: one past what
+    the timestamp names, signed by the team, means the timestamp was replayed. (A snapshot
+    is written just before its timestamp, and 'curator state refresh' overwrites one a crash
+    left behind.)"""
+    data = store.get(f"{snapshot + 1}.snapshot.json")
+    if data is None:
+        return
+    try:
+        newer = Metadata.from_bytes(data)
+        verify_quorum(root, "snapshot", newer, f"snapshot v{snapshot + 1}")
+    except (ValueError, KeyError, TypeError, tuf_errors.RepositoryError):
+        return  # not the team's: nothing newer was published
+    if newer.signed.type == "snapshot" and newer.signed.version == snapshot + 1:
+        raise Replayed(f"the timestamp names snapshot v{snapshot}, but the registry holds a newer signed "
+                       f"snapshot v{snapshot + 1}: an old timestamp is being served (or a curator is "
+                       "publishing right now: run again)")
 
 
 def _kept(path: Path) -> bytes:

@@ -149,3 +149,26 @@ def test_the_gate_holds_each_decision_to_the_teams_stages(approved: Approved) ->
     approved.replace_decision([_edited(statement, approved.ada, stages={"fetch": fetch})])
     assert approved.gate()[0] == 0
 
+
+# -- a deploy workspace without the state it saw before: a replayed timestamp --------------------
+
+
+def test_a_replayed_timestamp_is_refused_by_a_gate_that_kept_no_state(approved: Approved,  # noqa: F811
+                                                                      tmp_path: Path) -> None:
+    # a CI job verifies from a fresh workspace (or the state folder was deleted): the registry
+    # serves the timestamp of last week, from before the retirement, and every older file is
+    # still there and validly signed
+    store = StateStore(approved.backend.registry)
+    last_week = store.get("timestamp.json")
+    assert last_week is not None
+    digest = approved.outcome.manifest_digest
+    retire = removal(approved.name, digest, content.RETIRED, approved.ada, "backdoor found",
+                     approved.session.policy)
+    sign_state_change(approved.session, approved.backend.registry, retire, [approved.ada], "retire-1")
+    ref = f"{approved.name}@{digest}"
+    code, report = _verify(approved, ref, "--state-dir", str(tmp_path / "first"))
+    assert code == 1 and report["reason"] == "retired", report
+    store.put("timestamp.json", last_week)
+    code, report = _verify(approved, ref, "--state-dir", str(tmp_path / "fresh"))
+    assert code == 1 and report["reason"] == "signed-state", report
+    assert "newer" in _problem(report), report
