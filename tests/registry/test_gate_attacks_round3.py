@@ -25,7 +25,7 @@ from curator.state.store import StateStore
 from tests.decision.helpers import curator, isolated_checklists, make_model, open_session, reviewed, rotate
 from tests.registry.test_attacks_round2 import OPENER, _edited
 from tests.registry.test_gate import Approved, approved  # noqa: F401 (fixture)
-from tests.registry.test_signed_state import _current_targets, _problem, _publish_raw, _verify
+from tests.registry.test_signed_state import _current_targets, _problem, _publish_raw, _swap, _verify
 
 
 def _two_keys_and_bob(target: Approved, tmp_path: Path) -> tuple[FileSigner, FileSigner]:
@@ -172,3 +172,24 @@ def test_a_replayed_timestamp_is_refused_by_a_gate_that_kept_no_state(approved: 
     code, report = _verify(approved, ref, "--state-dir", str(tmp_path / "fresh"))
     assert code == 1 and report["reason"] == "signed-state", report
     assert "newer" in _problem(report), report
+
+
+def test_a_curator_never_signs_on_top_of_a_replayed_state(approved: Approved,  # noqa: F811
+                                                          tmp_path: Path) -> None:
+    # the same replay, then a curator's next change: signed on last week's targets it would
+    # overwrite the retirement's version in the registry and drop the retirement for good
+    store = StateStore(approved.backend.registry)
+    last_week = store.get("timestamp.json")
+    assert last_week is not None
+    digest = approved.outcome.manifest_digest
+    retire = removal(approved.name, digest, content.RETIRED, approved.ada, "backdoor found",
+                     approved.session.policy)
+    sign_state_change(approved.session, approved.backend.registry, retire, [approved.ada], "retire-1")
+    store.put("timestamp.json", last_week)
+    (approved.model / "config.json").write_text('{"model_type": "gpt2", "n_layer": 3}\n')
+    review = reviewed(approved.session, approved.model)
+    with pytest.raises(DecisionRefused, match="rolled back"):
+        decide(approved.session, DecisionRequest(review.id, True, "v2", swap=_swap()), approved.ada,
+               approved.backend.registry)
+    code, report = _verify(approved, f"{approved.name}@{digest}", "--state-dir", str(tmp_path / "fresh"))
+    assert code == 1, report
