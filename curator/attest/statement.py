@@ -9,7 +9,7 @@ deploy pipeline pulls.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from curator.attest.keys import CuratorIdentity
@@ -154,6 +154,8 @@ class Decision:
     change: dict[str, Any] | None = None
     opened_by: CuratorIdentity | None = None
     separation_of_duties: bool = False
+    #: each stage's status as signed (stage name -> passed | warned | failed | errored | skipped)
+    stages: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_statement(cls, statement: dict[str, Any]) -> Decision:
@@ -177,6 +179,8 @@ class Decision:
                 policy_version=str(p["policy"]["version"]),
                 change=p["change"] if isinstance(p.get("change"), dict) else None,
                 opened_by=CuratorIdentity.from_dict(p["opened_by"]) if p.get("opened_by") else None,
-                separation_of_duties=p["policy"].get("separation_of_duties") is True)
+                separation_of_duties=p["policy"].get("separation_of_duties") is True,
+                stages={str(k): str(v.get("status", "")) if isinstance(v, dict) else ""
+                        for k, v in (p.get("stages") or {}).items()})
         except (KeyError, TypeError, StopIteration, AttributeError) as exc:
             raise ValueError(f"decision statement is missing a field ({exc!r})") from exc

@@ -62,7 +62,8 @@ def assess(session: Session, review_id: str, registry: Registry | None = None) -
     review = session.ledger.get_review(review_id)
     results = session.ledger.results(review_id)
     rules, trusted = team_rules_for(session, registry)
-    stages = session.policy.stages
+    # the team's stages and this workspace's: a curator's own checklists add stages, never drop one
+    stages = list(dict.fromkeys([*session.policy.stages, *rules.stages]))
     why = []
     for name in stages:
         r = results.get(name)

@@ -278,7 +278,7 @@ def recheck_approval(session: Session, a: Assessment, asked: dict[str, str], unt
     refuse_changed_files(session.context(a.review).files_dir, a.manifest)
     # re-derived only where the policy asks for a scan: a team without one has no verdict to hold
     rescanned = rescan(session, a.review, a.manifest, a.results.get("scan"), a.rules) \
-        if "scan" in session.policy.stages else ()
+        if "scan" in {*session.policy.stages, *a.rules.stages} else ()
     extra = [b for b in (name_blocker(session, a.review, a.results.get("card")),
                          publisher_blocker(session, a.review, a.results.get("signature"), a.rules)) if b]
     blocking = [*a.blockers, *extra]

@@ -40,6 +40,8 @@ class DecisionRules:
     swap_requires: frozenset[str] = frozenset(SWAP_FIELDS)
     #: the tag deploys pull; every final approval moves it, 'curator rollback' moves it back
     production_tag: str = "prod"
+    #: the stages every approval must show passed (or waived): the team's, from its signed root
+    stages: tuple[str, ...] = ("fetch",)
     #: where the gate's rules came from: this workspace's checklists, or the team's signed root
     source: str = "local checklists"
 
@@ -49,7 +51,7 @@ class DecisionRules:
                 "unwaivable": sorted(self.unwaivable), "max_waiver_days": self.max_waiver_days,
                 "approvals_required": self.approvals_required,
                 "critical_waiver_approvals": self.critical_waiver_approvals,
-                "separation_of_duties": self.separation_of_duties}
+                "separation_of_duties": self.separation_of_duties, "stages": list(self.stages)}
 
     def with_team(self, team: dict[str, Any], source: str) -> DecisionRules:
         """These rules with the team's (from its signed root) in place of the gate's: a curator's
@@ -66,8 +68,10 @@ class DecisionRules:
             value = team.get(key)
             return value if isinstance(value, bool) else current
 
+        stages = team.get("stages")
         return replace(
             self, block_on=strs("block_on", self.block_on), unwaivable=strs("unwaivable", self.unwaivable),
+            stages=tuple(str(v) for v in stages) if isinstance(stages, list) else self.stages,
             missing_blocks=flag("missing_blocks", self.missing_blocks),
             max_waiver_days=number("max_waiver_days", self.max_waiver_days),
             waiver_days=min(self.waiver_days, number("max_waiver_days", self.max_waiver_days)),
@@ -96,6 +100,7 @@ class DecisionRules:
             separation_of_duties=bool(section.get("separation_of_duties", base.separation_of_duties)),
             swap_requires=frozenset(str(f) for f in section.get("swap_requires", sorted(base.swap_requires))),
             production_tag=str(section.get("production_tag", base.production_tag)),
+            stages=tuple(policy.stages),
         )
         if rules.approvals_required < 1:
             raise UsageError("decision.approvals_required must be at least 1", "fix default.yaml")

@@ -157,10 +157,11 @@ def _root_chain(store: StateStore, anchor: bytes) -> Any:
     from tuf.api.metadata import Metadata, Root
 
     from curator.core.errors import CuratorError, IntegrityError
+    from curator.state.quorum import verify_quorum
 
     try:
         md: Metadata[Root] = Metadata[Root].from_bytes(anchor)
-        md.verify_delegate("root", md)
+        verify_quorum(md.signed, "root", md, ANCHOR_FILE)
     except (RepositoryError, ValueError, KeyError, TypeError) as exc:
         raise IntegrityError(f"the team's root ({ANCHOR_FILE}) does not verify ({exc})",
                              "restore root.json from the team's policy repository") from exc
@@ -173,8 +174,8 @@ def _root_chain(store: StateStore, anchor: bytes) -> Any:
             break
         try:
             new: Metadata[Root] = Metadata[Root].from_bytes(data)
-            md.verify_delegate("root", new)
-            new.verify_delegate("root", new)
+            verify_quorum(md.signed, "root", new, f"root v{md.signed.version + 1}")
+            verify_quorum(new.signed, "root", new, f"root v{md.signed.version + 1}")
         except (RepositoryError, ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(f"root v{md.signed.version + 1} in {store.registry.location} does not "
                                  f"verify ({exc})", "the signed state is damaged or forged") from exc
@@ -213,6 +214,28 @@ def with_ledger(change: Change, ledger: LedgerBase) -> Change:
     return apply
 
 
+def not_behind(change: Change, ledger: LedgerBase, registry: Registry) -> Change:
+    """``change``, refused when the registry serves a targets version older than one this ledger
+    saw published there: signed on a replayed timestamp, the next version would overwrite the
+    newer one and drop what it said (a retirement, a rejection) for good."""
+    seen = max((int(e["payload"].get("targets_version") or 0) for e in ledger.events(kind="state")
+                if e["payload"].get("registry") == registry.location and e["payload"].get("published")),
+               default=0)
+
+    def apply(targets: Targets) -> None:
+        if targets.version < seen:
+            from curator.core.errors import DecisionRefused
+
+            raise DecisionRefused(
+                f"the signed state of {registry.location} was rolled back: it serves targets "
+                f"v{targets.version}, but the ledger recorded v{seen} published there",
+                "nothing was signed; restore the registry's latest timestamp.json (or ask who replayed it)",
+            )
+        change(targets)
+
+    return apply
+
+
 def sign_state_change(
     session: Session, registry: Registry, change: Change, signers: Sequence[Signer], proposal_id: str
 ) -> Published:
@@ -220,7 +243,7 @@ def sign_state_change(
     published = sign_change(
         StateStore(registry),
         read_anchor(anchor_path(session.policy)),
-        with_ledger(change, session.ledger),
+        not_behind(with_ledger(change, session.ledger), session.ledger, registry),
         signers,
         expiry(session.policy),
         proposal_id,
@@ -239,7 +262,7 @@ def cosign_state_change(
         proposal_id,
         signers,
         expiry(session.policy),
-        expected,
+        not_behind(expected, session.ledger, registry),
     )
     _record(session, registry, published, signers)
     return published

@@ -29,7 +29,7 @@ from curator.attest.statement import Decision, Waiver
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.durable import sync_tree
 from curator.core.errors import IntegrityError, NotInRegistry, UsageError
-from curator.decision.rules import DecisionRules
+from curator.decision.rules import CUSTOM_CODE, DecisionRules
 from curator.registry.artifact import DECISION_ARTIFACT_TYPE, Layer, read_decision, read_model
 from curator.registry.interface import Descriptor, OnBytes, Reference, Registry, sha256_digest
 from curator.state.client import TrustedState
@@ -167,6 +167,8 @@ def _check_decisions(registry: Registry, name: str, digest: str, layers: tuple[L
                                      "waivers": [w.to_dict() for w in decision.waivers]})
             report.problems += _judge(decision, name, digest, files, today)
             report.problems += _waivers_within(decision, rules)
+            if decision.outcome == "approved":
+                report.problems += _stages_within(decision, rules)
             if decision.curator.keyid != verified.signer.keyid:
                 report.problems.append(Problem("forged-decision", f"{decision.curator.label} is named in a "
                                                f"decision signed by {verified.signer.identity.label}"))
@@ -263,6 +265,25 @@ def _waivers_within(decision: Decision, rules: DecisionRules) -> list[Problem]:
         elif expires > longest:
             problems.append(Problem("policy-violation", f"the waiver for {waiver.stage} runs to {expires}, "
                                     f"beyond the team's {rules.max_waiver_days} days from {signed_on}"))
+    return problems
+
+
+def _stages_within(decision: Decision, rules: DecisionRules) -> list[Problem]:
+    """The team's stages, each shown in the signed decision with a status that does not block,
+    or waived in it: what ``decide`` requires, held again against whatever checklists (or
+    tool) the curator signed with."""
+    waived = {w.stage for w in decision.waivers}
+    if CUSTOM_CODE in waived:  # a scan that fails only for the code it ships is waived as custom code
+        waived.add("scan")
+    problems = []
+    for stage in rules.stages:
+        status = decision.stages.get(stage)
+        blocks = (status in rules.block_on or (rules.missing_blocks and status in (None, "skipped")))
+        if not blocks or stage in waived:
+            continue
+        what = f"does not show the {stage} stage" if status is None else f"approves with {stage} {status}"
+        problems.append(Problem("policy-violation", f"decision {decision.review_id} {what} and waives "
+                                f"nothing for it; the team's policy ({rules.source}) requires it"))
     return problems
 
 

@@ -23,6 +23,7 @@ from curator.attest.trust import TrustedCurator
 from curator.core.errors import CuratorError, IntegrityError, UsageError
 from curator.state.content import SignedState
 from curator.state.keys import curator_of
+from curator.state.quorum import verify_quorum
 from curator.state.store import MAX_METADATA_BYTES, StateStore
 
 BASE_URL = "curator-state:///"
@@ -97,6 +98,11 @@ def load_trusted(
             str(state_dir), BASE_URL, fetcher=RegistryFetcher(store), config=config, bootstrap=anchor
         )
         updater.refresh()
+        # what the workflow accepted, as objects: reading the cache folder again would take
+        # whatever someone wrote there since
+        root, targets = updater._trusted_set.root, updater._trusted_set.targets
+        _check_people(anchor, state_dir, root, targets)
+        _refuse_newer(store, root, updater._trusted_set.snapshot.version)
     except OSError as exc:
         raise UsageError(
             f"cannot keep the signed state's metadata in {state_dir} ({exc.strerror})",
@@ -107,7 +113,7 @@ def load_trusted(
             f"the signed state of {store.registry.location} has expired ({exc}): a frozen or stale registry",
             "a curator runs 'curator state refresh'",
         ) from exc
-    except tuf_errors.BadVersionNumberError as exc:
+    except (tuf_errors.BadVersionNumberError, Replayed) as exc:
         raise StateRefused(
             f"the signed state of {store.registry.location} was rolled back ({exc})",
             "someone re-published older metadata; restore the latest state",
@@ -141,9 +147,57 @@ def load_trusted(
             f"the trusted root is not TUF root metadata ({exc})",
             "restore root.json from the team's policy repository",
         ) from exc
-    root: Metadata[Root] = Metadata.from_file(str(state_dir / "root.json"))
-    targets: Metadata[Targets] = Metadata.from_file(str(state_dir / "targets.json"))
-    return TrustedState(root.signed, SignedState(targets.signed, production_tag), store.registry.location)
+    return TrustedState(root, SignedState(targets, production_tag), store.registry.location)
+
+
+def _check_people(anchor: bytes, state_dir: Path, root: Root, targets: Targets) -> None:
+    """TUF counted keys; the team counts curators (``quorum.py``): each root from the anchor to
+    the trusted one, and the trusted targets, again by person. The signatures come from the
+    files the workflow kept; each must hold exactly the metadata it accepted."""
+    md: Metadata[Root] = Metadata.from_bytes(anchor)
+    verify_quorum(md.signed, "root", md, "the team's root")
+    for version in range(md.signed.version + 1, root.version + 1):
+        new: Metadata[Root] = Metadata.from_bytes(_kept(state_dir / "root_history" / f"{version}.root.json"))
+        verify_quorum(md.signed, "root", new, f"root v{version}")
+        verify_quorum(new.signed, "root", new, f"root v{version}")
+        md = new
+    signed: Metadata[Targets] = Metadata.from_bytes(_kept(state_dir / "targets.json"))
+    if md.signed != root or signed.signed != targets:
+        raise tuf_errors.RepositoryError(f"the metadata kept in {state_dir} changed while it was checked")
+    verify_quorum(root, "targets", signed, f"targets v{targets.version}")
+
+
+class Replayed(tuf_errors.RepositoryError):
+    """The registry holds signed metadata newer than the timestamp it serves."""
+
+
+def _refuse_newer(store: StateStore, root: Root, snapshot: int) -> None:
+    """A gate that kept no state (a fresh CI workspace, a deleted state folder) has no older
+    version to compare with, and an unexpired timestamp of last week would take it back to
+    last week's approved set. The registry keeps every snapshot it published: one past what
+    the timestamp names, signed by the team, means the timestamp was replayed. (A snapshot
+    is written just before its timestamp, and 'curator state refresh' overwrites one a crash
+    left behind.)"""
+    data = store.get(f"{snapshot + 1}.snapshot.json")
+    if data is None:
+        return
+    try:
+        newer = Metadata.from_bytes(data)
+        verify_quorum(root, "snapshot", newer, f"snapshot v{snapshot + 1}")
+    except (ValueError, KeyError, TypeError, tuf_errors.RepositoryError):
+        return  # not the team's: nothing newer was published
+    if newer.signed.type == "snapshot" and newer.signed.version == snapshot + 1:
+        raise Replayed(f"the timestamp names snapshot v{snapshot}, but the registry holds a newer signed "
+                       f"snapshot v{snapshot + 1}: an old timestamp is being served (or a curator is "
+                       "publishing right now: run again)")
+
+
+def _kept(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_METADATA_BYTES + 1)
+    if len(data) > MAX_METADATA_BYTES:
+        raise tuf_errors.RepositoryError(f"{path} is larger than any metadata the state holds")
+    return data
 
 
 def _operational(exc: BaseException) -> CuratorError | None:

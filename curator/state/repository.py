@@ -23,6 +23,7 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 from curator.attest.keys import Signer
 from curator.core.errors import DecisionRefused, IntegrityError, UsageError
 from curator.state.keys import CuratorSigner
+from curator.state.quorum import signed_people, verify_quorum
 from curator.state.store import StateStore
 
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
@@ -86,14 +87,14 @@ def load_current(store: StateStore, anchor: bytes) -> Current:
     """The published state, every signature checked by the root chain that starts at ``anchor``."""
     root: Metadata[Root] = _parse(anchor, "trusted root", Root)
     try:
-        root.verify_delegate("root", root)
+        verify_quorum(root.signed, "root", root, f"root v{root.signed.version}")
         while True:
             data = store.get(f"{root.signed.version + 1}.root.json")
             if data is None:
                 break
             new: Metadata[Root] = _parse(data, f"{root.signed.version + 1}.root.json", Root)
-            root.verify_delegate("root", new)
-            new.verify_delegate("root", new)
+            verify_quorum(root.signed, "root", new, f"root v{root.signed.version + 1}")
+            verify_quorum(new.signed, "root", new, f"root v{root.signed.version + 1}")
             if new.signed.version != root.signed.version + 1:
                 raise IntegrityError(
                     f"{root.signed.version + 1}.root.json holds version {new.signed.version}",
@@ -113,7 +114,7 @@ def load_current(store: StateStore, anchor: bytes) -> Current:
         targets: Metadata[Targets] = _parse(targets_data, f"{targets_meta.version}.targets.json", Targets)
         assert targets_data is not None
         targets_meta.verify_length_and_hashes(targets_data)
-        root.verify_delegate("targets", targets)
+        verify_quorum(root.signed, "targets", targets, f"targets v{targets.signed.version}")
     except (RepositoryError, KeyError) as exc:
         raise IntegrityError(
             f"the signed state in {store.registry.location} does not verify ({exc})",
@@ -136,9 +137,9 @@ def _not_a_key(signer: Signer, root: Root, role: str) -> DecisionRefused:
 
 
 def sign_count(root: Root, role: str, md: Metadata) -> int:  # type: ignore[type-arg]
-    """How many of the role's keys validly signed ``md``."""
-    result = root.get_verification_result(role, md.signed_bytes, md.signatures)
-    return len(result.signed)
+    """How many curators validly signed ``md`` with keys of the role (two keys of one curator
+    are one signature: ``quorum.py``)."""
+    return len(signed_people(root, role, md))
 
 
 def publish_top(

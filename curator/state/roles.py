@@ -16,7 +16,7 @@ from typing import Any
 
 from tuf.api.metadata import Metadata, MetaFile, Root, Targets
 
-from curator.attest.keys import Signer
+from curator.attest.keys import Signer, person_of
 from curator.attest.trust import TrustedCurator
 from curator.core.errors import DecisionRefused, UsageError
 from curator.state.content import EXTENSION
@@ -40,9 +40,10 @@ ANCHOR_FILE = "root.json"
 
 def _team(curators: Sequence[TrustedCurator], threshold: int) -> list[TrustedCurator]:
     active = [c for c in curators if not c.revoked]
-    if len(active) < threshold:
+    people = {person_of(c.email) or c.keyid for c in active}  # two keys of one curator are one
+    if len(people) < threshold:
         raise UsageError(
-            f"the team's curators.yaml lists {len(active)} active curator(s) but "
+            f"the team's curators.yaml lists {len(people)} active curator(s) but "
             f"decision.approvals_required is {threshold}",
             "add curators (the entry 'curator keys show' prints) or lower approvals_required",
         )

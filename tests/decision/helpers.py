@@ -101,7 +101,8 @@ def curator(ws: Workspace, folder: Path, name: str, email: str, checklists: Path
     registry = LayoutRegistry(ws.registry_dir)
     if anchor_path(policy).is_file():
         rotate(registry, policy, team)
-    elif len(team) >= int(policy.section("decision").get("approvals_required", 1)):
+    elif len({s.identity.person for s in team}) >= int(policy.section("decision").get("approvals_required",
+                                                                                        1)):
         init_state(registry, policy, team)
     return signer
 
