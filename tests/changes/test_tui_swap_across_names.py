@@ -5,12 +5,9 @@ layout registry and signed state; the gate runs in its own process as a pipeline
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import App
-from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from curator.decision.decide import DecisionRequest, decide
@@ -19,8 +16,9 @@ from curator.decision.swap import SwapRequest
 from curator.registry import open_registry
 from curator.registry.interface import Reference
 from curator.review.session import Session
-from curator.tui.screens.decision import DecisionScreen
+from curator.tui.screens.decision import DecisionBasis, DecisionScreen
 from tests.decision.helpers import cli, curator, isolated_checklists, make_model, open_session, reviewed
+from tests.tui.support import wait_until
 
 
 class DecisionApp(App[None]):
@@ -29,14 +27,7 @@ class DecisionApp(App[None]):
         self.session, self.review_id = session, review_id
 
     def on_mount(self) -> None:
-        self.push_screen(DecisionScreen(self.session, self.review_id))
-
-
-async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
+        self.push_screen(DecisionScreen(self.session, DecisionBasis.read(self.session, self.review_id)))
 
 
 async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path) -> None:
@@ -59,19 +50,23 @@ async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path
 
         app = DecisionApp(session, b_review.id)
         async with app.run_test(size=(120, 60)) as pilot:
-            await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+            await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen),
+                             what="the decision screen", timeout=60)
             screen = app.screen
             assert isinstance(screen, DecisionScreen)
             assert screen.replaces is not None and screen.replaces.name == a_name
-            await _wait(pilot, lambda: screen.gate_result is not None, "the gate on B:prod")
+            await wait_until(pilot, lambda: screen.gate_result is not None,
+                             what="the gate on B:prod", timeout=60)
             assert screen.has_class("swapped") and screen.gate_result is not None
             assert f"{b_name}:prod" in screen.gate_result.command and screen.gate_result.passed
             first = screen.gate_result
             screen.query_one("#rollback-rationale", Input).value = "tiny-next times out"
             screen.query_one("#rollback", Button).press()
             status = screen.query_one("#decision-status", Static)
-            await _wait(pilot, lambda: "rolled back" in str(status.render()), "the rollback")
-            await _wait(pilot, lambda: screen.gate_result is not first, "the gate on A:prod", timeout=120)
+            await wait_until(pilot, lambda: "rolled back" in str(status.render()),
+                             what="the rollback", timeout=60)
+            await wait_until(pilot, lambda: screen.gate_result is not first,
+                             what="the gate on A:prod", timeout=120)
             assert screen.gate_result is not None
             assert f"{a_name}:prod" in screen.gate_result.command and screen.gate_result.passed, \
                 screen.gate_result.output
