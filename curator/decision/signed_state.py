@@ -218,9 +218,8 @@ def not_behind(change: Change, ledger: LedgerBase, registry: Registry) -> Change
     """``change``, refused when the registry serves a targets version older than one this ledger
     saw published there: signed on a replayed timestamp, the next version would overwrite the
     newer one and drop what it said (a retirement, a rejection) for good."""
-    seen = max((int(e["payload"].get("targets_version") or 0) for e in ledger.events(kind="state")
-                if e["payload"].get("registry") == registry.location and e["payload"].get("published")),
-               default=0)
+    seen = max((e.event.targets_version for e in ledger.read(StateSigned)
+                if e.event.registry == registry.location and e.event.published), default=0)
 
     def apply(targets: Targets) -> None:
         if targets.version < seen:
