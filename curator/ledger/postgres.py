@@ -116,7 +116,8 @@ class PostgresLedger(LedgerBase):
         return conn
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:  # never under a worker thread's read
+            self._conn.close()
 
     def _lost(self, exc: BaseException, what: str) -> LedgerError:
         return LedgerError(f"lost the connection to the ledger {self.where} {what} ({_one_line(exc)})",

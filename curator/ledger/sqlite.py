@@ -64,7 +64,9 @@ class Ledger(LedgerBase):
                               "check the file, or restore it from a backup") from exc
 
     def close(self) -> None:
-        self._db.close()
+        # under the lock: closing while a worker thread's read runs crashes the sqlite3 module
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
