@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import subprocess
-import sys
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.scan import pickles
+from tests.scan.folder_scan import blocked_by_curator, scan_folder
 from tests.scan.pickles import Ops
 
 #: ``os.system('true')`` without a PROTO header: opcodes that can follow any prefix
@@ -180,64 +179,52 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         (root / name).mkdir()
         (root / name / filename).write_bytes(build())
         paths[f"{name}/{filename}"] = name
-    done = subprocess.run([sys.executable, "-m", "curator", "scan", str(root), "--json"],
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 1, done.stderr
-    document = json.loads(done.stdout)
-    return {paths[f["path"]]: f for f in document["files"]}
-
-
-def _blocked_by_curator(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
-    report = scanned[name]
-    assert report["verdict"] == "blocked", report
-    own = {f["code"] for f in report["findings"]
-           if f["tool"] == "curator" and f["severity"] in ("high", "critical")}
-    assert code in own, f"{name}: expected curator's own {code} finding, got {sorted(own)}"
+    return scan_folder(root, paths)
 
 
 def test_gif_magic_pickle(scanned: dict[str, dict[str, Any]]) -> None:
     """A pickle whose first bytes are ``GIF89a`` was sniffed as an image (inert) and never walked."""
-    _blocked_by_curator(scanned, "gif_magic_pickle", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "gif_magic_pickle", "pickle-dangerous-global")
 
 
 def test_ftyp_magic_pickle(scanned: dict[str, dict[str, Any]]) -> None:
     """``ftyp`` at byte 4 made a protocol 2 pickle an inert video."""
-    _blocked_by_curator(scanned, "ftyp_magic_pickle", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "ftyp_magic_pickle", "pickle-dangerous-global")
 
 
 def test_tar_pax_name_pickle(scanned: dict[str, dict[str, Any]]) -> None:
     """A tar whose pax header name is a pickle: members clean, the file itself runs os.system."""
-    _blocked_by_curator(scanned, "tar_pax_name_pickle", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "tar_pax_name_pickle", "pickle-dangerous-global")
 
 
 def test_torch_zip_data_pkl_gif_magic(scanned: dict[str, dict[str, Any]]) -> None:
     """torch zip whose data.pkl starts with ``GIF89a``: settled as an inert image member."""
-    _blocked_by_curator(scanned, "torch_zip_data_pkl_gif_magic", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "torch_zip_data_pkl_gif_magic", "pickle-dangerous-global")
 
 
 def test_template_built_keys(scanned: dict[str, dict[str, Any]]) -> None:
     """Item lookups by names the template joins together at render time reach ``__globals__``."""
-    _blocked_by_curator(scanned, "template_built_keys", "template-suspicious")
+    blocked_by_curator(scanned, "template_built_keys", "template-suspicious")
 
 
 def test_template_map_attribute_path(scanned: dict[str, dict[str, Any]]) -> None:
     """``map(attribute='__class__.__mro__')`` walks attributes no Getattr node names."""
-    _blocked_by_curator(scanned, "template_map_attribute_path", "template-injection")
+    blocked_by_curator(scanned, "template_map_attribute_path", "template-injection")
 
 
 def test_template_map_attr_filter(scanned: dict[str, dict[str, Any]]) -> None:
     """``map('attr', ...)``: the attr filter without an attr filter node."""
-    _blocked_by_curator(scanned, "template_map_attr_filter", "template-suspicious")
+    blocked_by_curator(scanned, "template_map_attr_filter", "template-suspicious")
 
 
 def test_safetensors_pickle_polyglot(scanned: dict[str, dict[str, Any]]) -> None:
     """A safetensors header was trusted before any pickle probe; the same bytes unpickle."""
-    _blocked_by_curator(scanned, "safetensors_pickle_polyglot", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "safetensors_pickle_polyglot", "pickle-dangerous-global")
 
 
 def test_npz_storage_named_object_array(scanned: dict[str, dict[str, Any]]) -> None:
     """A member named like a torch storage is still read when it is a .npy (numpy loads it by name)."""
-    _blocked_by_curator(scanned, "npz_storage_named_object_array", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "npz_storage_named_object_array", "pickle-dangerous-global")
 
 
 @pytest.mark.parametrize("name", ["benign_gif", "benign_png", "benign_pax_tar"])

@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import subprocess
-import sys
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.scan import pickles
+from tests.scan.folder_scan import blocked_by_curator, scan_folder
 from tests.scan.pickles import Ops
 
 
@@ -261,80 +260,68 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         for other, data in BESIDE.get(name, {}).items():
             (root / name / other).write_bytes(data)
             paths[f"{name}/{other}"] = f"{name}:{other}"
-    done = subprocess.run([sys.executable, "-m", "curator", "scan", str(root), "--json"],
-                          capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 1, done.stderr
-    document = json.loads(done.stdout)
-    return {paths[f["path"]]: f for f in document["files"]}
-
-
-def _blocked_by_curator(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
-    report = scanned[name]
-    assert report["verdict"] == "blocked", report
-    own = {f["code"] for f in report["findings"]
-           if f["tool"] == "curator" and f["severity"] in ("high", "critical")}
-    assert code in own, f"{name}: expected curator's own {code} finding, got {sorted(own)}"
+    return scan_folder(root, paths)
 
 
 def test_text_then_zip(scanned: dict[str, dict[str, Any]]) -> None:
     """Only the first 64 KiB decided "text": a zip behind them was never looked at."""
-    _blocked_by_curator(scanned, "text_then_zip", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "text_then_zip", "pickle-dangerous-global")
 
 
 def test_pdf_tar(scanned: dict[str, dict[str, Any]]) -> None:
     """A tar face behind a document magic: faces were sought for zip and HDF5 only."""
-    _blocked_by_curator(scanned, "pdf_tar", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "pdf_tar", "pickle-dangerous-global")
 
 
 def test_v7_tar_legacy_torch(scanned: dict[str, dict[str, Any]]) -> None:
     """A tar without the ``ustar`` magic was not a tar to the sniffer (torch.load reads it as one)."""
-    _blocked_by_curator(scanned, "v7_tar_legacy_torch", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "v7_tar_legacy_torch", "pickle-dangerous-global")
     assert scanned["v7_tar_legacy_torch"]["format"] == "tar"
 
 
 def test_tar_unknown_member_type(scanned: dict[str, dict[str, Any]]) -> None:
     """Members tarfile reads as files although ``isfile()`` says no were skipped unread."""
-    _blocked_by_curator(scanned, "tar_unknown_member_type", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "tar_unknown_member_type", "pickle-dangerous-global")
 
 
 def test_hdf5_pickled_attribute(scanned: dict[str, dict[str, Any]]) -> None:
     """HDF5 attributes were read for a Keras config only; the "weights only" file was clean."""
-    _blocked_by_curator(scanned, "hdf5_pickled_attribute", "pickle-dangerous-global")
+    blocked_by_curator(scanned, "hdf5_pickled_attribute", "pickle-dangerous-global")
     own = [f for f in scanned["hdf5_pickled_attribute"]["findings"] if f["tool"] == "curator"]
     assert not [f for f in own if "/embeddings/note" in f["message"]], own  # plain text ending in "."
 
 
 def test_starmap_newobj(scanned: dict[str, dict[str, Any]]) -> None:
     """A global handed to the constructor of an unknown class is called by it (starmap, map, filter)."""
-    _blocked_by_curator(scanned, "starmap_newobj", "pickle-unknown-call")
+    blocked_by_curator(scanned, "starmap_newobj", "pickle-unknown-call")
 
 
 def test_state_held_callable(scanned: dict[str, dict[str, Any]]) -> None:
     """A global in the state of a class that is not allow-listed is the object's to call."""
-    _blocked_by_curator(scanned, "state_held_callable", "pickle-unknown-call")
+    blocked_by_curator(scanned, "state_held_callable", "pickle-unknown-call")
 
 
 @pytest.mark.parametrize("name", ["import_package_main", "import_idle"])
 def test_import_runs_a_program(scanned: dict[str, dict[str, Any]], name: str) -> None:
     """Importing ``pkg.__main__`` or IDLE runs a program: an import alone was only low."""
-    _blocked_by_curator(scanned, name, "pickle-dangerous-global")
+    blocked_by_curator(scanned, name, "pickle-dangerous-global")
 
 
 def test_gguf_duplicate_template(scanned: dict[str, dict[str, Any]]) -> None:
     """Of two chat templates under one key only the last was checked; llama.cpp renders the first."""
-    _blocked_by_curator(scanned, "gguf_duplicate_template", "template-injection")
-    _blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
+    blocked_by_curator(scanned, "gguf_duplicate_template", "template-injection")
+    blocked_by_curator(scanned, "gguf_duplicate_template", "gguf-malformed")
 
 
 @pytest.mark.parametrize("name", ["npy_object_by_name", "npy_object_subarray"])
 def test_npy_object_dtype_spellings(scanned: dict[str, dict[str, Any]], name: str) -> None:
     """Only ``'|O'`` and object fields of structured dtypes were taken for object arrays."""
-    _blocked_by_curator(scanned, name, "pickle-dangerous-global")
+    blocked_by_curator(scanned, name, "pickle-dangerous-global")
 
 
 def test_keras_lambda_activation(scanned: dict[str, dict[str, Any]]) -> None:
     """A marshalled lambda anywhere in a Keras config, not only in a Lambda layer."""
-    _blocked_by_curator(scanned, "keras_lambda_activation", "keras-lambda-layer")
+    blocked_by_curator(scanned, "keras_lambda_activation", "keras-lambda-layer")
 
 
 @pytest.mark.parametrize(("name", "code"), [
@@ -348,7 +335,7 @@ def test_keras_lambda_activation(scanned: dict[str, dict[str, Any]]) -> None:
 def test_template_attribute_arguments(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
     """Every filter parameter that names an attribute, however it is passed (keyword, position, ``*``,
     ``**``), walks attributes like ``x.__globals__`` does."""
-    _blocked_by_curator(scanned, name, code)
+    blocked_by_curator(scanned, name, code)
 
 
 def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]]) -> None:
@@ -366,7 +353,7 @@ def test_native_code_is_not_onnx_external_data(scanned: dict[str, dict[str, Any]
 ])
 def test_json_that_names_python_objects(scanned: dict[str, dict[str, Any]], name: str, code: str) -> None:
     """jsonpickle and skops files are pickles written as JSON: they were inert JSON."""
-    _blocked_by_curator(scanned, name, code)
+    blocked_by_curator(scanned, name, code)
 
 
 @pytest.mark.parametrize("name", ["benign_long_text", "benign_template_filters", "benign_skops"])
