@@ -101,8 +101,9 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         assert decision.review_id == queue.rows["queue:2"].review.id  # type: ignore[union-attr]
         decision.query_one("#retry-push", Button).press()
         status = decision.query_one("#decision-status", Static)
-        await wait_until(pilot, lambda: "pushed" in str(status.render()), timeout=60, what="the push")
-        assert not decision.has_class("unpushed")
+        await wait_until(pilot, lambda: str(status.render()).startswith("pushed "), timeout=60,
+                         what="the push")
+        await wait_until(pilot, lambda: not decision.has_class("unpushed"), what="the retry button gone")
         await pilot.press("escape", "escape")
         await wait_until(pilot, lambda: app.screen is queue and [s for s, _ in _states(queue)] == [
             "approved", "rejected", "approved"], what="the queue, the push retried")

@@ -338,6 +338,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
 
     def _pushed_now(self, ref: str) -> None:
         self.query_one("#decision-status", Static).update(text(f"pushed {ref}", "bold"))
+        self.remove_class("unpushed")  # known now; the ledger read below confirms and starts the gate
         self.read_state()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
