@@ -175,7 +175,14 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     def move(targets: Targets) -> None:
         content.promote(targets, name, target.digest)
 
-    signed = sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}")
+    effect = {"kind": "rollback", "name": name, "digest": target.digest,
+              "attach": {"subject": target.digest, "artifact_type": ROLLBACK_ARTIFACT_TYPE,
+                         "envelope": envelope.decode()},
+              "move": {"review_id": target.review_id, "decision_id": did,
+                       "curator": signer.identity.to_dict(),
+                       "rationale": why}}
+    signed = sign_state_change(session, registry, move, [signer], proposal_id=f"rollback-{did[:12]}",
+                               effect=effect)
     published_or_refuse(signed, name)
     referrer = attach_rollback(registry, name, target.digest, envelope)
     moved = promote(session, registry, name, target.digest, target.review_id, action="rollback",
@@ -189,9 +196,9 @@ def published_or_refuse(published: Published, name: str) -> None:
     if not published.published:
         raise DecisionRefused(
             f"the rollback of {name} is signed by {published.signatures} of the {published.threshold} "
-            f"curators the signed state needs: production did not move (proposal {published.proposal})",
-            "the deploy gate still serves what it served; a rollback needs as many curator signatures "
-            "as an approval")
+            f"curators the signed state needs: production did not move yet (proposal {published.proposal})",
+            "the deploy gate still serves what it served until another curator co-signs it: "
+            f"'curator state sign {published.proposal}'")
 
 
 @dataclass(frozen=True)
@@ -249,8 +256,21 @@ def undo_swap(session: Session, registry: Registry, swap: SwapToUndo, signer: Si
         content.undo_swap(targets, swap.restore, target.digest, swap.taken_by, swap.by,
                           signer.identity.name, when, why, tag)
 
+    withdrawn = None
+    if trusted.state.production(swap.taken_by) == swap.by:
+        took = [m.review_id for m in approved_models(session.ledger)
+                if m.name == swap.taken_by and m.digest == swap.by]
+        withdrawn = {"name": swap.taken_by, "review_id": took[-1] if took else target.review_id,
+                     "previous": swap.by, "to": content.target_path(swap.restore, target.digest)}
+    effect = {"kind": "rollback", "name": swap.restore, "digest": target.digest,
+              "attach": {"subject": target.digest, "artifact_type": ROLLBACK_ARTIFACT_TYPE,
+                         "envelope": envelope.decode()},
+              "move": {"review_id": target.review_id, "decision_id": did,
+                       "curator": signer.identity.to_dict(),
+                       "rationale": why, "previous": swap.by, "from_name": swap.taken_by,
+                       **({"withdraw": withdrawn} if withdrawn else {})}}
     published_or_refuse(sign_state_change(session, registry, move, [signer],
-                                          proposal_id=f"rollback-{did[:12]}"), swap.restore)
+                                          proposal_id=f"rollback-{did[:12]}", effect=effect), swap.restore)
     referrer = attach_rollback(registry, swap.restore, target.digest, envelope)
     who = signer.identity.to_dict()
     moved = promote(session, registry, swap.restore, target.digest, target.review_id, action="rollback",

@@ -116,6 +116,11 @@ def decide(
     if outcome.outcome == "pending":
         say(f"  {outcome.approvals} of {outcome.approvals_required} approvals (rule from "
             f"{markup(outcome.rules_source)}); another curator must approve")
+    if outcome.proposal:
+        say(f"  [yellow]the signed state's rejection of {markup(outcome.manifest_digest)} is proposed[/]: "
+            "it waits "
+            f"for another curator ('curator state sign {outcome.proposal}'); the deploy gate admits the "
+            "digest until then if it was approved")
     if outcome.ref:
         say(f"  pushed {markup(outcome.ref)}\n  digest {markup(outcome.digest_ref)}")
 

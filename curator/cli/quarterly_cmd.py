@@ -27,6 +27,10 @@ MARK = {"ok": "[green]✔[/]", "warn": "[yellow]![/]", "fail": "[red]✘[/]"}
 
 def _line(n: int, total: int, result: ModelResult) -> None:
     say(f"{MARK[result.outcome]} [{n}/{total}] {markup(result.entry.ref)}: {result.outcome}")
+    proposed = result.entry.proposed
+    if proposed:
+        say(f"    [yellow]{proposed['action']} proposed[/] by {markup(str(proposed['proposed_by']))}, "
+            f"waiting for another curator: 'curator state sign {markup(str(proposed['proposal']))}'")
     for check in result.checks:
         if check.outcome not in ("ok", "skipped"):
             say(f"    {check.name} {check.outcome}: {markup(check.message)}")
@@ -134,11 +138,15 @@ def _act(action: str, ref: str, rationale: str, replacement: str, key_dir: Path 
         return
     say(f"[bold]{action}[/] {markup(outcome.ref)} signed by {markup(signer.identity.label)} "
         f"(action {outcome.action_id})")
-    if outcome.rejection_id:
+    if outcome.proposal:
+        say(f"  [yellow]retire proposed[/] (proposal {outcome.proposal}), waiting for another curator's "
+            f"signature: 'curator state sign {outcome.proposal}'; until then 'curator verify "
+            f"{markup(outcome.ref)}' still passes")
+    elif outcome.rejection_id:
         tag = "removed" if outcome.tag_removed else "not removed"
         say(f"  signed rejection {outcome.rejection_id} attached; tag {tag}: "
             f"'curator verify {outcome.ref}' now refuses it")
-    if outcome.note:
+    if outcome.note and not outcome.proposal:
         say(f"  {markup(outcome.note)}")
 
 

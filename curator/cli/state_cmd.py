@@ -1,4 +1,5 @@
-"""`curator state init|rotate|refresh|show`: the registry's signed state (TUF) and the team's root."""
+"""`curator state init|rotate|refresh|show|sign`: the registry's signed state (TUF), the team's root,
+and the proposals that wait for a second curator's signature."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.attest.keys import Signer
+    from curator.state.proposals import Proposal
 
 state_app = typer.Typer(
     help="The registry's signed state: what is approved, retired, rejected and in "
@@ -135,6 +137,7 @@ def show(
     target = open_registry(ws.registry_dir, policy, registry)
     trusted = trusted_state(target, policy, state_dir or ws.home / "state")
     state = trusted.state
+    proposals = _waiting(ws, policy, target)
     data: dict[str, Any] = {
         "registry": target.location,
         "root_version": trusted.root.version,
@@ -143,6 +146,7 @@ def show(
         ],
         "threshold": trusted.root.roles["targets"].threshold,
         **state.to_dict(),
+        "proposals": [p.to_dict() for p in proposals],
     }
     if as_json:
         emit_json(data)
@@ -165,3 +169,81 @@ def show(
     for kind in ("retired", "rejected"):
         for r in data[kind]:
             say(f"  {kind} {markup(r['name'])}@{r['digest'][:19]}…: {markup(r['why'])} ({markup(r['who'])})")
+    for proposal in proposals:
+        _say_proposal(proposal)
+
+
+def _waiting(ws: Any, policy: Any, target: Any) -> list[Proposal]:
+    """The waiting proposals, with who proposed them when where this workspace's ledger says so
+    (a deploy workspace without a ledger still lists them)."""
+    from curator.decision.cosign import waiting
+    from curator.ledger import ledger_url
+
+    if not ws.ledger_path.is_file() and not ledger_url(policy):
+        return waiting(target, policy)
+    from curator.review.session import Session
+
+    session = Session.open(ws, policy)
+    try:
+        return waiting(target, policy, session.ledger)
+    finally:
+        session.close()
+
+
+def _say_proposal(p: Proposal) -> None:
+    who = ", ".join(s["name"] for s in p.signed_by) or "nobody"
+    when = f" on {str(p.extra.get('proposed_at'))[:16]}" if p.extra.get("proposed_at") else ""
+    flag = " [red]tampered[/]" if p.problem else (" [yellow]stale: propose it again[/]" if p.stale else "")
+    say(f"  proposal [bold]{markup(p.id)}[/]: {p.action}, signed by {markup(who)}{markup(when)} "
+        f"({len(p.signed_by)} of {p.threshold}), targets v{p.version}{flag}")
+    for change in p.changes:
+        say(f"    {markup(change.line)}")
+    if p.problem:
+        say(f"    {markup(p.problem)}")
+
+
+@state_app.command("sign")
+def sign(
+    proposal: Annotated[str, typer.Argument(
+        help="The proposal: its id as 'curator state show' lists it, the review or decision id it "
+        "carries, or NAME@sha256:HEX of the model it changes.")],
+    key_dir: Annotated[Path | None, typer.Option("--key-dir", help="Key folder (default: workspace keys/).")]
+    = None,
+    registry: RegistryOpt = None,
+    as_json: Json = False,
+) -> None:
+    """Co-sign a state change another curator proposed (a retire, a rejection, a rollback): shows what
+    it changes, adds this curator's signature and, at the threshold, publishes it and does what it does
+    in the registry. Refused (exit 1, nothing signed) when it is stale, tampered or already signed by
+    this curator, or when the key is not a curator key of the team's root."""
+    from curator.attest.keys import FileSigner
+    from curator.core.policy import Policy
+    from curator.decision.cosign import co_sign, find
+    from curator.registry import open_registry
+    from curator.review.session import Session
+
+    ws = workspace()
+    policy = Policy.load()
+    signer = FileSigner(key_dir or ws.keys_dir)
+    target = open_registry(ws.registry_dir, policy, registry)
+    session = Session.open(ws, policy)
+    try:
+        if not as_json:
+            _say_proposal(find(session, target, proposal))
+        done = co_sign(session, target, proposal, signer)
+    finally:
+        session.close()
+    if as_json:
+        emit_json(done.to_dict())
+        return
+    p = done.published
+    if p.published:
+        say(f"[green]✔[/] proposal {markup(done.proposal.id)} co-signed by {markup(signer.identity.label)} "
+            f"and published as targets v{p.version} ({p.signatures} of {p.threshold} signatures): "
+            "the deploy gate "
+            "follows it now")
+    else:
+        say(f"[yellow]![/] proposal {markup(done.proposal.id)} co-signed by {markup(signer.identity.label)}: "
+            f"{p.signatures} of {p.threshold} signatures, still waiting")
+    if done.done.note:
+        say(f"  {markup(done.done.note)}")

@@ -39,6 +39,8 @@ from curator.review.session import Session
 if TYPE_CHECKING:
     from tuf.api.metadata import Targets
 
+    from curator.state.repository import Published
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -124,13 +126,16 @@ class DecisionOutcome:
     curator: CuratorIdentity
     #: where the rules this decision was held to came from (the team's signed root, or local)
     rules_source: str = "local checklists"
+    #: a rejection the signed state needs more curators for: the proposal waiting for them
+    #: (until it is co-signed, the gate still admits the digest if it was approved before)
+    proposal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision_id": self.decision_id, "outcome": self.outcome, "ref": self.ref,
                 "rules_source": self.rules_source,
                 "digest_ref": self.digest_ref, "manifest_digest": self.manifest_digest,
                 "approvals": self.approvals, "approvals_required": self.approvals_required,
-                "curator": self.curator.to_dict()}
+                "curator": self.curator.to_dict(), "proposal": self.proposal}
 
 
 def decide(session: Session, request: DecisionRequest, signer: Signer, registry: Registry | None = None,
@@ -226,15 +231,16 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
 
     state = session.ledger.record_decision(a.review.id, judge)
     final = "pending" if state == "open" else ("approved" if request.approve else "rejected")
-    pushed = None
+    pushed, proposal = None, None
     if registry is not None:
         if final == "approved":
             pushed = push_review(session, a.review.id, registry, on_bytes, signer=signer)
         else:
-            _sign_decision_state(session, registry, signer, a.review.id, name, artifact.digest, final,
-                                 request.rationale.strip())
+            signed = _sign_decision_state(session, registry, signer, a.review.id, name, artifact.digest,
+                                          final, request.rationale.strip())
+            proposal = signed.proposal if final == "rejected" and not signed.published else None
     return DecisionOutcome(did, final, pushed.ref if pushed else None, pushed.digest_ref if pushed else None,
-                           artifact.digest, counted.get("n", 0), required, me, a.rules.source)
+                           artifact.digest, counted.get("n", 0), required, me, a.rules.source, proposal)
 
 
 def _refuse_unpublishable(session: Session, registry: Registry, name: str, digest: str,
@@ -252,7 +258,7 @@ def _refuse_unpublishable(session: Session, registry: Registry, name: str, diges
 
 
 def _sign_decision_state(session: Session, registry: Registry, signer: Signer, review_id: str, name: str,
-                         digest: str, final: str, rationale: str) -> None:
+                         digest: str, final: str, rationale: str) -> Published:
     """A pending approval proposes the next signed state; a rejection publishes (or proposes)
     the digest's removal, so a later rejection wins over an earlier approval."""
     from curator.decision.signed_state import removal, sign_state_change
@@ -260,12 +266,13 @@ def _sign_decision_state(session: Session, registry: Registry, signer: Signer, r
 
     try:
         if final == "pending":
-            sign_state_change(session, registry, approval_change(session, review_id, registry), [signer],
-                              proposal_id=review_id)
+            return sign_state_change(session, registry, approval_change(session, review_id, registry),
+                                     [signer], proposal_id=review_id)
         else:
             rejection = removal(name, digest, REJECTED, signer, rationale, session.policy)
-            sign_state_change(session, registry, rejection, [signer],
-                              proposal_id=f"reject-{review_id}")
+            return sign_state_change(session, registry, rejection, [signer],
+                                     proposal_id=f"reject-{review_id}",
+                              effect={"kind": "reject", "name": name, "digest": digest})
     except CuratorError as exc:
         raise type(exc)(exc.message, (exc.advice + "; " if exc.advice else "")
                         + f"the decision is recorded in the ledger, not yet in {registry.location}'s "

@@ -236,9 +236,11 @@ def not_behind(change: Change, ledger: LedgerBase, registry: Registry) -> Change
 
 
 def sign_state_change(
-    session: Session, registry: Registry, change: Change, signers: Sequence[Signer], proposal_id: str
+    session: Session, registry: Registry, change: Change, signers: Sequence[Signer], proposal_id: str,
+    effect: dict[str, Any] | None = None,
 ) -> Published:
-    """Sign ``change`` as the next targets version of ``registry``'s state, and record it."""
+    """Sign ``change`` as the next targets version of ``registry``'s state, and record it (with
+    ``effect``: what a co-signer does in the registry once a proposal is published)."""
     published = sign_change(
         StateStore(registry),
         read_anchor(anchor_path(session.policy)),
@@ -247,27 +249,31 @@ def sign_state_change(
         expiry(session.policy),
         proposal_id,
     )
-    _record(session, registry, published, signers)
+    _record(session, registry, published, signers, effect)
     return published
 
 
 def cosign_state_change(
-    session: Session, registry: Registry, proposal_id: str, expected: Change, signers: Sequence[Signer]
+    session: Session, registry: Registry, proposal_id: str, expected: Change | None,
+    signers: Sequence[Signer],
+    effect: dict[str, Any] | None = None,
 ) -> Published:
-    """Co-sign the proposal ``proposal_id`` if it is exactly ``expected``; publish at threshold."""
+    """Co-sign the proposal ``proposal_id`` if it is exactly ``expected`` (None: as it stands,
+    what ``curator state show`` displayed); publish at threshold."""
     published = cosign(
         StateStore(registry),
         read_anchor(anchor_path(session.policy)),
         proposal_id,
         signers,
         expiry(session.policy),
-        not_behind(expected, session.ledger, registry),
+        None if expected is None else not_behind(expected, session.ledger, registry),
     )
-    _record(session, registry, published, signers)
+    _record(session, registry, published, signers, effect)
     return published
 
 
-def _record(session: Session, registry: Registry, published: Published, signers: Sequence[Signer]) -> None:
+def _record(session: Session, registry: Registry, published: Published, signers: Sequence[Signer],
+            effect: dict[str, Any] | None = None) -> None:
     session.ledger.record(StateSigned(
         registry=registry.location,
         targets_version=published.version,
@@ -276,6 +282,7 @@ def _record(session: Session, registry: Registry, published: Published, signers:
         signatures=published.signatures,
         threshold=published.threshold,
         curators=tuple(s.identity.to_dict() for s in signers),
+        effect=effect,
     ))
 
 

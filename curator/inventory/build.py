@@ -7,7 +7,8 @@ streams blobs: re-verifying bytes is the quarterly review's job.
 
 Status: ``approved``; ``retired`` (a signed quarterly retire); ``needs-re-review`` with
 the reasons (waiver expired, older than ``quarterly.max_age_days``, the last quarterly
-check failed, a replacement was asked for, the tag is gone or moved).
+check failed, a replacement was asked for, the tag is gone or moved, a retire or rejection is
+proposed and waits for another curator's signature: the deploy gate admits the model until then).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from curator.core.events import (
     Pushed,
     QuarterlyActionTaken,
     Recorded,
+    StateSigned,
 )
 from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
 from curator.core.models import StageResult
@@ -75,6 +77,9 @@ class InventoryEntry:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     #: the model's own signature as the signature stage found it: status, signer, trust decision
     signature: dict[str, Any] = field(default_factory=dict)
+    #: a retire or rejection signed by fewer curators than the signed state needs, waiting for a
+    #: co-signature: ``{action, proposal, proposed_by, time}`` (the gate still admits the model)
+    proposed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def conditions(self) -> list[str]:
@@ -271,6 +276,7 @@ def _as_signed(entries: Iterable[InventoryEntry], registry: Registry,
     as retired or rejected is retired (with who, when and why), and one it does not list as
     approved needs a re-review whatever the ledger says."""
     from curator.core.errors import CuratorError
+    from curator.decision.cosign import pending_removals
     from curator.decision.signed_state import anchor_path, current_state
     from curator.state.content import target_path
 
@@ -285,15 +291,36 @@ def _as_signed(entries: Iterable[InventoryEntry], registry: Registry,
             yield replace(entry, status=NEEDS_REVIEW, reasons=(*entry.reasons, why))
         return
     approved = state.approved()
+    pending = pending_removals(session, registry)
     for entry in entries:
+        path = target_path(entry.name, entry.manifest_digest)
         record = state.record(entry.name, entry.manifest_digest)
         if record is not None:
             yield replace(entry, status=RETIRED, reasons=(f"signed state: {record.line}",))
-        elif target_path(entry.name, entry.manifest_digest) not in approved and entry.status != RETIRED:
+        elif path not in approved and entry.status != RETIRED:
             yield replace(entry, status=NEEDS_REVIEW, reasons=(
                 *entry.reasons, f"not in {registry.location}'s signed state of approved models"))
+        elif path in approved and (path in pending or entry.status == RETIRED):
+            # the deploy gate admits it: whatever the ledger signed, it is not retired yet
+            yield _proposed(entry, pending.get(path), registry.location)
         else:
             yield entry
+
+
+def _proposed(entry: InventoryEntry, pending: tuple[str, StateSigned, float] | None,
+              where: str) -> InventoryEntry:
+    if pending is None:
+        why = f"a retire is recorded in the ledger, but {where}'s signed state still approves it"
+        return replace(entry, status=NEEDS_REVIEW, reasons=(*entry.reasons, why))
+    kind, event, when = pending
+    who = ", ".join(str(c.get("name", "?")) for c in event.curators) or "a curator"
+    day = (iso(when) or "")[:10]
+    why = (f"{kind} proposed by {who} on {day}, waiting for another curator's signature "
+           f"('curator state sign {event.proposal}'); the deploy gate admits it until then")
+    reasons = tuple(r for r in entry.reasons if "no longer in the registry" not in r)
+    return replace(entry, status=NEEDS_REVIEW, reasons=(*reasons, why),
+                   proposed={"action": kind, "proposal": event.proposal, "proposed_by": who,
+                             "time": iso(when)})
 
 
 def _entry(results: dict[str, StageResult], review: Review, push: Recorded[Pushed],

@@ -5,7 +5,10 @@ OCI manifest digest, in a DSSE envelope signed with the curator's key, recorded 
 ledger (``quarterly_action``). A retire is a signed state change (the digest leaves the
 approved set and is recorded as retired: who, when, why); it also attaches a signed
 *rejected* decision to the model and removes its tag. ``curator verify`` refuses it as
-"retired on DATE by WHO: REASON".
+"retired on DATE by WHO: REASON". Where the team's root needs more signatures than the lead's,
+the retire is a proposal: the gate still admits the model, the inventory says the retire is
+proposed, and the rejection and the tag's removal wait for the co-signature that publishes it
+(``curator state sign``).
 """
 
 from __future__ import annotations
@@ -46,10 +49,13 @@ class ActionOutcome:
     rejection_id: str | None = None  # retire: the signed rejected decision attached in the registry
     tag_removed: bool | None = None
     note: str = ""
+    #: a retire signed by fewer curators than the signed state needs: the proposal waiting for them
+    proposal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "action": self.action, "ref": self.ref, "curator": self.curator,
-                "rejection_id": self.rejection_id, "tag_removed": self.tag_removed, "note": self.note}
+                "rejection_id": self.rejection_id, "tag_removed": self.tag_removed, "note": self.note,
+                "proposal": self.proposal, "effective": self.proposal is None}
 
 
 def _validate(statement: dict[str, Any]) -> None:
@@ -96,16 +102,17 @@ def _refuse(entry: InventoryEntry, request: ActionRequest) -> None:
 
 
 def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str, signer: Signer,
-                        registry: Registry) -> tuple[str, bytes, bool | None, str]:
-    """Attach a signed rejection to the approved manifest, then remove the tag."""
+                        registry: Registry) -> tuple[str, bytes, bool | None, str, str | None]:
+    """Sign the retirement into the registry's state; once it is effective (now, or when a second
+    curator co-signs its proposal) attach a signed rejection to the model and remove its tag."""
     from curator.attest.dsse import decision_id, sign_statement
     from curator.attest.statement import DecisionFacts, build_statement
     from curator.core.clock import utc_now
     from curator.core.models import digest_of
     from curator.decision.decide import assess
+    from curator.decision.effects import apply_effect
     from curator.decision.signed_state import removal, sign_state_change
-    from curator.registry.artifact import model_artifact
-    from curator.registry.transfer import attach_decision
+    from curator.registry.artifact import DECISION_ARTIFACT_TYPE, model_artifact
     from curator.state.content import RETIRED as RETIRED_STATE
 
     a = assess(session, entry.review_id)
@@ -115,6 +122,7 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
     if artifact.digest != entry.manifest_digest:
         raise DecisionRefused(f"{entry.ref}'s review no longer rebuilds the approved manifest "
                               f"({artifact.digest} is not {entry.manifest_digest})", "check the ledger")
+    _refuse_second_proposal(session, registry, name, artifact.digest)
     statement = build_statement(DecisionFacts(
         outcome="rejected", review_id=a.review.id, name=name, subject_digest=artifact.digest,
         candidate=a.review.candidate, revision=a.review.candidate.commit or a.manifest.digest,
@@ -123,17 +131,36 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
         waivers=(), conditions=(), curator=signer.identity,
         rationale=f"retired in the quarterly review: {rationale.strip()}", time=utc_now()))
     envelope = sign_statement(statement, signer)
-    # the signed state first: it is what every gate reads; the referrer and the tag follow
+    rejection_id = decision_id(envelope)
+    # the signed state first: it is what every gate reads; the referrer and the tag follow it,
+    # and only once it is effective
     retirement = removal(name, artifact.digest, RETIRED_STATE, signer, rationale.strip(), session.policy)
-    sign_state_change(session, registry, retirement, [signer], proposal_id=f"retire-{decision_id(envelope)}")
-    attach_decision(registry, name, artifact, [envelope])
-    try:
-        removed: bool | None = registry.delete_tag(name, tag)
-        note = "" if removed else f"{entry.ref} was already gone from the registry"
-    except UsageError as exc:
-        removed = None
-        note = f"the tag stays ({exc.diagnostics()}); the signed rejection makes verify refuse it"
-    return decision_id(envelope), envelope, removed, note
+    effect = {"kind": "retire", "name": name, "digest": artifact.digest, "delete_tags": [tag],
+              "attach": {"subject": artifact.digest, "artifact_type": DECISION_ARTIFACT_TYPE,
+                         "envelope": envelope.decode()}}
+    published = sign_state_change(session, registry, retirement, [signer],
+                                  proposal_id=f"retire-{rejection_id}", effect=effect)
+    if not published.published:
+        note = (f"retire proposed: signed by {published.signatures} of the {published.threshold} curators "
+                f"the signed state needs; 'curator verify {entry.ref}' still passes until another curator "
+                f"runs 'curator state sign {published.proposal}'")
+        return rejection_id, envelope, None, note, published.proposal
+    done = apply_effect(session, registry, effect)
+    return rejection_id, envelope, done.tag_removed, done.note, None
+
+
+def _refuse_second_proposal(session: Session, registry: Registry, name: str, digest: str) -> None:
+    """A second curator who retires a model whose retirement already waits co-signs that one:
+    two one-signature proposals of the same change would never reach the threshold."""
+    from curator.decision.cosign import waiting
+
+    for proposal in waiting(registry, session.policy, session.ledger):
+        if not proposal.stale and not proposal.problem and any(
+                c.action == "retire" and (c.name, c.digest) == (name, digest) for c in proposal.changes):
+            who = proposal.extra.get("proposed_by") or "another curator"
+            raise DecisionRefused(f"{name}@{digest}'s retirement is already proposed by {who} "
+                                  f"(proposal {proposal.id})",
+                                  f"co-sign it with 'curator state sign {proposal.id}'")
 
 
 def record_action(session: Session, entry: InventoryEntry, request: ActionRequest, signer: Signer,
@@ -147,9 +174,9 @@ def record_action(session: Session, entry: InventoryEntry, request: ActionReques
     statement = action_statement(entry, request, me, entry.last_check, utc_now())
     envelope = sign_statement(statement, signer)
     action_id = decision_id(envelope)
-    rejection_id, rejection, removed, note = None, None, None, ""
+    rejection_id, rejection, removed, note, proposal = None, None, None, "", None
     if request.action == "retire":
-        rejection_id, rejection, removed, note = _retire_in_registry(
+        rejection_id, rejection, removed, note, proposal = _retire_in_registry(
             session, entry, request.rationale, signer, registry)
     session.ledger.record(QuarterlyActionTaken(
         action_id=action_id, action=request.action, ref=entry.ref, name=entry.name, tag=entry.tag,
@@ -157,7 +184,7 @@ def record_action(session: Session, entry: InventoryEntry, request: ActionReques
         replacement=request.replacement, curator=me, envelope=envelope.decode(), rejection_id=rejection_id,
         rejection_envelope=rejection.decode() if rejection else None, tag_removed=removed,
         registry=registry.location if registry is not None else None), entry.review_id)
-    return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note)
+    return ActionOutcome(action_id, request.action, entry.ref, me, rejection_id, removed, note, proposal)
 
 
 def retirement(ledger: LedgerBase, registry_location: str, name: str, tag: str) -> str | None:

@@ -47,7 +47,8 @@ class ModelResult:
         e = self.entry
         return {"ref": e.ref, "repo_id": e.repo_id, "revision": e.revision,
                 "manifest_digest": e.manifest_digest, "review_id": e.review_id, "status": e.status,
-                "outcome": self.outcome, "failed": self.failed, "checks": [c.to_dict() for c in self.checks]}
+                "outcome": self.outcome, "failed": self.failed, "checks": [c.to_dict() for c in self.checks],
+                "proposed": e.proposed or None}
 
 
 @dataclass

@@ -11,6 +11,7 @@ an expired timestamp is exactly what ``curator state refresh`` is for.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from tuf.api.exceptions import RepositoryError
 from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
 
-from curator.attest.keys import Signer
-from curator.core.errors import DecisionRefused, IntegrityError, UsageError
+from curator.attest.keys import Signer, person_of
+from curator.core.errors import CuratorError, DecisionRefused, IntegrityError, UsageError
 from curator.state.keys import CuratorSigner
 from curator.state.quorum import signed_people, verify_quorum
-from curator.state.store import StateStore
+from curator.state.store import STATE_REPOSITORY, StateStore
 
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
 
@@ -81,6 +82,9 @@ def _parse(data: bytes | None, what: str, cls: type) -> Metadata:  # type: ignor
     if not isinstance(md.signed, cls):
         raise IntegrityError(f"{what} is not {cls.__name__.lower()} metadata", "the signed state is damaged")
     return md
+
+
+parse_metadata = _parse
 
 
 def load_current(store: StateStore, anchor: bytes) -> Current:
@@ -321,16 +325,39 @@ def _cosign(
             )
     if proposal.signed.expires > expiry.of("targets", now) + dt.timedelta(days=1):
         raise DecisionRefused(f"proposal {proposal_id} expires beyond the team's limit", "nothing was signed")
-    for s in _signers_for(root, "targets", signers):
-        if s.keyid in proposal.signatures:
-            raise DecisionRefused(
-                f"{s.curator.identity.label} already signed proposal {proposal_id}",
-                "another curator must co-sign it",
-            )
-        proposal.sign(s, append=True)
+    _refuse_unsound(proposal_id, proposal, current)
     if not _signers_for(root, "targets", signers):
         raise _not_a_key(signers[0], root, "targets")
-    return _publish_or_propose(store, current, proposal, signers, expiry, proposal_id, now)
+    already = signed_people(root, "targets", proposal)
+    for s in _signers_for(root, "targets", signers):
+        if s.keyid in proposal.signatures or person_of(s.curator.identity.email) in already:
+            raise DecisionRefused(
+                f"{s.curator.identity.label} already signed proposal {proposal_id}",
+                "another curator must co-sign it (a second key of the same curator is not a second curator)",
+            )
+        proposal.sign(s, append=True)
+    published = _publish_or_propose(store, current, proposal, signers, expiry, proposal_id, now)
+    if published.published:
+        # best effort: where tags cannot be deleted, a published proposal is recognised and skipped
+        with contextlib.suppress(CuratorError):
+            store.registry.delete_tag(STATE_REPOSITORY, f"proposal.{proposal_id}.json")
+    return published
+
+
+def _refuse_unsound(proposal_id: str, proposal: Metadata[Targets], current: Current) -> None:
+    """Nothing is signed over a proposal whose signatures do not verify (altered after it was
+    signed, or signed by a key the root does not trust) or that changes what no curator command
+    changes (an approved model dropped with no record, a retirement or rejection erased)."""
+    from curator.state.proposals import FORBIDDEN, describe
+
+    found = describe(proposal_id, proposal, current)
+    if found.problem:
+        raise IntegrityError(f"proposal {proposal_id} is {found.problem}",
+                             "nothing was signed; ask its proposer to propose the change again")
+    bad = [c for c in found.changes if c.action in FORBIDDEN]
+    if bad:
+        raise DecisionRefused(f"proposal {proposal_id} would {bad[0].line}",
+                              "nothing was signed; no curator command signs such a change: ask who stored it")
 
 
 def usage_if_empty(signers: Sequence[Signer]) -> None:

@@ -109,6 +109,9 @@ class StateSigned(LedgerEvent):
     signatures: int = 0
     threshold: int = 0
     curators: tuple[dict[str, Any], ...] = ()
+    #: a proposal's registry and ledger side effects, done once it is published (a co-signature):
+    #: ``kind`` (retire | reject | rollback | approve) and what they need (signed envelopes, tags)
+    effect: dict[str, Any] | None = field(default=None, metadata=OMIT_EMPTY)
 
 
 @dataclass(frozen=True)
