@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from curator.cli.app import app, emit_json, say, workspace
 from curator.core.text import markup
+
+if TYPE_CHECKING:
+    from curator.attest.keys import Signer
+    from curator.review.session import Session
 
 trust_app = typer.Typer(help="Signers trusted on first use: one record per hub endpoint and org.",
                         no_args_is_help=True)
@@ -54,22 +58,39 @@ def forget(
     = None,
     as_json: Json = False,
 ) -> None:
-    """Reset ORG's record (a ledger event signed with your key): its next signer is the first again."""
+    """Reset ORG's record (a ledger event signed with your key, which must be a curator key the team
+    trusts): its next signer is the first again."""
     from curator.attest.keys import FileSigner
-    from curator.core.policy import Policy
-    from curator.ledger import open_ledger
+    from curator.review.session import Session
     from curator.stages.signature.tofu import Publisher
     from curator.stages.signature.tofu import forget as forget_record
 
     ws = workspace()
     signer = FileSigner(key_dir or ws.keys_dir)
-    ledger = open_ledger(ws, Policy.load())
+    session = Session.open(ws)
     try:
-        record = forget_record(ledger, Publisher.of(endpoint, org), signer)
+        _refuse_untrusted(session, signer)
+        record = forget_record(session.ledger, Publisher.of(endpoint, org), signer)
     finally:
-        ledger.close()
+        session.close()
     if as_json:
         emit_json({"forgotten": record.to_dict(), "curator": signer.identity.to_dict()})
         return
     say(f"[green]✔[/] forgot {markup(record.to_dict()['signer_label'])} for "
         f"{markup(record.publisher.label)}, signed by {markup(signer.identity.label)}")
+
+
+def _refuse_untrusted(session: Session, signer: Signer) -> None:
+    """A forget lowers the bar for the publisher's next signer (it becomes the first seen again), so
+    only a curator the team trusts may sign one, as for a decision: the team's signed root where
+    there is one, else the team's curators.yaml; a key made by 'keys init' alone is nobody."""
+    from curator.core.errors import DecisionRefused
+    from curator.decision.decide import team_rules_for
+    from curator.decision.separation import trusted_person
+
+    rules, trusted = team_rules_for(session)
+    if trusted_person(signer.keyid, trusted) is None:
+        raise DecisionRefused(
+            f"{signer.identity.label}'s key {signer.keyid[:16]} is not a trusted curator key "
+            f"({rules.source}): a signer on record is forgotten only by a curator of the team",
+            "ask a curator of the team, or add your key to checklists/curators.yaml and the team's root")

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from curator.attest.keys import init_keys
 from curator.core.workspace import Workspace
 from curator.ledger import Ledger
@@ -13,6 +15,17 @@ from curator.stages.signature.tofu import FORGOTTEN, Publisher, record_of, recor
 from tests.decision.helpers import cli
 
 SIGNER = {"kind": "sigstore", "identity": "release@acme.example", "issuer": "https://issuer.example"}
+
+
+def _team_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ws: Workspace) -> Path:
+    """The team's checklists, listing the workspace's curator."""
+    from curator.attest.keys import public_key_of
+    from tests.decision.helpers import add_to_team, isolated_checklists
+
+    checklists = isolated_checklists(tmp_path / "checklists")
+    add_to_team(checklists, "Ada Lovelace", "ada@example.org", public_key_of(ws.keys_dir))
+    monkeypatch.setenv("CURATOR_CHECKLISTS", str(checklists))
+    return checklists
 
 
 def _seed(ws: Workspace) -> None:
@@ -23,9 +36,11 @@ def _seed(ws: Workspace) -> None:
                                       "signer": {**SIGNER, "identity": "other@x.example"}}, "r2")
 
 
-def test_list_shows_each_hub_and_forget_resets_one_with_a_signed_event(tmp_path: Path) -> None:
+def test_list_shows_each_hub_and_forget_resets_one_with_a_signed_event(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = Workspace.open(os.environ["CURATOR_HOME"])
     init_keys(ws.keys_dir, "Ada Lovelace", "ada@example.org")
+    _team_of(tmp_path, monkeypatch, ws)  # only a curator of the team forgets a signer on record
     _seed(ws)
     listed = cli("trust", "list", "--json")
     assert listed.returncode == 0, listed.stderr
