@@ -147,6 +147,7 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
              to: str | None, rationale: str, today: dt.date | None = None) -> RollbackOutcome:
     """Put an earlier approved artifact back into production: a signed state change (the
     deploy gate follows it), recorded, and the registry's tag moved to match."""
+    from curator.decision.cosign import refuse_second_proposal
     from curator.decision.signed_state import sign_state_change
     from curator.decision.verify import verify
     from curator.registry import settings
@@ -157,6 +158,7 @@ def rollback(session: Session, registry: Registry, name_text: str, signer: Signe
     name = repository(name_text, str(settings(session.policy).get("namespace", "")))
     tag = rules.production_tag
     current = trusted.state.production(name)
+    refuse_second_proposal(registry, session.policy, session.ledger, "rollback", name)
     swap = swap_to_undo(trusted.state, name, current, to)
     if swap is not None:
         return undo_swap(session, registry, swap, signer, trusted, to, why, today)

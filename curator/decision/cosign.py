@@ -124,8 +124,30 @@ def co_sign(session: Session, registry: Registry, text: str, signer: Signer) -> 
     made = _proposed(session.ledger, registry, proposal.id)
     effect = made[1].effect if made is not None else None
     published = cosign_state_change(session, registry, proposal.id, None, [signer], effect)
-    done = apply_effect(session, registry, effect) if published.published and effect else EffectDone()
+    done = EffectDone()
+    if published.published and effect:
+        try:
+            done = apply_effect(session, registry, effect)
+        except CuratorError as exc:  # the signed state is published: the gate follows it already
+            done = EffectDone(note=f"published, but the registry's side of the change failed "
+                                   f"({exc.diagnostics()}): the deploy gate follows the signed state")
     return CoSigned(proposal, published, done)
+
+
+def refuse_second_proposal(registry: Registry, policy: Policy, ledger: LedgerBase, action: str, name: str,
+                           digest: str | None = None) -> None:
+    """A second curator who asks for a change that already waits co-signs that proposal instead:
+    two one-signature proposals of the same change would never reach the threshold. (A rollback
+    of a swap across names moves two names: either one names it.)"""
+    moves = ("rollback", "withdraw") if action == "rollback" else (action,)
+    for proposal in waiting(registry, policy, ledger):
+        if proposal.stale or proposal.problem:
+            continue
+        if any(c.action in moves and c.name == name and digest in (None, c.digest) for c in proposal.changes):
+            who = proposal.extra.get("proposed_by") or "another curator"
+            raise DecisionRefused(f"a {action} of {name} is already proposed by {who} "
+                                  f"(proposal {proposal.id})",
+                                  f"co-sign it with 'curator state sign {proposal.id}'")
 
 
 def _not_behind(session: Session, registry: Registry) -> None:

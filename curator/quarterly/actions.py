@@ -109,6 +109,7 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
     from curator.attest.statement import DecisionFacts, build_statement
     from curator.core.clock import utc_now
     from curator.core.models import digest_of
+    from curator.decision.cosign import refuse_second_proposal
     from curator.decision.decide import assess
     from curator.decision.effects import apply_effect
     from curator.decision.signed_state import removal, sign_state_change
@@ -122,7 +123,7 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
     if artifact.digest != entry.manifest_digest:
         raise DecisionRefused(f"{entry.ref}'s review no longer rebuilds the approved manifest "
                               f"({artifact.digest} is not {entry.manifest_digest})", "check the ledger")
-    _refuse_second_proposal(session, registry, name, artifact.digest)
+    refuse_second_proposal(registry, session.policy, session.ledger, "retire", name, artifact.digest)
     statement = build_statement(DecisionFacts(
         outcome="rejected", review_id=a.review.id, name=name, subject_digest=artifact.digest,
         candidate=a.review.candidate, revision=a.review.candidate.commit or a.manifest.digest,
@@ -147,20 +148,6 @@ def _retire_in_registry(session: Session, entry: InventoryEntry, rationale: str,
         return rejection_id, envelope, None, note, published.proposal
     done = apply_effect(session, registry, effect)
     return rejection_id, envelope, done.tag_removed, done.note, None
-
-
-def _refuse_second_proposal(session: Session, registry: Registry, name: str, digest: str) -> None:
-    """A second curator who retires a model whose retirement already waits co-signs that one:
-    two one-signature proposals of the same change would never reach the threshold."""
-    from curator.decision.cosign import waiting
-
-    for proposal in waiting(registry, session.policy, session.ledger):
-        if not proposal.stale and not proposal.problem and any(
-                c.action == "retire" and (c.name, c.digest) == (name, digest) for c in proposal.changes):
-            who = proposal.extra.get("proposed_by") or "another curator"
-            raise DecisionRefused(f"{name}@{digest}'s retirement is already proposed by {who} "
-                                  f"(proposal {proposal.id})",
-                                  f"co-sign it with 'curator state sign {proposal.id}'")
 
 
 def record_action(session: Session, entry: InventoryEntry, request: ActionRequest, signer: Signer,

@@ -169,7 +169,9 @@ def test_a_rollback_moves_production_only_once_co_signed(team: Team, tmp_path: P
     proposed = cli("rollback", "acme/tiny", "--rationale", "v2 breaks the eval", env=team.env("bob"))
     assert proposed.returncode == 1 and "curator state sign rollback-" in proposed.stderr, proposed.stderr
     assert _verify(team, tmp_path, prod)[1]["manifest_digest"] == second["manifest_digest"]
-    (shown,) = _proposals(team, "carol")
+    twice = cli("rollback", "acme/tiny", "--rationale", "me too", env=team.env("carol"))
+    assert twice.returncode == 1 and "already proposed by Bob" in twice.stderr, twice.stderr
+    (shown,) = _proposals(team, "carol")  # one proposal, not two that would never reach the threshold
     assert shown["action"] == "rollback"
     assert [(c["action"], c["digest"]) for c in shown["changes"]] == [("rollback", first["manifest_digest"])]
 
