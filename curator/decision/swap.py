@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.core.events import DecisionMade
+from curator.core.events import DecisionMade, ProductionMoved
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.rules import DecisionRules
 
@@ -113,3 +113,26 @@ def standing_swap(ledger: LedgerBase, review_id: str) -> ApprovedModel | None:
     moves = production_events(ledger, other.name)
     last = moves[-1] if moves else None
     return other if last and last.action == "replaced" and last.by == f"{name}@{digest}" else None
+
+
+def replaceable(ledger: LedgerBase, name: str) -> list[ApprovedModel]:
+    """The models of other names than ``name`` a candidate could take production from (a swap
+    across names): each name's production now, by the ledger's record of production moves, while
+    it stands approved; sorted by name."""
+    now: dict[str, ProductionMoved] = {}
+    for moved in ledger.read(ProductionMoved):
+        now[moved.event.name] = moved.event
+    approved = {(m.name, m.digest): m for m in approved_models(ledger)}
+    held = [approved.get((n, moved.digest)) for n, moved in now.items() if n != name and moved.digest]
+    return sorted((m for m in held if m is not None), key=lambda m: m.name)
+
+
+def swap_choices(session: Session, assessment: Assessment) -> list[ApprovedModel]:
+    """The production models of other names an approval of this open review could replace."""
+    from curator.registry import settings
+    from curator.registry.artifact import repository_name
+
+    if assessment.review.state != "open":
+        return []
+    namespace = str(settings(session.policy).get("namespace", ""))
+    return replaceable(session.ledger, repository_name(assessment.review.candidate.repo_id, namespace))

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from curator.core.evidence import CardEvidence
-from curator.core.models import StageResult
 from curator.export.bom_card import model_card, training_datasets
 from curator.export.bom_declarations import decision_location, declarations, definitions, model_declarations
 from curator.export.bom_facts import (
@@ -29,6 +27,7 @@ from curator.export.bom_facts import (
     waiver_properties,
 )
 from curator.inventory.build import Inventory, InventoryEntry
+from curator.inventory.evidence import ModelEvidence
 
 __all__ = ["bom_document", "decision_location", "render", "validate"]
 
@@ -43,7 +42,7 @@ def bom_refs(entries: tuple[InventoryEntry, ...]) -> dict[int, str]:
     return {id(e): e.ref if seen[e.ref] == 1 else f"{e.registry}/{e.ref}" for e in entries}
 
 
-def _properties(entry: InventoryEntry, results: dict[str, StageResult]) -> list[tuple[str, str]]:
+def _properties(entry: InventoryEntry, ev: ModelEvidence) -> list[tuple[str, str]]:
     # the ref, revision and manifest digest are already bom-ref, version and hashes
     props = [("curator:status", entry.status), ("curator:review_id", entry.review_id),
              ("curator:decision_id", str(entry.decision.get("decision_id"))),
@@ -56,29 +55,28 @@ def _properties(entry: InventoryEntry, results: dict[str, StageResult]) -> list[
     props += [("curator:reason", r) for r in entry.reasons]
     props += [(f"curator:scanner:{k}", v) for k, v in sorted(entry.scanners.items())]
     for name in ("scan", "signature", "card", "eval"):
-        r = results.get(name)
+        r = ev.get(name)
         props.append((f"curator:stage:{name}", r.status.value if r else "not run"))
     props += waiver_properties(entry)
     props += lifecycle_properties(entry)
-    props += eval_properties(results)
+    props += eval_properties(ev)
     if entry.last_action:
         props.append(("curator:quarterly:last_action", f"{entry.last_action.get('action')} "
                                                         f"{entry.last_action.get('time')}"))
     return [(k, v) for k, v in props if v != ""]
 
 
-def _supplier(org: str, results: dict[str, StageResult]) -> Any:
+def _supplier(org: str, ev: ModelEvidence) -> Any:
     from cyclonedx.model.contact import OrganizationalContact, OrganizationalEntity
 
-    card = results.get("card")
     contacts = []
-    for found in CardEvidence.of(card).contacts:
+    for found in ev.card.contacts:
         contacts.append(OrganizationalContact(name=found.text[:200] or None,
                                               email=found.emails[0] if found.emails else None))
     return OrganizationalEntity(name=org, contacts=contacts or None)
 
 
-def _component(entry: InventoryEntry, results: dict[str, StageResult], report_base: str, ref: str) -> Any:
+def _component(entry: InventoryEntry, ev: ModelEvidence, report_base: str, ref: str) -> Any:
     from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import (
         ExternalReference,
@@ -114,12 +112,12 @@ def _component(entry: InventoryEntry, results: dict[str, StageResult], report_ba
                                       comment="where the model was fetched from"))
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL, name=name or entry.repo_id, group=org if hub else None,
-        version=entry.revision, bom_ref=ref, supplier=_supplier(org, results) if hub and org else None,
+        version=entry.revision, bom_ref=ref, supplier=_supplier(org, ev) if hub and org else None,
         publisher=org if hub else None,
         description=f"{entry.repo_id} at {entry.revision}, adopted into {entry.ref} ({entry.registry})",
         hashes=hashes, licenses=[LicenseFactory().make_from_string(entry.license)] if entry.license else None,
         purl=purl, external_references=refs,
-        properties=[Property(name=k, value=v) for k, v in _properties(entry, results)],
+        properties=[Property(name=k, value=v) for k, v in _properties(entry, ev)],
         pedigree=Pedigree(ancestors=ancestors) if ancestors else None)
 
 
@@ -135,23 +133,23 @@ def _slice(inventory: Inventory, entries: tuple[InventoryEntry, ...], refs: dict
     from cyclonedx.output.json import JsonV1Dot6
 
     models, vulns = [], []
+    read = {id(e): inventory.evidence_of(e.review_id) for e in entries}
     for e in entries:
-        results = inventory.results.get(e.review_id, {})
-        models.append(_component(e, results, report_base, refs[id(e)]))
-        vulns += vulnerabilities(e, results, refs[id(e)])
+        models.append(_component(e, read[id(e)], report_base, refs[id(e)]))
+        vulns += vulnerabilities(e, read[id(e)], refs[id(e)])
     part = json.loads(JsonV1Dot6(Bom(components=models, vulnerabilities=vulns)).output_as_string())
     by_ref = {refs[id(e)]: e for e in entries}
     declared = []
     for component in part.get("components", []):
         entry = by_ref[component["bom-ref"]]
-        results = inventory.results.get(entry.review_id, {})
+        ev = read[id(entry)]
         ref = component["bom-ref"]
-        datasets = training_datasets(results.get("card"))
-        component["components"] = (file_components(entry, results, ref)
+        datasets = training_datasets(ev)
+        component["components"] = (file_components(entry, ev, ref)
                                    + data_components(entry, datasets, ref))
         refs_of_datasets = [dataset_ref(ref, d) for d in dict.fromkeys(datasets)]
-        component["modelCard"] = model_card(ref, results, refs_of_datasets)
-        declared.append(model_declarations(entry, results, ref, decision_location(entry)))
+        component["modelCard"] = model_card(ref, ev, refs_of_datasets)
+        declared.append(model_declarations(entry, ev.results, ref, decision_location(entry)))
     return {"components": part.get("components", []), "dependencies": part.get("dependencies", []),
             "vulnerabilities": part.get("vulnerabilities", []), "declarations": declared}  # type: ignore[dict-item]
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from curator.core.evidence import CardEvidence, EvalEvidence
-from curator.core.models import StageResult
+from curator.inventory.evidence import ModelEvidence
 
 #: eval stage's model kinds -> the hub's task names
 TASK_BY_KIND = {"causal": "text-generation", "seq2seq": "text2text-generation"}
@@ -34,11 +33,11 @@ def _datasets_in(excerpt: str) -> tuple[str, ...]:
     return tuple(str(n) for n in names or [] if isinstance(n, str | int | float))
 
 
-def training_datasets(card: StageResult | None) -> list[str]:
+def training_datasets(ev: ModelEvidence) -> list[str]:
     """Dataset ids from the card's ``datasets:`` front matter, as the training-data field recorded it."""
-    if card is None:
+    if ev.get("card") is None:
         return []
-    field = CardEvidence.of(card).fields.get("training_data")
+    field = ev.card.fields.get("training_data")
     found: list[str] = []
     for item in field.evidence if field is not None else ():
         if item.location == "datasets" and item.kind == "front-matter":
@@ -46,18 +45,18 @@ def training_datasets(card: StageResult | None) -> list[str]:
     return found
 
 
-def _task(card: StageResult | None, eval_: StageResult | None) -> str | None:
-    for claim in CardEvidence.of(card).claims:
+def _task(ev: ModelEvidence) -> str | None:
+    for claim in ev.card.claims:
         if claim.task:
             return claim.task
-    kind = EvalEvidence.of(eval_).model.kind
+    kind = ev.eval.model.kind
     return TASK_BY_KIND.get(kind) if kind else None
 
 
-def claimed_metrics(card: StageResult | None) -> list[dict[str, Any]]:
+def claimed_metrics(ev: ModelEvidence) -> list[dict[str, Any]]:
     """The card's own claimed scores (``model-index``); curator's measurements are properties."""
     metrics = []
-    for claim in CardEvidence.of(card).claims:
+    for claim in ev.card.claims:
         value, metric = claim.value, claim.metric or claim.metric_name
         if value is None or not metric:
             continue
@@ -69,11 +68,11 @@ def claimed_metrics(card: StageResult | None) -> list[dict[str, Any]]:
     return metrics
 
 
-def architecture(card: StageResult | None, eval_: StageResult | None) -> dict[str, str]:
+def architecture(ev: ModelEvidence) -> dict[str, str]:
     """``config.json``'s model_type and architectures[0], as the card stage read them
     (reviews made before it did: as the eval stage's loader reported them)."""
-    found = dict(CardEvidence.of(card).architecture)
-    model = EvalEvidence.of(eval_).model
+    found = dict(ev.card.architecture)
+    model = ev.eval.model
     if "architecture_family" not in found and model.model_type:
         found["architecture_family"] = model.model_type
     if "model_architecture" not in found and model.architectures:
@@ -81,14 +80,13 @@ def architecture(card: StageResult | None, eval_: StageResult | None) -> dict[st
     return found
 
 
-def model_card(ref: str, results: dict[str, StageResult], dataset_refs: list[str]) -> dict[str, Any]:
+def model_card(ref: str, ev: ModelEvidence, dataset_refs: list[str]) -> dict[str, Any]:
     """The ``modelCard`` of one model: only what its card (and its config.json) says."""
-    card, eval_ = results.get("card"), results.get("eval")
     params: dict[str, Any] = {}
-    task = _task(card, eval_)
+    task = _task(ev)
     if task:
         params["task"] = task
-    arch = architecture(card, eval_)
+    arch = architecture(ev)
     if arch.get("architecture_family"):
         params["architectureFamily"] = arch["architecture_family"]
     if arch.get("model_architecture"):
@@ -98,7 +96,7 @@ def model_card(ref: str, results: dict[str, StageResult], dataset_refs: list[str
     out: dict[str, Any] = {"bom-ref": f"{ref}#model-card"}
     if params:
         out["modelParameters"] = params
-    metrics = claimed_metrics(card)
+    metrics = claimed_metrics(ev)
     if metrics:
         out["quantitativeAnalysis"] = {"performanceMetrics": metrics}
     return out

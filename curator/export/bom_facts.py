@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from curator.core.evidence import EvalEvidence, FetchEvidence, ScanEvidence
 from curator.core.evidence.scan import ScannedFile
-from curator.core.models import Finding, Severity, StageResult
+from curator.core.models import Finding, Severity
 from curator.inventory.build import InventoryEntry
+from curator.inventory.evidence import ModelEvidence
 
 #: scan findings at or above this severity go into the BOM as vulnerabilities
 FINDING_FLOOR = Severity.LOW
@@ -75,13 +75,13 @@ def waiver_properties(entry: InventoryEntry) -> list[tuple[str, str]]:
     ]
 
 
-def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
+def eval_properties(model: ModelEvidence) -> list[tuple[str, str]]:
     """curator's own measurements, and each card claim against them (the card's words are in modelCard)."""
-    eval_ = results.get("eval")
+    eval_ = model.get("eval")
     if eval_ is None:
         return [("curator:eval", "not run")]
     props = [("curator:eval", eval_.status.value)]
-    ev = EvalEvidence.of(eval_)
+    ev = model.eval
     for task, values in sorted(ev.results.items()):
         for metric, value in sorted(values.items()):
             if metric.endswith("_stderr") or isinstance(value, bool) or not isinstance(value, int | float):
@@ -103,8 +103,8 @@ def eval_properties(results: dict[str, StageResult]) -> list[tuple[str, str]]:
     return props
 
 
-def _scan_files(results: dict[str, StageResult]) -> dict[str, ScannedFile]:
-    return {f.path: f for f in ScanEvidence.of(results.get("scan")).files}
+def _scan_files(ev: ModelEvidence) -> dict[str, ScannedFile]:
+    return {f.path: f for f in ev.scan.files}
 
 
 #: a reader's per-file statuses that mean it never read the file (scan stage ``Voice``)
@@ -121,21 +121,21 @@ def _scanned_by(scan_file: ScannedFile | None, versions: dict[str, str]) -> list
     ]
 
 
-def file_components(entry: InventoryEntry, results: dict[str, StageResult], ref: str) -> list[dict[str, Any]]:
+def file_components(entry: InventoryEntry, ev: ModelEvidence, ref: str) -> list[dict[str, Any]]:
     """The pinned files as nested ``file`` components: SHA-256, scan verdict, finding counts, scanners.
 
     Plain CycloneDX JSON rather than library objects: the library hashes a component by
     walking all of its nested components, which made a thousand models take seconds.
     """
-    fetch, scan = results.get("fetch"), results.get("scan")
-    scanned = _scan_files(results)
+    scan = ev.get("scan")
+    scanned = _scan_files(ev)
     counts: dict[str, dict[str, int]] = {}
     for f in scan.findings if scan else ():
         if f.file:
             by = counts.setdefault(f.file, {})
             by[f.severity.value] = by.get(f.severity.value, 0) + 1
     out = []
-    for pinned in FetchEvidence.of(fetch).files:
+    for pinned in ev.fetch.files:
         path = pinned.path
         seen = scanned.get(path)
         props = [
@@ -201,7 +201,7 @@ def dataset_ref(ref: str, name: str) -> str:
     return f"{ref}#dataset:{name}"
 
 
-def vulnerabilities(entry: InventoryEntry, results: dict[str, StageResult], ref: str) -> list[Any]:
+def vulnerabilities(entry: InventoryEntry, ev: ModelEvidence, ref: str) -> list[Any]:
     """Scan findings as library Vulnerability objects affecting their file; waived ones with the waiver."""
     from cyclonedx.model import Property
     from cyclonedx.model.impact_analysis import ImpactAnalysisResponse, ImpactAnalysisState
@@ -215,11 +215,11 @@ def vulnerabilities(entry: InventoryEntry, results: dict[str, StageResult], ref:
         VulnerabilitySource,
     )
 
-    scan = results.get("scan")
+    scan = ev.get("scan")
     if scan is None:
         return []
     waiver = next((w for w in entry.waivers if w.get("stage") == "scan"), None)
-    files = {f.path for f in FetchEvidence.of(results.get("fetch")).files}
+    files = {f.path for f in ev.fetch.files}
     found: list[Finding] = [f for f in scan.findings if f.severity.rank >= FINDING_FLOOR.rank]
     out = []
     for n, f in enumerate(found):

@@ -28,8 +28,9 @@ from curator.core.events import (
     Recorded,
     StateSigned,
 )
-from curator.core.evidence import CardEvidence, FetchEvidence, ScanEvidence, SignatureEvidence
+from curator.core.evidence import ScanEvidence, SignatureEvidence
 from curator.core.models import StageResult
+from curator.inventory.evidence import ModelEvidence
 from curator.inventory.lifecycle import Lifecycle, LifecycleIndex, read_lifecycle
 
 if TYPE_CHECKING:
@@ -172,6 +173,15 @@ class Inventory:
     #: review id -> its stored stage results, as read while building (the BOM reads card and eval)
     results: dict[str, dict[str, StageResult]] = field(default_factory=dict, repr=False)
     policy_version: str = "unversioned"
+    #: review id -> the same results with each stage's typed evidence read once (built, or kept, here)
+    evidence: dict[str, ModelEvidence] = field(default_factory=dict, repr=False)
+
+    def evidence_of(self, review_id: str) -> ModelEvidence:
+        """One model's typed evidence, read at most once however many readers ask."""
+        found = self.evidence.get(review_id)
+        if found is None:
+            found = self.evidence[review_id] = ModelEvidence(self.results.get(review_id, {}))
+        return found
 
     def counts(self) -> dict[str, int]:
         counts = {APPROVED: 0, NEEDS_REVIEW: 0, RETIRED: 0}
@@ -217,10 +227,10 @@ def scanners_of(scan: StageResult | None) -> dict[str, str]:
     return {**scan.tool_versions, **found}
 
 
-def _card_facts(card: StageResult | None) -> tuple[str | None, dict[str, Any]]:
-    if card is None:
+def _card_facts(model: ModelEvidence) -> tuple[str | None, dict[str, Any]]:
+    if model.get("card") is None:
         return None, {}
-    ev = CardEvidence.of(card)
+    ev = model.card
     bases = [{"repo_id": b.repo_id, "approved": b.approved} for b in ev.lineage.bases]
     return ev.license.id, {"relation": ev.lineage.relation, "bases": bases}
 
@@ -253,13 +263,16 @@ def build_inventory(session: Session, registry: Registry | None = None,
     actions = _latest_by_review(ledger.read(QuarterlyActionTaken))
     tags = registry_tags(registry) if registry is not None else None
     by_ref: dict[str, InventoryEntry] = {}
-    loaded: dict[str, dict[str, StageResult]] = {}
+    adopted = []
     for review_id, push in sorted(pushes.items(), key=lambda kv: kv[1].seq):
         final = [e for e in decisions.get(review_id, []) if e.event.final == "approved"]
-        if review_id not in reviews or not final:
-            continue
-        loaded[review_id] = ledger.results(review_id)
-        entry = _entry(loaded[review_id], reviews[review_id], push, final[-1], decisions[review_id],
+        if review_id in reviews and final:
+            adopted.append((review_id, push, final[-1]))
+    loaded = ledger.results_of(review_id for review_id, _, _ in adopted)  # one read, not one per model
+    read: dict[str, ModelEvidence] = {}
+    for review_id, push, last in adopted:
+        read[review_id] = ModelEvidence(loaded.setdefault(review_id, {}))
+        entry = _entry(read[review_id], reviews[review_id], push, last, decisions[review_id],
                        checks.get(review_id), actions.get(review_id), tags, today, max_age, life)
         by_ref[entry.ref] = entry  # a later push of the same ref replaced the earlier one
     entries = tuple(sorted(by_ref.values(), key=lambda e: e.ref))
@@ -267,7 +280,8 @@ def build_inventory(session: Session, registry: Registry | None = None,
         entries = tuple(_as_signed(entries, registry, session))
     return Inventory(entries, registry.location if registry is not None else "", tags is not None,
                      iso(dt.datetime.now(dt.UTC).timestamp()) or "",
-                     {e.review_id: loaded[e.review_id] for e in entries}, session.policy.version)
+                     {e.review_id: loaded[e.review_id] for e in entries}, session.policy.version,
+                     {e.review_id: read[e.review_id] for e in entries})
 
 
 def _as_signed(entries: Iterable[InventoryEntry], registry: Registry,
@@ -323,14 +337,15 @@ def _proposed(entry: InventoryEntry, pending: tuple[str, StateSigned, float] | N
                              "time": iso(when)})
 
 
-def _entry(results: dict[str, StageResult], review: Review, push: Recorded[Pushed],
+def _entry(model: ModelEvidence, review: Review, push: Recorded[Pushed],
            final: Recorded[DecisionMade], decided: list[Recorded[DecisionMade]],
            check: Recorded[ModelRechecked] | None,
            action: Recorded[QuarterlyActionTaken] | None, tags: dict[str, str] | None, today: dt.date,
            max_age: int, life: LifecycleIndex) -> InventoryEntry:
     p, d = push.event, final.event
-    fetch = FetchEvidence.of(results.get("fetch"))
-    license_id, lineage = _card_facts(results.get("card"))
+    results = model.results
+    fetch = model.fetch
+    license_id, lineage = _card_facts(model)
     c = review.candidate
     approvers = [e.event.curator for e in decided if e.event.outcome == "approved"
                  and e.event.subject_digest == d.subject_digest]
@@ -430,7 +445,8 @@ def merge_inventories(inventories: list[Inventory]) -> Inventory:
     entries = tuple(sorted((e for inv in inventories for e in inv.entries),
                            key=lambda e: (e.ref, e.registry)))
     results = {k: v for inv in inventories for k, v in inv.results.items()}
+    evidence = {k: v for inv in inventories for k, v in inv.evidence.items()}
     return Inventory(entries, ", ".join(inv.registry for inv in inventories),
                      all(inv.registry_listed for inv in inventories),
                      max((inv.generated for inv in inventories), default=""), results,
-                     inventories[0].policy_version if inventories else "unversioned")
+                     inventories[0].policy_version if inventories else "unversioned", evidence)

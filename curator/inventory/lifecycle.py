@@ -70,6 +70,13 @@ class LifecycleIndex:
     production: list[Recorded[ProductionMoved]]  # production rows, chain order
     retirements: dict[str, Recorded[QuarterlyActionTaken]]  # review id -> latest retire row
     swaps: list[dict[str, Any]]  # final approvals that name what they replace
+    #: name -> its production rows, chain order (each model asks for its name's, not every row)
+    by_name: dict[str, list[Recorded[ProductionMoved]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {}
+        for row in self.production:
+            self.by_name.setdefault(row.event.name, []).append(row)
 
     def of(
         self, review_id: str, name: str, digest: str, registry: str | None = None, ref: str = ""
@@ -96,8 +103,8 @@ class LifecycleIndex:
         )
         moves = [
             e
-            for e in self.production
-            if e.event.name == name and (registry is None or e.event.registry in (None, registry))
+            for e in self.by_name.get(name, ())
+            if registry is None or e.event.registry in (None, registry)
         ]
         current = moves[-1] if moves else None
         production = (

@@ -116,6 +116,26 @@ def test_results_round_trip(ledger: LedgerBase) -> None:
     assert [e["payload"]["text"] for e in ledger.events(review_id, kind="note")] == ["hello", "world"]
 
 
+def test_results_of_many_reviews_in_one_read_are_each_reviews_own(ledger: LedgerBase) -> None:
+    """``results_of`` (the inventory's one read for every adopted model) gives each review exactly
+    what ``results`` gives it, across more ids than one query's chunk, and leaves out a review
+    with no result."""
+    candidate = Candidate("org/m", "main", "hub", commit="b" * 40)
+    ids = []
+    for n in range(503):  # more than one chunk of 500 ids
+        review = ledger.create_review(candidate)
+        ids.append(review.id)
+        if n % 100 == 0:
+            ledger.save_result(review.id, StageResult("fetch", Status.PASSED, (), {"n": n}))
+            ledger.save_result(review.id, StageResult("scan", Status.WARNED, (), {"m": -n}))
+    empty = ledger.create_review(candidate).id
+    found = ledger.results_of([*ids, ids[0], empty])
+    assert found == {i: ledger.results(i) for i in ids if ledger.results(i)}
+    assert [found[i]["fetch"].evidence["n"] for i in ids if i in found] == [0, 100, 200, 300, 400, 500]
+    assert found[ids[500]]["scan"].evidence == {"m": -500} and empty not in found
+    assert ledger.results_of([]) == {}
+
+
 def test_a_stage_saved_again_replaces_its_result(ledger: LedgerBase) -> None:
     review_id = _fill(ledger)
     ledger.save_result(review_id, StageResult("fetch", Status.PASSED, (), {"n": 2}))

@@ -14,17 +14,17 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Static, TextArea
+from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static, TextArea
 from textual.worker import Worker
 
 from curator.core.events import DecisionMade, Pushed
 from curator.core.text import text
 from curator.decision.decide import Assessment, DecisionOutcome, DecisionRequest, assess, decide
 from curator.decision.history import ApprovedModel
-from curator.decision.swap import SwapRequest, standing_swap, swap_target
+from curator.decision.swap import SwapRequest, standing_swap, swap_choices, swap_target
 from curator.review.session import Session
 from curator.review.staleness import Stale, stale_stages
 from curator.tui.deploy import GateResult
@@ -49,6 +49,8 @@ class Decided(Message):
     outcome: DecisionOutcome
     #: the review assessed again, now that the ledger holds the decision
     assessment: Assessment
+    #: the model of another name whose production this approval took (a swap across names), if any
+    standing: ApprovedModel | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,15 @@ class DecisionBasis:
     stale: list[Stale]
     #: a swap across names this (decided) review made that still stands
     standing: ApprovedModel | None = None
+    #: the production models of other names an approval could replace (a swap across names)
+    choices: tuple[ApprovedModel, ...] = ()
 
     @classmethod
     def read(cls, session: Session, review_id: str) -> DecisionBasis:
         assessment = assess(session, review_id)
         return cls(assessment, swap_target(session, assessment),
                    stale_stages(assessment.results, session.policy.directory, session.ledger, review_id),
-                   standing_swap(session.ledger, review_id))
+                   standing_swap(session.ledger, review_id), tuple(swap_choices(session, assessment)))
 
 
 class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
@@ -86,6 +90,9 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         #: a swap across names this (decided) review made that still stands: it can be rolled back here
         self.standing = basis.standing
         self.replaces = basis.replaces or basis.standing
+        self.choices = basis.choices
+        #: the production model of another name the curator picked for this approval to replace
+        self.picked: ApprovedModel | None = None
         self.stale = basis.stale
         #: stages the curator asked to run again (the review screen runs them once this closes)
         self.rerun: list[str] = []
@@ -117,11 +124,16 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
                 default = dt.date.today() + dt.timedelta(days=a.rules.waiver_days)
                 yield Input(placeholder=f"waivers expire on (YYYY-MM-DD, default {default})",
                             id="waive-until")
-            if self.replaces is not None:  # a swap: change control asks why, and how to go back
-                yield Label(text(f"Replaces {self.replaces.ref}: why, and how to go back"), classes="section")
-                yield Input(placeholder="why replace it (signed in)", id="justification")
-                yield Input(placeholder=f"how to go back, e.g. curator rollback {self.replaces.name}",
-                            id="rollback-plan")
+            if self.choices:
+                yield Label("Replaces in production (a model of another name; optional)", classes="section")
+                same = f"{self.replaces.ref} (same name)" if self.replaces else "nothing: a model of its own"
+                options = [(text(f"{m.name}  now {m.ref}, review {m.review_id}"), m) for m in self.choices]
+                yield Select(options, prompt=f"replaces {same}", id="replaces")
+            if self.replaces is not None or self.choices:  # a swap: why, and how to go back
+                with Vertical(id="swap-fields"):
+                    yield Label(self._swap_title(), id="swap-title", classes="section")
+                    yield Input(placeholder="why replace it (signed in)", id="justification")
+                    yield Input(placeholder=self._plan_hint(), id="rollback-plan")
             yield Label("Conditions (optional, one line)", classes="section")
             yield Input(placeholder="e.g. only for internal evaluation", id="condition")
             yield Label("Rationale (signed into the decision)", classes="section")
@@ -145,7 +157,28 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.replaces is not None, "swap")
         self.read_state()
+
+    def _swap_target(self) -> ApprovedModel | None:
+        return self.picked or self.replaces
+
+    def _swap_title(self) -> Text:
+        target = self._swap_target()
+        return text(f"Replaces {target.ref}: why, and how to go back" if target else "Replaces nothing")
+
+    def _plan_hint(self) -> str:
+        target = self._swap_target()
+        return f"how to go back, e.g. curator rollback {target.name if target else 'NAME'}"
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """The curator picked (or cleared) the production model of another name this approval replaces."""
+        if event.select.id != "replaces":
+            return
+        self.picked = event.value if isinstance(event.value, ApprovedModel) else None
+        self.set_class(self._swap_target() is not None, "swap")
+        self.query_one("#swap-title", Label).update(self._swap_title())
+        self.query_one("#rollback-plan", Input).placeholder = self._plan_hint()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="state")
     def read_state(self) -> None:
@@ -209,8 +242,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
                     until = dt.date.min  # the service refuses it with a clear message
         condition = self.query_one("#condition", Input).value.strip()
         swap = SwapRequest()
-        if self.replaces is not None and approve:
-            swap = SwapRequest(None, self.query_one("#justification", Input).value,
+        if self._swap_target() is not None and approve:
+            # the picked model by its digest: exactly the one on screen, even if production moves meanwhile
+            named = f"{self.picked.name}@{self.picked.digest}" if self.picked else None
+            swap = SwapRequest(named, self.query_one("#justification", Input).value,
                                self.query_one("#rollback-plan", Input).value)
         return DecisionRequest(self.review_id, approve, self.query_one("#rationale", TextArea).text,
                                waivers, until, (condition,) if condition and approve else (), swap)
@@ -267,9 +302,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
             registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             outcome = decide(self.session, request, signer, registry, self._advance)
             assessment = assess(self.session, self.review_id)
+            standing = standing_swap(self.session.ledger, self.review_id)
         finally:
             self.app.call_from_thread(self._working, False)
-        self.post_message(Decided(outcome, assessment))
+        self.post_message(Decided(outcome, assessment, standing))
 
     def _advance(self, n: int) -> None:
         with self._lock:
@@ -281,6 +317,8 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.set_class(busy, "working")
         for button in self.query("#approve, #reject").results(Button):
             button.disabled = busy or self.assessment.review.state != "open"
+        for picker in self.query("#replaces").results(Select):
+            picker.disabled = busy or self.assessment.review.state != "open"
         self.query_one("#retry-push", Button).disabled = busy
         self.query_one("#decision-status", Static).update("signing and pushing…" if busy else "")
 
@@ -293,6 +331,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.query_one("#decision-head", Static).update(self._headline())
         for button in self.query("#approve, #reject").results(Button):
             button.disabled = self.assessment.review.state != "open"
+        for picker in self.query("#replaces").results(Select):
+            picker.disabled = self.assessment.review.state != "open"
+        if message.standing is not None:  # a swap across names: the rollback box hands production back to it
+            self.standing = self.replaces = message.standing
         where = f", pushed {message.outcome.ref}" if message.outcome.ref else ""
         self.query_one("#decision-status", Static).update(Text(
             f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}", style="bold"))
