@@ -14,6 +14,9 @@ from curator.core.text import markup
 
 if TYPE_CHECKING:
     from curator.attest.keys import Signer
+    from curator.core.policy import Policy
+    from curator.core.workspace import Workspace
+    from curator.registry.interface import Registry
     from curator.state.proposals import Proposal
 
 state_app = typer.Typer(
@@ -173,7 +176,7 @@ def show(
         _say_proposal(proposal)
 
 
-def _waiting(ws: Any, policy: Any, target: Any) -> list[Proposal]:
+def _waiting(ws: Workspace, policy: Policy, target: Registry) -> list[Proposal]:
     """The waiting proposals, with who proposed them when where this workspace's ledger says so
     (a deploy workspace without a ledger still lists them)."""
     from curator.decision.cosign import waiting
