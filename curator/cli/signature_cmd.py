@@ -42,9 +42,10 @@ def signature(
     if not path.is_dir():
         raise UsageError(f"{path} is not a model folder", "pass the folder that holds the model's files")
     anchors, root = _anchors(identity, issuer, trust_config, public_key, certificate_chain or [])
-    sig = signature_file or path / "model.sig"
+    # the default signature is not resolved: a link in the folder is refused, not followed
+    sig = signature_file.resolve() if signature_file else path.resolve() / "model.sig"
     options = CheckOptions(extra_ignore=tuple(ignore or ()), unsigned_files="fail")
-    report = check_signature(path.resolve(), sig.resolve(), anchors, root,
+    report = check_signature(path.resolve(), sig, anchors, root,
                              lambda signer: against_anchors(anchors, signer, path.resolve().name), options)
     document = _document(report, time.monotonic() - started)
     if as_json:

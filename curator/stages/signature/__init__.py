@@ -27,8 +27,9 @@ from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
 from curator.stages.signature.check import CheckOptions, SignatureReport, check_signature, evidence
+from curator.stages.signature.coverage import CODE_SUFFIXES, WEIGHT_SUFFIXES, suffixes
 from curator.stages.signature.first_use import KEY_FILES, FirstUse
-from curator.stages.signature.provenance import WEIGHT_SUFFIXES, check_provenance
+from curator.stages.signature.provenance import check_provenance
 from curator.stages.signature.tofu import Publisher
 from curator.stages.signature.trust import (
     PublisherRule,
@@ -70,6 +71,7 @@ class SignatureStage(Stage):
             extra_ignore=tuple(str(p) for p in cfg.get("ignore_paths") or []),
             unsigned_files=str(cfg.get("unsigned_files", "fail")),
             card_files=tuple(str(p) for p in cfg.get("card_files", ["README.md"])),
+            must_sign=suffixes((*_weights(cfg), *CODE_SUFFIXES)),
         )
         progress.advance(1, f"verifying {signature.name}")
         progress.check()

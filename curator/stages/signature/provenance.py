@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.models import Finding, Manifest, Severity, Status
+from curator.stages.signature.coverage import WEIGHT_SUFFIXES
 from curator.stages.signature.problems import SignatureProblem
 from curator.stages.signature.slsa import provenance_facts
 from curator.stages.signature.trust import TRUSTED, against_anchors, signer_label
@@ -35,10 +36,6 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BYTES = 16 << 20
 MAX_LINES = 200
 TOOL = "curator-provenance"
-#: files that hold weights (policy: signature.weight_suffixes); every one must be attested
-WEIGHT_SUFFIXES = ("safetensors", "bin", "gguf", "pt", "pth", "ckpt", "onnx", "h5", "keras", "pb",
-                   "tflite", "msgpack", "npz", "npy", "pkl", "pickle", "joblib", "nemo", "mlmodel",
-                   "llamafile", "ggml", "mar")
 
 
 @dataclass
