@@ -115,7 +115,8 @@ def _say(report: SignatureReport, sig: Path) -> None:
 
     if report.status == "verified":
         log = report.transparency
-        entry = (f", Rekor log index {log['log_index']} at {log['integrated_time_utc']}" if log else "")
+        when = f" at {log['integrated_time_utc']}" if log and log.get("integrated_time_utc") else ""
+        entry = f", Rekor log index {log['log_index']}{when}" if log else ""
         signed = sum(1 for f in report.files if f.state == "match")
         signer = shown(signer_label(report.signer))
         typer.echo(f"✔ verified: {signed} file(s) signed by {signer}{entry}", err=True)

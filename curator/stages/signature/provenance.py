@@ -192,9 +192,11 @@ class Checker:
             if self.pinned is not None and rel in self.pinned and _sha256(path) != self.pinned[rel]:
                 raise ValueError("its bytes on disk are not the pinned ones; run the review again")
             documents = _documents(path)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("its JSON nests deeper than any attestation does")
             self._finding(Severity.HIGH, "provenance-unreadable", f"{rel} is not readable as an attestation "
-                          f"({exc})", rel)
+                          f"({' '.join(str(exc).split())[:300]})", rel)
             self.report.attestations.append({"file": rel, "status": "unreadable", "error": str(exc)[:300]})
             return
         for line, doc in documents:
@@ -227,8 +229,8 @@ class Checker:
                           "provenance-invalid" if high else "provenance-unverifiable",
                           f"{where}: {problem.message}", rel)
             return
-        except ValueError as exc:
-            entry.update(status="unreadable", error=str(exc)[:300])
+        except (ValueError, RecursionError) as exc:
+            entry.update(status="unreadable", error=str(exc)[:300] or type(exc).__name__)
             self._finding(Severity.HIGH, "provenance-invalid", f"{where}: the signed payload is not JSON",
                           rel)
             return
