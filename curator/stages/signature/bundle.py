@@ -66,6 +66,8 @@ def read_bundle(path: Path) -> Bundle:
         if "publicKey" in material:
             hint = (material["publicKey"] or {}).get("hint") or ""
             return Bundle(path, "key", {"kind": "key", "hint": hint}, None, statement)
+    except SignatureProblem as problem:
+        raise SignatureProblem(problem.code, f"{path.name}: {problem.message}") from problem
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise SignatureProblem("unreadable", f"{path.name} carries an unreadable certificate "
                                f"({type(exc).__name__}: {exc})") from exc
@@ -117,6 +119,9 @@ def _fulcio_signer(material: dict[str, Any]) -> dict[str, Any]:
                  if o.type_id.dotted_string == SIGSTORE_OTHERNAME]
     except x509.ExtensionNotFound:
         pass
+    if len(sans) > 1:  # Fulcio names exactly one; which of several would be the signer?
+        raise SignatureProblem("rejected", f"the signing certificate names {len(sans)} identities "
+                               f"({', '.join(sans[:4])}); a Sigstore signing certificate names exactly one")
     facts = certificate_facts(der)
     return {
         "kind": "sigstore",
