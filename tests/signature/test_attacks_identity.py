@@ -197,3 +197,40 @@ def test_another_hub_stays_another_publisher(copy_fixture: Copy, tmp_path: Path,
                         tmp_path / f"w{n}", endpoint=endpoint)
         assert result.evidence["trust"]["decision"] == "tofu-new", (endpoint, result.evidence["trust"])
 
+
+
+# -- keys the candidate ships -----------------------------------------------------------------
+def _other_kind_of_key(kind: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key = rsa.generate_private_key(65537, 2048) if kind == "rsa" else ed25519.Ed25519PrivateKey.generate()
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+BAD_PEM = b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+
+
+@pytest.mark.parametrize("junk", [b"not a key", BAD_PEM, b"\xff\xfe" * 40, "rsa", "ed25519"],
+                         ids=["text", "bad-pem", "binary", "rsa", "ed25519"])
+def test_a_junk_key_shipped_beside_another_signers_key_still_fails_as_a_mismatch(
+        tmp_path: Path, ledger: Ledger, junk: bytes | str) -> None:
+    """A candidate's key file is the publisher's claim, not curator's configuration: one that does not
+    parse is skipped with a finding, it neither errors the stage nor hides the signer on record."""
+    policy = checklists(tmp_path / "cl", [])
+    (tmp_path / "keys").mkdir()
+    publisher = make_key(tmp_path / "keys" / "publisher.pem")
+    shipped = publisher.with_suffix(".pub").read_bytes()
+    first = make_model(tmp_path / "m1", {**FILES, "signing-key.pub": shipped})
+    sign_with_key(first, publisher)
+    assert review(first, "tofu6/model", policy, ledger, tmp_path / "w1").evidence["first_use"]["recorded"]
+    attacker = make_key(tmp_path / "keys" / "attacker.pem")
+    junk = _other_kind_of_key(junk) if isinstance(junk, str) else junk
+    second = make_model(tmp_path / "m2", {**FILES, "aaa.pub": junk,
+                                          "signing-key.pub": attacker.with_suffix(".pub").read_bytes()})
+    sign_with_key(second, attacker)
+    result = review(second, "tofu6/model", policy, ledger, tmp_path / "w2")
+    assert result.status == Status.FAILED, result.findings
+    assert result.evidence["trust"]["decision"] == "mismatch"
+    assert any(f.code == "publisher-key-unreadable" and f.file == "aaa.pub" for f in result.findings)
