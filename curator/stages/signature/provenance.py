@@ -35,6 +35,7 @@ SUFFIXES = (".intoto.jsonl", ".intoto.json", ".sigstore.json", ".sigstore")
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BYTES = 16 << 20
 MAX_LINES = 200
+MAX_SUBJECTS = 200
 TOOL = "curator-provenance"
 
 
@@ -66,15 +67,16 @@ def attestation_files(manifest: Manifest | None, files_dir: Path, signature_file
     return sorted(n for n in names if n.lower().endswith(SUFFIXES) and n != signature_file)
 
 
-def _documents(path: Path) -> list[tuple[int, Any]]:
-    """(line, parsed JSON) of each envelope or bundle in the file; raises ValueError if unreadable."""
+def _documents(path: Path) -> tuple[list[tuple[int, Any]], int]:
+    """(line, parsed JSON) of each envelope or bundle in the file, and how many lines past
+    ``MAX_LINES`` were left unread; raises ValueError if unreadable."""
     if path.stat().st_size > MAX_BYTES:
         raise ValueError(f"{path.stat().st_size} bytes, far larger than any attestation")
     text = path.read_text(encoding="utf-8")
     if not path.name.lower().endswith(".jsonl"):
-        return [(1, json.loads(text))]
+        return [(1, json.loads(text))], 0
     lines = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
-    return [(n, json.loads(line)) for n, line in lines[:MAX_LINES]]
+    return [(n, json.loads(line)) for n, line in lines[:MAX_LINES]], max(0, len(lines) - MAX_LINES)
 
 
 def _sha256(path: Path) -> str:
@@ -147,7 +149,7 @@ def verify_sigstore(path: Path, trust_config: Path) -> tuple[dict[str, Any], byt
 def _subjects(statement: dict[str, Any], pinned: dict[str, str] | None) -> list[dict[str, Any]]:
     by_digest = {sha: path for path, sha in (pinned or {}).items()}
     out = []
-    for item in (statement.get("subject") or [])[:200]:
+    for item in (statement.get("subject") or [])[:MAX_SUBJECTS]:
         if not isinstance(item, dict):
             continue
         name = str(item.get("name", ""))
@@ -191,7 +193,7 @@ class Checker:
         try:
             if self.pinned is not None and rel in self.pinned and _sha256(path) != self.pinned[rel]:
                 raise ValueError("its bytes on disk are not the pinned ones; run the review again")
-            documents = _documents(path)
+            documents, unread = _documents(path)
         except (OSError, ValueError, RecursionError) as exc:
             if isinstance(exc, RecursionError):
                 exc = ValueError("its JSON nests deeper than any attestation does")
@@ -201,6 +203,9 @@ class Checker:
             return
         for line, doc in documents:
             self.one(rel, path, line, doc)
+        if unread:
+            self._finding(Severity.MEDIUM, "provenance-not-read", f"{rel} holds {unread} attestation(s) past "
+                          f"the first {MAX_LINES}: they were not read, so not checked", rel)
 
     def one(self, rel: str, path: Path, line: int, doc: object) -> None:
         entry: dict[str, Any] = {"file": rel, "line": line, "usable": False}
@@ -236,6 +241,11 @@ class Checker:
             return
         decision, why = self._trust(signer)
         subjects = _subjects(statement, self.pinned)
+        named = statement.get("subject")
+        if isinstance(named, list) and len(named) > MAX_SUBJECTS:
+            self._finding(Severity.MEDIUM, "provenance-not-read", f"{where} names {len(named)} subjects; "
+                          f"only the first {MAX_SUBJECTS} were read, what it says of the rest is not checked",
+                          rel)
         facts = provenance_facts(statement)
         covers = sorted({s.get("pinned_as", s["name"]) for s in subjects if s["state"] == "match"})
         uncovered = [f for f in self.must_cover if f not in covers]
