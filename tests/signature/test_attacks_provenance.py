@@ -56,3 +56,20 @@ def test_subjects_past_the_cap_are_said_not_dropped(tmp_path: Path, ledger: Ledg
     codes = {f.code for f in result.findings}
     assert "provenance-not-read" in codes, result.findings
     assert result.evidence["provenance"]["usable"] == 0
+
+
+@pytest.mark.parametrize(("attestor", "model"), [
+    # two different identities whose "identity (issuer X)" phrases read the same
+    ({"kind": "sigstore", "identity": "rel@acme.example (issuer https://a.example)", "issuer": "https://b.example"},
+     {"kind": "sigstore", "identity": "rel@acme.example", "issuer": "https://a.example) (issuer https://b.example"}),
+    # the same identity, another issuer
+    ({"kind": "sigstore", "identity": "rel@acme.example", "issuer": "https://evil.example"},
+     {"kind": "sigstore", "identity": "rel@acme.example", "issuer": "https://a.example"}),
+])
+def test_an_attestor_is_the_model_signer_only_field_by_field(tmp_path: Path, attestor: dict[str, str],
+                                                             model: dict[str, str]) -> None:
+    from curator.stages.signature.provenance import Checker
+
+    checker = Checker([], tmp_path / "trust.json", "publisher acme", model, None)
+    assert checker._trust(attestor)[0] == "unknown"
+    assert checker._trust(dict(model))[0] == "expected"

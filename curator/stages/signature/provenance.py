@@ -28,6 +28,7 @@ from curator.core.models import Finding, Manifest, Severity, Status
 from curator.stages.signature.coverage import WEIGHT_SUFFIXES
 from curator.stages.signature.problems import SignatureProblem
 from curator.stages.signature.slsa import provenance_facts
+from curator.stages.signature.tofu import tofu_key
 from curator.stages.signature.trust import TRUSTED, against_anchors, signer_label
 from curator.stages.signature.verify import Anchor, key_fingerprint
 
@@ -184,7 +185,7 @@ class Checker:
         if self.anchors:
             decision = against_anchors(self.anchors, signer, self.whose)
             return decision.decision, decision.why
-        if self.model_signer and signer_label(signer) == signer_label(self.model_signer):
+        if self.model_signer and tofu_key(signer) == tofu_key(self.model_signer):  # fields, never labels
             return "expected", f"{signer_label(signer)} also signed the model, a signer the stage trusts"
         return "unknown", (f"{self.whose} lists no signer, and {signer_label(signer)} is not the model's "
                            "trusted signer")
