@@ -95,3 +95,18 @@ def test_a_withdrawn_release_never_becomes_a_first_signer(tmp_path: Path, ledger
     result = review(replay, "tofu8/tiny", policy, ledger, tmp_path / "w2", standings=standings)
     assert result.status == Status.FAILED, result.findings
     assert not result.evidence["first_use"]["recorded"]
+
+
+def test_an_approved_but_superseded_release_replayed_is_a_downgrade(tmp_path: Path, policy: Any,
+                                                                    ledger: Ledger) -> None:
+    v1, old = _first(tmp_path, policy, ledger, APPROVED)
+    v2 = _release(tmp_path, "v2", {**FILES, "config.json": b'{"model_type": "gpt2", "fixed": true}'})
+    assert review(v2, "acme/tiny", policy, ledger, tmp_path / "w2").status == Status.PASSED
+    newer = next(r.id for r in ledger.reviews() if r.id != next(iter(old)).review_id)
+    standings = Standings([*old, Standing("acme/tiny", newer, APPROVED, "sha256:" + "b" * 64, 1.8e9, "Bo")])
+    replay = tmp_path / "replay"
+    shutil.copytree(v1, replay)
+    result = review(replay, "acme/tiny", policy, ledger, tmp_path / "w3", standings=standings)
+    assert result.status == Status.WARNED, result.findings
+    [finding] = [f for f in result.findings if f.code == "signed-release-superseded"]
+    assert newer in finding.message and "downgrade" in finding.message

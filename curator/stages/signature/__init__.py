@@ -138,14 +138,16 @@ def _first_use(ctx: ReviewContext, cfg: dict[str, Any], rule: PublisherRule | No
 
 
 def _withdrawn(report: SignatureReport, ctx: ReviewContext) -> None:
-    """A verified signature of a retired or rejected release fails (``withdrawn.py``)."""
+    """A verified signature of a retired or rejected release fails, of a superseded one warns
+    (``withdrawn.py``)."""
     if report.status != "verified":
         return
     signed = [(f.path, f.manifest_sha256) for f in report.files if f.state == "match" and f.manifest_sha256]
     found = withdrawn_findings(signed, ctx.standings, ctx.ledger, ctx.review_id)
-    if found:
-        report.findings.extend(found)
-        report.status, report.error = "failed", found[0].message
+    report.findings.extend(found)
+    withdrawn = [f for f in found if f.severity.rank >= Severity.HIGH.rank]
+    if withdrawn:
+        report.status, report.error = "failed", withdrawn[0].message
 
 
 def _provenance_anchors(rule: PublisherRule | None, trusted_signer: dict[str, Any] | None) -> list[Anchor]:
