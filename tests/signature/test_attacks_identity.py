@@ -234,3 +234,31 @@ def test_a_junk_key_shipped_beside_another_signers_key_still_fails_as_a_mismatch
     assert result.status == Status.FAILED, result.findings
     assert result.evidence["trust"]["decision"] == "mismatch"
     assert any(f.code == "publisher-key-unreadable" and f.file == "aaa.pub" for f in result.findings)
+
+
+WORKFLOW = "https://github.com/acme/models/.github/workflows/release.yml@refs/tags/v1.2"
+GITHUB = "https://token.actions.githubusercontent.com"
+
+
+@pytest.mark.parametrize("identity", [
+    "https://github.com/evil/models/.github/workflows/release.yml@refs/tags/v1.2",   # a fork
+    "https://github.com/acme/models/.github/workflows/release.yml@refs/heads/pr-7",   # another ref
+    "https://github.com/acme/models/.github/workflows/release.yml@refs/tags/v1.2.1",  # a longer ref
+    "https://github.com/acme/models/.github/workflows/debug.yml@refs/tags/v1.2",      # another workflow
+    "https://github.com/ACME/models/.github/workflows/release.yml@refs/tags/v1.2",    # another case
+])
+def test_a_workflow_identity_from_a_fork_or_another_ref_is_not_the_publishers(identity: str) -> None:
+    anchor = Anchor("sigstore", identity=WORKFLOW, issuer=GITHUB)
+    assert matches(anchor, {"kind": "sigstore", "identity": WORKFLOW, "issuer": GITHUB})
+    assert not matches(anchor, {"kind": "sigstore", "identity": identity, "issuer": GITHUB})
+
+
+def test_a_log_time_moved_after_the_log_signed_it_is_refused(copy_fixture: Copy) -> None:
+    """Moving the integrated time (into the certificate's validity, say) breaks the log's promise."""
+    model = copy_fixture(SIGSTORE)
+    bundle = json.loads((model / "model.sig").read_text())
+    entry = bundle["verificationMaterial"]["tlogEntries"][0]
+    entry["integratedTime"] = str(int(entry["integratedTime"]) + 3600)
+    (model / "model.sig").write_text(json.dumps(bundle))
+    run = cli("signature", model, *sigstore_args(), "--ignore", "ignore-me", "--json")
+    assert run.code == 1 and run.json["status"] == "failed" and "model.sig" in run.json["error"]
