@@ -262,3 +262,12 @@ def test_a_log_time_moved_after_the_log_signed_it_is_refused(copy_fixture: Copy)
     (model / "model.sig").write_text(json.dumps(bundle))
     run = cli("signature", model, *sigstore_args(), "--ignore", "ignore-me", "--json")
     assert run.code == 1 and run.json["status"] == "failed" and "model.sig" in run.json["error"]
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ed25519"])
+def test_a_configured_key_that_is_no_ec_key_is_a_usage_error(signed: Path, tmp_path: Path, kind: str) -> None:
+    key = tmp_path / f"{kind}.pub"
+    key.write_bytes(_other_kind_of_key(kind))
+    run = cli("signature", signed / "v1.1.0-elliptic-key", "--public-key", key, "--ignore", "ignore-me")
+    assert run.code == 2, (run.code, run.err)
+    assert f"{kind}.pub" in run.err and "EC" in run.err and "Traceback" not in run.err

@@ -221,9 +221,9 @@ def _traditional(bundle: Bundle, anchor: Anchor) -> SignedStatement:
     assert anchor.public_key is not None
     fingerprint, _hint = key_fingerprint(anchor.public_key)
     problem = signing_key_problem(anchor.public_key)
-    if problem:
-        raise SignatureProblem("rejected", f"the public key {anchor.public_key} {problem}: model signatures "
-                               "are checked with EC P-256, P-384 or P-521 keys")
+    if problem:  # a configured key (flag, publishers.yaml): candidates' own keys are sifted before
+        raise UsageError(f"the public key {anchor.public_key} {problem}",
+                         "model signatures are checked with EC P-256, P-384 or P-521 public keys (PEM)")
     verifier = sign_ec_key.Verifier(anchor.public_key)
     manifest = _verified_manifest(bundle, verifier, signature,
                                   f"the public key {anchor.public_key} ({fingerprint})")
