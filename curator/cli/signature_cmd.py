@@ -42,9 +42,10 @@ def signature(
     if not path.is_dir():
         raise UsageError(f"{path} is not a model folder", "pass the folder that holds the model's files")
     anchors, root = _anchors(identity, issuer, trust_config, public_key, certificate_chain or [])
-    sig = signature_file or path / "model.sig"
+    # the default signature is not resolved: a link in the folder is refused, not followed
+    sig = signature_file.resolve() if signature_file else path.resolve() / "model.sig"
     options = CheckOptions(extra_ignore=tuple(ignore or ()), unsigned_files="fail")
-    report = check_signature(path.resolve(), sig.resolve(), anchors, root,
+    report = check_signature(path.resolve(), sig, anchors, root,
                              lambda signer: against_anchors(anchors, signer, path.resolve().name), options)
     document = _document(report, time.monotonic() - started)
     if as_json:
@@ -114,7 +115,8 @@ def _say(report: SignatureReport, sig: Path) -> None:
 
     if report.status == "verified":
         log = report.transparency
-        entry = (f", Rekor log index {log['log_index']} at {log['integrated_time_utc']}" if log else "")
+        when = f" at {log['integrated_time_utc']}" if log and log.get("integrated_time_utc") else ""
+        entry = f", Rekor log index {log['log_index']}{when}" if log else ""
         signed = sum(1 for f in report.files if f.state == "match")
         signer = shown(signer_label(report.signer))
         typer.echo(f"✔ verified: {signed} file(s) signed by {signer}{entry}", err=True)

@@ -145,7 +145,7 @@ def checklists(folder: Path, publishers: list[dict[str, Any]], **signature: Any)
 
 
 def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
-           source: str = "hub", endpoint: str | None = None) -> Any:
+           source: str = "hub", endpoint: str | None = None, standings: Any = None) -> Any:
     """Fetch (hash the folder for real), then run the signature stage; returns its result.
 
     A hub candidate's files are pinned by the fetch stage's local branch here: the hub
@@ -163,7 +163,10 @@ def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
                                                           commit="c" * 40)
     opened = ledger.create_review(candidate)
     fetch = Pipeline([FetchStage()]).run(ReviewContext(opened.id, local, model, work, policy))["fetch"]
+    ledger.save_result(opened.id, fetch)  # as a session does: later reviews can read what it pinned
     ctx = ReviewContext(opened.id, candidate, model, work, policy, ledger=ledger)
+    if standings is not None:
+        ctx.standings = standings
     ctx.results["fetch"] = fetch
     return Pipeline([SignatureStage()]).run(ctx)["signature"]
 

@@ -143,13 +143,13 @@ def test_unsigned_files_fail_or_warn_by_policy(tmp_path: Path, keys: dict[str, P
                                                setting: str, status: Status) -> None:
     model = make_model(tmp_path / "m", FILES)
     sign_with_key(model, keys["acme"])
-    (model / "extra_weights.bin").write_bytes(b"\x80\x04K\x01.")
+    (model / "extra_notes.txt").write_text("not weights, not code: the policy decides")
     policy = checklists(tmp_path / "cl", [{"match": "acme", "signers": [{"key": "acme.pub"}]}],
                         unsigned_files=setting)
     result = review(model, "acme/tiny", policy, ledger, tmp_path / "w")
     assert result.status == status
     finding = next(f for f in result.findings if f.code == "unsigned-file")
-    assert finding.file == "extra_weights.bin" and "SHA-256" in finding.message
+    assert finding.file == "extra_notes.txt" and "SHA-256" in finding.message
 
 
 def test_reviewer_ignore_paths_excuse_unsigned_files_but_never_hide_signed_ones(

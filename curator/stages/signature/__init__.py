@@ -27,8 +27,9 @@ from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
 from curator.stages.signature.check import CheckOptions, SignatureReport, check_signature, evidence
+from curator.stages.signature.coverage import CODE_SUFFIXES, WEIGHT_SUFFIXES, suffixes
 from curator.stages.signature.first_use import KEY_FILES, FirstUse
-from curator.stages.signature.provenance import WEIGHT_SUFFIXES, check_provenance
+from curator.stages.signature.provenance import check_provenance
 from curator.stages.signature.tofu import Publisher
 from curator.stages.signature.trust import (
     PublisherRule,
@@ -40,6 +41,7 @@ from curator.stages.signature.trust import (
 )
 from curator.stages.signature.trust_config import TRUST_CONFIG_FILE
 from curator.stages.signature.verify import Anchor
+from curator.stages.signature.withdrawn import withdrawn_findings
 
 SECTION_KEYS = {"file", "trust_config", "require_unlisted", "trust_on_first_use", "unsigned_files",
                 "ignore_paths", "card_files", "tofu_unsigned_after_first", "publisher_key_files",
@@ -70,6 +72,7 @@ class SignatureStage(Stage):
             extra_ignore=tuple(str(p) for p in cfg.get("ignore_paths") or []),
             unsigned_files=str(cfg.get("unsigned_files", "fail")),
             card_files=tuple(str(p) for p in cfg.get("card_files", ["README.md"])),
+            must_sign=suffixes((*_weights(cfg), *CODE_SUFFIXES)),
         )
         progress.advance(1, f"verifying {signature.name}")
         progress.check()
@@ -90,6 +93,7 @@ class SignatureStage(Stage):
             decide, options, {f.path: f.sha256 for f in manifest.files} if manifest else None)
         progress.advance(1, "comparing signed digests")
         progress.check()
+        _withdrawn(report, ctx)  # before first use: a withdrawn release never becomes the first signer
         if first_use is not None:
             first_use.settle(report, manifest is not None, signature.name)
         status = _status(report, required, rule, publisher, signature)
@@ -131,6 +135,19 @@ def _first_use(ctx: ReviewContext, cfg: dict[str, Any], rule: PublisherRule | No
                     [f.path for f in manifest.files] if manifest else [],
                     [str(p) for p in cfg.get("publisher_key_files", KEY_FILES)],
                     str(cfg.get("tofu_unsigned_after_first", "fail")))
+
+
+def _withdrawn(report: SignatureReport, ctx: ReviewContext) -> None:
+    """A verified signature of a retired or rejected release fails, of a superseded one warns
+    (``withdrawn.py``)."""
+    if report.status != "verified":
+        return
+    signed = [(f.path, f.manifest_sha256) for f in report.files if f.state == "match" and f.manifest_sha256]
+    found = withdrawn_findings(signed, ctx.standings, ctx.ledger, ctx.review_id)
+    report.findings.extend(found)
+    withdrawn = [f for f in found if f.severity.rank >= Severity.HIGH.rank]
+    if withdrawn:
+        report.status, report.error = "failed", withdrawn[0].message
 
 
 def _provenance_anchors(rule: PublisherRule | None, trusted_signer: dict[str, Any] | None) -> list[Anchor]:

@@ -49,6 +49,9 @@ def read_bundle(path: Path) -> Bundle:
         statement = _statement(data)
     except SignatureProblem:
         raise
+    except RecursionError as exc:  # hostile nesting: no signature is shaped like that
+        raise SignatureProblem("unreadable", f"{path.name} is not a readable Sigstore bundle (its JSON "
+                               "nests deeper than any signature does)") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SignatureProblem("unreadable", f"{path.name} is not a readable Sigstore bundle "
                                f"({type(exc).__name__}: {exc})") from exc
@@ -63,6 +66,8 @@ def read_bundle(path: Path) -> Bundle:
         if "publicKey" in material:
             hint = (material["publicKey"] or {}).get("hint") or ""
             return Bundle(path, "key", {"kind": "key", "hint": hint}, None, statement)
+    except SignatureProblem as problem:
+        raise SignatureProblem(problem.code, f"{path.name}: {problem.message}") from problem
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise SignatureProblem("unreadable", f"{path.name} carries an unreadable certificate "
                                f"({type(exc).__name__}: {exc})") from exc
@@ -114,6 +119,9 @@ def _fulcio_signer(material: dict[str, Any]) -> dict[str, Any]:
                  if o.type_id.dotted_string == SIGSTORE_OTHERNAME]
     except x509.ExtensionNotFound:
         pass
+    if len(sans) > 1:  # Fulcio names exactly one; which of several would be the signer?
+        raise SignatureProblem("rejected", f"the signing certificate names {len(sans)} identities "
+                               f"({', '.join(sans[:4])}); a Sigstore signing certificate names exactly one")
     facts = certificate_facts(der)
     return {
         "kind": "sigstore",
@@ -151,15 +159,24 @@ def _chain_signer(material: dict[str, Any]) -> dict[str, Any]:
 
 
 def _log_entry(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The Rekor entry: log index and integrated time, as a curator reads them."""
+    """The Rekor entry: log index and integrated time, as a curator reads them.
+
+    The integrated time is the log's word only when the log signed it (the entry's
+    ``inclusionPromise``); an inclusion proof alone proves the entry is in the log, not when it
+    got there, so an unsigned time is kept as the bundle's claim and never shown as the log's.
+    """
     if not entries:
         return None
     entry = entries[0]
-    when = int(entry.get("integratedTime", 0) or 0)
+    claimed = int(entry.get("integratedTime", 0) or 0)
+    signed = bool(entry.get("inclusionPromise"))
+    when = claimed if signed else 0
     return {
         "log_index": int(entry.get("logIndex", 0) or 0),
         "integrated_time": when,
         "integrated_time_utc": datetime.fromtimestamp(when, UTC).isoformat() if when else None,
+        "time_signed_by_log": signed,
+        "claimed_integrated_time": claimed,
         "log_id": (entry.get("logId") or {}).get("keyId", ""),
         "entries": len(entries),
     }

@@ -10,12 +10,22 @@ from typing import Any
 from curator.core.models import Finding, Severity
 from curator.stages.signature.bundle import read_bundle
 from curator.stages.signature.compare import (
+    GIT_PATHS,
     FileCheck,
     compare,
     disk_sha256,
     effective_ignores,
+    file_names,
+    is_ignored,
     model_signing_digests,
     per_file_sha256,
+)
+from curator.stages.signature.coverage import (
+    CODE_SUFFIXES,
+    WEIGHT_SUFFIXES,
+    must_be_signed,
+    suffixes,
+    why_outside,
 )
 from curator.stages.signature.problems import SignatureProblem
 from curator.stages.signature.trust import TrustDecision, signer_label
@@ -63,6 +73,8 @@ class CheckOptions:
     extra_ignore: tuple[str, ...] = ()
     unsigned_files: str = "fail"  # fail | warn
     card_files: tuple[str, ...] = ("README.md",)
+    #: suffixes (``.safetensors``) of files no ignore path excuses: weights and code
+    must_sign: tuple[str, ...] = suffixes((*WEIGHT_SUFFIXES, *CODE_SUFFIXES))
 
 
 def check_signature(folder: Path, signature: Path, anchors: list[Anchor], trust_config: Path | None,
@@ -74,9 +86,18 @@ def check_signature(folder: Path, signature: Path, anchors: list[Anchor], trust_
     when the signature signs whole files with SHA-256. ``decide`` judges the verified
     signer. Raises ``UsageError`` only when an anchor or the trust root is unusable.
     """
-    if not signature.is_file():
+    if not signature.is_symlink() and not signature.exists():
         return SignatureReport("unsigned", problem="missing",
                                error=f"no signature file {signature.name} in {folder}")
+    if signature.is_symlink() and signature.parent.resolve().is_relative_to(folder.resolve()):
+        return _unverified(SignatureProblem("unreadable", f"{signature.name} is a symbolic link (to "
+                                            f"{signature.resolve()}), so it could be any bundle on this "
+                                            "machine: ship the signature itself as a regular file"),
+                           SignatureReport("failed"))
+    if not signature.is_file():
+        return _unverified(SignatureProblem("unreadable", f"{signature.name} is not a file (a folder, FIFO "
+                                            "or device): remove it and ship the signature bundle itself"),
+                           SignatureReport("failed"))
     try:
         bundle = read_bundle(signature)
     except SignatureProblem as problem:
@@ -101,7 +122,7 @@ def check_signature(folder: Path, signature: Path, anchors: list[Anchor], trust_
         report.error = f"cannot hash {folder} the way the signer did: {exc}"
         report.finding(Severity.HIGH, "signed-files-unhashable", report.error)
         return report
-    _judge(report, options, "fetch manifest" if manifest is not None else "folder")
+    _judge(report, options, "fetch manifest" if manifest is not None else "folder", rel)
     return report
 
 
@@ -127,17 +148,31 @@ def _compare(folder: Path, statement: SignedStatement, ignore: list[str],
         actual: dict[str, str | None] = dict(manifest) if manifest is not None else disk_sha256(
             folder, ignore, bool(statement.serialization.get("allow_symlinks", False)))
         return compare(statement, actual, ignore)
-    # another hash or shards: re-serialise the folder the signer's way
-    return compare(statement, model_signing_digests(folder, statement, ignore), ignore, manifest or {})
+    # another hash or shards: re-serialise the folder the signer's way; what it leaves out as
+    # ignored is still listed, so weights hidden there are seen
+    digests = model_signing_digests(folder, statement, ignore)
+    listed = set(manifest) if manifest is not None else file_names(folder)
+    digests.update({path: None for path in listed - set(digests) if is_ignored(path, ignore)})
+    return compare(statement, digests, ignore, manifest or {})
 
 
-def _judge(report: SignatureReport, options: CheckOptions, source: str) -> None:
+def _judge(report: SignatureReport, options: CheckOptions, source: str, signature_rel: str | None) -> None:
     """Findings for every difference; the status is failed if any of them says no."""
     failed = False
     card = set(options.card_files)
     for row in report.files:
         signed = row.signed_sha256 or row.signed_digest
-        if row.path in card and row.state in ("ignored", "unsigned"):
+        outside = row.state in ("ignored", "unsigned") and row.path != signature_rel
+        kind = must_be_signed(row.path, options.must_sign) if outside else None
+        if kind is not None:
+            failed = True
+            why = why_outside(row.path, report.serialization.get("ignore_paths") or [],
+                              options.extra_ignore, GIT_PATHS)
+            report.finding(Severity.HIGH, "weights-not-signed",
+                           f"{row.path} holds weights or code ({kind}) but is outside the signature "
+                           f"({why}): only the publisher can vouch for it by signing it with the model; "
+                           "remove it or get a signature that covers it", row.path)
+        elif row.path in card and row.state in ("ignored", "unsigned"):
             report.finding(Severity.MEDIUM, "card-unsigned",
                            f"{row.path} (the model card) is outside the signature: the card can change "
                            "without breaking it", row.path)
@@ -156,6 +191,11 @@ def _judge(report: SignatureReport, options: CheckOptions, source: str) -> None:
             report.finding(Severity.HIGH if strict else Severity.MEDIUM, "unsigned-file",
                            f"{row.path}{digest} is in the {source} but not covered by the signature "
                            "nor by its ignore paths", row.path)
+    if not any(row.state in ("match", "mismatch", "missing") for row in report.files):
+        failed = True
+        report.finding(Severity.HIGH, "signature-covers-nothing",
+                       f"the signature names none of the files in the {source} (its ignore paths cover "
+                       "them all): it vouches for nothing; ask the publisher for one that signs the model")
     trust = report.trust
     assert trust is not None
     if trust.decision == "mismatch":

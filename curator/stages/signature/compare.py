@@ -135,8 +135,9 @@ def disk_sha256(folder: Path, ignore_paths: list[str],
                 allow_symlinks: bool = False) -> dict[str, str | None]:
     """SHA-256 of every file under ``folder``, hashed in parallel.
 
-    Ignored files are hashed too (a signed file is compared even if ignored); ignored
-    folders (``.git``) are not walked and show as ``name/`` -> None. Symlinks are
+    Ignored files are hashed too (a signed file is compared even if ignored, and weights in
+    an ignored folder must be seen); only an ignored ``.git`` folder is not walked and shows
+    as ``.git/`` -> None. Symlinks are
     followed only when the signer allowed them and only inside the folder; any other
     symlink, and any entry that is not a regular file (FIFO, socket, device), gets an
     empty digest, so it can never match and is never silently left out.
@@ -147,7 +148,7 @@ def disk_sha256(folder: Path, ignore_paths: list[str],
     for dirpath, dirnames, filenames in os.walk(folder):
         rel_dir = Path(dirpath).relative_to(folder).as_posix()
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        skipped = [d for d in dirnames if is_ignored(rel_dir + d, ignore_paths)]
+        skipped = [d for d in dirnames if d == ".git" and is_ignored(rel_dir + d, ignore_paths)]
         out.update({f"{rel_dir}{d}/": None for d in skipped})
         dirnames[:] = sorted(d for d in dirnames if d not in skipped)
         for name in sorted(filenames + [d for d in dirnames if Path(dirpath, d).is_symlink()]):
@@ -165,6 +166,18 @@ def disk_sha256(folder: Path, ignore_paths: list[str],
     hashed = hash_files(paths.values())
     out.update({rel: hashed[p][1] for rel, p in paths.items()})
     return out
+
+
+def file_names(folder: Path) -> set[str]:
+    """Every entry under ``folder`` that is not a folder (a git checkout's ``.git`` left out)."""
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = Path(dirpath).relative_to(folder).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        links = [d for d in dirnames if Path(dirpath, d).is_symlink()]
+        dirnames[:] = [d for d in dirnames if d != ".git" and d not in links]
+        found |= {rel_dir + name for name in filenames + links}
+    return found
 
 
 def model_signing_digests(folder: Path, statement: SignedStatement,

@@ -28,7 +28,7 @@ from curator.stages.signature.tofu import (
     shown,
 )
 from curator.stages.signature.trust import TrustDecision, signer_label
-from curator.stages.signature.verify import Anchor, key_fingerprint
+from curator.stages.signature.verify import Anchor, key_fingerprint, signing_key_problem
 
 if TYPE_CHECKING:
     from curator.core.stage import ReviewLedger
@@ -54,6 +54,8 @@ class FirstUse:
     unsigned_after_first: str = "fail"  # fail | warn
     recorded: bool = False
     record: Record | None = field(init=False)
+    #: shipped key files that are no key: told, never tried, never an error of curator's set-up
+    problems: list[Finding] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.record = record_of(self.ledger, self.publisher, self.review_id)
@@ -66,14 +68,25 @@ class FirstUse:
         except (SignatureProblem, OSError):
             return []  # the check reads it again and reports what is wrong with it
         keys = [k for k in (recorded_key(self.record, self.keys_dir),) if k is not None]
-        keys += shipped_keys(self.pinned, self.files_dir, self.key_patterns)
+        keys += [k for k in shipped_keys(self.pinned, self.files_dir, self.key_patterns) if self._readable(k)]
         return [Anchor("key", public_key=k) for k in keys]
+
+    def _readable(self, key: Path) -> bool:
+        problem = signing_key_problem(key)
+        if problem:
+            rel = key.relative_to(self.files_dir).as_posix()
+            message = (f"{rel} is named like a signing public key but {problem}: it was not tried "
+                       "(signature.publisher_key_files)")
+            self.problems.append(Finding(Severity.MEDIUM, "publisher-key-unreadable", message, TOOL,
+                                         file=rel))
+        return problem is None
 
     def judge(self, signer: dict[str, Any]) -> TrustDecision:
         return judge(self.record, self.publisher, signer)
 
     def settle(self, report: SignatureReport, pinned: bool, signature: str) -> None:
         """Record a first signer that fully checked out; hold an unsigned candidate to the record."""
+        report.findings.extend(self.problems)
         trust = report.trust
         if trust is not None and trust.decision == "tofu-new":
             unclean = [f.path for f in report.files if f.state not in CLEAN]

@@ -16,10 +16,21 @@ PROBLEM_CODES = {
 }
 
 
+#: a problem is told in one line; a library's multi-page validation report is cut to this
+MAX_MESSAGE = 600
+
+
 class SignatureProblem(Exception):
-    """A signature that could not be verified; ``code`` is one of ``PROBLEM_CODES``."""
+    """A signature that could not be verified; ``code`` is one of ``PROBLEM_CODES``.
+
+    The message is one line whatever the libraries underneath said (pydantic's reports span
+    lines and quote the input): whitespace runs collapse to one space, and a long one is cut.
+    """
 
     def __init__(self, code: str, message: str) -> None:
+        message = " ".join(message.split())
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         assert code in PROBLEM_CODES, code
         self.code = code

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from curator.core.models import Finding, Manifest, Severity, Status
+from curator.stages.signature.coverage import WEIGHT_SUFFIXES
 from curator.stages.signature.problems import SignatureProblem
 from curator.stages.signature.slsa import provenance_facts
+from curator.stages.signature.tofu import tofu_key
 from curator.stages.signature.trust import TRUSTED, against_anchors, signer_label
 from curator.stages.signature.verify import Anchor, key_fingerprint
 
@@ -34,11 +36,8 @@ SUFFIXES = (".intoto.jsonl", ".intoto.json", ".sigstore.json", ".sigstore")
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_BYTES = 16 << 20
 MAX_LINES = 200
+MAX_SUBJECTS = 200
 TOOL = "curator-provenance"
-#: files that hold weights (policy: signature.weight_suffixes); every one must be attested
-WEIGHT_SUFFIXES = ("safetensors", "bin", "gguf", "pt", "pth", "ckpt", "onnx", "h5", "keras", "pb",
-                   "tflite", "msgpack", "npz", "npy", "pkl", "pickle", "joblib", "nemo", "mlmodel",
-                   "llamafile", "ggml", "mar")
 
 
 @dataclass
@@ -69,15 +68,16 @@ def attestation_files(manifest: Manifest | None, files_dir: Path, signature_file
     return sorted(n for n in names if n.lower().endswith(SUFFIXES) and n != signature_file)
 
 
-def _documents(path: Path) -> list[tuple[int, Any]]:
-    """(line, parsed JSON) of each envelope or bundle in the file; raises ValueError if unreadable."""
+def _documents(path: Path) -> tuple[list[tuple[int, Any]], int]:
+    """(line, parsed JSON) of each envelope or bundle in the file, and how many lines past
+    ``MAX_LINES`` were left unread; raises ValueError if unreadable."""
     if path.stat().st_size > MAX_BYTES:
         raise ValueError(f"{path.stat().st_size} bytes, far larger than any attestation")
     text = path.read_text(encoding="utf-8")
     if not path.name.lower().endswith(".jsonl"):
-        return [(1, json.loads(text))]
+        return [(1, json.loads(text))], 0
     lines = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
-    return [(n, json.loads(line)) for n, line in lines[:MAX_LINES]]
+    return [(n, json.loads(line)) for n, line in lines[:MAX_LINES]], max(0, len(lines) - MAX_LINES)
 
 
 def _sha256(path: Path) -> str:
@@ -150,7 +150,7 @@ def verify_sigstore(path: Path, trust_config: Path) -> tuple[dict[str, Any], byt
 def _subjects(statement: dict[str, Any], pinned: dict[str, str] | None) -> list[dict[str, Any]]:
     by_digest = {sha: path for path, sha in (pinned or {}).items()}
     out = []
-    for item in (statement.get("subject") or [])[:200]:
+    for item in (statement.get("subject") or [])[:MAX_SUBJECTS]:
         if not isinstance(item, dict):
             continue
         name = str(item.get("name", ""))
@@ -185,7 +185,7 @@ class Checker:
         if self.anchors:
             decision = against_anchors(self.anchors, signer, self.whose)
             return decision.decision, decision.why
-        if self.model_signer and signer_label(signer) == signer_label(self.model_signer):
+        if self.model_signer and tofu_key(signer) == tofu_key(self.model_signer):  # fields, never labels
             return "expected", f"{signer_label(signer)} also signed the model, a signer the stage trusts"
         return "unknown", (f"{self.whose} lists no signer, and {signer_label(signer)} is not the model's "
                            "trusted signer")
@@ -194,14 +194,19 @@ class Checker:
         try:
             if self.pinned is not None and rel in self.pinned and _sha256(path) != self.pinned[rel]:
                 raise ValueError("its bytes on disk are not the pinned ones; run the review again")
-            documents = _documents(path)
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            documents, unread = _documents(path)
+        except (OSError, ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("its JSON nests deeper than any attestation does")
             self._finding(Severity.HIGH, "provenance-unreadable", f"{rel} is not readable as an attestation "
-                          f"({exc})", rel)
+                          f"({' '.join(str(exc).split())[:300]})", rel)
             self.report.attestations.append({"file": rel, "status": "unreadable", "error": str(exc)[:300]})
             return
         for line, doc in documents:
             self.one(rel, path, line, doc)
+        if unread:
+            self._finding(Severity.MEDIUM, "provenance-not-read", f"{rel} holds {unread} attestation(s) past "
+                          f"the first {MAX_LINES}: they were not read, so not checked", rel)
 
     def one(self, rel: str, path: Path, line: int, doc: object) -> None:
         entry: dict[str, Any] = {"file": rel, "line": line, "usable": False}
@@ -230,13 +235,18 @@ class Checker:
                           "provenance-invalid" if high else "provenance-unverifiable",
                           f"{where}: {problem.message}", rel)
             return
-        except ValueError as exc:
-            entry.update(status="unreadable", error=str(exc)[:300])
+        except (ValueError, RecursionError) as exc:
+            entry.update(status="unreadable", error=str(exc)[:300] or type(exc).__name__)
             self._finding(Severity.HIGH, "provenance-invalid", f"{where}: the signed payload is not JSON",
                           rel)
             return
         decision, why = self._trust(signer)
         subjects = _subjects(statement, self.pinned)
+        named = statement.get("subject")
+        if isinstance(named, list) and len(named) > MAX_SUBJECTS:
+            self._finding(Severity.MEDIUM, "provenance-not-read", f"{where} names {len(named)} subjects; "
+                          f"only the first {MAX_SUBJECTS} were read, what it says of the rest is not checked",
+                          rel)
         facts = provenance_facts(statement)
         covers = sorted({s.get("pinned_as", s["name"]) for s in subjects if s["state"] == "match"})
         uncovered = [f for f in self.must_cover if f not in covers]

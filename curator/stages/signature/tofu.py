@@ -1,6 +1,7 @@
 """Trust on first use, kept in the ledger: the first verified signer of an unlisted publisher.
 
-A record is keyed by (hub endpoint, case-folded org): the same org name on another hub is
+A record is keyed by (hub endpoint, folded org: case and Unicode compatibility forms, see
+``trust.fold``): the same org name on another hub is
 another publisher, and the Hub resolves org names whatever their case. Only a signer whose
 signature verified *and* whose signed digests matched the pinned files is recorded (the
 stage records after judging), so a tampered candidate cannot become the first signer.
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 from curator.core.errors import UsageError
 from curator.core.events import SignerSeen, TrustForgotten
-from curator.stages.signature.trust import TrustDecision, signer_label
+from curator.stages.signature.trust import TrustDecision, fold, signer_label
 
 if TYPE_CHECKING:
     from curator.attest.keys import Signer
@@ -30,18 +31,32 @@ SEEN = SignerSeen.KIND
 FORGOTTEN = TrustForgotten.KIND
 #: where candidates come from when a record (or an old sighting) names no hub
 DEFAULT_ENDPOINT = "https://huggingface.co"
+DEFAULT_PORTS = {"https": 443, "http": 80}
 #: what a recorded signer keeps: enough to name it and to hold a later one to it
 FORGET_PREDICATE = "https://curator.dev/attestation/trust-forget/v1"
 KEPT = ("kind", "identity", "issuer", "subject", "fingerprint", "anchor_fingerprint", "public_key_pem")
 
 
 def endpoint_key(endpoint: str | None) -> str:
-    """A hub endpoint as one publisher namespace: scheme and host case-folded, no trailing '/'."""
+    """A hub endpoint as one publisher namespace, however it is spelled.
+
+    Scheme and host case-folded, credentials, the scheme's default port, a host's trailing dot,
+    query, fragment and trailing slashes dropped: ``https://user@HuggingFace.co.:443/`` is
+    ``https://huggingface.co``. Another port, scheme or host stays another hub.
+    """
     raw = (endpoint or DEFAULT_ENDPOINT).strip()
     parts = urlsplit(raw)
-    if not parts.scheme or not parts.netloc:
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: keep the spelling, it names no hub we can fold
+        port, parts = None, urlsplit("")
+    if not parts.scheme or not parts.hostname:
         return raw.rstrip("/").casefold()
-    return f"{parts.scheme.casefold()}://{parts.netloc.casefold()}{parts.path.rstrip('/')}"
+    scheme = parts.scheme.casefold()
+    host = parts.hostname.rstrip(".")
+    if port is not None and DEFAULT_PORTS.get(scheme) != port:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}{parts.path.rstrip('/')}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class Publisher:
 
     @classmethod
     def of(cls, endpoint: str | None, org: str) -> Publisher:
-        return cls(endpoint_key(endpoint), org.casefold())
+        return cls(endpoint_key(endpoint), fold(org))
 
     @property
     def label(self) -> str:
@@ -61,7 +76,7 @@ class Publisher:
 
     def holds(self, event: SignerSeen | TrustForgotten) -> bool:
         # sightings recorded before endpoints were kept came from the default hub
-        return event.publisher.casefold() == self.org and endpoint_key(event.endpoint) == self.endpoint
+        return fold(event.publisher) == self.org and endpoint_key(event.endpoint) == self.endpoint
 
 
 @dataclass(frozen=True)

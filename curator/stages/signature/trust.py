@@ -11,6 +11,7 @@ record itself is ``tofu.py``'s.
 from __future__ import annotations
 
 import fnmatch
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,11 +41,12 @@ class PublisherRule:
         """An org matches every repo under it; a pattern with ``/`` or ``*`` matches repo ids.
 
         The Hub resolves repo ids whatever their case, so a rule does too: ``ACME/x`` is
-        acme's repo and may not dodge acme's required signers.
+        acme's repo and may not dodge acme's required signers; nor may ``ａｃｍｅ/x`` (fullwidth
+        or other compatibility forms of the same letters, see ``fold``).
         """
-        match = self.match.casefold()
+        match = fold(self.match)
         if "/" in match or any(c in match for c in "*?["):
-            return fnmatch.fnmatchcase(repo_id.casefold(), match)
+            return fnmatch.fnmatchcase(fold(repo_id), match)
         return publisher_of(repo_id) == match
 
 
@@ -66,9 +68,16 @@ class TrustDecision:
         return out
 
 
+def fold(name: str) -> str:
+    """A name as one publisher, however it is spelled: Unicode compatibility forms (NFKC) and case
+    folded away, so ``ACME``, ``ａｃｍｅ`` and ``ᴬᶜᴹᴱ`` are all ``acme``. Folding only ever merges
+    spellings into the rule or record of the plain name, never away from it."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def publisher_of(repo_id: str) -> str:
-    """The hub org of ``org/name``, case-folded as the Hub resolves it; a bare name is its own."""
-    return (repo_id.split("/", 1)[0] if "/" in repo_id else repo_id).casefold()
+    """The hub org of ``org/name``, folded as one publisher (``fold``); a bare name is its own."""
+    return fold(repo_id.split("/", 1)[0] if "/" in repo_id else repo_id)
 
 
 def load_publishers(directory: Path) -> list[PublisherRule]:
@@ -107,7 +116,9 @@ def _anchor(spec: object, label: str, directory: Path) -> Anchor:
     if kind == "sigstore":
         if not body.get("identity") or not body.get("issuer"):
             raise UsageError(f"{label}: a sigstore signer needs both identity and issuer", "fix the file")
-        return Anchor("sigstore", identity=str(body["identity"]), issuer=str(body["issuer"]))
+        identity, issuer = str(body["identity"]), str(body["issuer"])
+        _exact_sigstore(identity, issuer, label)
+        return Anchor("sigstore", identity=identity, issuer=issuer)
     if kind == "certificate":
         cas = body.get("ca") or []
         cas = [cas] if isinstance(cas, str) else list(cas)
@@ -118,6 +129,20 @@ def _anchor(spec: object, label: str, directory: Path) -> Anchor:
     if not body.get("public_key"):
         raise UsageError(f"{label}: a key signer needs 'public_key: path.pem'", "fix the file")
     return Anchor("key", public_key=directory / str(body["public_key"]))
+
+
+def _exact_sigstore(identity: str, issuer: str, label: str) -> None:
+    """Identities and issuers compare exactly, so a pattern would never match: refuse it here."""
+    from urllib.parse import urlsplit
+
+    if "*" in identity or identity != identity.strip() or any(c.isspace() for c in identity):
+        raise UsageError(f"{label}: sigstore identity {identity!r} must be the exact identity a signing "
+                         "certificate names (no '*', no spaces): patterns are never matched",
+                         "list each identity (e-mail or workflow URI) in full")
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not parts.netloc or issuer != issuer.strip():
+        raise UsageError(f"{label}: sigstore issuer {issuer!r} must be the OIDC issuer's exact https:// URL",
+                         "e.g. https://token.actions.githubusercontent.com or https://accounts.google.com")
 
 
 def rule_for(rules: list[PublisherRule], repo_id: str) -> PublisherRule | None:
@@ -142,9 +167,8 @@ def matches(anchor: Anchor, signer: dict[str, Any]) -> bool:
     """Does a verified signer satisfy this anchor?"""
     if anchor.kind != signer.get("kind"):
         return False
-    if anchor.kind == "sigstore":
-        names = signer.get("all_identities") or [signer.get("identity")]
-        return anchor.identity in names and anchor.issuer == signer.get("issuer")
+    if anchor.kind == "sigstore":  # the identity Sigstore verified, never another name beside it
+        return anchor.identity == signer.get("identity") and anchor.issuer == signer.get("issuer")
     if anchor.kind == "certificate":
         anchors = {ca_fingerprint(p) for p in anchor.certificates}
         return (signer.get("anchor_fingerprint") in anchors

@@ -87,6 +87,23 @@ def key_fingerprint(path: Path) -> tuple[str, str]:
     return "sha256:" + hashlib.sha256(der).hexdigest(), hashlib.sha256(pem).hexdigest()
 
 
+def signing_key_problem(path: Path) -> str | None:
+    """Why ``path`` cannot check a model signature (model-signing verifies EC P-256/384/521 keys
+    only), or None when it can."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError, TypeError):
+        return "does not parse as a PEM public key"
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return f"is a {type(key).__name__.removeprefix('_').replace('PublicKey', '')} key, not an EC key"
+    if key.curve.name not in ("secp256r1", "secp384r1", "secp521r1"):
+        return f"is an EC key on {key.curve.name}, not P-256, P-384 or P-521"
+    return None
+
+
 def ca_fingerprint(path: Path) -> str:
     """``sha256:<hex>`` of the first certificate in a PEM file (the trust anchor)."""
     from cryptography import x509
@@ -203,6 +220,10 @@ def _traditional(bundle: Bundle, anchor: Anchor) -> SignedStatement:
                           {"ca": str(anchor.certificates[0]), "fingerprint": fingerprints[0]})
     assert anchor.public_key is not None
     fingerprint, _hint = key_fingerprint(anchor.public_key)
+    problem = signing_key_problem(anchor.public_key)
+    if problem:  # a configured key (flag, publishers.yaml): candidates' own keys are sifted before
+        raise UsageError(f"the public key {anchor.public_key} {problem}",
+                         "model signatures are checked with EC P-256, P-384 or P-521 public keys (PEM)")
     verifier = sign_ec_key.Verifier(anchor.public_key)
     manifest = _verified_manifest(bundle, verifier, signature,
                                   f"the public key {anchor.public_key} ({fingerprint})")
