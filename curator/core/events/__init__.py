@@ -73,8 +73,8 @@ def parse(kind: str, payload: object, seq: int | None = None) -> LedgerEvent:
     """The event a row holds; ``LedgerError`` for a kind curator never writes or a wrong payload."""
     cls = KINDS.get(kind)
     if cls is None:
-        raise refused(seq, kind, f"{kind!r} is not a kind of event curator writes "
-                                 f"(known: {', '.join(sorted(KINDS))})")
+        raise refused(seq, kind, f"{kind!r} is not a kind of event this curator reads "
+                                 "(a newer curator wrote it, or somebody forged it)")
     return cls.from_payload(payload, seq)
 
 
