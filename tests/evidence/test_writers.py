@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 
 from curator.core.evidence.fetch import FetchEvidence, Mismatch, Problem
-from curator.core.models import FileEntry, Manifest, canonical_json
+from curator.core.evidence.scan import CustomCode, ScanEvidence
+from curator.core.models import FileEntry, Finding, Manifest, Severity, canonical_json
+from curator.stages.scan.adapters.base import ScannerRun, TargetOutcome
+from curator.stages.scan.report import MAX_EVIDENCE_FINDINGS, FileReport, ScanReport, Verdict, Voice
 
 COMMIT = "c" * 40
 MANIFEST = Manifest((FileEntry("model.safetensors", 12, "ab" * 32), FileEntry("config.json", 3, "cd" * 32)))
@@ -81,8 +84,103 @@ OLD_HUB = {"repo_id": "acme/m", "revision": "main", "commit": COMMIT, "endpoint"
                                           MANIFEST, [])),
 ])
 def test_fetch_writes_the_bytes_the_hand_built_dict_wrote(case: str, old: dict[str, Any]) -> None:
-    """Results are hashed into the chain: the same run must store the same canonical JSON."""
+    """Results are hashed into the chain: the same run must store the same JSON (key order too)."""
+    assert json.dumps(FETCH_CASES[case].to_evidence()) == json.dumps(old)
     assert canonical_json(FETCH_CASES[case].to_evidence()) == canonical_json(old)
+
+
+# -- scan ---------------------------------------------------------------------------------------
+
+def _scan_report() -> tuple[ScanReport, Manifest]:
+    """A blocked pickle two readers disagree on (one with more findings than the evidence keeps),
+    a clean safetensors file, custom code, and two scanner runs (one routed, one crashed)."""
+    bad = Finding(Severity.CRITICAL, "pickle-global", "os.system", "model.pkl", "picklescan", "1.0.5")
+    many = tuple(Finding(Severity.HIGH, "pickle-global", f"name {i}", "model.pkl", "modelaudit", "0.2")
+                 for i in range(MAX_EVIDENCE_FINDINGS + 3))
+    files = (
+        FileReport("model.pkl", 40, "pickle", Verdict.BLOCKED, ("os.system",), (bad,),
+                   {"picklescan": Voice("flagged", (bad,), targets=("model.pkl",)),
+                    "modelscan": Voice("clean", targets=("model.pkl",), note="read as a raw pickle"),
+                    "modelaudit": Voice("flagged", many, error="", targets=("model.pkl",))},
+                   ({"member": "data.pkl", "format": "pickle"},), detail="a raw pickle"),
+        FileReport("model.safetensors", 12, "safetensors", Verdict.CLEAN, (), (),
+                   {"curator": Voice("clean")}),
+        FileReport("extra.bin", 3, "unknown", Verdict.UNSCANNED, ("not read",), (),
+                   {"modelscan": Voice("error", error="crashed")}),
+    )
+    runs = {"picklescan": ScannerRun("picklescan", "1.0.5", "ok", 0.12345, 1, ("x",), ("picklescan", "-p"),
+                                     {"model.pkl": TargetOutcome((bad,))}, routed=1),
+            "modelscan": ScannerRun("modelscan", "0.8.8", "crashed", 1.0, None, (), ("modelscan",),
+                                    {"model.pkl": TargetOutcome(error="parse error")})}
+    policy = {"block_severities": ["critical", "high"], "allowed_formats": "any",
+              "scanners": ["picklescan", "modelscan"]}
+    manifest = Manifest((FileEntry("model.pkl", 40, "aa" * 32),
+                         FileEntry("model.safetensors", 12, "bb" * 32)))
+    return ScanReport(files, runs, 2.34567, policy, 99), manifest
+
+
+def _old_scan(report: ScanReport, manifest: Manifest, custom: dict[str, Any] | None) -> dict[str, Any]:
+    """The scan stage's evidence before the typed writer (copied from the code it replaced:
+    ``ScanReport.evidence``, ``FileReport.evidence``, ``Voice.to_dict``, ``ScannerRun.evidence``
+    and the stage's additions)."""
+    def voice(v: Voice) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": v.status, "targets": list(v.targets),
+                                "findings": [f.to_dict() for f in v.findings[:MAX_EVIDENCE_FINDINGS]]}
+        if len(v.findings) > MAX_EVIDENCE_FINDINGS:
+            data["findings_omitted"] = len(v.findings) - MAX_EVIDENCE_FINDINGS
+        if v.error:
+            data["error"] = v.error
+        if v.note:
+            data["note"] = v.note
+        return data
+
+    def run(r: ScannerRun) -> dict[str, Any]:
+        return {"version": r.version, "status": r.status, "seconds": round(r.seconds, 3),
+                "exit_code": r.exit_code, "stderr_tail": list(r.stderr_tail),
+                "command": list(r.command), "targets": len(r.outcomes),
+                "errors": sum(1 for o in r.outcomes.values() if o.error),
+                **({"routed": r.routed} if r.routed is not None else {})}
+
+    evidence = {"files": [{**f.to_json(), "size": f.size, "detail": f.detail,
+                           "scanners": {name: voice(v) for name, v in f.voices.items()},
+                           "disagreement": f.disagreement, "parts": list(f.parts)[:200]}
+                          for f in report.files],
+                "counts": report.counts, "scanners": {n: run(r) for n, r in report.runs.items()},
+                "disagreements": report.disagreements(), "policy": report.policy,
+                "seconds": round(report.seconds, 3), "unpacked_bytes": report.unpacked_bytes}
+    digests = {f.path: f.sha256 for f in manifest.files}
+    for item in evidence["files"]:
+        item["sha256"] = digests.get(item["path"])
+    evidence["manifest_digest"] = manifest.digest
+    if custom:
+        evidence["custom_code"] = custom
+    return evidence
+
+
+CUSTOM = CustomCode(({"path": "modeling_x.py", "codes": ["custom-code-python"], "imports": ["os"]},),
+                    ("modeling_x.py",), "failed", None)
+CUSTOM_OLD = {"files": [{"path": "modeling_x.py", "codes": ["custom-code-python"], "imports": ["os"]}],
+              "files_to_review": ["modeling_x.py"], "status_without": "failed", "transformers": None}
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_scan_writes_the_bytes_the_hand_built_dicts_wrote(custom: bool) -> None:
+    report, manifest = _scan_report()
+    typed = replace(report.evidence(manifest), custom_code=CUSTOM if custom else None)
+    old = _old_scan(report, manifest, CUSTOM_OLD if custom else None)
+    assert json.dumps(typed.to_evidence()) == json.dumps(old)  # the very bytes, key order included
+    assert typed.files[0].scanners["modelaudit"].findings_omitted == 3
+
+
+@pytest.mark.parametrize("policy", [
+    {"block_severities": ["critical"], "allowed_formats": ["safetensors"], "scanners": []}, {}])
+def test_scan_evidence_round_trips(policy: dict[str, Any]) -> None:
+    report, manifest = _scan_report()
+    typed = replace(replace(report, policy=policy).evidence(manifest), custom_code=CUSTOM)
+    stored = json.loads(json.dumps(typed.to_evidence()))
+    assert ScanEvidence.from_evidence(stored) == typed
+    assert set(stored) <= ScanEvidence.KEYS
+    assert typed.policy.recorded is bool(policy)
 
 
 # -- the guard ----------------------------------------------------------------------------------
@@ -90,7 +188,7 @@ def test_fetch_writes_the_bytes_the_hand_built_dict_wrote(case: str, old: dict[s
 STAGES = Path(__file__).resolve().parents[2] / "curator" / "stages"
 #: stages whose evidence is still a hand-built dict (the typed readers read it; their writers are
 #: to come): converting one means deleting it here, and the guard then holds it
-HAND_BUILT = {"scan", "signature", "card", "eval"}
+HAND_BUILT = {"signature", "card", "eval"}
 
 
 def _hand_built(tree: ast.AST) -> list[int]:

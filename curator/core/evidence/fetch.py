@@ -97,11 +97,12 @@ class FetchEvidence:
         A hub pin writes revision, commit and endpoint; a local folder its path and where it was
         copied (null when hashed in place); a stage refused before its download writes no checks,
         one refused before any file no file list."""
-        out: dict[str, Any] = {"repo_id": self.repo_id}
-        if self.is_local:
-            out |= {"path": self.path, "copied_to": self.copied_to}
+        out: dict[str, Any]
+        if self.is_local:  # in the order the stage always wrote them: the stored bytes stay the same
+            out = {"path": self.path, "repo_id": self.repo_id, "copied_to": self.copied_to}
         else:
-            out |= {"revision": self.revision, "commit": self.commit, "endpoint": self.endpoint}
+            out = {"repo_id": self.repo_id, "revision": self.revision, "commit": self.commit,
+                   "endpoint": self.endpoint}
         if self.downloaded:
             out |= {"checks": dict(self.checks), "resumed": dict(self.resumed)}
         if self.recorded_files:
