@@ -19,7 +19,15 @@ from curator.attest.statement import DecisionFacts, build_statement
 from curator.attest.trust import TrustedCurator, load_trusted
 from curator.core.clock import utc_now
 from curator.core.errors import CuratorError, DecisionRefused, UsageError
-from curator.core.events import DecisionMade, PushFailed, ReviewOpened, StateSigned, curator_name
+from curator.core.events import (
+    DecisionMade,
+    PushFailed,
+    ReviewOpened,
+    StateSigned,
+    Supersession,
+    WaiverGranted,
+    curator_name,
+)
 from curator.core.events import Pushed as PushedEvent
 from curator.core.models import Manifest, Review, StageResult, digest_of, pinned_manifest
 from curator.decision.production import promote_pushed, record_hand_over
@@ -193,7 +201,7 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         policy_version=session.policy.version, policy_digest=digest_of(session.policy.data),
         approvals_required=required, waivers=waivers,
         conditions=tuple(c.strip() for c in request.conditions if c.strip()), curator=me,
-        rationale=request.rationale.strip(), time=utc_now(), change=change,
+        rationale=request.rationale.strip(), time=utc_now(), change=change.to_payload() if change else None,
         opened_by=CuratorIdentity.from_dict(a.opened_by) if a.opened_by else None,
         separation_of_duties=a.rules.separation_of_duties, supersedes=checked.supersedes))
     envelope = sign_statement(statement, signer)
@@ -225,8 +233,9 @@ def decide(session: Session, request: DecisionRequest, signer: Signer, registry:
         made = DecisionMade(
             outcome=statement["predicate"]["outcome"], final=final, decision_id=did, curator=me.to_dict(),
             name=name, tag=tag, subject_digest=artifact.digest, rationale=request.rationale.strip(),
-            waivers=tuple(w.to_dict() for w in waivers), envelope=envelope.decode(), change=change,
-            supersedes=checked.supersedes)
+            waivers=tuple(WaiverGranted(w.stage, w.reason, w.expires, w.status) for w in waivers),
+            envelope=envelope.decode(), change=change,
+            supersedes=Supersession.from_payload(checked.supersedes) if checked.supersedes else None)
         return ("open" if final == "pending" else "decided"), made
 
     state = session.ledger.record_decision(a.review.id, judge)
@@ -297,7 +306,8 @@ def approval_change(session: Session, review_id: str, registry: Registry) -> Cal
     custom = {"review_id": review_id, "repo_id": a.review.candidate.repo_id,
               "revision": revision_of(a.review, a.manifest), "decisions": [first.decision_id],
               "approvers": [first.curator], "approvals_required": a.rules.approvals_required,
-              "waivers": list(first.waivers), "conditions": statement.get("conditions", []),
+              "waivers": [w.to_payload() for w in first.waivers],
+              "conditions": statement.get("conditions", []),
               "time": statement.get("time", ""),
               **({"supersedes": statement["supersedes"]} if statement.get("supersedes") else {})}
     current = current_state(registry, session.policy)
@@ -311,7 +321,7 @@ def approval_change(session: Session, review_id: str, registry: Registry) -> Cal
         if other is not None and change is not None:
             content.hand_over(targets, other.name, other.digest, name, artifact.digest,
                               str((first.curator or {}).get("name", "?")), str(statement.get("time", "")),
-                              str(change.get("justification", "")))
+                              change.justification)
 
     return apply
 

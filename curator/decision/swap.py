@@ -13,10 +13,10 @@ production over to the new model in the same signed state version (``across_name
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from curator.core.errors import DecisionRefused, UsageError
-from curator.core.events import DecisionMade, ProductionMoved
+from curator.core.events import DecisionMade, ProductionMoved, ReplacedModel, SwapChange
 from curator.decision.history import ApprovedModel, approved_models, find_approved, production_events
 from curator.decision.rules import DecisionRules
 
@@ -55,7 +55,7 @@ def replaced_model(ledger: LedgerBase, repo_id: str, digest: str,
 
 
 def swap_change(ledger: LedgerBase, rules: DecisionRules, repo_id: str, digest: str, request: SwapRequest,
-                earlier: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                earlier: SwapChange | None = None) -> SwapChange | None:
     """The ``change`` a decision signs in, or None when it is not a swap and nothing was said.
 
     ``earlier`` is the change an earlier approval of the same review recorded: a second
@@ -76,7 +76,9 @@ def swap_change(ledger: LedgerBase, rules: DecisionRules, repo_id: str, digest: 
                 f"a swap needs {' and '.join(missing)}",
                 "say why the change is worth it and how to go back, e.g. --justification 'fixes X' "
                 "--rollback-plan 'curator rollback NAME'; 'curator diff' shows what changed")
-    return {"replaces": model.to_dict() if model else None, **values}
+    replaced = ReplacedModel(model.review_id, model.repo_id, model.revision, model.ref, model.digest) \
+        if model else None
+    return SwapChange(replaced, values["justification"], values["rollback_plan"])
 
 
 def swap_target(session: Session, assessment: Assessment) -> ApprovedModel | None:
@@ -89,14 +91,14 @@ def swap_target(session: Session, assessment: Assessment) -> ApprovedModel | Non
     return replaced_model(session.ledger, assessment.review.candidate.repo_id, artifact.digest, None)
 
 
-def across_names(ledger: LedgerBase, change: dict[str, Any] | None, name: str) -> ApprovedModel | None:
+def across_names(ledger: LedgerBase, change: SwapChange | None, name: str) -> ApprovedModel | None:
     """The model of another name a signed ``change`` replaces (its production is handed over
     to ``name``), if it still stands approved; None for a swap within one name or no swap."""
-    replaces = (change or {}).get("replaces")
-    if not isinstance(replaces, dict):
+    replaces = change.replaces if change else None
+    if replaces is None:
         return None
     found = [m for m in approved_models(ledger)
-             if m.digest == replaces.get("digest") and m.review_id == replaces.get("review_id")]
+             if m.digest == replaces.digest and m.review_id == replaces.review_id]
     return found[-1] if found and found[-1].name != name else None
 
 

@@ -155,7 +155,7 @@ def build_report(session: Session, review_id: str, trusted: dict[str, Any]) -> A
         predicate = _statement(p.envelope).get("predicate", {})
         decisions.append(DecisionRecord(
             decision_id=p.decision_id, outcome=p.outcome, final=str(p.final), curator=dict(p.curator or {}),
-            time=iso(event.time), rationale=p.rationale, waivers=p.waivers,
+            time=iso(event.time), rationale=p.rationale, waivers=tuple(w.to_payload() for w in p.waivers),
             conditions=tuple(str(c) for c in predicate.get("conditions", [])), seq=event.seq,
             hash=event.hash, signature=_signature(p.envelope, trusted)))
     pushes = ledger.read(Pushed, review_id)

@@ -106,8 +106,9 @@ def rollback_rows(report: ApprovalReport) -> list[dict[str, Any]]:
 
 
 def _same_claim(card: CardClaim, checked: EvalClaim) -> bool:
-    def value(x: Any) -> str:
-        return f"{float(x):.6g}" if _number(x) is not None else str(x)
+    def value(x: object) -> str:
+        number = _number(x)
+        return f"{number:.6g}" if number is not None else str(x)
 
     return (str(card.metric or card.metric_name) == str(checked.metric)
             and value(card.value) == value(checked.value if checked.value is not None else checked.claimed)
@@ -178,7 +179,7 @@ def card_facts(report: ApprovalReport) -> dict[str, Any]:
             "bases": [{"repo_id": b.repo_id, "approved": b.approved} for b in ev.lineage.bases]}
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 

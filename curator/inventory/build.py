@@ -350,7 +350,8 @@ def _entry(model: ModelEvidence, review: Review, push: Recorded[Pushed],
     approvers = [e.event.curator for e in decided if e.event.outcome == "approved"
                  and e.event.subject_digest == d.subject_digest]
     decision = {"outcome": "approved", "curator": {} if d.curator is None else d.curator,
-                "decision_id": d.decision_id, "rationale": d.rationale, "waivers": list(d.waivers),
+                "decision_id": d.decision_id, "rationale": d.rationale,
+                "waivers": [w.to_payload() for w in d.waivers],
                 "approvers": approvers}
     act = action.event if action else None
     clock = final.time
@@ -396,8 +397,8 @@ def _reasons(push: Pushed, decision: DecisionMade, check: Recorded[ModelRechecke
     reasons = []
     action = action_event.event if action_event else None
     for waiver in decision.waivers:
-        if dt.date.fromisoformat(str(waiver.get("expires"))) < today:
-            reasons.append(f"waiver for {waiver.get('stage')} expired on {waiver.get('expires')}")
+        if dt.date.fromisoformat(waiver.expires) < today:
+            reasons.append(f"waiver for {waiver.stage} expired on {waiver.expires}")
     if age > max_age:
         reasons.append(f"approved {age} days ago (policy max {max_age})")
     # a signed keep or replace after the failed check answers it

@@ -95,7 +95,7 @@ class LifecycleIndex:
             }
             for e in approvals
         )
-        change = final.change if final else None
+        change = final.change.to_payload() if final and final.change else None
         replaced_by = tuple(
             {"ref": s["ref"], "digest": s["digest"], "review_id": s["review_id"], "time": s["time"]}
             for s in self.swaps
@@ -166,10 +166,10 @@ def read_lifecycle(ledger: LedgerBase) -> LifecycleIndex:
     for row in ledger.read(DecisionMade):
         decisions.setdefault(row.review_id, []).append(row)
         p = row.event
-        if p.final == "approved" and p.change is not None and isinstance(p.change.get("replaces"), dict):
+        if p.final == "approved" and p.change is not None and p.change.replaces is not None:
             swaps.append(
                 {
-                    "replaces": p.change["replaces"],
+                    "replaces": p.change.replaces.to_payload(),
                     "digest": p.subject_digest,
                     "ref": f"{p.name}:{p.tag}",
                     "review_id": row.review_id,

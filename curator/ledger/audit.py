@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.core.errors import LedgerError
-from curator.core.events import ReviewOpened, ReviewState, StageDiscarded, StageRecorded
+from curator.core.events import ReviewOpened, ReviewState, StageDiscarded, StageRecorded, parse
 from curator.core.models import StageResult, canonical_json
 from curator.ledger.chain import GENESIS, ChainReport, row_hash
 
@@ -58,17 +58,19 @@ def audit(events: Sequence[Row], recorded_head: Row | None, reviews: Sequence[Ro
         if row_hash(prev, seq, when, kind, review_id, data) != digest:
             return ChainReport(n, prev, seq, f"row {seq} ({kind}) was edited")
         try:
-            if kind == StageRecorded.KIND:
-                recorded = StageRecorded.from_payload(data, seq)
-                stage_results[(review_id, recorded.stage)] = (seq, recorded.digest)
-            elif kind == StageDiscarded.KIND:
-                stage_results.pop((review_id, StageDiscarded.from_payload(data, seq).stage), None)
-            elif kind == ReviewOpened.KIND:
-                opened[review_id] = (seq, ReviewOpened.from_payload(data, seq))
-            elif kind == ReviewState.KIND:
-                states[review_id] = (seq, ReviewState.from_payload(data, seq).state)
+            # every row must be an event this curator can read: a kind it does not know (a newer
+            # curator's, or a forged one) or a payload that is not its kind's could say anything
+            event = parse(kind, data, seq)
         except LedgerError as exc:
             return ChainReport(n, prev, seq, exc.message)
+        if isinstance(event, StageRecorded):
+            stage_results[(review_id, event.stage)] = (seq, event.digest)
+        elif isinstance(event, StageDiscarded):
+            stage_results.pop((review_id, event.stage), None)
+        elif isinstance(event, ReviewOpened):
+            opened[review_id] = (seq, event)
+        elif isinstance(event, ReviewState):
+            states[review_id] = (seq, event.state)
         hashes.append(digest)
         prev, expected_seq = digest, seq + 1
     problem = (_against_recorded_head(n, prev, recorded_head) or _against_anchor(hashes, anchor)

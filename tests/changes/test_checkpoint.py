@@ -33,7 +33,7 @@ def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
     review = s.ledger.create_review(Candidate("acme/m", "main", "hub", commit="f" * 40))
     s.ledger.save_result(review.id, StageResult("fetch", Status.PASSED))
     for i in range(4):
-        s.ledger.append("note", {"text": f"note {i}"}, review.id)
+        s.ledger.append("quarterly_run", {"run_id": f"note {i}"}, review.id)
     s.close()
     return s
 
@@ -78,7 +78,7 @@ def test_rewritten_ledger_with_a_valid_chain_fails(session: Session, ada: FileSi
         for seq, when, kind, review_id, payload in rows:
             data = json.loads(payload)
             if seq == 3:
-                data = {"text": "rewritten"}
+                data = {"run_id": "rewritten"}
             digest = row_hash(prev, seq, when, kind, review_id, data)
             db.execute("UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
                        (json.dumps(data, sort_keys=True), prev, digest, seq))

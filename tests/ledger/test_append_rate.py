@@ -41,7 +41,7 @@ def _rate(open_ledger: Callable[[], LedgerBase], writers: int) -> float:
 
     def write(led: LedgerBase, tag: int) -> None:
         for i in range(per_writer):
-            led.append("note", {"writer": tag, "i": i, "text": "x" * 200})
+            led.append("quarterly_run", {"run_id": f"{tag}-{i}", "date": "x" * 200})
 
     threads = [threading.Thread(target=write, args=(led, n)) for n, led in enumerate(ledgers)]
     started = time.perf_counter()

@@ -29,7 +29,7 @@ def _fill(url: str) -> None:
     led = PostgresLedger(url)
     review = led.create_review(Candidate("acme/m", "main", "hub", commit="f" * 40))
     led.save_result(review.id, StageResult("fetch", Status.PASSED))
-    led.append("note", {"text": "hello"}, review.id)
+    led.append("quarterly_run", {"run_id": "hello"}, review.id)
     led.close()
 
 

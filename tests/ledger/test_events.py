@@ -37,8 +37,11 @@ from curator.core.events import (
     StageDiscarded,
     StageRecorded,
     StateSigned,
+    Supersession,
+    SwapChange,
     TrustForgotten,
     Unstaged,
+    WaiverGranted,
     parse,
 )
 from curator.core.models import Candidate, canonical_json
@@ -47,11 +50,13 @@ from curator.ledger import Ledger
 CURATOR = {"name": "Ada Curator", "email": "ada@example.org", "keyid": "ab" * 32}
 CANDIDATE = Candidate("acme/m", "main", "hub", commit="c" * 40).to_dict()
 DIGEST = "sha256:" + "d" * 64
-WAIVERS = [{"stage": "eval", "reason": "no tasks", "expires": "2027-01-01", "curator": "Ada Curator"}]
-CHANGE = {"replaces": {"ref": "acme/m:old", "digest": "sha256:" + "e" * 64, "review_id": "r0"},
+#: as ``Waiver.to_dict()``, ``swap_change`` and ``refuse_contradicted`` wrote them
+WAIVERS = [{"stage": "eval", "reason": "no tasks", "expires": "2027-01-01", "status": "errored"}]
+CHANGE = {"replaces": {"review_id": "r0", "repo_id": "acme/m", "revision": "b" * 40, "ref": "acme/m:old",
+                       "digest": "sha256:" + "e" * 64},
           "justification": "newer", "rollback_plan": "curator rollback acme/m"}
 SUPERSEDES = {"reason": "the newer review is abandoned",
-              "over": [{"kind": "newer-review", "review_id": "r9"}]}
+              "over": [{"kind": "newer-review", "review_id": "r9", "text": "review r9 is newer"}]}
 CHECKS = [{"name": "rescan", "outcome": "fail", "message": "a new finding"}]
 
 
@@ -70,7 +75,9 @@ def _decision(change: dict[str, Any] | None, supersedes: dict[str, Any] | None,
            "envelope": '{"payload": "e30="}', **({"change": change} if change else {}),
            **({"supersedes": supersedes} if supersedes else {})}
     return old, DecisionMade("approved", final, "dec1", CURATOR, "acme/m", "cccccccccccc", DIGEST, "fine",
-                             tuple(WAIVERS), '{"payload": "e30="}', change, supersedes)
+                             tuple(WaiverGranted(**w) for w in WAIVERS), '{"payload": "e30="}',
+                             SwapChange.from_payload(change) if change else None,
+                             Supersession.from_payload(supersedes) if supersedes else None)
 
 
 def _production(rollback: bool) -> tuple[dict[str, Any], LedgerEvent]:
@@ -188,7 +195,16 @@ def test_payloads_of_older_curators_still_read() -> None:
 WRONG_TYPES = [
     (DecisionMade, {"outcome": "approved", "final": 1}, "'final' is a number, expected a string or null"),
     (DecisionMade, {"outcome": "approved", "waivers": "eval"}, "'waivers' is a string, expected a list"),
-    (DecisionMade, {"outcome": "approved", "waivers": ["eval"]}, "'waivers' is a list"),
+    (DecisionMade, {"outcome": "approved", "waivers": ["eval"]},
+     "'waivers[0]' is a string, expected an object"),
+    (DecisionMade, {"outcome": "approved", "waivers": [{"stage": "eval", "expires": 20270101}]},
+     "'waivers[0].expires' is a number, expected a string"),
+    (DecisionMade, {"outcome": "approved", "waivers": [{"reason": "no tasks"}]},
+     "'waivers[0]' has no 'stage'"),
+    (DecisionMade, {"outcome": "approved", "change": {"replaces": {"digest": 7}}},
+     "'change.replaces.digest' is a number, expected a string"),
+    (DecisionMade, {"outcome": "approved", "supersedes": {"reason": "x", "over": [{"kind": 1}]}},
+     "'supersedes.over[0].kind' is a number, expected a string"),
     (DecisionMade, {"outcome": "approved", "curator": "Ada"}, "'curator' is a string, expected an object"),
     (DecisionMade, {"final": "approved"}, "has no 'outcome'"),
     (CheckpointSigned, {"rows": "9", "head": "a"}, "'rows' is a string, expected an integer"),
@@ -242,6 +258,29 @@ def test_ledger_verify_names_a_chained_row_of_the_wrong_type(ledger: Ledger) -> 
     report = ledger.verify()
     assert (report.ok, report.first_bad) == (False, seq)
     assert "'state' is a list, expected a string" in report.reason
+
+
+def test_nested_values_read_as_their_types(ledger: Ledger) -> None:
+    seq = ledger.append("decision", _decision(CHANGE, SUPERSEDES)[0], "r1")
+    [row] = ledger.read(DecisionMade, "r1")
+    event = row.event
+    assert row.seq == seq and event.waivers == (WaiverGranted("eval", "no tasks", "2027-01-01", "errored"),)
+    assert event.change is not None and event.change.replaces is not None
+    assert event.change.replaces.ref == "acme/m:old"
+    assert event.change.rollback_plan == "curator rollback acme/m"
+    assert event.supersedes is not None and [c.review_id for c in event.supersedes.over] == ["r9"]
+
+
+def test_nested_values_of_older_rows_read_with_defaults(ledger: Ledger) -> None:
+    """Older curators wrote waivers without their status (and with who signed them), and swaps
+    that replaced nothing standing approved (``replaces`` null)."""
+    ledger.append("decision", {"outcome": "approved", "waivers": [
+        {"stage": "eval", "reason": "no tasks", "expires": "2027-01-01", "curator": "Ada"}],
+        "change": {"replaces": None, "justification": "newer"}}, "r1")
+    [row] = ledger.read(DecisionMade, "r1")
+    assert row.event.waivers == (WaiverGranted("eval", "no tasks", "2027-01-01", ""),)
+    assert row.event.change == SwapChange(None, "newer", "")
+    assert ledger.verify().ok
 
 
 def test_event_types_are_frozen() -> None:

@@ -42,12 +42,12 @@ def test_the_environment_picks_postgres(ws: Workspace, pg_url: str,
     led = open_ledger(ws)
     try:
         assert isinstance(led, PostgresLedger)
-        led.append("note", {"text": "team"})
+        led.append("quarterly_run", {"run_id": "team"})
     finally:
         led.close()
     assert not ws.ledger_path.exists()
     again = PostgresLedger(pg_url)
-    assert [e["payload"] for e in again.events()] == [{"text": "team"}]
+    assert [e["payload"] for e in again.events()] == [{"run_id": "team"}]
     again.close()
 
 

@@ -58,7 +58,7 @@ def test_processes_appending_at_once_keep_one_chain(pg_url: str) -> None:
         print("ready", flush=True)
         sys.stdin.readline()
         for i in range(150):
-            led.append("note", {"who": sys.argv[2], "i": i})
+            led.append("quarterly_run", {"run_id": sys.argv[2], "date": str(i)})
         led.close()
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, pg_url, tag], text=True,
@@ -76,7 +76,7 @@ def test_processes_appending_at_once_keep_one_chain(pg_url: str) -> None:
     led.close()
     assert report.ok and report.rows == 300
     assert [e["seq"] for e in events] == list(range(1, 301))
-    whos = [e["payload"]["who"] for e in events]
+    whos = [e["payload"]["run_id"] for e in events]
     assert whos.count("a") == whos.count("b") == 150
     # interleaved, not one process after the other: the lock was really contended
     assert sum(1 for x, y in itertools.pairwise(whos) if x != y) > 1
@@ -98,7 +98,8 @@ def test_a_write_waits_for_the_decision_in_progress(pg_url: str) -> None:
     deciding = threading.Thread(target=decider.record_decision, args=(review_id, judge))
     deciding.start()
     assert inside.wait(10)
-    writer = threading.Thread(target=lambda: appended.append(other.append("note", {"text": "later"})))
+    later = {"run_id": "later"}
+    writer = threading.Thread(target=lambda: appended.append(other.append("quarterly_run", later)))
     writer.start()
     time.sleep(0.5)
     assert appended == []  # still waiting for the lock
@@ -107,7 +108,7 @@ def test_a_write_waits_for_the_decision_in_progress(pg_url: str) -> None:
     deciding.join(10)
     writer.join(10)
     kinds = [e["kind"] for e in other.events()]
-    assert kinds == ["review_opened", "decision", "review_state", "note"] and appended == [4]
+    assert kinds == ["review_opened", "decision", "review_state", "quarterly_run"] and appended == [4]
     assert other.verify().ok
     for led in (decider, other, reader):
         led.close()
@@ -120,11 +121,11 @@ def test_a_held_lock_makes_a_write_busy_not_stuck(pg_url: str, monkeypatch: pyte
         holder.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         started = time.monotonic()
         with pytest.raises(LedgerError, match="is busy") as caught:
-            led.append("note", {"text": "blocked"})
+            led.append("quarterly_run", {"run_id": "blocked"})
         assert time.monotonic() - started < 5
         assert "\n" not in str(caught.value)
-    led.append("note", {"text": "after"})  # the lock is gone with the holder's transaction
-    assert [e["payload"]["text"] for e in led.events()] == ["after"]
+    led.append("quarterly_run", {"run_id": "after"})  # the lock is gone with the holder's transaction
+    assert [e["payload"]["run_id"] for e in led.events()] == ["after"]
     assert led.verify().ok
     led.close()
 
@@ -132,15 +133,15 @@ def test_a_held_lock_makes_a_write_busy_not_stuck(pg_url: str, monkeypatch: pyte
 def test_a_dropped_connection_is_replaced(pg_url: str, pg_server: PgServer) -> None:
     """The server (or a proxy, or a restart) ends the ledger's session between two writes."""
     led = PostgresLedger(pg_url)
-    led.append("note", {"text": "before"})
+    led.append("quarterly_run", {"run_id": "before"})
     database = pg_url.rsplit("/", 1)[1]
     with pg_server.admin() as admin:
         killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                "WHERE datname = %s AND application_name = 'curator'",
                                (database,)).fetchall()
     assert killed == [(True,)]
-    led.append("note", {"text": "after"})
-    assert [e["payload"]["text"] for e in led.events()] == ["before", "after"]
+    led.append("quarterly_run", {"run_id": "after"})
+    assert [e["payload"]["run_id"] for e in led.events()] == ["before", "after"]
     assert led.verify().ok
     led.close()
 
@@ -187,9 +188,9 @@ def test_a_server_gone_down_is_one_clear_error() -> None:
     try:
         url = server.create_database()
         led = PostgresLedger(url)
-        led.append("note", {"text": "before"})
+        led.append("quarterly_run", {"run_id": "before"})
         server.stop()
-        for call in (lambda: led.append("note", {"text": "lost"}), led.events, led.verify):
+        for call in (lambda: led.append("quarterly_run", {"run_id": "lost"}), led.events, led.verify):
             with pytest.raises(LedgerError, match=r"ledger postgresql://curator@127\.0\.0\.1") as caught:
                 call()
             assert caught.value.exit_code == 2 and "\n" not in str(caught.value)

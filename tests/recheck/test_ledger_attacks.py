@@ -60,7 +60,7 @@ def _fill(ledger: LedgerBase, notes: int = 3) -> str:
     review = ledger.create_review(Candidate("acme/tiny", "main", "hub", commit="a" * 40))
     ledger.save_result(review.id, StageResult("fetch", Status.PASSED, (), {"n": 1}))
     for i in range(notes):
-        ledger.append("note", {"text": f"note {i}"}, review.id)
+        ledger.append("quarterly_run", {"run_id": f"note {i}"}, review.id)
     return review.id
 
 
@@ -77,9 +77,10 @@ def test_rows_cut_off_the_end_are_named(store: Store, ledger: LedgerBase) -> Non
 def test_rows_added_behind_curators_back_are_named(store: Store, ledger: LedgerBase) -> None:
     _fill(ledger)
     last = ledger.events()[-1]
-    forged = row_hash(last["hash"], 6, 1.0, "note", None, {"text": "forged"})
+    forged = row_hash(last["hash"], 6, 1.0, "quarterly_run", None, {"run_id": "forged"})
     store.raw("INSERT INTO events (seq, time, kind, review_id, payload, prev_hash, hash) VALUES "
-              "(6, 1.0, 'note', NULL, ?, ?, ?)", json.dumps({"text": "forged"}), last["hash"], forged)
+              "(6, 1.0, 'quarterly_run', NULL, ?, ?, ?)", json.dumps({"run_id": "forged"}), last["hash"],
+              forged)
     report = ledger.verify()
     assert not report.ok and report.first_bad == 6 and "added behind" in report.reason
 
@@ -150,9 +151,9 @@ def team(tmp_path: Path) -> tuple[FileSigner, dict[str, object]]:
 def _two_checkpoints(ledger: LedgerBase, ada: FileSigner, registry: Registry) -> tuple[int, int]:
     _fill(ledger, notes=2)
     first = make_checkpoint(ledger, ada, registry, REPOSITORY)
-    ledger.append("note", {"text": "later"})
+    ledger.append("quarterly_run", {"run_id": "later"})
     second = make_checkpoint(ledger, ada, registry, REPOSITORY)
-    ledger.append("note", {"text": "after the second"})
+    ledger.append("quarterly_run", {"run_id": "after the second"})
     return first.rows, second.rows
 
 

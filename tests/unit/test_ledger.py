@@ -87,8 +87,8 @@ def _fill(ledger: LedgerBase) -> str:
     review = ledger.create_review(Candidate("acme/m", "main", "hub", commit="a" * 40))
     ledger.save_result(review.id, StageResult(
         "fetch", Status.FAILED, (Finding(Severity.CRITICAL, "sha256-mismatch", "x"),), {"n": 1}))
-    ledger.append("note", {"text": "hello"}, review.id)
-    ledger.append("note", {"text": "world"}, review.id)
+    ledger.append("quarterly_run", {"run_id": "hello"}, review.id)
+    ledger.append("quarterly_run", {"run_id": "world"}, review.id)
     return review.id
 
 
@@ -113,7 +113,8 @@ def test_results_round_trip(ledger: LedgerBase) -> None:
     assert result.status is Status.FAILED
     assert result.findings[0].severity is Severity.CRITICAL
     assert ledger.get_review(review_id).candidate.commit == "a" * 40
-    assert [e["payload"]["text"] for e in ledger.events(review_id, kind="note")] == ["hello", "world"]
+    runs = ledger.events(review_id, kind="quarterly_run")
+    assert [e["payload"]["run_id"] for e in runs] == ["hello", "world"]
 
 
 def test_results_of_many_reviews_in_one_read_are_each_reviews_own(ledger: LedgerBase) -> None:
@@ -178,8 +179,8 @@ def test_rehashed_row_breaks_the_next_link(store: Store, ledger: LedgerBase) -> 
     _fill(ledger)
     ev = ledger.events()[2]
     prev = ledger.events()[1]["hash"]
-    forged = row_hash(prev, 3, ev["time"], "note", ev["review_id"], {"text": "forged"})
-    store.raw("UPDATE events SET payload = ?, hash = ? WHERE seq = 3", '{"text": "forged"}', forged)
+    forged = row_hash(prev, 3, ev["time"], "quarterly_run", ev["review_id"], {"run_id": "forged"})
+    store.raw("UPDATE events SET payload = ?, hash = ? WHERE seq = 3", '{"run_id": "forged"}', forged)
     report = ledger.verify()
     assert not report.ok and report.first_bad == 4
 
@@ -212,7 +213,7 @@ def test_two_connections_append_without_losing_rows(store: Store) -> None:
 
     def write(led: LedgerBase, tag: str) -> None:
         for i in range(50):
-            led.append("note", {"who": tag, "i": i})
+            led.append("quarterly_run", {"run_id": f"{tag}-{i}"})
 
     threads = [threading.Thread(target=write, args=(led, tag)) for led, tag in ((a, "a"), (b, "b"))]
     for t in threads:

@@ -13,14 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from curator.core.events.codec import LedgerEvent, refused
+from curator.core.events.codec import LedgerEvent, Record, refused
 from curator.core.events.decision import (
     CheckpointSigned,
+    Contradicted,
     DecisionMade,
     ProductionMoved,
     Pushed,
     PushFailed,
+    ReplacedModel,
     StateSigned,
+    Supersession,
+    SwapChange,
+    WaiverGranted,
 )
 from curator.core.events.quarterly import ModelRechecked, QuarterlyActionTaken, QuarterlyRunFinished
 from curator.core.events.review import (
@@ -38,6 +43,7 @@ from curator.core.events.review import (
 __all__ = [
     "KINDS",
     "CheckpointSigned",
+    "Contradicted",
     "DecisionMade",
     "LedgerEvent",
     "ModelRechecked",
@@ -46,7 +52,9 @@ __all__ = [
     "Pushed",
     "QuarterlyActionTaken",
     "QuarterlyRunFinished",
+    "Record",
     "Recorded",
+    "ReplacedModel",
     "ReviewOpened",
     "ReviewState",
     "SignerSeen",
@@ -54,8 +62,11 @@ __all__ = [
     "StageRecorded",
     "Staged",
     "StateSigned",
+    "Supersession",
+    "SwapChange",
     "TrustForgotten",
     "Unstaged",
+    "WaiverGranted",
     "curator_name",
     "parse",
 ]
@@ -73,8 +84,8 @@ def parse(kind: str, payload: object, seq: int | None = None) -> LedgerEvent:
     """The event a row holds; ``LedgerError`` for a kind curator never writes or a wrong payload."""
     cls = KINDS.get(kind)
     if cls is None:
-        raise refused(seq, kind, f"{kind!r} is not a kind of event curator writes "
-                                 f"(known: {', '.join(sorted(KINDS))})")
+        raise refused(seq, kind, f"{kind!r} is not a kind of event this curator reads "
+                                 "(a newer curator wrote it, or somebody forged it)")
     return cls.from_payload(payload, seq)
 
 

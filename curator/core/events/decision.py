@@ -6,7 +6,56 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from curator.core.events.codec import OMIT_EMPTY, LedgerEvent
+from curator.core.events.codec import OMIT_EMPTY, LedgerEvent, Record
+
+
+@dataclass(frozen=True)
+class WaiverGranted(Record):
+    """A waiver signed into a decision: this stage's blocking ``status`` accepted, for a reason,
+    until ``expires`` (an ISO date, inclusive). Rows written before ``status`` read it as ""."""
+
+    stage: str
+    reason: str = ""
+    expires: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ReplacedModel(Record):
+    """The inventory model a swap replaces, as it stood approved when the swap was signed."""
+
+    review_id: str = ""
+    repo_id: str = ""
+    revision: str = ""
+    ref: str = ""
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class SwapChange(Record):
+    """A swap's change-control facts: what it replaces (null when the curator described a
+    change without one standing approved), why, and how to go back."""
+
+    replaces: ReplacedModel | None = None
+    justification: str = ""
+    rollback_plan: str = ""
+
+
+@dataclass(frozen=True)
+class Contradicted(Record):
+    """A newer review of the same revision, or a rejection, that an approval overrode."""
+
+    kind: str  # newer-review | rejected
+    review_id: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Supersession(Record):
+    """Why an approval overrides what contradicts it, and what that is."""
+
+    reason: str
+    over: tuple[Contradicted, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,12 +76,12 @@ class DecisionMade(LedgerEvent):
     tag: str = ""
     subject_digest: str | None = None
     rationale: str = ""
-    waivers: tuple[dict[str, Any], ...] = ()
+    waivers: tuple[WaiverGranted, ...] = ()
     envelope: str = ""
     #: a swap's change-control facts (what it replaces, why, how to roll back)
-    change: dict[str, Any] | None = field(default=None, metadata=OMIT_EMPTY)
+    change: SwapChange | None = field(default=None, metadata=OMIT_EMPTY)
     #: the newer review or earlier rejection this approval overrides, and why
-    supersedes: dict[str, Any] | None = field(default=None, metadata=OMIT_EMPTY)
+    supersedes: Supersession | None = field(default=None, metadata=OMIT_EMPTY)
 
     @property
     def settled(self) -> str:

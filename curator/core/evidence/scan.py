@@ -1,9 +1,14 @@
-"""The scan stage's evidence, typed: every file's verdict and each reader's say, every scanner run."""
+"""The scan stage's evidence, typed: every file's verdict and each reader's say, every scanner run.
+
+The stage builds a ``ScanEvidence`` and stores ``to_evidence()``; readers get it back with
+``from_evidence``: one class holds both directions, so the two cannot drift.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from curator.core.evidence.fields import NO_FACTS, EvidenceError, Facts, Fields
 from curator.core.models import Finding, Severity, StageResult
@@ -37,6 +42,11 @@ class Disagreement:
     def read(cls, f: Fields) -> Disagreement:
         return cls(f.text("file"), f.texts("flagged_by"), f.texts("clean_by"))
 
+    def to_evidence(self) -> dict[str, Any]:
+        """The run's list names the file; a file's own entry does not (``file`` is "")."""
+        return {**({"file": self.file} if self.file else {}), "flagged_by": list(self.flagged_by),
+                "clean_by": list(self.clean_by)}
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -53,6 +63,12 @@ class Voice:
     def read(cls, f: Fields) -> Voice:
         return cls(f.text("status", "not-run"), f.texts("targets"), findings_of(f, "findings"),
                    f.integer("findings_omitted"), f.opt_text("error"), f.opt_text("note"))
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"status": self.status, "targets": list(self.targets),
+                "findings": [x.to_dict() for x in self.findings],
+                **({"findings_omitted": self.findings_omitted} if self.findings_omitted else {}),
+                **({"error": self.error} if self.error else {}), **({"note": self.note} if self.note else {})}
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,14 @@ class ScannedFile:
             disagreement=Disagreement.read(disagreement) if disagreement is not None else None,
             parts=tuple(p.frozen() for p in f.objs("parts")))
 
+    def to_evidence(self) -> dict[str, Any]:
+        return {"path": self.path, "verdict": self.verdict, "format": self.format,
+                "findings": [x.to_dict() for x in self.findings], "reasons": list(self.reasons),
+                "size": self.size, "detail": self.detail,
+                "scanners": {name: voice.to_evidence() for name, voice in self.scanners.items()},
+                "disagreement": self.disagreement.to_evidence() if self.disagreement else None,
+                "parts": [dict(p) for p in self.parts], "sha256": self.sha256}
+
 
 @dataclass(frozen=True)
 class ScannerRun:
@@ -103,6 +127,12 @@ class ScannerRun:
                    f.texts("stderr_tail"), f.texts("command"), f.integer("targets"), f.integer("errors"),
                    f.opt_integer("routed"))
 
+    def to_evidence(self) -> dict[str, Any]:
+        return {"version": self.version, "status": self.status, "seconds": self.seconds,
+                "exit_code": self.exit_code, "stderr_tail": list(self.stderr_tail),
+                "command": list(self.command), "targets": self.targets, "errors": self.errors,
+                **({"routed": self.routed} if self.routed is not None else {})}
+
     @property
     def finished(self) -> bool:
         return self.status in ("ok", "idle")
@@ -123,6 +153,13 @@ class ScanPolicy:
         allowed = None if raw is None or raw == "any" else f.texts("allowed_formats")
         return cls(f.texts("block_severities"), allowed, f.texts("scanners"), bool(f.data))
 
+    def to_evidence(self) -> dict[str, Any]:
+        if not self.recorded:
+            return {}
+        return {"block_severities": list(self.block_severities),
+                "allowed_formats": "any" if self.allowed_formats is None else list(self.allowed_formats),
+                "scanners": list(self.scanners)}
+
 
 @dataclass(frozen=True)
 class CustomCode:
@@ -140,6 +177,10 @@ class CustomCode:
             entry.text("path")
         return cls(tuple(e.frozen() for e in files), f.texts("files_to_review"), f.text("status_without"),
                    f.opt_text("transformers"))
+
+    def to_evidence(self) -> dict[str, Any]:
+        return {"files": [dict(e) for e in self.files], "files_to_review": list(self.files_to_review),
+                "status_without": self.status_without, "transformers": self.transformers}
 
 
 @dataclass(frozen=True)
@@ -171,6 +212,15 @@ class ScanEvidence:
             policy=ScanPolicy.read(f.obj("policy")), seconds=f.number("seconds"),
             unpacked_bytes=f.integer("unpacked_bytes"), manifest_digest=f.text("manifest_digest"),
             custom_code=CustomCode.read(custom) if custom is not None else None)
+
+    def to_evidence(self) -> dict[str, Any]:
+        """The dict the ledger stores: the one place the scan stage's evidence is written."""
+        return {"files": [f.to_evidence() for f in self.files], "counts": dict(self.counts),
+                "scanners": {name: run.to_evidence() for name, run in self.scanners.items()},
+                "disagreements": [d.to_evidence() for d in self.disagreements],
+                "policy": self.policy.to_evidence(), "seconds": self.seconds,
+                "unpacked_bytes": self.unpacked_bytes, "manifest_digest": self.manifest_digest,
+                **({"custom_code": self.custom_code.to_evidence()} if self.custom_code is not None else {})}
 
     @classmethod
     def of(cls, result: StageResult | None) -> ScanEvidence:

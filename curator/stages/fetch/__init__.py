@@ -11,10 +11,12 @@ import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from curator.core.errors import IntegrityError, UsageError
+from curator.core.evidence.fetch import FetchEvidence, Mismatch
 from curator.core.hashing import hash_files
 from curator.core.models import FileEntry, Finding, Manifest, Severity, StageResult, Status
 from curator.core.paths import collisions, escapes, unsafe_reason
@@ -61,12 +63,10 @@ class FetchStage(Stage):
         remotes = remote_files(candidate)
         max_bytes = int(cfg.get("max_file_bytes", 64 << 30))
         refused = _refusals(remotes, max_bytes, int(cfg.get("max_total_bytes", 256 << 30)))
-        evidence: dict[str, Any] = {
-            "repo_id": candidate.repo_id, "revision": candidate.revision,
-            "commit": candidate.commit, "endpoint": endpoint_of(candidate),
-        }
+        pin = FetchEvidence(repo_id=candidate.repo_id, revision=candidate.revision, commit=candidate.commit,
+                            endpoint=endpoint_of(candidate))
         if refused:  # nothing is written for a repo whose file list is unsafe
-            return self._result(Status.FAILED, refused, evidence, [], [])
+            return self._result(Status.FAILED, refused, pin, [], [])
         progress.set_total(sum(r.size or 0 for r in remotes))
         endpoint = endpoint_of(candidate)
         source = Source(
@@ -90,11 +90,11 @@ class FetchStage(Stage):
                              file=p) for p in stray]
         unverified = [Finding(Severity.MEDIUM, "unverified-file", f"{o.path}: {UNVERIFIED_TEXT[o.check]}",
                               file=o.path) for o in outcomes if o.ok and o.check in UNVERIFIED_TEXT]
-        evidence["checks"] = {o.path: o.check for o in outcomes}
-        evidence["resumed"] = {o.path: o.resumed_from for o in outcomes if o.resumed_from}
+        pin = replace(pin, checks={o.path: o.check for o in outcomes},
+                      resumed={o.path: o.resumed_from for o in outcomes if o.resumed_from}, downloaded=True)
         status = Status.FAILED if findings else Status.WARNED if unverified else Status.PASSED
         findings += unverified
-        return self._result(status, findings, evidence, [o for o in outcomes if o.ok],
+        return self._result(status, findings, pin, [o for o in outcomes if o.ok],
                             [o for o in outcomes if not o.ok])
 
     # -- a local folder -------------------------------------------------------------------
@@ -111,10 +111,10 @@ class FetchStage(Stage):
         findings += [Finding(Severity.HIGH, "file-too-large",
                              f"{p.relative_to(source)} is larger than the policy's size cap",
                              file=p.relative_to(source).as_posix()) for p in too_big]
-        evidence = {"path": str(source), "repo_id": ctx.candidate.repo_id,
-                    "copied_to": None if in_place else str(dest)}
+        pin = FetchEvidence(repo_id=ctx.candidate.repo_id, path=str(source),
+                            copied_to=None if in_place else str(dest))
         if findings:  # nothing is copied from a folder that is refused
-            return self._result(Status.FAILED, findings, evidence, [], [])
+            return self._result(Status.FAILED, findings, pin, [], [])
         progress.set_total(sum(p.stat().st_size for p in paths))
         workers = int(cfg.get("parallel_files", 4))
         if in_place:
@@ -123,23 +123,17 @@ class FetchStage(Stage):
             hashed = _copy_folder(source, dest, paths, workers, progress)
         files = [Downloaded(p.relative_to(source).as_posix(), size, digest, check="local")
                  for p, (size, digest) in hashed.items()]
-        return self._result(Status.PASSED, findings, evidence, files, [])
+        return self._result(Status.PASSED, findings, pin, files, [])
 
-    def _result(self, status: Status, findings: list[Finding], evidence: dict[str, Any],
+    def _result(self, status: Status, findings: list[Finding], pin: FetchEvidence,
                 good: list[Downloaded], bad: list[Downloaded]) -> StageResult:
         manifest = Manifest(tuple(FileEntry(o.path, o.size, o.sha256) for o in good))
-        evidence = {
-            **evidence,
-            "files": manifest.to_list(),
-            "manifest_digest": manifest.digest,
-            "total_bytes": manifest.total_size,
-            "mismatches": [{"path": o.path, "size": o.size, "sha256": o.sha256,
-                            "problems": o.problems} for o in bad],
-        }
+        evidence = pin.pinned(manifest, tuple(Mismatch(o.path, o.size, o.sha256, tuple(o.problems))
+                                              for o in bad))
         import huggingface_hub
 
         return StageResult(stage=self.name, status=status, findings=tuple(findings),
-                           evidence=evidence,
+                           evidence=evidence.to_evidence(),
                            tool_versions={"huggingface_hub": huggingface_hub.__version__})
 
 
@@ -178,9 +172,9 @@ def _collision_findings(paths: list[str], where: str, what: str) -> list[Finding
 def _mismatch_findings(outcome: Downloaded) -> list[Finding]:
     findings = []
     for p in outcome.problems:
-        what = MISMATCH_TEXT.get(p["code"], p["code"])
-        detail = f": expected {p['expected']}, got {p['actual']}" if "expected" in p else ""
-        findings.append(Finding(Severity.CRITICAL, p["code"], f"{outcome.path}: {what}{detail}",
+        what = MISMATCH_TEXT.get(p.code, p.code)
+        detail = f": expected {p.expected}, got {p.actual}" if p.limit is None else ""
+        findings.append(Finding(Severity.CRITICAL, p.code, f"{outcome.path}: {what}{detail}",
                                 file=outcome.path))
     return findings
 

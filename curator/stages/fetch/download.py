@@ -13,9 +13,10 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from curator.core.errors import CandidateNotFound, HubUnreachable
+from curator.core.evidence.fetch import Problem
 from curator.core.hashing import CHUNK, HashingWriter, file_sha256
 from curator.core.progress import Progress
 from curator.stages.fetch.hub import RemoteFile, transport_errors
@@ -37,7 +38,7 @@ class Downloaded:
     size: int = 0
     sha256: str = ""
     check: str = "size-only"  # lfs-sha256 | git-blob-sha1 | size-only | unchecked
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     resumed_from: int = 0
 
     @property
@@ -186,7 +187,7 @@ def _stream(source: Source, remote: RemoteFile, part: Path, out: Downloaded,
                 progress.advance(len(chunk))
                 if writer.size > limit:
                     if writer.size > source.max_bytes:
-                        out.problems.append({"code": "file-too-large", "limit": source.max_bytes})
+                        out.problems.append(Problem("file-too-large", limit=source.max_bytes))
                     break
         return writer, _served_commit(response), _linked_etag(response)
 
@@ -219,22 +220,18 @@ def _compare(out: Downloaded, remote: RemoteFile, git_sha1: str | None,
              git_path: Path | None) -> None:
     """Record every disagreement between the bytes we have and what the hub declared."""
     if served_commit != commit:
-        out.problems.append({"code": "wrong-commit", "expected": commit,
-                             "actual": served_commit or "(none)"})
+        out.problems.append(Problem("wrong-commit", commit, served_commit or "(none)"))
     if remote.size is not None and out.size != remote.size:
-        out.problems.append({"code": "size-mismatch", "expected": remote.size, "actual": out.size})
+        out.problems.append(Problem("size-mismatch", remote.size, out.size))
     if remote.sha256 and out.sha256 != remote.sha256:
-        out.problems.append({"code": "sha256-mismatch", "expected": remote.sha256,
-                             "actual": out.sha256})
+        out.problems.append(Problem("sha256-mismatch", remote.sha256, out.sha256))
     if linked_etag and remote.sha256 and linked_etag != remote.sha256:
-        out.problems.append({"code": "etag-mismatch", "expected": remote.sha256,
-                             "actual": linked_etag})
+        out.problems.append(Problem("etag-mismatch", remote.sha256, linked_etag))
     if out.check == "git-blob-sha1" and remote.blob_id:
         if git_sha1 is None and git_path is not None:
             git_sha1 = _git_blob_sha1(git_path)
         if git_sha1 != remote.blob_id:
-            out.problems.append({"code": "git-sha1-mismatch", "expected": remote.blob_id,
-                                 "actual": git_sha1})
+            out.problems.append(Problem("git-sha1-mismatch", remote.blob_id, git_sha1))
 
 
 def _git_blob_sha1(path: Path) -> str:

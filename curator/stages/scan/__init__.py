@@ -9,6 +9,8 @@ finding; the evidence's ``custom_code`` lists it (``checks/custom_code.py``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from curator.core.models import Finding, Severity, StageResult, Status
 from curator.core.progress import Progress
 from curator.core.stage import ReviewContext, Stage
@@ -35,13 +37,7 @@ class ScanStage(Stage):
                 Severity.HIGH, "no-manifest", "the fetch stage left no manifest to scan; run fetch first"),))
         files = [FileToScan(f.path, f.size) for f in manifest.files]
         report = scan_paths(ctx.files_dir, files, config, progress, scratch_parent=ctx.work_dir)
-        evidence = report.evidence()
-        digests = {f.path: f.sha256 for f in manifest.files}
-        for item in evidence["files"]:
-            item["sha256"] = digests.get(item["path"])
-        evidence["manifest_digest"] = manifest.digest
-        custom = custom_code_evidence(report.files, config.blocks)
-        if custom:
-            evidence["custom_code"] = custom
-        return StageResult(self.name, report.status, tuple(report.findings()), evidence,
+        evidence = replace(report.evidence(manifest),
+                           custom_code=custom_code_evidence(report.files, config.blocks))
+        return StageResult(self.name, report.status, tuple(report.findings()), evidence.to_evidence(),
                            report.tool_versions)

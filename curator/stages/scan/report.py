@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
-from curator.core.models import Finding, Severity, Status
+from curator.core.evidence.scan import Disagreement, ScanEvidence, ScannedFile, ScanPolicy
+from curator.core.evidence.scan import Voice as VoiceEvidence
+from curator.core.models import Finding, Manifest, Severity, Status
 from curator.stages.scan.adapters.base import ScannerRun
 
 MAX_EVIDENCE_FINDINGS = 50
@@ -30,16 +33,11 @@ class Voice:
     targets: tuple[str, ...] = ()
     note: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"status": self.status, "targets": list(self.targets),
-                                "findings": [f.to_dict() for f in self.findings[:MAX_EVIDENCE_FINDINGS]]}
-        if len(self.findings) > MAX_EVIDENCE_FINDINGS:
-            data["findings_omitted"] = len(self.findings) - MAX_EVIDENCE_FINDINGS
-        if self.error:
-            data["error"] = self.error
-        if self.note:
-            data["note"] = self.note
-        return data
+    def evidence(self) -> VoiceEvidence:
+        """As recorded: the first findings, and how many more there were."""
+        return VoiceEvidence(self.status, self.targets, self.findings[:MAX_EVIDENCE_FINDINGS],
+                             max(0, len(self.findings) - MAX_EVIDENCE_FINDINGS), self.error or None,
+                             self.note or None)
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,16 @@ class FileReport:
         return {"path": self.path, "verdict": self.verdict.value, "format": self.format,
                 "findings": [f.to_dict() for f in self.findings], "reasons": list(self.reasons)}
 
-    def evidence(self) -> dict[str, Any]:
-        return {**self.to_json(), "size": self.size, "detail": self.detail,
-                "scanners": {name: voice.to_dict() for name, voice in self.voices.items()},
-                "disagreement": self.disagreement, "parts": list(self.parts)[:200]}
+    def evidence(self, sha256: str | None) -> ScannedFile:
+        """As recorded, with the pinned digest of its bytes (None for a file the manifest lacks)."""
+        split = self.disagreement
+        return ScannedFile(
+            path=self.path, verdict=self.verdict.value, format=self.format, size=self.size, sha256=sha256,
+            detail=self.detail, reasons=self.reasons, findings=self.findings,
+            scanners={name: voice.evidence() for name, voice in self.voices.items()},
+            disagreement=Disagreement("", tuple(split["flagged_by"]), tuple(split["clean_by"]))
+            if split else None,
+            parts=tuple(MappingProxyType(dict(p)) for p in self.parts[:200]))
 
 
 @dataclass(frozen=True)
@@ -136,9 +140,17 @@ class ScanReport:
                 "scanners": {n: {"version": r.version, "status": r.status} for n, r in self.runs.items()},
                 "disagreements": self.disagreements()}
 
-    def evidence(self) -> dict[str, Any]:
+    def evidence(self, manifest: Manifest) -> ScanEvidence:
         """The stage's evidence: per-file voices, per-scanner runs, versions, disagreements."""
-        return {"files": [f.evidence() for f in self.files], "counts": self.counts,
-                "scanners": {n: r.evidence() for n, r in self.runs.items()},
-                "disagreements": self.disagreements(), "policy": self.policy,
-                "seconds": round(self.seconds, 3), "unpacked_bytes": self.unpacked_bytes}
+        policy = self.policy
+        formats = policy.get("allowed_formats", "any")
+        return ScanEvidence(
+            files=tuple(f.evidence(e.sha256 if (e := manifest.get(f.path)) else None) for f in self.files),
+            counts=self.counts, scanners={n: r.evidence() for n, r in self.runs.items()},
+            disagreements=tuple(Disagreement(d["file"], tuple(d["flagged_by"]), tuple(d["clean_by"]))
+                                for d in self.disagreements()),
+            policy=ScanPolicy(tuple(policy.get("block_severities", ())),
+                                       None if formats == "any" else tuple(formats),
+                                       tuple(policy.get("scanners", ())), bool(policy)),
+            seconds=round(self.seconds, 3), unpacked_bytes=self.unpacked_bytes,
+            manifest_digest=manifest.digest)

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from curator.core.evidence.scan import ScannerRun as ScannerRunEvidence
 from curator.core.models import Finding, Severity
 from curator.stages.scan.config import ScanConfig
 from curator.stages.scan.targets import ScanTarget
@@ -51,12 +52,10 @@ class ScannerRun:
     #: targets of a format this scanner reads (the rest it was given as-is, to catch what it blocks)
     routed: int | None = None
 
-    def evidence(self) -> dict[str, Any]:
-        return {"version": self.version, "status": self.status, "seconds": round(self.seconds, 3),
-                "exit_code": self.exit_code, "stderr_tail": list(self.stderr_tail),
-                "command": list(self.command), "targets": len(self.outcomes),
-                "errors": sum(1 for o in self.outcomes.values() if o.error),
-                **({"routed": self.routed} if self.routed is not None else {})}
+    def evidence(self) -> ScannerRunEvidence:
+        return ScannerRunEvidence(self.status, self.version, round(self.seconds, 3), self.exit_code,
+                                  tuple(self.stderr_tail), tuple(self.command), len(self.outcomes),
+                                  sum(1 for o in self.outcomes.values() if o.error), self.routed)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,16 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
+from curator.core.evidence.scan import CustomCode
 from curator.core.models import Finding, Severity
+
+if TYPE_CHECKING:
+    from curator.stages.scan.report import FileReport
 
 #: finding codes that mean "custom code" (the decision rule and the TUI's code viewer read them)
 PYTHON, AUTO_MAP, UNKNOWN_CLASS = "custom-code", "custom-code-auto-map", "custom-code-class"
@@ -136,7 +142,7 @@ def python_finding(path: Path, where: str) -> tuple[Finding, dict[str, Any]]:
                    f"{describe(summary)}"), summary
 
 
-def _references(value: Any) -> list[str]:
+def _references(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list | tuple):
@@ -155,7 +161,7 @@ def _resolve(reference: str, folder: Path | None) -> dict[str, Any]:
     return {"reference": reference, "module_file": rel, "remote_repo": repo or None, "present": present}
 
 
-def config_findings(doc: Any, where: str, folder: Path | None) -> tuple[list[Finding], dict[str, Any]]:
+def config_findings(doc: object, where: str, folder: Path | None) -> tuple[list[Finding], dict[str, Any]]:
     """``auto_map`` / ``custom_pipelines`` entries and unknown tokenizer/processor classes of one JSON config.
 
     ``folder`` is the config's folder on disk (None inside an archive): a module that is
@@ -257,7 +263,8 @@ def known_class(name: str) -> bool:
     return name in installed_classes()
 
 
-def custom_code_evidence(files: Any, blocks: Any) -> dict[str, Any] | None:
+def custom_code_evidence(files: Sequence[FileReport],
+                         blocks: Callable[[Severity], bool]) -> CustomCode | None:
     """The scan stage's ``custom_code`` evidence from its file reports, or None without custom code.
 
     ``files_to_review``: the Python files, plus configs whose code is not in the candidate
@@ -281,11 +288,11 @@ def custom_code_evidence(files: Any, blocks: Any) -> dict[str, Any] | None:
             review.add(report.path)
     if not listed:
         return None
-    return {"files": listed, "files_to_review": sorted(review),
-            "status_without": _status_without(files, blocks), "transformers": transformers_version()}
+    return CustomCode(tuple(MappingProxyType(entry) for entry in listed), tuple(sorted(review)),
+                      _status_without(files, blocks), transformers_version())
 
 
-def _status_without(files: Any, blocks: Any) -> str:
+def _status_without(files: Sequence[FileReport], blocks: Callable[[Severity], bool]) -> str:
     blocked = unread = warned = False
     for report in files:
         rest = [f for f in report.findings if f.code not in CODES]

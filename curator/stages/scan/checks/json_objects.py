@@ -8,8 +8,6 @@ text, and its names are judged against the same allow-list and dangerous floor a
 
 from __future__ import annotations
 
-from typing import Any
-
 from curator.core.models import Finding, Severity
 from curator.stages.scan.rules import GlobalRules
 
@@ -20,7 +18,7 @@ SKOPS_CALLS = frozenset({"ReduceNode", "MethodNode", "OperatorFuncNode", "Partia
 MAX_NODES = 1_000_000
 
 
-def object_references(doc: Any) -> list[tuple[str, str]]:
+def object_references(doc: object) -> list[tuple[str, str]]:
     """(dotted name, how: import | call | eval) of every object a jsonpickle or skops document names."""
     found: list[tuple[str, str]] = []
     stack, seen = [doc], 0
@@ -46,7 +44,7 @@ def object_references(doc: Any) -> list[tuple[str, str]]:
     return found
 
 
-def check_json_objects(doc: Any, rules: GlobalRules, where: str) -> list[Finding]:
+def check_json_objects(doc: object, rules: GlobalRules, where: str) -> list[Finding]:
     """Dangerous names are critical whatever is done with them; a call of a name outside the
     allow-list is high; ``py/repr`` is ``eval`` and always critical."""
     findings: dict[tuple[str, str], Finding] = {}

@@ -306,7 +306,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def templates_in_json(doc: Any) -> list[tuple[str, str]]:
+def templates_in_json(doc: object) -> list[tuple[str, str]]:
     """(label, source) of every chat template a tokenizer/processor config carries."""
     found: list[tuple[str, str]] = []
     if not isinstance(doc, dict):
