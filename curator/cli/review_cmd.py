@@ -57,10 +57,12 @@ def run_headless(ws: Workspace, candidate: Candidate, fresh: bool = False, only:
     """Run a review's stages without the TUI: progress on stderr, verdict or JSON on stdout."""
     from curator.cli.progress import TerminalObserver
     from curator.core.text import markup
+    from curator.decision.decide import trusted_curator_keys
     from curator.review.session import Session, exit_code, review_document
 
     session = Session.open(ws)
     try:
+        session.curators = trusted_curator_keys(session)  # the team's root, else its curators.yaml
         for finding in session.name_check(candidate):  # before any byte is downloaded
             say(f"[red]{finding.severity.value}[/] {markup(finding.message)}")
         opened = session.open_review(candidate, fresh=fresh)

@@ -23,17 +23,18 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on s
 @trust_app.command("list")
 def list_records(as_json: Json = False) -> None:
     """Show each publisher's signer on record (and the signed forgets that reset earlier ones)."""
-    from curator.core.policy import Policy
-    from curator.ledger import open_ledger
+    from curator.decision.decide import trusted_curator_keys
+    from curator.review.session import Session
     from curator.stages.signature.tofu import forgets, records
 
-    ws = workspace()
-    ledger = open_ledger(ws, Policy.load())
+    session = Session.open(workspace())
     try:
-        found = [r.to_dict() for r in sorted(records(ledger).values(), key=lambda r: r.seq)]
-        resets = forgets(ledger)
+        curators = trusted_curator_keys(session)  # only their signed forgets reset a record
+        found = [r.to_dict() for r in sorted(records(session.ledger, curators=curators).values(),
+                                             key=lambda r: r.seq)]
+        resets = forgets(session.ledger, curators)
     finally:
-        ledger.close()
+        session.close()
     if as_json:
         emit_json({"records": found, "forgotten": resets})
         return
@@ -45,8 +46,9 @@ def list_records(as_json: Json = False) -> None:
             f"(review {markup(r['review_id'])}, row {r['seq']})")
     for f in resets:
         who = (f.get("curator") or {}).get("name", "?")
+        ignored = f" [yellow]ignored[/]: {markup(f['ignored'])}" if not f["holds"] else ""
         say(f"  forgotten: {markup(f['org'])} at {markup(f['endpoint'])} (row {f['forgotten_seq']}) "
-            f"by {markup(who)}, row {f['seq']}")
+            f"by {markup(who)}, row {f['seq']}{ignored}")
 
 
 @trust_app.command("forget")
@@ -69,8 +71,8 @@ def forget(
     signer = FileSigner(key_dir or ws.keys_dir)
     session = Session.open(ws)
     try:
-        _refuse_untrusted(session, signer)
-        record = forget_record(session.ledger, Publisher.of(endpoint, org), signer)
+        curators = _refuse_untrusted(session, signer)
+        record = forget_record(session.ledger, Publisher.of(endpoint, org), signer, curators)
     finally:
         session.close()
     if as_json:
@@ -80,7 +82,7 @@ def forget(
         f"{markup(record.publisher.label)}, signed by {markup(signer.identity.label)}")
 
 
-def _refuse_untrusted(session: Session, signer: Signer) -> None:
+def _refuse_untrusted(session: Session, signer: Signer) -> frozenset[str]:
     """A forget lowers the bar for the publisher's next signer (it becomes the first seen again), so
     only a curator the team trusts may sign one, as for a decision: the team's signed root where
     there is one, else the team's curators.yaml; a key made by 'keys init' alone is nobody."""
@@ -89,8 +91,10 @@ def _refuse_untrusted(session: Session, signer: Signer) -> None:
     from curator.decision.separation import trusted_person
 
     rules, trusted = team_rules_for(session)
-    if trusted_person(signer.keyid, trusted) is None:
+    curators = frozenset(k for k in trusted if trusted_person(k, trusted) is not None)
+    if signer.keyid not in curators:
         raise DecisionRefused(
             f"{signer.identity.label}'s key {signer.keyid[:16]} is not a trusted curator key "
             f"({rules.source}): a signer on record is forgotten only by a curator of the team",
             "ask a curator of the team, or add your key to checklists/curators.yaml and the team's root")
+    return curators

@@ -47,6 +47,8 @@ class ReviewContext:
     ledger: ReviewLedger | None = None  # stored results; first-seen signers (trust on first use)
     #: where each model stands (approved, retired, rejected): lineage and look-alike names
     standings: Standings = field(default_factory=Standings)
+    #: key ids of the team's trusted curators: only their signed forget resets a first-seen signer
+    curators: frozenset[str] = frozenset()
 
     @property
     def manifest(self) -> Manifest | None:

@@ -104,6 +104,13 @@ def team_rules_for(session: Session,
     return DecisionRules.from_policy(session.policy), load_trusted(session.policy.directory)
 
 
+def trusted_curator_keys(session: Session) -> frozenset[str]:
+    """The key ids whose signatures count for the team (``team_rules_for``), revoked ones left out:
+    the narrow port the signature stage gets to honour a signed forget of a first-seen signer."""
+    trusted = team_rules_for(session)[1]
+    return frozenset(k for k in trusted if trusted_person(k, trusted) is not None)
+
+
 @dataclass(frozen=True)
 class DecisionRequest:
     """What the curator chose: approve or reject, why, and which blockers to waive."""

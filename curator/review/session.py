@@ -84,6 +84,9 @@ class Session:
     workspace: Workspace
     ledger: LedgerBase
     policy: Policy
+    #: key ids of the team's trusted curators (whose signed forget resets a first-seen signer); the
+    #: layers above set the team's signed root's, else this workspace's curators.yaml holds
+    curators: frozenset[str] | None = None
 
     @classmethod
     def open(cls, workspace: Workspace, policy: Policy | None = None) -> Session:
@@ -132,7 +135,16 @@ class Session:
         work_dir = self.workspace.review_dir(review.id)
         return ReviewContext(review_id=review.id, candidate=c, files_dir=self.files_dir(review.id),
                              work_dir=work_dir, policy=self.policy, ledger=self.ledger,
-                             standings=standings(self.ledger))
+                             standings=standings(self.ledger), curators=self.trusted_curators())
+
+    def trusted_curators(self) -> frozenset[str]:
+        """The key ids set by the caller, else the unrevoked curators of this workspace's checklists."""
+        if self.curators is None:
+            from curator.attest.trust import load_trusted
+
+            team = load_trusted(self.policy.directory)
+            self.curators = frozenset(k for k, c in team.items() if not c.revoked)
+        return self.curators
 
     def stage_names(self, only: list[str] | None = None) -> list[str]:
         names = self.policy.stages

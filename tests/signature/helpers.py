@@ -145,7 +145,8 @@ def checklists(folder: Path, publishers: list[dict[str, Any]], **signature: Any)
 
 
 def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
-           source: str = "hub", endpoint: str | None = None, standings: Any = None) -> Any:
+           source: str = "hub", endpoint: str | None = None, standings: Any = None,
+           curators: frozenset[str] = frozenset()) -> Any:
     """Fetch (hash the folder for real), then run the signature stage; returns its result.
 
     A hub candidate's files are pinned by the fetch stage's local branch here: the hub
@@ -164,7 +165,7 @@ def review(model: Path, repo_id: str, policy: Any, ledger: Any, work: Path,
     opened = ledger.create_review(candidate)
     fetch = Pipeline([FetchStage()]).run(ReviewContext(opened.id, local, model, work, policy))["fetch"]
     ledger.save_result(opened.id, fetch)  # as a session does: later reviews can read what it pinned
-    ctx = ReviewContext(opened.id, candidate, model, work, policy, ledger=ledger)
+    ctx = ReviewContext(opened.id, candidate, model, work, policy, ledger=ledger, curators=curators)
     if standings is not None:
         ctx.standings = standings
     ctx.results["fetch"] = fetch

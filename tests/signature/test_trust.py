@@ -60,7 +60,8 @@ def test_first_use_records_once_then_matches_or_flags(tmp_path: Path) -> None:
     try:
         first = judge(record_of(ledger, acme), acme, SIGNER)
         assert first.decision == "tofu-new" and not first.trusted
-        assert remember(ledger, acme, SIGNER, "r1") and not remember(ledger, acme, SIGNER, "r1")
+        assert remember(ledger, acme, SIGNER, "r1", frozenset())
+        assert not remember(ledger, acme, SIGNER, "r1", frozenset())
         assert len(ledger.events(kind="signer_seen")) == 1
         assert judge(record_of(ledger, acme, "r1"), acme, SIGNER).decision == "tofu-new"  # same review
         renewed = {**SIGNER, "certificate_fingerprint": "sha256:new"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.attest.keys import init_keys
+from curator.attest.keys import FileSigner, init_keys
 from curator.core.workspace import Workspace
 from curator.ledger import Ledger
 from curator.stages.signature.tofu import FORGOTTEN, Publisher, record_of, records
@@ -51,9 +51,10 @@ def test_list_shows_each_hub_and_forget_resets_one_with_a_signed_event(
     gone = cli("trust", "forget", "ACME")  # the org as the Hub resolves it: any case
     assert gone.returncode == 0, gone.stderr
     assert "release@acme.example" in gone.stderr and "Ada Lovelace" in gone.stderr
+    team = frozenset({FileSigner(ws.keys_dir).keyid})  # whose signed forgets count
     with Ledger(ws.ledger_path) as ledger:
-        assert record_of(ledger, Publisher.of(None, "acme")) is None
-        assert record_of(ledger, Publisher.of("http://127.0.0.1:9", "acme")) is not None
+        assert record_of(ledger, Publisher.of(None, "acme"), curators=team) is None
+        assert record_of(ledger, Publisher.of("http://127.0.0.1:9", "acme"), curators=team) is not None
         (event,) = ledger.events(kind=FORGOTTEN)
         assert event["payload"]["curator"]["email"] == "ada@example.org" and event["payload"]["envelope"]
         assert ledger.verify().ok
@@ -62,19 +63,19 @@ def test_list_shows_each_hub_and_forget_resets_one_with_a_signed_event(
 
 
 def test_an_unsigned_or_replayed_forget_does_not_reset_a_record(tmp_path: Path) -> None:
-    from curator.attest.keys import FileSigner
     from curator.stages.signature.tofu import forget
 
     ws = Workspace.open(os.environ["CURATOR_HOME"])
     init_keys(ws.keys_dir, "Ada Lovelace", "ada@example.org")
     _seed(ws)
     acme = Publisher.of(None, "acme")
+    team = frozenset({FileSigner(ws.keys_dir).keyid})
     with Ledger(ws.ledger_path) as ledger:
         ledger.append(FORGOTTEN, {"publisher": "acme", "endpoint": acme.endpoint, "forgotten_seq": 1})
-        assert acme in records(ledger)  # written into the ledger without a signature: ignored
-        forget(ledger, acme, FileSigner(ws.keys_dir))
+        assert acme in records(ledger, curators=team)  # written into the ledger without a signature: ignored
+        forget(ledger, acme, FileSigner(ws.keys_dir), team)
         signed = ledger.events(kind=FORGOTTEN)[-1]["payload"]
         ledger.append("signer_seen", {"publisher": "acme", "endpoint": acme.endpoint, "signer": SIGNER}, "r3")
-        assert records(ledger)[acme].review_id == "r3"
+        assert records(ledger, curators=team)[acme].review_id == "r3"
         ledger.append(FORGOTTEN, signed)  # the old forget, copied again
-        assert records(ledger)[acme].review_id == "r3"
+        assert records(ledger, curators=team)[acme].review_id == "r3"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.attest.keys import init_keys, public_key_of
+from curator.attest.keys import FileSigner, init_keys, public_key_of
 from curator.core.workspace import Workspace
 from curator.ledger import Ledger
 from curator.stages.signature.tofu import FORGOTTEN, Publisher, record_of
@@ -32,9 +32,11 @@ def test_a_key_the_team_does_not_trust_cannot_forget_a_signer_on_record(
     refused = cli("trust", "forget", "acme")
     assert refused.returncode == 1, refused.stderr
     assert "not a trusted curator key" in refused.stderr and "curators.yaml" in refused.stderr
+    team = frozenset({FileSigner(tmp_path / "ada").keyid})
     with Ledger(ws.ledger_path) as ledger:
-        assert record_of(ledger, Publisher.of(None, "acme")) is not None and not ledger.events(kind=FORGOTTEN)
+        assert record_of(ledger, Publisher.of(None, "acme"), curators=team) is not None
+        assert not ledger.events(kind=FORGOTTEN)
     done = cli("trust", "forget", "acme", "--key-dir", str(tmp_path / "ada"))
     assert done.returncode == 0, done.stderr
     with Ledger(ws.ledger_path) as ledger:
-        assert record_of(ledger, Publisher.of(None, "acme")) is None
+        assert record_of(ledger, Publisher.of(None, "acme"), curators=team) is None

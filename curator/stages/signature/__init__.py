@@ -134,7 +134,7 @@ def _first_use(ctx: ReviewContext, cfg: dict[str, Any], rule: PublisherRule | No
                     ctx.files_dir, ctx.work_dir / "first-use-keys",
                     [f.path for f in manifest.files] if manifest else [],
                     [str(p) for p in cfg.get("publisher_key_files", KEY_FILES)],
-                    str(cfg.get("tofu_unsigned_after_first", "fail")))
+                    str(cfg.get("tofu_unsigned_after_first", "fail")), curators=ctx.curators)
 
 
 def _withdrawn(report: SignatureReport, ctx: ReviewContext) -> None:

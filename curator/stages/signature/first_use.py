@@ -52,13 +52,15 @@ class FirstUse:
     pinned: list[str]
     key_patterns: list[str]
     unsigned_after_first: str = "fail"  # fail | warn
+    #: key ids of the team's trusted curators (whose signed forgets reset a record)
+    curators: frozenset[str] = frozenset()
     recorded: bool = False
     record: Record | None = field(init=False)
     #: shipped key files that are no key: told, never tried, never an error of curator's set-up
     problems: list[Finding] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.record = record_of(self.ledger, self.publisher, self.review_id)
+        self.record = record_of(self.ledger, self.publisher, self.review_id, curators=self.curators)
 
     def key_anchors(self, signature: Path) -> list[Anchor]:
         """For a key-mode signature: the key on record first, then keys the candidate ships."""
@@ -97,7 +99,7 @@ class FirstUse:
                 report.trust = TrustDecision("tofu-new", f"{trust.why}; not recorded: {why}")
             else:
                 self.recorded = remember(self.ledger, self.publisher, self._kept(report.signer),
-                                         self.review_id)
+                                         self.review_id, self.curators)
                 report.trust = TrustDecision("tofu-new", f"{self.publisher.label} is not in publishers.yaml; "
                                              f"{signer_label(report.signer)} is the first signer seen for it "
                                              "and is now recorded (trust on first use)")

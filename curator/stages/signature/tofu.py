@@ -6,7 +6,8 @@ another publisher, and the Hub resolves org names whatever their case. Only a si
 signature verified *and* whose signed digests matched the pinned files is recorded (the
 stage records after judging), so a tampered candidate cannot become the first signer.
 ``curator trust forget`` closes a record with a signed ``trust_forgotten`` event; the next
-verified signer is then the first again.
+verified signer is then the first again. The ledger is shared, so a forget counts only when
+its key is one of the team's trusted curators (their key ids are handed in, never read here).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,27 +108,38 @@ class Record:
                 "time": self.time, "seq": self.seq}
 
 
-def records(ledger: ReviewLedger, skip_review: str | None = None) -> dict[Publisher, Record]:
+def records(ledger: ReviewLedger, skip_review: str | None = None, *,
+            curators: AbstractSet[str] = frozenset()) -> dict[Publisher, Record]:
     """Every publisher's signer on record, replaying sightings and forgets in chain order.
 
     Sightings by ``skip_review`` are not "earlier": re-running a review must not turn its
-    own first sight into a match.
+    own first sight into a match. Only forgets signed by a key in ``curators`` (the key ids of
+    the team's trusted curators) reset a record: the ledger is shared, so a row alone proves nothing.
     """
+    return _replay(ledger, skip_review, curators)[0]
+
+
+def _replay(ledger: ReviewLedger, skip_review: str | None,
+            curators: AbstractSet[str]) -> tuple[dict[Publisher, Record], set[int]]:
+    """The records standing, and the rows of the forgets that reset one."""
     found: dict[Publisher, Record] = {}
+    held: set[int] = set()
     for row in ledger.read_kinds(SignerSeen, TrustForgotten):
         event = row.event
         assert isinstance(event, SignerSeen | TrustForgotten)
         who = Publisher.of(event.endpoint, event.publisher)
         if isinstance(event, TrustForgotten):
-            if who in found and forget_holds(event, who, found[who].seq):
+            if who in found and forget_holds(event, who, found[who].seq, curators):
                 del found[who]
+                held.add(row.seq)
         elif who not in found and row.review_id != skip_review:
             found[who] = Record(who, dict(event.signer or {}), row.review_id, row.time, row.seq)
-    return found
+    return found, held
 
 
-def record_of(ledger: ReviewLedger, publisher: Publisher, skip_review: str | None = None) -> Record | None:
-    return records(ledger, skip_review).get(publisher)
+def record_of(ledger: ReviewLedger, publisher: Publisher, skip_review: str | None = None, *,
+              curators: AbstractSet[str] = frozenset()) -> Record | None:
+    return records(ledger, skip_review, curators=curators).get(publisher)
 
 
 def tofu_key(signer: dict[str, Any]) -> list[str]:
@@ -161,12 +174,13 @@ def shown(signer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in signer.items() if k in KEPT and k != "public_key_pem"}
 
 
-def remember(ledger: ReviewLedger, publisher: Publisher, signer: dict[str, Any], review_id: str) -> bool:
+def remember(ledger: ReviewLedger, publisher: Publisher, signer: dict[str, Any], review_id: str,
+             curators: AbstractSet[str]) -> bool:
     """Record the first signer of ``publisher``; False when one is already on record.
 
     The caller has checked that the signature verified and its digests matched.
     """
-    if record_of(ledger, publisher) is not None:
+    if record_of(ledger, publisher, curators=curators) is not None:
         return False
     kept = {k: v for k, v in signer.items() if k in KEPT}
     ledger.record(SignerSeen(publisher.org, publisher.endpoint, kept), review_id)
@@ -193,15 +207,16 @@ def shipped_keys(files: list[str], files_dir: Path, patterns: list[str]) -> list
             if "/" not in f and any(fnmatch.fnmatchcase(f, p) for p in patterns)]
 
 
-def forget(ledger: ReviewLedger, publisher: Publisher, signer: Signer) -> Record:
+def forget(ledger: ReviewLedger, publisher: Publisher, signer: Signer, curators: AbstractSet[str]) -> Record:
     """Reset a publisher's record with a signed ``trust_forgotten`` event; the next verified
-    signer is the first again. Returns the record that was forgotten."""
+    signer is the first again (when ``signer`` is one of ``curators``, the team's trusted curator
+    key ids: a forget by anyone else is written but never honoured). Returns the record forgotten."""
     from curator.attest.dsse import sign_statement
     from curator.attest.statement import STATEMENT_TYPE
     from curator.core.clock import utc_now
     from curator.core.models import canonical_json
 
-    record = record_of(ledger, publisher)
+    record = record_of(ledger, publisher, curators=curators)
     if record is None:
         raise UsageError(f"no signer is on record for {publisher.label}",
                          "see 'curator trust list' (an org on another hub is passed with --endpoint)")
@@ -220,9 +235,9 @@ def forget(ledger: ReviewLedger, publisher: Publisher, signer: Signer) -> Record
     return record
 
 
-def forget_holds(forget: TrustForgotten, publisher: Publisher, seq: int) -> bool:
-    """A forget counts only signed, about this publisher, and about the record now standing
-    (a forget copied later cannot wipe a newer record)."""
+def forget_holds(forget: TrustForgotten, publisher: Publisher, seq: int, curators: AbstractSet[str]) -> bool:
+    """A forget counts only signed by a trusted curator's key (``curators``: key ids), about this
+    publisher, and about the record now standing (a forget copied later cannot wipe a newer record)."""
     from curator.attest.dsse import EnvelopeProblem, verify_envelope
     from curator.attest.keys import fingerprint
     from curator.attest.trust import TrustedCurator
@@ -232,6 +247,8 @@ def forget_holds(forget: TrustForgotten, publisher: Publisher, seq: int) -> bool
         return False
     try:
         keyid = fingerprint(pem)
+        if keyid not in curators:
+            return False
         signed = verify_envelope(forget.envelope.encode(), {keyid: TrustedCurator(
             str(curator["name"]), str(curator["email"]), keyid, pem)}).statement
     except (EnvelopeProblem, KeyError, TypeError, ValueError):
@@ -242,8 +259,23 @@ def forget_holds(forget: TrustForgotten, publisher: Publisher, seq: int) -> bool
             and forget.forgotten_seq == seq)
 
 
-def forgets(ledger: ReviewLedger) -> list[dict[str, Any]]:
-    """Every signed forget, for ``curator trust list``: who reset which record, and when."""
-    return [{"endpoint": row.event.endpoint, "org": row.event.publisher, "seq": row.seq,
-             "forgotten_seq": row.event.forgotten_seq, "time": row.time, "curator": row.event.curator}
-            for row in ledger.read(TrustForgotten)]
+def forgets(ledger: ReviewLedger, curators: AbstractSet[str]) -> list[dict[str, Any]]:
+    """Every forget written, for ``curator trust list``: who reset which record, when, and whether it
+    holds; one that does not says why it is ignored."""
+    from curator.attest.keys import fingerprint
+
+    held = _replay(ledger, None, curators)[1]
+    found = []
+    for row in ledger.read(TrustForgotten):
+        event, why = row.event, ""
+        if row.seq not in held:
+            try:
+                trusted = event.public_key is not None and fingerprint(event.public_key) in curators
+            except ValueError:
+                trusted = False
+            why = ("unsigned, or signed by a key that is not a trusted curator's" if not trusted
+                   else "it does not verify, or names a record that was not standing")
+        found.append({"endpoint": event.endpoint, "org": event.publisher, "seq": row.seq,
+                      "forgotten_seq": event.forgotten_seq, "time": row.time, "curator": event.curator,
+                      "holds": row.seq in held, "ignored": why})
+    return found
