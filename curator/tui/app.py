@@ -144,8 +144,11 @@ def make_app(workspace: Workspace, candidate: Candidate | None = None, fresh: bo
     if start == "quarterly" and isinstance(registry, list):
         raise UsageError("the quarterly review checks one registry at a time",
                          "pass one --registry, or run it once per registry")
+    from curator.decision.decide import trusted_curator_keys
+
     session = Session.open(workspace)
     try:
+        session.curators = trusted_curator_keys(session)  # as 'review --headless': the team's root
         if only:
             session.stage_names(only)  # an unknown stage is a usage error now, not inside the TUI
     except BaseException:
