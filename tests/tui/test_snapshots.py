@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from curator.core.models import Candidate
 from curator.core.policy import checklists_dir
@@ -104,9 +106,20 @@ def masked(steps: Callable[[Pilot[Any]], Any] | None = None) -> Callable[[Pilot[
         await wait_until(pilot, lambda: queue.reads > 0, what="the queue's rows")
         if steps is not None:
             await steps(pilot)
+        await wait_until(pilot, lambda: laid_out(pilot.app.screen), what="the tables' column widths")
         pilot.app.sub_title = HEADER
         pilot.app.clear_notifications()
     return run_before
+
+
+def laid_out(screen: Screen[Any]) -> bool:
+    """Every table on ``screen`` has measured its rows and sized its columns to them.
+
+    A DataTable does that when it is next idle after ``add_row``, not in ``add_row``: until then
+    it draws every column as wide as its label. Its virtual height counts the rows measured.
+    """
+    return all(table.virtual_size.height >= table.row_count + int(table.show_header)
+               for table in screen.query(DataTable))
 
 
 def fixed_queue(server: HubServer) -> list[QueueItem]:
@@ -127,6 +140,9 @@ def test_review_after_fetch(snap_compare: Any, frozen: None, fixed_hub: HubServe
         await pilot.press("enter")
         screen = await run_and_wait(pilot, "f")
         assert screen.review is not None and screen.review.id == "000000000001"
+        # the picture holds the highlighted file's detail, which the table's highlight message fills
+        detail = screen.query_one("#file-detail")
+        await wait_until(pilot, lambda: str(detail.render()).startswith("README.md"), what="the file detail")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=masked(fetch_first_candidate))
 
