@@ -44,8 +44,6 @@ class RowsRead(Message):
     """The queue's rows as the ledger says now, read off the UI thread."""
 
     rows: list[QueueRow]
-    #: which refresh asked for them: an older read arriving late is dropped
-    asked: int
 
 
 class _Poster:
@@ -84,7 +82,6 @@ class QueueScreen(WorkerErrors, Screen[None]):
         self.rows: dict[str, QueueRow] = {}
         #: how many ledger reads reached the table (tests and scripts wait on it)
         self.reads = 0
-        self.asked = 0  # refreshes asked for; only the newest one's rows are shown
         #: Enter came before the first read: the highlighted row opens once it is there
         self.open_when_read = False
         self.preparation = preparation
@@ -152,18 +149,15 @@ class QueueScreen(WorkerErrors, Screen[None]):
 
     def action_refresh(self) -> None:
         """Re-read the ledger (states change as reviews run), off the UI thread."""
-        self.asked += 1
-        self.read_rows(frozenset(self.preparing), self.asked)
+        self.read_rows(frozenset(self.preparing))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue")
-    def read_rows(self, preparing: frozenset[str], asked: int) -> None:
+    def read_rows(self, preparing: frozenset[str]) -> None:
         rows = queue_rows(self.session, self.queue, preparing)
         if not get_current_worker().is_cancelled:  # a newer read is on its way
-            self.post_message(RowsRead(rows, asked))
+            self.post_message(RowsRead(rows))
 
     def on_rows_read(self, message: RowsRead) -> None:
-        if message.asked != self.asked:  # read before a newer refresh: stale, its successor follows
-            return
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
