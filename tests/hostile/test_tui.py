@@ -17,7 +17,7 @@ from curator.tui.widgets.evidence import PANELS
 from curator.tui.widgets.evidence.card import CardPanel
 from tests.hostile.conftest import Hostile
 from tests.hostile.corpus import assert_inert
-from tests.tui.support import wait_opened, wait_until
+from tests.tui.support import laid_out, wait_opened, wait_until
 
 SIZE = (140, 50)
 
@@ -42,6 +42,8 @@ async def test_every_panel_of_the_hostile_review_shows_data_not_commands(hostile
             await wait_until(pilot, lambda s=stage: screen.showing is not None and screen.showing[0] == s
                              and screen.showing[1] is not None, what=f"the {stage} panel")
             assert screen.query(PANELS[stage])
+            # a table draws its rows once it has measured them, when next idle
+            await wait_until(pilot, lambda: laid_out(screen), what=f"the {stage} panel's tables")
             seen[stage] = screen_text(app.export_screenshot())
             assert_inert(seen[stage], f"the {stage} panel")
         head = screen_text(app.export_screenshot())

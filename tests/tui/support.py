@@ -8,6 +8,8 @@ from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.queue import QueueScreen
@@ -86,6 +88,17 @@ async def press_until(pilot: Pilot[Any], key: str, condition: Callable[[], objec
     """
     await pilot.press(key)
     await wait_until(pilot, condition, timeout=timeout, what=what)
+
+
+def laid_out(screen: Screen[Any]) -> bool:
+    """Every table on ``screen`` has measured its rows and sized its columns to them.
+
+    A DataTable does that when it is next idle after ``add_row``, not in ``add_row``: until then
+    it draws every column as wide as its label. Textual has no public signal for it; its own
+    pending flags are read here (textual is pinned by the lock).
+    """
+    return all(not table._require_update_dimensions and not table._new_rows and not table._updated_cells
+               for table in screen.query(DataTable))
 
 
 def files_table(pilot: Pilot[Any]) -> FilesTable:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from curator.attest.enrol import create_curator_key
 from curator.attest.keys import FileSigner
@@ -138,6 +138,7 @@ async def test_items_being_prepared_say_so_and_do_not_open(frozen: None, fixed_h
                                                            workspace: Workspace) -> None:
     queue = _preparing_queue(fixed_hub)
     app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
+    app.NOTIFICATION_TIMEOUT = 3600  # the refusal is a toast: it must not expire before it is read
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_queue(pilot)
         progress = screen.query_one("#queue-progress", Static)
@@ -169,7 +170,10 @@ def test_snapshot_key_form(snap_compare: Any, frozen: None, workspace: Workspace
     app = make_app(workspace, queue=[])
 
     async def open_form(pilot: Pilot[Any]) -> None:
-        await pilot.app.push_screen(KeyFormScreen(Path("/home/ada/.local/share/curator/keys")))
+        form = KeyFormScreen(Path("/home/ada/.local/share/curator/keys"))
+        await pilot.app.push_screen(form)
+        for field in form.query(Input).results(Input):
+            field.cursor_blink = False  # the focused field's cursor, always drawn: no blink phase
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=masked(open_form))

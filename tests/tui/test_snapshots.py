@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.screen import Screen
-from textual.widgets import DataTable
 
 from curator.core.models import Candidate
 from curator.core.policy import checklists_dir
@@ -32,7 +30,7 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.queue import QueueScreen
 from tests.needs import missing
-from tests.tui.support import run_and_wait, wait_until
+from tests.tui.support import laid_out, run_and_wait, wait_until
 
 SIZE = (120, 36)
 #: outside Linux's ephemeral range, so a test's own connections never hold it
@@ -110,16 +108,6 @@ def masked(steps: Callable[[Pilot[Any]], Any] | None = None) -> Callable[[Pilot[
         pilot.app.sub_title = HEADER
         pilot.app.clear_notifications()
     return run_before
-
-
-def laid_out(screen: Screen[Any]) -> bool:
-    """Every table on ``screen`` has measured its rows and sized its columns to them.
-
-    A DataTable does that when it is next idle after ``add_row``, not in ``add_row``: until then
-    it draws every column as wide as its label. Its virtual height counts the rows measured.
-    """
-    return all(table.virtual_size.height >= table.row_count + int(table.show_header)
-               for table in screen.query(DataTable))
 
 
 def fixed_queue(server: HubServer) -> list[QueueItem]:
