@@ -44,6 +44,7 @@ async def test_every_panel_of_the_hostile_review_shows_data_not_commands(hostile
             assert screen.query(PANELS[stage])
             # a table draws its rows once it has measured them, when next idle
             await wait_until(pilot, lambda: laid_out(screen), what=f"the {stage} panel's tables")
+            await pilot.pause()  # ends with a screen update: the picture then holds the measured tables
             seen[stage] = screen_text(app.export_screenshot())
             assert_inert(seen[stage], f"the {stage} panel")
         head = screen_text(app.export_screenshot())
