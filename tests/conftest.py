@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from curator.demo.hub import HubServer
 from curator.demo.store import HubStore
+
+#: A test still running after this long hangs (the slowest, the demo's walk with eval, takes
+#: minutes on a loaded 2-core CI machine): the run then stops with every thread's traceback, the
+#: hung test's frame among them, instead of stalling CI for ever. pytest-timeout is not in the
+#: lock; the standard library's faulthandler watches from a C thread, so even a hang holding
+#: the GIL is caught. CURATOR_TEST_HANG_SECONDS overrides it.
+HANG_SECONDS = 1800.0
+_terminal_stderr: list[int] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # capture is suspended while pytest configures: fd 2 is the terminal's (or CI log's) stderr
+    # here, whereas during a test it is a capture file that an exit would throw away
+    _terminal_stderr.append(os.dup(2))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item,
+                            nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    seconds = float(os.environ.get("CURATOR_TEST_HANG_SECONDS") or HANG_SECONDS)
+    faulthandler.dump_traceback_later(seconds, exit=True, file=_terminal_stderr[0])
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from curator.tui.screens.error import ErrorScreen
 from tests.changes.helpers import checklists, revision
 from tests.changes.test_custom_code import evil_repo
 from tests.decision.helpers import curator, open_session, reviewed
-from tests.tui.support import run_and_wait, wait_decision, wait_until
+from tests.tui.support import press_until, run_and_wait, wait_decision, wait_until
 
 SIZE = (120, 40)
 
@@ -41,10 +41,9 @@ async def test_o_shows_the_custom_code_without_importing_it(tmp_path: Path,
         assert "socket" in str(screen.query_one("#code-summary").render())
         code = screen.query_one("#code-text", Static).content
         assert isinstance(code, Syntax) and "os.system('true')" in code.code
-        await pilot.press("down")  # the config that maps AutoModelForCausalLM to it
-        assert screen.selected == "config.json"
-        await pilot.press("escape")
-        assert not isinstance(app.screen, CodeScreen)
+        # the config that maps AutoModelForCausalLM to it (the highlight's message selects it)
+        await press_until(pilot, "down", lambda: screen.selected == "config.json", "config.json")
+        await press_until(pilot, "escape", lambda: not isinstance(app.screen, CodeScreen), "the review")
     assert not marker.exists()
 
 
@@ -74,7 +73,7 @@ async def test_v_shows_the_diff_and_d_approves_the_swap(tmp_path: Path,
             screen.query_one("#diff-highlights").render())
         assert "model.safetensors" in {f["path"] for f in screen.doc["files"]["changed"]}
         assert screen.doc["a"]["review_id"] == old.id
-        await pilot.press("escape")
+        await press_until(pilot, "escape", lambda: app.screen is review, "the review")
         await pilot.press("d")
         decision = await wait_decision(pilot)
         assert decision.replaces is not None
@@ -82,7 +81,8 @@ async def test_v_shows_the_diff_and_d_approves_the_swap(tmp_path: Path,
         await pilot.click("#approve")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="the refusal")
         assert "--justification" in str(app.screen.query_one("#error-message", Static).render())
-        await pilot.press("escape")
+        # the modal must be gone before the click, or the click lands on it
+        await press_until(pilot, "escape", lambda: app.screen is decision, "the decision screen")
         decision.query_one("#justification", Input).value = "fixes the tokenizer bug"
         decision.query_one("#rollback-plan", Input).value = "curator rollback local/tiny"
         await pilot.click("#approve")

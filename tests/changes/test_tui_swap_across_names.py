@@ -56,12 +56,12 @@ async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path
         app = DecisionApp(session, b_review.id)
         async with app.run_test(size=(120, 60)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, DecisionScreen),
-                             what="the decision screen", timeout=60)
+                             what="the decision screen", timeout=120)
             screen = app.screen
             assert isinstance(screen, DecisionScreen)
             assert screen.replaces is not None and screen.replaces.name == a_name
             await wait_until(pilot, lambda: screen.gate_result is not None,
-                             what="the gate on B:prod", timeout=60)
+                             what="the gate on B:prod", timeout=120)
             assert screen.has_class("swapped") and screen.gate_result is not None
             assert f"{b_name}:prod" in screen.gate_result.command and screen.gate_result.passed
             first = screen.gate_result
@@ -69,7 +69,7 @@ async def test_the_decision_screen_rolls_back_a_swap_across_names(tmp_path: Path
             screen.query_one("#rollback", Button).press()
             status = screen.query_one("#decision-status", Static)
             await wait_until(pilot, lambda: "rolled back" in str(status.render()),
-                             what="the rollback", timeout=60)
+                             what="the rollback", timeout=120)
             await wait_until(pilot, lambda: screen.gate_result is not first,
                              what="the gate on A:prod", timeout=120)
             assert screen.gate_result is not None

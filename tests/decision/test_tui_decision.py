@@ -36,7 +36,7 @@ class DecisionApp(App[None]):
         self.push_screen(DecisionScreen(self.session, DecisionBasis.read(self.session, self.review_id)))
 
 
-async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 30) -> None:
+async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -63,7 +63,8 @@ async def test_blocked_then_waived_approval_is_signed_and_pushed(session: Sessio
         "eval", Status.ERRORED, (Finding(Severity.HIGH, "stage-errored", "lm-eval crashed"),)))
     app = DecisionApp(session, review.id)
     async with app.run_test(size=(120, 60)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+        await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen)
+                    and bool(app.screen.query("#approve")), "the decision screen, composed")
         screen = _screen(pilot)
         blocking = str(screen.query_one("#blocking", Static).render())
         assert "eval errored" in blocking and "lm-eval crashed" in blocking
@@ -72,7 +73,8 @@ async def test_blocked_then_waived_approval_is_signed_and_pushed(session: Sessio
         await _wait(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error modal")
         message = str(app.screen.query_one("#error-message", Static).render())
         assert "approval blocked by eval errored" in message
-        await pilot.press("escape")
+        await pilot.press("escape")  # the modal must be gone before the click, or the click lands on it
+        await _wait(pilot, lambda: app.screen is screen, "the decision screen again")
         screen.query_one("#waive-eval", Input).value = "no GPU here; scored by hand"
         await pilot.click("#approve")
         await _wait(pilot, lambda: screen.outcome is not None, "the decision")
@@ -89,7 +91,8 @@ async def test_reject_from_the_screen(session: Session, tmp_path: Path) -> None:
     review = reviewed(session, make_model(tmp_path / "tiny"), only=["fetch"])
     app = DecisionApp(session, review.id)
     async with app.run_test(size=(120, 60)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen), "the decision screen")
+        await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen)
+                    and bool(app.screen.query("#approve")), "the decision screen, composed")
         screen = _screen(pilot)
         screen.query_one("#rationale", TextArea).text = "publisher unknown"
         await pilot.click("#reject")

@@ -150,7 +150,7 @@ def test_network_guard_refuses_at_once() -> None:
             "except socket.gaierror as exc:\n    print('no-dns', exc)\n")
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=60, check=True).stdout
+                             timeout=120, check=True).stdout
     finally:
         listener.close()
     assert out.startswith("refused 0.0") and "network access to 127.0.0.1 refused" in out

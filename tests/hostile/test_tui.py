@@ -12,11 +12,12 @@ from textual.widgets import Markdown, Static
 from curator.core.workspace import Workspace
 from curator.review.session import parse_target
 from curator.tui.app import make_app
+from curator.tui.widgets.checklist import StageChecklist
 from curator.tui.widgets.evidence import PANELS
 from curator.tui.widgets.evidence.card import CardPanel
 from tests.hostile.conftest import Hostile
 from tests.hostile.corpus import assert_inert
-from tests.tui.support import wait_opened, wait_until
+from tests.tui.support import laid_out, wait_opened, wait_until
 
 SIZE = (140, 50)
 
@@ -34,10 +35,16 @@ async def test_every_panel_of_the_hostile_review_shows_data_not_commands(hostile
         screen = await wait_opened(pilot)
         assert screen.review is not None and screen.review.id == hostile.review.id
         seen = {}
+        checklist = screen.query_one(StageChecklist)
         for stage in ("fetch", "scan", "card"):
-            await screen.show_stage(stage)
-            await wait_until(pilot, lambda s=stage: bool(screen.query(PANELS[s])), what=f"the {stage} panel")
-            await pilot.pause()
+            checklist.select(stage)  # as a curator picks it; the panel follows the highlight's message
+            # ``showing`` names the stage once its panel is mounted, rows and all
+            await wait_until(pilot, lambda s=stage: screen.showing is not None and screen.showing[0] == s
+                             and screen.showing[1] is not None, what=f"the {stage} panel")
+            assert screen.query(PANELS[stage])
+            # a table draws its rows once it has measured them, when next idle
+            await wait_until(pilot, lambda: laid_out(screen), what=f"the {stage} panel's tables")
+            await pilot.pause()  # ends with a screen update: the picture then holds the measured tables
             seen[stage] = screen_text(app.export_screenshot())
             assert_inert(seen[stage], f"the {stage} panel")
         head = screen_text(app.export_screenshot())
@@ -49,8 +56,8 @@ async def test_every_panel_of_the_hostile_review_shows_data_not_commands(hostile
         panel = screen.query_one(CardPanel)
         panel.focus()
         await pilot.press("m")
-        await wait_until(pilot, lambda: bool(panel.query(Markdown)), what="the card as written")
-        await pilot.pause()
+        await wait_until(pilot, lambda: panel.has_class("reading") and bool(panel.query(Markdown))
+                         and bool(panel.query_one(Markdown).children), what="the card as written")
         source = panel.query_one(Markdown).source
         assert "\x1b" not in source and "␛[2J␛[H␛[32m✔ scan" in source
         assert_inert(screen_text(app.export_screenshot()), "the card viewer")
@@ -67,7 +74,7 @@ async def test_the_error_modal_shows_a_hostile_message_as_text(tmp_path: Path) -
 
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
-        app.push_screen(ErrorScreen("cannot read [/] \x1b[2J\x1b[32m✔ approved\nforged line", "title"))
+        await app.push_screen(ErrorScreen("cannot read [/] \x1b[2J\x1b[32m✔ approved\nforged line", "title"))
         await pilot.pause()
         text = screen_text(app.export_screenshot())
         assert_inert(text, "the error modal")

@@ -66,7 +66,7 @@ def test_publish_refuses_what_it_cannot_publish_faithfully(tmp_path: Path) -> No
 
 def test_serve_help_documents_the_folder_format() -> None:
     done = subprocess.run([sys.executable, "-m", "curator", "hub", "serve", "--help"], capture_output=True,
-                          text=True, env={**os.environ, "COLUMNS": "120"}, timeout=60, check=False)
+                          text=True, env={**os.environ, "COLUMNS": "120"}, timeout=120, check=False)
     assert done.returncode == 0
     for words in ("ORG/NAME/", ".hub/", "refs.json", "curator hub publish", "Symlinks are never served"):
         assert words in done.stdout

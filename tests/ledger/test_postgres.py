@@ -92,12 +92,12 @@ def test_a_write_waits_for_the_decision_in_progress(pg_url: str) -> None:
 
     def judge(state: str, prior: list[DecisionMade]) -> tuple[str, DecisionMade]:
         inside.set()
-        release.wait(10)
+        release.wait(60)
         return "decided", DecisionMade("approved")
 
     deciding = threading.Thread(target=decider.record_decision, args=(review_id, judge))
     deciding.start()
-    assert inside.wait(10)
+    assert inside.wait(60)
     later = {"run_id": "later"}
     writer = threading.Thread(target=lambda: appended.append(other.append("quarterly_run", later)))
     writer.start()
@@ -105,8 +105,8 @@ def test_a_write_waits_for_the_decision_in_progress(pg_url: str) -> None:
     assert appended == []  # still waiting for the lock
     assert [e["kind"] for e in reader.events()] == ["review_opened"]  # reads do not wait
     release.set()
-    deciding.join(10)
-    writer.join(10)
+    deciding.join(60)
+    writer.join(60)
     kinds = [e["kind"] for e in other.events()]
     assert kinds == ["review_opened", "decision", "review_state", "quarterly_run"] and appended == [4]
     assert other.verify().ok

@@ -30,7 +30,7 @@ class Host(App[None]):
         self.push_screen(self.make())
 
 
-async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+async def _wait(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -56,15 +56,19 @@ async def test_lead_retires_a_failed_model_with_a_signed_rationale(adopted: Adop
         assert rows[adopted.first.ref][1] == "ok" and rows[adopted.second.ref][1] == "fail"
         assert rows[adopted.second.ref][2] == "fail"  # the verify column
         screen.query_one(DataTable).move_cursor(row=list(rows).index(adopted.second.ref))
-        await pilot.pause()
-        assert "tampered-blob" in str(screen.query_one("#quarterly-detail").render())
+        detail = screen.query_one("#quarterly-detail")
+        # the table's highlight message moves the detail to the second model
+        await _wait(pilot, lambda: str(detail.render()).startswith(adopted.second.ref),
+                    "the second model's detail")
+        assert "tampered-blob" in str(detail.render())
         await pilot.press("x")
         await _wait(pilot, lambda: isinstance(app.screen, ActionScreen), "the retire dialog")
         await pilot.click("#action-sign")  # empty rationale: refused, nothing signed
         assert isinstance(app.screen, ActionScreen)
         await pilot.click("#action-rationale")
         await pilot.press(*"bytes", "space", *"altered", "space", *"in", "space", *"registry")
-        assert app.screen.query_one(TextArea).text == "bytes altered in registry"
+        rationale = app.screen.query_one(TextArea)
+        await _wait(pilot, lambda: rationale.text == "bytes altered in registry", "the typed rationale")
         await pilot.click("#action-sign")
         await _wait(pilot, lambda: session.ledger.events(adopted.second.review_id, kind="quarterly_action"),
                     "the signed retirement")
@@ -86,14 +90,17 @@ async def test_inventory_screen_sorts_and_filters(adopted: Adoptions) -> None:
         assert isinstance(screen, InventoryScreen)
         refs = sorted([adopted.first.ref, adopted.second.ref])
         assert [r[0] for r in _rows(screen)] == refs
+        # a key bound on the screen acts once it has come up from the focused table: wait for each
         await pilot.press("r")
-        assert [r[0] for r in _rows(screen)] == refs[::-1]
+        await _wait(pilot, lambda: [r[0] for r in _rows(screen)] == refs[::-1], "the reversed rows")
         await pilot.press("s")
-        assert screen.sort_column == "repo_id"
+        await _wait(pilot, lambda: screen.sort_column == "repo_id", "the next sort column")
         await pilot.press("slash")
-        assert screen.query_one(Input).has_focus
+        await _wait(pilot, lambda: screen.query_one(Input).has_focus, "the filter's focus")
         await pilot.press(*"lineage=tiny-one", "enter")
-        assert [r[0] for r in _rows(screen)] == [adopted.second.ref]
+        await _wait(pilot, lambda: [r[0] for r in _rows(screen)] == [adopted.second.ref], "the filtered rows")
         assert "waiver eval until" in str(screen.query_one("#inventory-detail").render())
-        await pilot.press("slash", "ctrl+u", "enter")  # an empty filter shows everything again
-        assert len(_rows(screen)) == 2
+        await pilot.press("slash")  # an empty filter shows everything again
+        await _wait(pilot, lambda: screen.query_one(Input).has_focus, "the filter's focus again")
+        await pilot.press("ctrl+u", "enter")
+        await _wait(pilot, lambda: len(_rows(screen)) == 2, "every row again")

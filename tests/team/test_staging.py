@@ -43,10 +43,10 @@ def test_bob_finishes_and_pushes_a_review_ada_opened(team: Team, tmp_path: Path)
     finally:
         session.close()
     # staged by digest, never tagged: nothing a deploy resolves by tag can land on it
-    manifest = requests.get(f"{team.registry.url}/v2/{name}/manifests/{digest}", timeout=5,
+    manifest = requests.get(f"{team.registry.url}/v2/{name}/manifests/{digest}", timeout=30,
                             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
     assert manifest.status_code == 200
-    tags = requests.get(f"{team.registry.url}/v2/{name}/tags/list", timeout=5)
+    tags = requests.get(f"{team.registry.url}/v2/{name}/tags/list", timeout=30)
     assert tags.status_code == 404 or not tags.json().get("tags")
     assert not files_dir.exists()  # bob's workspace has never seen the files
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
 
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.queue import QueueScreen
@@ -15,9 +17,13 @@ from curator.tui.screens.review import ReviewScreen
 from curator.tui.widgets.evidence.fetch import FilesTable
 
 
-async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 30.0,
+async def wait_until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 120.0,
                      what: str = "the condition") -> None:
-    """Let the app run until ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    """Let the app run until ``condition()`` is true; fail the test after ``timeout`` seconds.
+
+    The timeout is generous on purpose: a worker's ledger read, a pin or a scan can take many
+    seconds on a loaded CI machine, and waiting costs nothing when the condition comes early.
+    """
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -50,13 +56,18 @@ def review_screen(pilot: Pilot[Any]) -> ReviewScreen:
 
 
 async def wait_opened(pilot: Pilot[Any]) -> ReviewScreen:
-    """Wait until the review screen has pinned its candidate and opened the review."""
+    """Wait until the review screen has opened the review and shows its stored results.
+
+    ``review`` is set before the results are read (a review from the queue has it at once):
+    ``reads`` counts the reads that reached the screen, its evidence panel included.
+    """
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen)
-                     and pilot.app.screen.review is not None, what="the review to open")
+                     and pilot.app.screen.review is not None and pilot.app.screen.reads > 0,
+                     what="the review to open")
     return review_screen(pilot)
 
 
-async def run_and_wait(pilot: Pilot[Any], key: str, timeout: float = 30.0) -> ReviewScreen:
+async def run_and_wait(pilot: Pilot[Any], key: str, timeout: float = 300.0) -> ReviewScreen:
     """Press ``key`` (r or f) on an open review and wait for the run to end."""
     screen = await wait_opened(pilot)
     before = screen.runs_ended
@@ -64,6 +75,30 @@ async def run_and_wait(pilot: Pilot[Any], key: str, timeout: float = 30.0) -> Re
     await wait_until(pilot, lambda: screen.runs_ended > before, timeout=timeout, what="the run to end")
     await pilot.pause()
     return screen
+
+
+async def press_until(pilot: Pilot[Any], key: str, condition: Callable[[], object], what: str,
+                      timeout: float = 120.0) -> None:
+    """Press ``key`` and wait for its effect.
+
+    ``Pilot.press`` returns once the keys are queued and the CPU looks idle, but a key bound on a
+    screen travels from the focused widget up to the app before its action runs: under load
+    that can come later. The next key must not be sent before then (Enter, bound with priority,
+    would overtake a cursor move still on its way).
+    """
+    await pilot.press(key)
+    await wait_until(pilot, condition, timeout=timeout, what=what)
+
+
+def laid_out(screen: Screen[Any]) -> bool:
+    """Every table on ``screen`` has measured its rows and sized its columns to them.
+
+    A DataTable does that when it is next idle after ``add_row``, not in ``add_row``: until then
+    it draws every column as wide as its label. Textual has no public signal for it; its own
+    pending flags are read here (textual is pinned by the lock).
+    """
+    return all(not table._require_update_dimensions and not table._new_rows and not table._updated_cells
+               for table in screen.query(DataTable))
 
 
 def files_table(pilot: Pilot[Any]) -> FilesTable:

@@ -28,6 +28,7 @@ async def test_cancel_stops_the_fetch_and_records_nothing(workspace: Workspace, 
     with open(folder / "model.safetensors", "wb") as fh:
         fh.truncate(BIG)
     app = make_app(workspace, candidate=Candidate("acme/big-model", "main", "hub", endpoint=hub.url))
+    app.NOTIFICATION_TIMEOUT = 3600  # a toast expires after 5 s: a loaded machine can take longer to look
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_opened(pilot)
         checklist = screen.query_one(StageChecklist)
@@ -54,7 +55,7 @@ async def test_cancel_stops_the_fetch_and_records_nothing(workspace: Workspace, 
         # the same review resumes where it stopped and finishes
         before = screen.runs_ended
         send_key(pilot, "f")
-        await wait_until(pilot, lambda: screen.runs_ended > before, timeout=120, what="the resumed run")
+        await wait_until(pilot, lambda: screen.runs_ended > before, timeout=300, what="the resumed run")
         assert screen.results["fetch"].status == Status.PASSED
         assert screen.results["fetch"].evidence["resumed"].get("model.safetensors", 0) > 0
         assert os.path.getsize(files_dir / "model.safetensors") == BIG

@@ -69,6 +69,6 @@ def test_the_cli_starts_without_textual() -> None:
     code = ("import sys, curator.cli, curator.cli.demo_cmd, curator.tui.items; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual' "
             "or m.startswith(('curator.tui.app', 'curator.demo.'))))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from curator.attest.enrol import create_curator_key
 from curator.attest.keys import FileSigner
@@ -27,7 +27,8 @@ from curator.tui.app import make_app
 from curator.tui.items import PreparationObserver, QueueItem
 from curator.tui.screens.key_form import KeyFormScreen
 from curator.tui.screens.queue import QueueScreen
-from tests.tui.support import run_and_wait, wait_decision, wait_opened, wait_queue, wait_until
+from curator.tui.screens.review import ReviewScreen
+from tests.tui.support import press_until, run_and_wait, wait_decision, wait_opened, wait_queue, wait_until
 from tests.tui.test_snapshots import SIZE, fixed_hub, fixed_queue, frozen, masked  # noqa: F401
 
 
@@ -93,7 +94,10 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         states = _states(queue)
         assert [s for s, _ in states] == ["approved", "rejected", "approved, not pushed"]
         assert states[2][1].startswith("push failed: ") and "dropped the upload" in states[2][1]
-        await pilot.press("j", "j", "enter")
+        table = queue.query_one("#queue", DataTable)
+        await press_until(pilot, "j", lambda: table.cursor_row == 1, "the second row")
+        await press_until(pilot, "j", lambda: table.cursor_row == 2, "the third row")
+        await pilot.press("enter")
         await wait_opened(pilot)
         await pilot.press("d")
         decision = await wait_decision(pilot)
@@ -101,10 +105,11 @@ async def test_the_queue_says_approved_rejected_or_not_pushed_and_a_push_is_retr
         assert decision.review_id == queue.rows["queue:2"].review.id  # type: ignore[union-attr]
         decision.query_one("#retry-push", Button).press()
         status = decision.query_one("#decision-status", Static)
-        await wait_until(pilot, lambda: str(status.render()).startswith("pushed "), timeout=60,
+        await wait_until(pilot, lambda: str(status.render()).startswith("pushed "), timeout=120,
                          what="the push")
         await wait_until(pilot, lambda: not decision.has_class("unpushed"), what="the retry button gone")
-        await pilot.press("escape", "escape")
+        await press_until(pilot, "escape", lambda: isinstance(app.screen, ReviewScreen), "the review")
+        await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is queue and [s for s, _ in _states(queue)] == [
             "approved", "rejected", "approved"], what="the queue, the push retried")
 
@@ -133,14 +138,17 @@ async def test_items_being_prepared_say_so_and_do_not_open(frozen: None, fixed_h
                                                            workspace: Workspace) -> None:
     queue = _preparing_queue(fixed_hub)
     app = make_app(workspace, queue=queue, preparation=_Held(queue[0].candidate.repo_id))
+    app.NOTIFICATION_TIMEOUT = 3600  # the refusal is a toast: it must not expire before it is read
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_queue(pilot)
         progress = screen.query_one("#queue-progress", Static)
         await wait_until(pilot, lambda: "converting" in str(progress.render()), what="the progress line")
         await wait_until(pilot, lambda: screen.rows["queue:0"].state.plain == "new", what="the first sample")
         assert [r.state.plain for r in screen.rows.values()][1:] == ["preparing…", "preparing…"]
-        await pilot.press("j", "enter")
-        await pilot.pause()
+        table = screen.query_one("#queue", DataTable)
+        await press_until(pilot, "j", lambda: table.cursor_row == 1, "the second row")
+        await press_until(pilot, "enter", lambda: any("still being prepared" in n.message
+                                                      for n in app._notifications), "the refusal")
         assert app.screen is screen  # still preparing: it does not open
 
 
@@ -162,7 +170,10 @@ def test_snapshot_key_form(snap_compare: Any, frozen: None, workspace: Workspace
     app = make_app(workspace, queue=[])
 
     async def open_form(pilot: Pilot[Any]) -> None:
-        await pilot.app.push_screen(KeyFormScreen(Path("/home/ada/.local/share/curator/keys")))
+        form = KeyFormScreen(Path("/home/ada/.local/share/curator/keys"))
+        await pilot.app.push_screen(form)
+        for field in form.query(Input).results(Input):
+            field.cursor_blink = False  # the focused field's cursor, always drawn: no blink phase
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=masked(open_form))
@@ -176,8 +187,9 @@ async def test_the_key_form_refuses_an_unusable_identity_and_creates_nothing(wor
         form.query_one("#key-name").value = "Ada"  # type: ignore[attr-defined]
         form.query_one("#key-email").value = "not-an-email"  # type: ignore[attr-defined]
         form.query_one("#key-create", Button).press()
-        await pilot.pause()
-        assert "not a usable curator identity" in str(form.query_one("#key-status", Static).render())
+        status = form.query_one("#key-status", Static)
+        await wait_until(pilot, lambda: str(status.render()), what="the form's answer")
+        assert "not a usable curator identity" in str(status.render())
         assert not (workspace.keys_dir / "curator.key").exists() and form.identity is None
 
 

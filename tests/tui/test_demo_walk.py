@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, Static, TextArea
+from textual.widgets import Button, DataTable, Input, Static, TextArea
 
 from curator.core.models import Status
 from curator.core.policy import CHECKLISTS_ENV
@@ -23,7 +23,7 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.decision import DecisionScreen
 from curator.tui.screens.diff import DiffScreen
 from curator.tui.screens.key_form import KeyFormScreen
-from tests.tui.support import wait_decision, wait_opened, wait_queue, wait_until
+from tests.tui.support import press_until, wait_decision, wait_opened, wait_queue, wait_until
 
 SIZE = (130, 45)
 
@@ -71,10 +71,9 @@ async def decide(pilot: Any, rationale: str, **fields: str) -> DecisionScreen:
 
 async def gate_passes(pilot: Any, screen: DecisionScreen, before: object = None) -> str:
     await wait_until(pilot, lambda: screen.gate_result is not None and screen.gate_result is not before,
-                     timeout=120, what="curator verify NAME:prod to answer")
+                     timeout=300, what="curator verify NAME:prod to answer")
     assert screen.gate_result is not None
     assert screen.gate_result.passed, screen.gate_result.output
-    await pilot.pause()
     return plain(screen.query_one("#gate", Static))
 
 
@@ -86,9 +85,10 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         # the queue is there at once; the samples are signed and published in the background
         queue = await wait_queue(pilot)
         assert queue.rows["queue:0"].state.plain == "preparing…"
-        await wait_until(pilot, lambda: not queue.preparing, timeout=120, what="the samples")
-        await pilot.pause()
-        assert "demo ready" in plain(queue.query_one("#queue-progress", Static))
+        await wait_until(pilot, lambda: not queue.preparing, timeout=300, what="the samples")
+        # the last line comes after the last sample's ready message
+        progress = queue.query_one("#queue-progress", Static)
+        await wait_until(pilot, lambda: "demo ready" in plain(progress), what="the preparation's last line")
         await wait_until(pilot, lambda: {r.state.plain for r in queue.rows.values()} == {"new"},
                          what="every sample ready in the queue")
 
@@ -109,7 +109,7 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         form.query_one("#key-name", Input).value = "Ada Lovelace"
         form.query_one("#key-email", Input).value = "ada@example.org"
         form.query_one("#key-create", Button).press()
-        await pilot.pause()
+        await wait_until(pilot, lambda: form.has_class("created"), what="the key")
         said = plain(form.query_one("#key-status", Static))
         assert str(ws.keys_dir) in said and "trust root" in said and "curators.yaml" in said
         assert (ws.keys_dir / "curator.key").is_file()
@@ -121,13 +121,15 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         gate = await gate_passes(pilot, decision)
         assert "curator verify" in gate and ":prod" in gate and "passes (exit 0)" in gate
         first = approved_models(app.session.ledger)[-1]
-        await pilot.press("escape")
+        await press_until(pilot, "escape", lambda: app.screen is review, "the review")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is queue
                          and queue.rows["queue:0"].state.plain == "approved", what="the queue, v1.1 approved")
 
         # 4. the next revision (main = v1.2): diff against v1.1, approve as a swap, roll back
-        await pilot.press("j", "enter")
+        table = queue.query_one("#queue", DataTable)
+        await press_until(pilot, "j", lambda: table.cursor_row == 1, "the second row")
+        await pilot.press("enter")
         review = await wait_opened(pilot)
         assert review.review is not None and review.review.candidate.revision == "main"
         review = await run_all(pilot)
@@ -136,7 +138,7 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         diff = app.screen
         assert isinstance(diff, DiffScreen)
         assert "model.safetensors" in str(diff.doc["files"]["changed"])
-        await pilot.press("escape")
+        await press_until(pilot, "escape", lambda: app.screen is review, "the review")
         swap = await decide(pilot, "v1.2: re-quantized, claims re-measured",
                             justification="newer release from the same signer",
                             **{"rollback-plan": "curator rollback back to v1.1"})
@@ -149,7 +151,7 @@ async def test_the_demo_from_queue_to_rollback(demo: tuple[Workspace, DemoSetup,
         swap.query_one("#rollback-rationale", Input).value = "v1.2 misbehaves in staging"
         swap.query_one("#rollback", Button).press()
         await wait_until(pilot, lambda: "rolled back" in plain(swap.query_one("#decision-status", Static)),
-                         timeout=60, what="the rollback")
+                         timeout=120, what="the rollback")
         after = await gate_passes(pilot, swap, earlier)
         assert before != after
     from curator.decision.production import in_production, production_tag

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.widgets import DataTable
 
 from curator.core.models import Candidate, Status
 from curator.core.workspace import Workspace
@@ -15,7 +16,8 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.queue import QueueScreen
 from curator.tui.widgets.checklist import StageChecklist
-from tests.tui.support import files_table, run_and_wait, wait_opened, wait_queue, wait_until
+from curator.tui.widgets.evidence.base import EvidencePanel
+from tests.tui.support import files_table, press_until, run_and_wait, wait_opened, wait_queue, wait_until
 
 SIZE = (120, 40)
 WEIGHTS = "model.safetensors"
@@ -32,15 +34,16 @@ async def test_the_queue_lists_every_sample(workspace: Workspace, queue: list[Qu
     app = make_app(workspace, queue=queue)
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_queue(pilot)
-        table = screen.query_one("#queue")
-        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]  # type: ignore[attr-defined]
+        table = screen.query_one("#queue", DataTable)
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert names == [s.repo_id for s in samples]
-        notes = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]  # type: ignore[attr-defined]
+        notes = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
         assert notes == [s.description for s in samples]
         assert all(row.state.plain == "new" for row in screen.rows.values())
         # j/k move the cursor, Enter opens the highlighted sample
-        await pilot.press("j", "j", "k")
-        assert table.cursor_row == 1  # type: ignore[attr-defined]
+        await press_until(pilot, "j", lambda: table.cursor_row == 1, "j")
+        await press_until(pilot, "j", lambda: table.cursor_row == 2, "j again")
+        await press_until(pilot, "k", lambda: table.cursor_row == 1, "k")
         await pilot.press("enter")
         review = await wait_opened(pilot)
         assert review.review is not None and review.review.candidate.repo_id == samples[1].repo_id
@@ -96,10 +99,10 @@ async def test_a_corrupted_body_fails_fetch_and_shows_the_file_in_red(
         assert "sha256-mismatch" in str(table.get_cell(WEIGHTS, "verdict"))
         assert str(table.get_cell("config.json", "verdict")) == "ok"
         table.move_cursor(row=table.get_row_index(WEIGHTS))
-        await pilot.pause()
-        detail = str(screen.query_one("#file-detail").render())
+        detail = screen.query_one("#file-detail")
+        await wait_until(pilot, lambda: str(detail.render()).startswith(WEIGHTS), what="the weights' detail")
         assert (f"expected {hashlib.sha256(good).hexdigest()}, got {hashlib.sha256(bad).hexdigest()}"
-                in detail)
+                in str(detail.render()))
         assert "1 file(s) differ" in str(screen.query(".alarm").first().render())
         assert "reject" in str(screen.query_one("#review-head").render())
 
@@ -139,13 +142,15 @@ async def test_r_runs_every_stage_and_the_queue_shows_the_outcome(
         assert checklist.statuses == {name: screen.results[name].status for name in policy.stages}
         recommendation = policy.recommend(screen.results)
         assert f"recommendation: {recommendation}" in str(screen.query_one("#review-head").render())
-        # the checklist followed the run; home and down walk every stage's panel
-        await pilot.press("home")
-        assert checklist.selected_stage == policy.stages[0]
+        # the checklist followed the run; home and down walk every stage's panel (the panel
+        # follows the highlight's message)
+        evidence = screen.query_one("#evidence")
+        await press_until(pilot, "home", lambda: checklist.selected_stage == policy.stages[0], "home")
         for name in policy.stages[1:]:
-            await pilot.press("down")
-            assert checklist.selected_stage == name
-            assert str(screen.query_one("#evidence").border_title) == f"Evidence: {name}"
+            await press_until(pilot, "down", lambda n=name: checklist.selected_stage == n
+                              and any(p.result.stage == n for p in evidence.query(EvidencePanel)),
+                              f"the {name} panel")
+            assert str(evidence.border_title) == f"Evidence: {name}"
             assert screen.query(".evidence-panel")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")

@@ -44,10 +44,10 @@ def test_curator_alone_opens_the_queue_in_a_terminal_and_q_quits(tmp_path: Path)
                              stderr=follower, env=env, close_fds=True)
     os.close(follower)
     try:
-        screen = _read_until(leader, b"Review queue", 60)
+        screen = _read_until(leader, b"Review queue", 120)
         assert b"Review queue" in screen, screen[-2000:]
         os.write(leader, b"q")
-        assert child.wait(timeout=30) == 0
+        assert child.wait(timeout=120) == 0
         rest = _read_until(leader, b"Traceback", 1)
         assert b"Traceback" not in screen + rest and b"NoArgsIsHelp" not in screen + rest
     finally:

@@ -29,6 +29,7 @@ from curator.review.session import parse_target
 from curator.tui.app import make_app
 from curator.tui.items import QueueItem
 from curator.tui.screens.review import ReviewScreen
+from curator.tui.widgets.checklist import StageChecklist
 from curator.tui.widgets.evidence import PANELS, panel_for
 from curator.tui.widgets.evidence.card import CardPanel, FieldsTable
 from curator.tui.widgets.evidence.eval import BAR_WIDTH, EvalPanel, ScoresTable, bar
@@ -36,7 +37,7 @@ from curator.tui.widgets.evidence.scan import ScanFilesTable, ScanPanel
 from curator.tui.widgets.evidence.signature import DigestTable, SignaturePanel
 from tests.needs import need_module
 from tests.signature.helpers import IDENTITY, ISSUER, SIGNED
-from tests.tui.support import run_and_wait, wait_until
+from tests.tui.support import press_until, run_and_wait, wait_until
 
 SIZE = (120, 40)
 PICKLED, LOOKALIKE, FINETUNE = "acme-labs/tinyllama-pickled", "acme-1abs/tinyllama-clean", \
@@ -197,8 +198,10 @@ async def test_signature_panel_colours_every_kind_of_digest_difference(
         assert table.get_row_at(0)[1].plain == "signme-1"  # the worst first, under the cursor
         for cell in table.get_row("signme-1"):
             assert isinstance(cell, Text) and "red" in str(cell.style)
-        await pilot.pause()
-        detail = text_of(panel.query_one("#digest-detail", Static))
+        # the table's highlight message fills the detail
+        shown = panel.query_one("#digest-detail", Static)
+        await wait_until(pilot, lambda: "signme-1" in text_of(shown), what="signme-1's detail")
+        detail = text_of(shown)
         signed = next(f for f in screen.results["signature"].evidence["files"] if f["path"] == "signme-1")
         assert signed["signed_sha256"] in detail and signed["manifest_sha256"] in detail
         assert "changed after signing" in detail
@@ -236,9 +239,11 @@ async def test_card_panel_puts_the_lookalike_warning_first_and_grades_five_field
         lineage = text_of(panel.query_one("#lineage", Static))
         assert "acme-labs/tinyllama-base" in lineage and "not approved" in lineage
         assert "apache-2.0" in text_of(panel.query_one("#license", Static))
-        # the highlighted field's every excerpt, with where it was read
-        await pilot.pause()
-        detail = text_of(panel.query_one("#field-detail", Static))
+        # the highlighted field's every excerpt, with where it was read (the highlight's message
+        # fills it)
+        shown = panel.query_one("#field-detail", Static)
+        await wait_until(pilot, lambda: text_of(shown).strip(), what="the highlighted field's detail")
+        detail = text_of(shown)
         first = evidence["fields"]["publisher_identity"]["evidence"]
         assert all(e["excerpt"] in detail and f"line {e['line']}" in detail for e in first)
 
@@ -258,26 +263,30 @@ async def test_card_panel_shows_missing_fields_and_the_card_as_written(
         readme = app.session.context(screen.review).files_dir / "README.md"
         panel.query_one(FieldsTable).focus()
         await pilot.press("m")
-        await wait_until(pilot, lambda: bool(panel.query(Markdown)), what="the card's Markdown")
-        assert panel.has_class("reading")
+        # the Markdown is in the DOM before its mount ends; "reading" comes after it
+        await wait_until(pilot, lambda: bool(panel.query(Markdown)) and panel.has_class("reading"),
+                         what="the card's Markdown")
         source = panel.query_one(Markdown).source
         _, front_matter, body = readme.read_text().split("---\n", 2)
         assert source.startswith(f"```yaml\n{front_matter}")  # metadata as a code block, not prose
         assert body.strip() in source and "# Model Card for Model ID" in body
         assert "as written" in text_of(panel.query_one("#card-text Static", Static))
         assert not panel.query_one(FieldsTable).display or not panel.query_one("#card-evidence").display
-        await pilot.press("m")
-        assert not panel.has_class("reading")
+        await press_until(pilot, "m", lambda: not panel.has_class("reading"), "the evidence again")
         # a card changed on disk after grading is shown with a warning, not passed off as graded
         readme.write_text(readme.read_text() + "\nlicense: mit\n")
         screen.query_one("#checklist").focus()
-        await pilot.press("up", "down")  # away to fetch, and back to a fresh card panel
-        await wait_until(pilot, lambda: bool(screen.query(CardPanel))
-                         and screen.query_one(CardPanel) is not panel, what="a new card panel")
+        checklist = screen.query_one(StageChecklist)
+        # away to fetch, and back to a fresh card panel
+        await press_until(pilot, "up", lambda: checklist.selected_stage == "fetch", "fetch")
+        await pilot.press("down")
+        await wait_until(pilot, lambda: any(p is not panel and p.query(FieldsTable)
+                                            for p in screen.query(CardPanel)), what="a new card panel")
         fresh = screen.query_one(CardPanel)
         fresh.query_one(FieldsTable).focus()
         await pilot.press("m")
-        await wait_until(pilot, lambda: bool(fresh.query(Markdown)), what="the card's Markdown")
+        await wait_until(pilot, lambda: bool(fresh.query(Markdown)) and fresh.has_class("reading"),
+                         what="the card's Markdown")
         assert "not the file the card stage graded" in text_of(fresh.query_one("#card-text Static", Static))
 
 
@@ -326,8 +335,9 @@ async def test_eval_panel_shows_measured_vs_claimed_with_bars(workspace: Workspa
         assert claimed.startswith("  claimed  █") and "0.960" in claimed and "not-reproduced" in claimed
         # one scale for both: 0.96 of a 32-cell bar is 30.7 cells, ~0.25 about 8
         assert claimed.count("█") == 30 and measured.count("█") == int(claim["measured"] * 32)
-        await pilot.pause()
-        assert "model-index[0].results[0].metrics[0]" in text_of(panel.query_one("#claim-detail", Static))
+        detail = panel.query_one("#claim-detail", Static)
+        await wait_until(pilot, lambda: text_of(detail).strip(), what="the highlighted claim's detail")
+        assert "model-index[0].results[0].metrics[0]" in text_of(detail)
 
 
 # -- every panel, when its stage never got going ----------------------------------------------

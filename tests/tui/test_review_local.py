@@ -36,7 +36,9 @@ async def test_a_candidate_opens_straight_on_its_review(tmp_path: Path, model_di
         assert [name for name, _ in checklist.stages] == app.session.policy.stages
         assert set(checklist.statuses.values()) == {None}  # nothing ran yet
         evidence = screen.query_one("#evidence")
-        await wait_until(pilot, lambda: evidence.children, what="the evidence panel to fill")
+        # the note a screen opens with ("Opening …") is a child too: wait for the stage's own
+        await wait_until(pilot, lambda: evidence.children and "fetch:" in str(evidence.children[0].render()),
+                         what="the fetch stage's note")
         assert "not run yet" in str(evidence.children[0].render())
 
 
@@ -51,9 +53,12 @@ async def test_fetch_lists_every_file_with_its_sha256(tmp_path: Path, model_dir:
                     for p in model_dir.rglob("*") if p.is_file()}
         shown = {str(key.value): str(table.get_cell(key, "sha256")) for key in table.rows}
         assert shown == {path: digest[:16] + "…" for path, digest in expected.items()}
-        # the highlighted file's full digest is spelled out under the table
+        # the highlighted file's full digest is spelled out under the table (the table's
+        # highlight message fills it)
         first = sorted(expected)[0]
-        assert expected[first] in str(screen.query_one("#file-detail").render())
+        detail = screen.query_one("#file-detail")
+        await wait_until(pilot, lambda: str(detail.render()).strip(), what="the file detail")
+        assert expected[first] in str(detail.render())
         # only fetch ran: the other stages are still waiting
         assert set(screen.results) == {"fetch"}
         stored = app.session.ledger.results(screen.review.id)  # type: ignore[union-attr]
@@ -69,7 +74,10 @@ async def test_escape_goes_back_to_a_queue_that_shows_the_review(tmp_path: Path,
         await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
         queue = app.screen
         assert isinstance(queue, QueueScreen)
-        await wait_until(pilot, lambda: f"review:{review_id}" in queue.rows, what="the review in the queue")
+        # the queue re-reads the ledger on its return; an earlier read may hold the review unfetched
+        await wait_until(pilot, lambda: f"review:{review_id}" in queue.rows
+                         and queue.rows[f"review:{review_id}"].stages.plain.startswith("✔"),
+                         what="the fetched review in the queue")
         row = queue.rows[f"review:{review_id}"]
         assert row.candidate.repo_id == "local/tiny-model"
         assert row.stages.plain.startswith("✔")

@@ -30,7 +30,7 @@ from curator.tui.items import QueueItem
 from curator.tui.screens.error import ErrorScreen
 from curator.tui.screens.queue import QueueScreen
 from tests.needs import missing
-from tests.tui.support import run_and_wait, wait_until
+from tests.tui.support import laid_out, run_and_wait, wait_until
 
 SIZE = (120, 36)
 #: outside Linux's ephemeral range, so a test's own connections never hold it
@@ -104,6 +104,7 @@ def masked(steps: Callable[[Pilot[Any]], Any] | None = None) -> Callable[[Pilot[
         await wait_until(pilot, lambda: queue.reads > 0, what="the queue's rows")
         if steps is not None:
             await steps(pilot)
+        await wait_until(pilot, lambda: laid_out(pilot.app.screen), what="the tables' column widths")
         pilot.app.sub_title = HEADER
         pilot.app.clear_notifications()
     return run_before
@@ -127,6 +128,9 @@ def test_review_after_fetch(snap_compare: Any, frozen: None, fixed_hub: HubServe
         await pilot.press("enter")
         screen = await run_and_wait(pilot, "f")
         assert screen.review is not None and screen.review.id == "000000000001"
+        # the picture holds the highlighted file's detail, which the table's highlight message fills
+        detail = screen.query_one("#file-detail")
+        await wait_until(pilot, lambda: str(detail.render()).startswith("README.md"), what="the file detail")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=masked(fetch_first_candidate))
 

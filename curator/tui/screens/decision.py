@@ -303,8 +303,10 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
             outcome = decide(self.session, request, signer, registry, self._advance)
             assessment = assess(self.session, self.review_id)
             standing = standing_swap(self.session.ledger, self.review_id)
-        finally:
+        except BaseException:
             self.app.call_from_thread(self._working, False)
+            raise
+        # the buttons and the status change once, with the outcome (on_decided): never idle first
         self.post_message(Decided(outcome, assessment, standing))
 
     def _advance(self, n: int) -> None:
@@ -326,6 +328,7 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.query_one("#push-progress", ProgressBar).update(progress=message.done)
 
     def on_decided(self, message: Decided) -> None:
+        self._working(False)
         self.outcome = message.outcome
         self.assessment = message.assessment
         self.query_one("#decision-head", Static).update(self._headline())
@@ -336,8 +339,13 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         if message.standing is not None:  # a swap across names: the rollback box hands production back to it
             self.standing = self.replaces = message.standing
         where = f", pushed {message.outcome.ref}" if message.outcome.ref else ""
-        self.query_one("#decision-status", Static).update(Text(
-            f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}", style="bold"))
+        status = Text(f"{message.outcome.outcome} (decision {message.outcome.decision_id}){where}",
+                      style="bold")
+        if message.outcome.proposal:  # under a rule of two the signed state waits for a co-signature
+            status.append(f"\nthe registry's signed state waits for another curator: curator state sign "
+                          f"{message.outcome.proposal} (until then the deploy gate admits what it admitted)",
+                          style="yellow")
+        self.query_one("#decision-status", Static).update(status)
         self.set_class(self.replaces is not None and message.outcome.ref is not None, "swapped")
         self.read_state()
 
@@ -352,15 +360,17 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
         self.app.call_from_thread(self._gate, Text(f"a deploy pipeline runs: curator verify {ref} …",
                                                    style="italic"))
         result = run_verify(self.session.workspace.home, self.session.policy.directory, ref)
-        self.gate_result = result
         verdict = Text.assemble(("a deploy pipeline runs: ", "dim"), (result.command, "bold"), "\n")
         verdict.append(f"{'✔ passes' if result.passed else '✘ refused'} (exit {result.code})\n",
                        style="bold green" if result.passed else "bold red")
         verdict.append_text(text(result.output, keep_newlines=True))
-        self.app.call_from_thread(self._gate, verdict)
+        self.app.call_from_thread(self._gate, verdict, result)
 
-    def _gate(self, verdict: Text) -> None:
+    def _gate(self, verdict: Text, result: GateResult | None = None) -> None:
+        """Show the gate's line; its result is known to readers only once it is on screen."""
         self.query_one("#gate", Static).update(verdict)
+        if result is not None:
+            self.gate_result = result
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="decision")
     def retry_push(self) -> None:
@@ -374,11 +384,13 @@ class DecisionScreen(WorkerErrors, Screen[DecisionOutcome | None]):
             registry = open_registry(self.session.workspace.registry_dir, self.session.policy)
             pushed = push_review(self.session, self.review_id, registry, self._advance,
                                  signer=FileSigner(self.session.workspace.keys_dir))
-        finally:
+        except BaseException:
             self.app.call_from_thread(self._working, False)
+            raise
         self.app.call_from_thread(self._pushed_now, pushed.ref)
 
     def _pushed_now(self, ref: str) -> None:
+        self._working(False)
         self.query_one("#decision-status", Static).update(text(f"pushed {ref}", "bold"))
         self.remove_class("unpushed")  # known now; the ledger read below confirms and starts the gate
         self.read_state()

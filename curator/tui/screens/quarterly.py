@@ -92,6 +92,11 @@ class QuarterlyScreen(WorkerErrors, Screen[None]):
         for column in COLUMNS:
             table.add_column(column, key=column)
         table.focus()
+        self.start_checks()
+
+    def start_checks(self) -> None:
+        # busy from now, not from when the thread starts: an exit in between waits for the run
+        self.idle.clear()
         self.check_all()
 
     def _registry(self) -> Registry:
@@ -108,7 +113,6 @@ class QuarterlyScreen(WorkerErrors, Screen[None]):
         from curator.quarterly.run import run_quarterly
         from curator.state.client import TrustedState
 
-        self.idle.clear()
         try:
             registry = self._registry()
             policy = self.session.policy
@@ -208,7 +212,7 @@ class QuarterlyScreen(WorkerErrors, Screen[None]):
     def action_rerun(self) -> None:
         self.results, self.run = {}, None
         self.refill()
-        self.check_all()
+        self.start_checks()
 
     def action_back(self) -> None:
         self.cancel.set()

@@ -80,6 +80,10 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self.running = False
         self.pin_state = "(pinning…)"
         self.runs_ended = 0  # how many runs finished or stopped (tests and scripts wait on it)
+        #: how many reads of the review (its stored results) reached the screen, shown in full
+        self.reads = 0
+        #: what the evidence area shows: (stage, its result or None, the hint shown without one)
+        self.showing: tuple[str, StageResult | None, str] | None = None
         self.stage_names = session.stage_names(only)
         self.twin: ApprovedModel | None = None  # the inventory model of the same repo id, if any
 
@@ -128,6 +132,7 @@ class ReviewScreen(WorkerErrors, Screen[None]):
 
     async def show_note(self, text: str | Text) -> None:
         """Replace the evidence area with a line of text."""
+        self.showing = None
         evidence = self.query_one("#evidence", Container)
         await evidence.remove_children()
         await evidence.mount(Static(text, classes="note"))
@@ -143,23 +148,32 @@ class ReviewScreen(WorkerErrors, Screen[None]):
         self.read_twin(review)
         checklist.select(self.stage_names[0])
         await self.show_stage(self.stage_names[0])
+        self.reads += 1
 
     def refresh_head(self) -> None:
         self.query_one("#review-head", Static).update(self.headline())
         self.refresh_bindings()
 
     async def show_stage(self, stage: str) -> None:
-        """Show ``stage``'s evidence panel, or why there is none yet."""
+        """Show ``stage``'s evidence panel, or why there is none yet.
+
+        A panel already showing this very result stays: the highlight's message can arrive after
+        the stage finished, and rebuilding the panel then would lose the curator's place in it.
+        """
         result = self.results.get(stage)
+        hint = "" if result is not None else "running…" if self.query_one(StageChecklist).running == stage \
+            else "not run yet — press r to run the unfinished stages, f to fetch only"
+        if self.showing is not None and self.showing[0] == stage and self.showing[1] is result \
+                and self.showing[2] == hint:
+            return
         self.query_one("#evidence", Container).border_title = f"Evidence: {stage}"
         if result is None:
-            hint = "running…" if self.query_one(StageChecklist).running == stage else \
-                "not run yet — press r to run the unfinished stages, f to fetch only"
             await self.show_note(Text(f"{stage}: {hint}", style="dim"))
-            return
-        evidence = self.query_one("#evidence", Container)
-        await evidence.remove_children()
-        await evidence.mount(panel_for(stage)(result))
+        else:
+            evidence = self.query_one("#evidence", Container)
+            await evidence.remove_children()
+            await evidence.mount(panel_for(stage)(result))
+        self.showing = (stage, result, hint)
 
     # -- actions --------------------------------------------------------------------------
     def action_run_all(self) -> None:
