@@ -114,22 +114,22 @@ def test_an_endless_body_is_read_only_one_byte_past_its_declared_size(hub: Any, 
 
 
 def test_a_dripping_file_errors_at_the_per_file_budget(hub: Any, published: str, tmp_path: Path) -> None:
-    hub.faults.drip["config.json"] = 0.5  # 37 bytes: ~18 s
+    hub.faults.drip["config.json"] = 3.0  # 37 bytes: ~111 s unbounded
     started = time.monotonic()
     for _ in with_fetch_policy(tmp_path, file_timeout_seconds=2):
         run = review(hub)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # a liveness bound, far below the ~111 s unbounded
     doc = json.loads(run.stdout)
     assert doc["stages"]["fetch"]["status"] == "errored" and run.returncode == 1
     assert "fetch.file_timeout_seconds" in _findings(doc)[0]["message"]
 
 
 def test_a_stalling_hub_errors_at_the_stage_budget(hub: Any, published: str, tmp_path: Path) -> None:
-    hub.faults.drip.update({"config.json": 0.5, "README.md": 0.5})
+    hub.faults.drip.update({"config.json": 3.0, "README.md": 3.0})
     started = time.monotonic()
     for _ in with_fetch_policy(tmp_path, stage_timeout_seconds=2):
         run = review(hub)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # a liveness bound, far below the ~111 s unbounded
     doc = json.loads(run.stdout)
     assert doc["stages"]["fetch"]["status"] == "errored"
     assert "fetch.stage_timeout_seconds" in _findings(doc)[0]["message"]

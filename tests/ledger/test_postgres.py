@@ -122,7 +122,7 @@ def test_a_held_lock_makes_a_write_busy_not_stuck(pg_url: str, monkeypatch: pyte
         started = time.monotonic()
         with pytest.raises(LedgerError, match="is busy") as caught:
             led.append("quarterly_run", {"run_id": "blocked"})
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 60  # busy after its 1 s lock timeout, never stuck
         assert "\n" not in str(caught.value)
     led.append("quarterly_run", {"run_id": "after"})  # the lock is gone with the holder's transaction
     assert [e["payload"]["run_id"] for e in led.events()] == ["after"]

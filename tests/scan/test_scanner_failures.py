@@ -73,7 +73,7 @@ def test_hanging_scanner_is_killed_at_the_timeout(tmp_path: Path) -> None:
                      scanner_commands={"modelaudit": _script(tmp_path, "hang", HANG)})
     started = time.monotonic()
     report = scan_paths(folder, files_under(folder, config), config, _progress())
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 60  # killed at 1.5 s; a hang would never end
     assert report.runs["modelaudit"].status == "timeout"
     assert report.files[0].verdict.value == "unscanned"
     assert "timed out after" in report.files[0].reasons[0]
