@@ -100,3 +100,28 @@ async def test_reject_from_the_screen(session: Session, tmp_path: Path) -> None:
         assert screen.outcome is not None and screen.outcome.outcome == "rejected"
         assert screen.outcome.ref is None
     assert model_tags(LayoutRegistry(session.workspace.registry_dir)) == []
+
+
+async def test_a_rejection_under_a_rule_of_two_says_it_waits_for_a_co_signature(tmp_path: Path) -> None:
+    """Under a team rule of two, one curator's rejection changes the signed state only when a
+    second curator co-signs it: the screen says so and names the command, not just 'rejected'."""
+    s = open_session(isolated_checklists(tmp_path / "checklists", ["fetch"], approvals_required=2))
+    try:
+        ada = curator(s.workspace, tmp_path / "ada", "Ada", "ada@example.org")
+        curator(s.workspace, s.workspace.keys_dir, "Bob", "bob@example.org")  # who uses this TUI
+        curator(s.workspace, tmp_path / "cy", "Cy", "cy@example.org")
+        review = reviewed(s, make_model(tmp_path / "tiny"), opened_by=ada)
+        app = DecisionApp(s, review.id)
+        async with app.run_test(size=(120, 60)) as pilot:
+            await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen)
+                        and bool(app.screen.query("#approve")), "the decision screen, composed")
+            screen = _screen(pilot)
+            screen.query_one("#rationale", TextArea).text = "publisher unknown"
+            await pilot.click("#reject")
+            await _wait(pilot, lambda: screen.outcome is not None, "the decision")
+            assert screen.outcome is not None and screen.outcome.outcome == "rejected"
+            assert screen.outcome.proposal == f"reject-{review.id}"
+            status = str(screen.query_one("#decision-status", Static).render())
+            assert f"curator state sign reject-{review.id}" in status and "another curator" in status
+    finally:
+        s.close()
