@@ -57,6 +57,17 @@ def _screen(pilot: Pilot[None]) -> DecisionScreen:
     return screen
 
 
+async def _reject(pilot: Pilot[None], rationale: str) -> DecisionScreen:
+    """Once the decision screen is composed: reject with ``rationale`` and wait for the outcome."""
+    await _wait(pilot, lambda: isinstance(pilot.app.screen, DecisionScreen)
+                and bool(pilot.app.screen.query("#approve")), "the decision screen, composed")
+    screen = _screen(pilot)
+    screen.query_one("#rationale", TextArea).text = rationale
+    await pilot.click("#reject")
+    await _wait(pilot, lambda: screen.outcome is not None, "the decision")
+    return screen
+
+
 async def test_blocked_then_waived_approval_is_signed_and_pushed(session: Session, tmp_path: Path) -> None:
     review = reviewed(session, make_model(tmp_path / "tiny"), only=["fetch"])
     session.ledger.save_result(review.id, StageResult(
@@ -91,12 +102,7 @@ async def test_reject_from_the_screen(session: Session, tmp_path: Path) -> None:
     review = reviewed(session, make_model(tmp_path / "tiny"), only=["fetch"])
     app = DecisionApp(session, review.id)
     async with app.run_test(size=(120, 60)) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen)
-                    and bool(app.screen.query("#approve")), "the decision screen, composed")
-        screen = _screen(pilot)
-        screen.query_one("#rationale", TextArea).text = "publisher unknown"
-        await pilot.click("#reject")
-        await _wait(pilot, lambda: screen.outcome is not None, "the decision")
+        screen = await _reject(pilot, "publisher unknown")
         assert screen.outcome is not None and screen.outcome.outcome == "rejected"
         assert screen.outcome.ref is None
     assert model_tags(LayoutRegistry(session.workspace.registry_dir)) == []
@@ -113,12 +119,7 @@ async def test_a_rejection_under_a_rule_of_two_says_it_waits_for_a_co_signature(
         review = reviewed(s, make_model(tmp_path / "tiny"), opened_by=ada)
         app = DecisionApp(s, review.id)
         async with app.run_test(size=(120, 60)) as pilot:
-            await _wait(pilot, lambda: isinstance(app.screen, DecisionScreen)
-                        and bool(app.screen.query("#approve")), "the decision screen, composed")
-            screen = _screen(pilot)
-            screen.query_one("#rationale", TextArea).text = "publisher unknown"
-            await pilot.click("#reject")
-            await _wait(pilot, lambda: screen.outcome is not None, "the decision")
+            screen = await _reject(pilot, "publisher unknown")
             assert screen.outcome is not None and screen.outcome.outcome == "rejected"
             assert screen.outcome.proposal == f"reject-{review.id}"
             status = str(screen.query_one("#decision-status", Static).render())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -153,22 +154,29 @@ def test_the_gate_holds_each_decision_to_the_teams_stages(approved: Approved) ->
 # -- a deploy workspace without the state it saw before: a replayed timestamp --------------------
 
 
+def _retire_keeping_last_weeks_timestamp(model: Approved) -> Callable[[], None]:
+    """Retire the approved model in the signed state; the returned call replays the timestamp
+    from before the retirement (every older file still there and validly signed)."""
+    store = StateStore(model.backend.registry)
+    last_week = store.get("timestamp.json")
+    assert last_week is not None
+    retire = removal(model.name, model.outcome.manifest_digest, content.RETIRED, model.ada,
+                     "backdoor found", model.session.policy)
+    sign_state_change(model.session, model.backend.registry, retire, [model.ada], "retire-1")
+    return lambda: store.put("timestamp.json", last_week)
+
+
 def test_a_replayed_timestamp_is_refused_by_a_gate_that_kept_no_state(approved: Approved,  # noqa: F811
                                                                       tmp_path: Path) -> None:
     # a CI job verifies from a fresh workspace (or the state folder was deleted): the registry
     # serves the timestamp of last week, from before the retirement, and every older file is
     # still there and validly signed
-    store = StateStore(approved.backend.registry)
-    last_week = store.get("timestamp.json")
-    assert last_week is not None
     digest = approved.outcome.manifest_digest
-    retire = removal(approved.name, digest, content.RETIRED, approved.ada, "backdoor found",
-                     approved.session.policy)
-    sign_state_change(approved.session, approved.backend.registry, retire, [approved.ada], "retire-1")
     ref = f"{approved.name}@{digest}"
+    replay = _retire_keeping_last_weeks_timestamp(approved)
     code, report = _verify(approved, ref, "--state-dir", str(tmp_path / "first"))
     assert code == 1 and report["reason"] == "retired", report
-    store.put("timestamp.json", last_week)
+    replay()
     code, report = _verify(approved, ref, "--state-dir", str(tmp_path / "fresh"))
     assert code == 1 and report["reason"] == "signed-state", report
     assert "newer" in _problem(report), report
@@ -178,14 +186,8 @@ def test_a_curator_never_signs_on_top_of_a_replayed_state(approved: Approved,  #
                                                           tmp_path: Path) -> None:
     # the same replay, then a curator's next change: signed on last week's targets it would
     # overwrite the retirement's version in the registry and drop the retirement for good
-    store = StateStore(approved.backend.registry)
-    last_week = store.get("timestamp.json")
-    assert last_week is not None
     digest = approved.outcome.manifest_digest
-    retire = removal(approved.name, digest, content.RETIRED, approved.ada, "backdoor found",
-                     approved.session.policy)
-    sign_state_change(approved.session, approved.backend.registry, retire, [approved.ada], "retire-1")
-    store.put("timestamp.json", last_week)
+    _retire_keeping_last_weeks_timestamp(approved)()
     (approved.model / "config.json").write_text('{"model_type": "gpt2", "n_layer": 3}\n')
     review = reviewed(approved.session, approved.model)
     with pytest.raises(DecisionRefused, match="rolled back"):

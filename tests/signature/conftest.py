@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from curator.ledger import Ledger
 from tests.signature.helpers import SIGNED
 
 
@@ -31,3 +33,11 @@ def copy_fixture(signed: Path, tmp_path: Path) -> Any:
         return target
 
     return copy
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A fresh SQLite ledger: where first-use records and earlier reviews live."""
+    led = Ledger(tmp_path / "ledger.db")
+    yield led
+    led.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,6 @@ from tests.signature.helpers import checklists, cli, make_key, make_model, revie
 Copy = Callable[[str], Path]
 SIGSTORE = "v1.1.0-sigstore"
 DEEP = 200_000
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 def _edit(sig: Path, edit: Callable[[dict[str, Any]], None]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,13 +34,6 @@ Copy = Callable[[str], Path]
 SIGSTORE = "v1.1.0-sigstore"
 MAINTAINER = {"kind": "sigstore", "identity": "maintainer@tofu2.example", "issuer": ISSUER}
 FILES = {"model.safetensors": b"\x00" * 32, "config.json": b"{}"}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 # -- identities near the expected one ---------------------------------------------------------

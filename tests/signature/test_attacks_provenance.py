@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.signature.helpers import checklists, make_key, make_model, review, si
 
 WEIGHTS = b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " + b"\x03" * 64
 ATTESTATION = "provenance.intoto.jsonl"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 def _signed(tmp_path: Path, lines: list[dict[str, object]]) -> tuple[Path, object]:

@@ -5,7 +5,6 @@ name). The signature verifies and every digest matches; the stage must still say
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,6 @@ from tests.signature.helpers import checklists, make_key, make_model, review, si
 FILES = {"model.safetensors": b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " + b"\x01" * 64,
          "config.json": b'{"model_type": "gpt2"}', "README.md": b"# tiny\n"}
 REASON = "a backdoor in the weights"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ differently signed candidate fails naming it. Key-mode signers are recorded by f
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,6 @@ from tests.signature.helpers import IDENTITY, ISSUER, checklists, make_key, make
 Copy = Callable[[str], Path]
 EVIL_HUB = "http://127.0.0.1:9/evil-hub"
 MAINTAINER = {"kind": "sigstore", "identity": "maintainer@tofu2.example", "issuer": ISSUER}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 def test_a_first_signer_on_another_hub_does_not_poison_the_real_one(

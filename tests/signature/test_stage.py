@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,13 +12,6 @@ from curator.ledger import Ledger
 from tests.signature.helpers import IDENTITY, ISSUER, checklists, review, sigstore_signer
 
 Copy = Callable[[str], Path]
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 def test_expected_signer_passes_with_the_evidence_the_tui_shows(
