@@ -80,7 +80,7 @@ def _from_ledger(ledger: LedgerBase, registry: Registry, proposal: Proposal) -> 
     if made is None:
         return dataclasses.replace(proposal, extra={"proposed_at": None, "proposed_by": None})
     when, event = made
-    who = ", ".join(str(c.get("name", "?")) for c in event.curators) or None
+    who = event.signed_by or None
     return dataclasses.replace(proposal, extra={"proposed_at": iso(when), "proposed_by": who})
 
 
@@ -153,16 +153,10 @@ def refuse_second_proposal(registry: Registry, policy: Policy, ledger: LedgerBas
 def _not_behind(session: Session, registry: Registry) -> None:
     """Refused when the registry serves a targets version older than one this ledger saw
     published there (a replayed timestamp): co-signing on it would drop what came after."""
-    from curator.decision.signed_state import current_state
+    from curator.decision.signed_state import current_state, refuse_if_behind, seen_published
 
-    seen = max((e.event.targets_version for e in session.ledger.read(StateSigned)
-                if e.event.registry == registry.location and e.event.published), default=0)
-    version = current_state(registry, session.policy).version
-    if version < seen:
-        raise DecisionRefused(
-            f"the signed state of {registry.location} was rolled back: it serves targets v{version}, "
-            f"but the ledger recorded v{seen} published there",
-            "nothing was signed; restore the registry's latest timestamp.json (or ask who replayed it)")
+    refuse_if_behind(current_state(registry, session.policy).version,
+                     seen_published(session.ledger, registry), registry)
 
 
 def pending_removals(session: Session, registry: Registry) -> dict[str, tuple[str, StateSigned, float]]:

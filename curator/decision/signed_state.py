@@ -218,21 +218,32 @@ def not_behind(change: Change, ledger: LedgerBase, registry: Registry) -> Change
     """``change``, refused when the registry serves a targets version older than one this ledger
     saw published there: signed on a replayed timestamp, the next version would overwrite the
     newer one and drop what it said (a retirement, a rejection) for good."""
-    seen = max((e.event.targets_version for e in ledger.read(StateSigned)
-                if e.event.registry == registry.location and e.event.published), default=0)
+    seen = seen_published(ledger, registry)
 
     def apply(targets: Targets) -> None:
-        if targets.version < seen:
-            from curator.core.errors import DecisionRefused
-
-            raise DecisionRefused(
-                f"the signed state of {registry.location} was rolled back: it serves targets "
-                f"v{targets.version}, but the ledger recorded v{seen} published there",
-                "nothing was signed; restore the registry's latest timestamp.json (or ask who replayed it)",
-            )
+        refuse_if_behind(targets.version, seen, registry)
         change(targets)
 
     return apply
+
+
+def seen_published(ledger: LedgerBase, registry: Registry) -> int:
+    """The newest targets version this ledger saw published in ``registry`` (0: none)."""
+    return max((e.event.targets_version for e in ledger.read(StateSigned)
+                if e.event.registry == registry.location and e.event.published), default=0)
+
+
+def refuse_if_behind(version: int, seen: int, registry: Registry) -> None:
+    """Refused when ``registry`` serves targets ``version`` older than ``seen`` (a replayed
+    timestamp): signed on it, the next version would drop what came after."""
+    if version < seen:
+        from curator.core.errors import DecisionRefused
+
+        raise DecisionRefused(
+            f"the signed state of {registry.location} was rolled back: it serves targets "
+            f"v{version}, but the ledger recorded v{seen} published there",
+            "nothing was signed; restore the registry's latest timestamp.json (or ask who replayed it)",
+        )
 
 
 def sign_state_change(

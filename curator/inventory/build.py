@@ -327,7 +327,7 @@ def _proposed(entry: InventoryEntry, pending: tuple[str, StateSigned, float] | N
         why = f"a retire is recorded in the ledger, but {where}'s signed state still approves it"
         return replace(entry, status=NEEDS_REVIEW, reasons=(*entry.reasons, why))
     kind, event, when = pending
-    who = ", ".join(str(c.get("name", "?")) for c in event.curators) or "a curator"
+    who = event.signed_by or "a curator"
     day = (iso(when) or "")[:10]
     why = (f"{kind} proposed by {who} on {day}, waiting for another curator's signature "
            f"('curator state sign {event.proposal}'); the deploy gate admits it until then")

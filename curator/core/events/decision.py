@@ -162,6 +162,11 @@ class StateSigned(LedgerEvent):
     #: ``kind`` (retire | reject | rollback | approve) and what they need (signed envelopes, tags)
     effect: dict[str, Any] | None = field(default=None, metadata=OMIT_EMPTY)
 
+    @property
+    def signed_by(self) -> str:
+        """The signing curators' names, as people read them ("" when none was recorded)."""
+        return ", ".join(str(c.get("name", "?")) for c in self.curators)
+
 
 @dataclass(frozen=True)
 class CheckpointSigned(LedgerEvent):
