@@ -100,3 +100,17 @@ def test_check_claims_judges_against_the_right_run(claim_map: ClaimMap, tmp_path
     assert second["verdict"] == "unchecked" and "not on this machine" in second["reason"]
     assert [f.code for f in findings] == ["claim-not-reproduced", "claims-unchecked"]
     assert "card claims 0.9000 but curator measured 0.5000 ± 0.0500" in findings[0].message
+
+
+def test_a_score_that_is_not_a_finite_number_never_agrees_with_a_claim() -> None:
+    """NaN compares false with everything: a child (or broken fp16 weights) reporting NaN or
+    Infinity must not make a card's claim 'consistent' or its result readable."""
+    from curator.stages.eval.runner import result_problem
+
+    judge = Judgement(fail_sigma=3, warn_sigma=2, min_stderr=0.01)
+    for measured, stderr in ((float("nan"), 0.01), (0.5, float("nan")), (0.5, float("inf"))):
+        assert judge.verdict(0.9, measured, stderr)[0] == "not-reproduced", (measured, stderr)
+    row = {"task": "arc_easy", "run": "default", "metrics": {"acc": float("nan")}}
+    assert result_problem({"rows": [row]}) == "metric 'acc' is not a finite number"
+    row["metrics"] = {"acc": 0.5, "acc_stderr": float("inf")}
+    assert result_problem({"rows": [row]}) == "metric 'acc_stderr' is not a finite number"

@@ -8,6 +8,7 @@ difference.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,8 @@ class Judgement:
         """``consistent | gap | not-reproduced | understated`` and the z-score used."""
         se = max(stderr if isinstance(stderr, int | float) else 0.0, self.min_stderr)
         z = (claimed - measured) / se
+        if not math.isfinite(z) or not math.isfinite(se):  # NaN compares false: never "consistent"
+            return "not-reproduced", z
         if z > self.fail_sigma:
             return "not-reproduced", z
         if z > self.warn_sigma:

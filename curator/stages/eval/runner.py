@@ -406,6 +406,8 @@ def result_problem(result: dict[str, Any]) -> str | None:
         for name, value in row["metrics"].items():
             if isinstance(value, bool) or not isinstance(value, int | float | str | None):
                 return f"metric {str(name)[:40]!r} is not a number"
+            if isinstance(value, float) and not math.isfinite(value):  # NaN agrees with every claim
+                return f"metric {str(name)[:40]!r} is not a finite number"
     for item in result.get("unavailable", []):
         if not (isinstance(item, dict) and isinstance(item.get("task"), str)
                 and isinstance(item.get("reason"), str)):
